@@ -1,0 +1,173 @@
+# daglib -- a parallel DAG runner for C, its Avro profiling files, and the
+# SQLite extension that queries them.  `make help` lists the targets.
+
+PREFIX   ?= /usr/local
+BUILD    ?= build
+CC       ?= cc
+CXX      ?= c++
+OPT      ?= -O2 -g
+SANITIZE ?=
+# Where the loadable extension goes: the repository root for the main build
+# (so that `.load ./daglib_sqlite` works there), the build dir otherwise.
+EXT_SO   ?= daglib_sqlite.so
+
+DAGLIB_CPPFLAGS = -Iinclude -Isrc -Iext -D_GNU_SOURCE
+DAGLIB_CFLAGS   = -std=c11 -Wall -Wextra -Werror -pthread -fPIC \
+                  -fvisibility=hidden $(OPT) $(SANITIZE)
+DAGLIB_LDFLAGS  = -pthread $(SANITIZE)
+# What libdaglib and the extension link against (SQLite only for
+# libdaglib: the loadable extension uses the host's).
+AVRO_LIBS       = -lavro -lsnappy -lz -lm
+LIBS            = -lsqlite3 $(AVRO_LIBS)
+
+COMPILE = $(CC) $(DAGLIB_CPPFLAGS) $(CPPFLAGS) $(DAGLIB_CFLAGS) $(CFLAGS) -MMD -MP
+
+LIB_SRC  := $(wildcard src/*.c)
+EXT_SRC  := $(wildcard ext/*.c)
+# The parts of src/ the loadable extension needs.  Never metadb.c: it calls
+# SQLite directly, and the loadable extension must go through sqlite3_api.
+EXT_SHARED_SRC := src/error.c src/meta_path.c src/profile_schema.c src/value.c
+TEST_SRC := $(wildcard tests/*.c)
+EXAMPLE_SRC := $(wildcard examples/*.c)
+
+LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CORE_EXT_OBJ := $(EXT_SRC:ext/%.c=$(BUILD)/obj/ext-core/%.o)
+LOADABLE_OBJ := $(EXT_SRC:ext/%.c=$(BUILD)/obj/ext-loadable/%.o) \
+                $(EXT_SHARED_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+
+STATIC_LIB := $(BUILD)/libdaglib.a
+SHARED_LIB := $(BUILD)/libdaglib.so
+TEST_RUNNER := $(BUILD)/tests/run
+ifeq ($(BUILD),build)
+EXAMPLES := $(EXAMPLE_SRC:%.c=%)
+else
+EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+endif
+
+SANITIZER_OPT = -O1 -g -fno-omit-frame-pointer
+
+.PHONY: all lib ext examples tests test demo bench install uninstall clean \
+        help deps asan tsan
+
+all: lib ext examples
+
+lib: $(STATIC_LIB) $(SHARED_LIB)
+
+ext: $(EXT_SO)
+
+examples: $(EXAMPLES)
+
+tests: $(TEST_RUNNER)
+
+help:
+	@echo "make            build libdaglib, ./daglib_sqlite.so and the examples"
+	@echo "make demo       run the profiling page's example end to end"
+	@echo "make test       every test: unit, ASan+UBSan, TSan, SQL, Python, ODBC, valgrind"
+	@echo "make bench      scheduler and SQL benchmarks against their peers"
+	@echo "make install    PREFIX=/usr/local: header, libraries, extension, daglib.pc"
+	@echo "make deps       install missing Debian packages (as root) or say which"
+	@echo "make clean      remove build products"
+
+# ---- objects ---------------------------------------------------------------
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(COMPILE) -Itests -c $< -o $@
+
+$(BUILD)/obj/ext-core/%.o: ext/%.c
+	@mkdir -p $(@D)
+	$(COMPILE) -DSQLITE_CORE -c $< -o $@
+
+$(BUILD)/obj/ext-loadable/%.o: ext/%.c
+	@mkdir -p $(@D)
+	$(COMPILE) -c $< -o $@
+
+# ---- artefacts -------------------------------------------------------------
+
+$(STATIC_LIB): $(LIB_OBJ) $(CORE_EXT_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJ) $(CORE_EXT_OBJ)
+	$(CC) -shared -Wl,-soname,libdaglib.so.0 $(DAGLIB_LDFLAGS) $(LDFLAGS) \
+	    -o $@ $^ $(LIBS)
+
+$(EXT_SO): $(LOADABLE_OBJ)
+	$(CC) -shared $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AVRO_LIBS)
+
+$(TEST_RUNNER): $(TEST_OBJ) $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC_LIB) $(LIBS)
+
+examples/%: examples/%.c $(STATIC_LIB)
+	$(COMPILE) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS)
+
+$(BUILD)/examples/%: examples/%.c $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(COMPILE) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS)
+
+$(BUILD)/daglib.pc: daglib.pc.in
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n \
+	    's/^#define DAGLIB_VERSION "\(.*\)"/\1/p' include/daglib.h)|g' $< > $@
+
+# ---- sanitizer builds: the same rules in their own build directories -------
+
+asan:
+	$(MAKE) BUILD=build/asan CC=clang OPT='$(SANITIZER_OPT)' \
+	    SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all' \
+	    EXT_SO=build/asan/daglib_sqlite.so build/asan/tests/run examples
+
+tsan:
+	$(MAKE) BUILD=build/tsan CC=clang OPT='$(SANITIZER_OPT)' \
+	    SANITIZE='-fsanitize=thread' \
+	    EXT_SO=build/tsan/daglib_sqlite.so build/tsan/tests/run
+
+# ---- what a newcomer runs ---------------------------------------------------
+
+deps:
+	@scripts/deps.sh build
+
+demo:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory tsan
+	@scripts/run-tests.sh
+
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -f bench/bench.mk
+
+# ---- installation ------------------------------------------------------------
+
+install: lib ext $(BUILD)/daglib.pc
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/lib/daglib
+	install -m 644 include/daglib.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/libdaglib.so.0
+	ln -sf libdaglib.so.0 $(DESTDIR)$(PREFIX)/lib/libdaglib.so
+	install -m 755 $(EXT_SO) $(DESTDIR)$(PREFIX)/lib/daglib/daglib_sqlite.so
+	install -m 644 $(BUILD)/daglib.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/daglib.h \
+	    $(DESTDIR)$(PREFIX)/lib/libdaglib.a \
+	    $(DESTDIR)$(PREFIX)/lib/libdaglib.so \
+	    $(DESTDIR)$(PREFIX)/lib/libdaglib.so.0 \
+	    $(DESTDIR)$(PREFIX)/lib/daglib/daglib_sqlite.so \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/daglib.pc
+
+clean:
+	rm -rf build daglib_sqlite.so $(EXAMPLE_SRC:%.c=%)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,91 @@
+/*
+ * profile_reader.h -- stream the records of one profiling file.
+ *
+ * Two engines behind one interface:
+ *   - "block": reads a whole block at a time and decodes it with a plan
+ *     compiled once per file from the header's schema (parsed with avro-c),
+ *     matching fields by name, so files of older layouts (the Python
+ *     original's six fields, float runtimes) read without avro-c's
+ *     resolver, which ignores defaults.  Every length and count read from
+ *     the file is checked against the block before use.
+ *   - "avro-c": avro-c's own file reader and generic values, the reference.
+ *     The block engine hands a file over to it for what its plan does not
+ *     cover (a codec it does not decode); tests run both over the same
+ *     files and require identical rows.
+ *
+ * A reader never fails a whole file for a bad tail: the records before the
+ * problem are returned, then profile_reader_next() reports the problem.
+ * Pure C; no SQLite here, so libdaglib and the tests use it directly.
+ */
+#ifndef DAGLIB_PROFILE_READER_H
+#define DAGLIB_PROFILE_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profile_schema.h"
+
+typedef struct profile_reader profile_reader;
+
+typedef enum profile_engine {
+    PROFILE_ENGINE_AUTO,  /* block decoder, avro-c where it must */
+    PROFILE_ENGINE_AVRO_C /* avro-c only */
+} profile_engine;
+
+typedef enum profile_cell_kind {
+    CELL_NULL,
+    CELL_INT,  /* attempts, worker; started_at/ended_at in epoch microseconds */
+    CELL_REAL, /* task_runtime */
+    CELL_TEXT  /* strings, status symbol; not NUL-terminated */
+} profile_cell_kind;
+
+typedef struct profile_cell {
+    uint8_t kind; /* profile_cell_kind */
+    union {
+        int64_t i;
+        double d;
+        struct {
+            const char *p;
+            size_t n;
+        } text;
+    } u;
+} profile_cell;
+
+/* One record.  Text points into the reader's buffers: valid until the next
+ * profile_reader_next() or profile_reader_close() on the same reader. */
+typedef struct profile_row {
+    profile_cell cell[PF_COUNT];
+} profile_row;
+
+/* Bit of a field in a `wanted` mask. */
+#define PROFILE_FIELD_BIT(f) (1u << (f))
+#define PROFILE_ALL_FIELDS ((1u << PF_COUNT) - 1u)
+
+/* Open path and read its header.  Returns 0 with *out set, or -1 with *out
+ * NULL and *errmsg (malloc'd, caller frees) saying why: cannot open, not an
+ * Avro container, not a daglib profile (a required field missing or of an
+ * unusable type), or out of memory. */
+int profile_reader_open(const char *path, profile_engine engine,
+                        profile_reader **out, char **errmsg);
+
+/* Decode the next record into *row, filling at least the fields whose bits
+ * are set in wanted (others may be left unset).  A field the file lacks
+ * gets the schema default (status "ok", attempts 1, others NULL).
+ * Returns 1 for a row, 0 at the clean end of the file, -1 when the rest of
+ * the file cannot be read (profile_reader_error() says why; rows returned
+ * before stay valid; further calls return -1). */
+int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row);
+
+/* The problem that stopped the reader, or NULL. */
+const char *profile_reader_error(const profile_reader *r);
+
+/* Records returned so far. */
+uint64_t profile_reader_records(const profile_reader *r);
+
+/* "block" or "avro-c": the engine actually reading the file. */
+const char *profile_reader_engine(const profile_reader *r);
+
+/* Close and free.  NULL is a no-op. */
+void profile_reader_close(profile_reader *r);
+
+#endif
