@@ -1,0 +1,92 @@
+/*
+ * dag.h -- what a DAG holds between building and running it.
+ *
+ * Building only records: tasks, and references to other tasks by name
+ * (inputs, extra dependencies).  Names are resolved, the graph expanded
+ * and checked when the DAG is compiled into a plan (plan.c), at the first
+ * run after a change; the plan is then reused by later runs.
+ *
+ * Build errors are sticky (error_is_sticky): once one happened, the DAG
+ * refuses everything but freeing, so a program can build without checking
+ * every call and still get the first error from daglib_run().
+ */
+#ifndef DAGLIB_DAG_H
+#define DAGLIB_DAG_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "daglib.h"
+#include "error.h"
+#include "meta_path.h"
+#include "name_table.h"
+
+struct plan;
+
+typedef enum task_ref_kind {
+    REF_INPUT,  /* result passed as a named input */
+    REF_DEPENDS /* extra dependency, result passed after the inputs */
+} task_ref_kind;
+
+/* A reference from one task to another, by name. */
+typedef struct task_ref {
+    uint32_t from; /* index of the referring task */
+    uint32_t kind; /* task_ref_kind */
+    const char *name; /* in the DAG's arena */
+    uint32_t name_len;
+    uint32_t hash;
+} task_ref;
+
+struct daglib_task {
+    daglib_dag *dag;
+    const char *name; /* in the DAG's arena, like description */
+    const char *description;
+    uint32_t name_len;
+    uint32_t hash;
+    uint32_t index;
+    daglib_task_fn fn;
+    void *user_data;
+    int final;
+};
+
+typedef enum dag_codec { DAG_CODEC_NULL, DAG_CODEC_DEFLATE } dag_codec;
+
+struct daglib_dag {
+    char *name;
+    char *description;
+    unsigned flags;
+    char *meta_dir; /* NULL: DAGLIB_META_DIR or "meta" at each run */
+    int workers;
+    dag_codec codec;
+
+    error_state error;
+    int error_is_sticky;
+
+    arena strings; /* names, descriptions, task structs */
+    daglib_task **tasks;
+    uint32_t n_tasks, task_capacity;
+    name_table task_names;
+    task_ref *refs; /* in the order they were declared */
+    uint32_t n_refs, ref_capacity;
+    uint32_t *finals; /* task indices, in the order they were marked */
+    uint32_t n_finals, final_capacity;
+
+    struct plan *plan; /* compiled; NULL until the next run compiles it */
+    atomic_int running;
+
+    char run_id[META_RUN_ID_SIZE]; /* "" before the first run */
+    char *profile_path;
+};
+
+/* Record a run-time error on the DAG (not sticky); returns code. */
+int dag_run_error(daglib_dag *dag, int code, const char *fmt, ...)
+    DAGLIB_PRINTF(3, 4);
+
+/* Forget the compiled plan (the graph changed). */
+void dag_invalidate_plan(daglib_dag *dag);
+
+/* The codec's Avro name. */
+const char *dag_codec_name(dag_codec codec);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * run.c -- daglib_run(): compile if needed, open the profiling file, run,
+ * and turn the outcome into finals or one readable error.
+ *
+ * Order matters for the guarantees of daglib.h: everything that can be
+ * refused (a build error, a bad graph, an unwritable profiling directory)
+ * is refused before the first task runs, and the profiling file is
+ * complete (flushed, fsynced, closed) before daglib_run() returns.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dag.h"
+#include "meta_path.h"
+#include "plan.h"
+#include "profiler.h"
+#include "scheduler.h"
+
+/* Move the finals out of the run into what daglib_run() returns. */
+static int collect_finals(run *r, daglib_value **finals)
+{
+    const plan *p = r->plan;
+    if (p->n_finals == 0)
+        return DAGLIB_OK;
+    if (p->n_finals == 1) {
+        *finals = value_box(&r->states[p->finals[0]].result);
+        return *finals != NULL ? DAGLIB_OK : DAGLIB_NOMEM;
+    }
+    daglib_value tuple;
+    value_set_list(&tuple);
+    tuple.flags |= VALUE_TUPLE;
+    if (value_list_reserve(&tuple, p->n_finals) != DAGLIB_OK)
+        return DAGLIB_NOMEM;
+    for (uint32_t f = 0; f < p->n_finals; f++)
+        value_list_push(&tuple, &r->states[p->finals[f]].result);
+    *finals = value_box(&tuple);
+    if (*finals == NULL) {
+        value_clear(&tuple);
+        return DAGLIB_NOMEM;
+    }
+    return DAGLIB_OK;
+}
+
+static int report_failure(daglib_dag *dag, run *r)
+{
+    uint32_t first = atomic_load(&r->first_failure);
+    uint32_t failed = atomic_load(&r->n_failed);
+    uint32_t skipped = atomic_load(&r->n_skipped);
+    char name[256];
+    run_node_name(r, first, name, sizeof name);
+    const char *message = r->states[first].error;
+    return dag_run_error(
+        dag, DAGLIB_TASK_FAILED,
+        "task '%s' of DAG '%s' failed: %s (%u task%s failed, %u skipped)", name,
+        dag->name, message != NULL ? message : "out of memory", failed,
+        failed == 1 ? "" : "s", skipped);
+}
+
+static void remember_profile(daglib_dag *dag, const profiler *pr)
+{
+    free(dag->profile_path);
+    dag->profile_path = NULL;
+    if (pr == NULL)
+        return;
+    snprintf(dag->run_id, sizeof dag->run_id, "%s", profiler_run_id(pr));
+    size_t len = strlen(profiler_path(pr));
+    dag->profile_path = malloc(len + 1);
+    if (dag->profile_path != NULL)
+        memcpy(dag->profile_path, profiler_path(pr), len + 1);
+}
+
+static int run_compiled(daglib_dag *dag, daglib_value **finals)
+{
+    const plan *p = dag->plan;
+    uint32_t workers = (uint32_t)dag->workers;
+    if (workers > p->n_nodes)
+        workers = p->n_nodes > 0 ? p->n_nodes : 1;
+    int profiled = (dag->flags & DAGLIB_PROFILE) != 0;
+
+    run r;
+    if (run_init(&r, p, dag, workers, profiled) != 0)
+        return dag_run_error(dag, DAGLIB_NOMEM,
+                             "out of memory preparing a run of DAG '%s'",
+                             dag->name);
+    int rc = DAGLIB_OK;
+    if (profiled) {
+        rc = profiler_start(&r.profiler, &r, meta_root_effective(dag->meta_dir),
+                            dag->name, dag->description,
+                            dag_codec_name(dag->codec), &dag->error);
+        if (rc != DAGLIB_OK) {
+            run_destroy(&r);
+            return rc;
+        }
+        remember_profile(dag, r.profiler);
+    } else {
+        meta_new_run_id(dag->run_id);
+        remember_profile(dag, NULL);
+    }
+
+    int started = run_execute(&r);
+    int profile_rc = DAGLIB_OK;
+    error_state profile_error = ERROR_STATE_INIT;
+    if (r.profiler != NULL)
+        profile_rc = profiler_finish(r.profiler, &profile_error);
+    r.profiler = NULL;
+
+    if (started != 0 && p->n_nodes > 0 && r.n_workers == 1) {
+        rc = dag_run_error(dag, DAGLIB_NOMEM,
+                           "out of memory running DAG '%s'", dag->name);
+    } else if (atomic_load(&r.n_failed) > 0) {
+        rc = report_failure(dag, &r);
+    } else if (profile_rc != DAGLIB_OK) {
+        error_move(&dag->error, &profile_error);
+        rc = profile_rc;
+    } else if (finals != NULL && collect_finals(&r, finals) != DAGLIB_OK) {
+        rc = dag_run_error(dag, DAGLIB_NOMEM,
+                           "out of memory returning the finals of DAG '%s'",
+                           dag->name);
+    }
+    error_clear(&profile_error);
+    run_destroy(&r);
+    return rc;
+}
+
+int daglib_run(daglib_dag *dag, daglib_value **finals)
+{
+    if (finals != NULL)
+        *finals = NULL;
+    if (dag == NULL)
+        return DAGLIB_MISUSE;
+    if (dag->error_is_sticky)
+        return dag->error.code;
+    int idle = 0;
+    /* Two threads running one DAG: refuse the second without touching the
+     * DAG, which the first is using. */
+    if (!atomic_compare_exchange_strong(&dag->running, &idle, 1))
+        return DAGLIB_MISUSE;
+    error_clear(&dag->error);
+
+    int rc = DAGLIB_OK;
+    if (dag->plan == NULL)
+        rc = plan_compile(dag, &dag->plan, &dag->error);
+    if (rc == DAGLIB_OK)
+        rc = run_compiled(dag, finals);
+    if (rc != DAGLIB_OK && finals != NULL && *finals != NULL) {
+        daglib_value_free(*finals);
+        *finals = NULL;
+    }
+    atomic_store(&dag->running, 0);
+    return rc;
+}

@@ -1,0 +1,463 @@
+/*
+ * scheduler.c -- execute a plan on a pool of workers.
+ *
+ * The design follows Taskflow's executor, in C:
+ *   - every node has an atomic countdown of unfinished predecessors; the
+ *     worker that brings it to zero owns the node;
+ *   - a finishing worker keeps the first successor that became ready and
+ *     runs it next itself (no queue round-trip), and pushes the others on
+ *     its own work-stealing deque;
+ *   - idle workers steal from the others, spin a little, then sleep; the
+ *     sleep lock is touched only when somebody sleeps;
+ *   - a node with a single predecessor or a result with a single consumer
+ *     needs no atomic operation at all: the one predecessor (consumer) is
+ *     the only writer.
+ * A result is released as soon as its last consumer has run (finals are
+ * kept), so a long chain keeps memory flat.  Failures travel with the
+ * countdown: a failed or skipped node marks its successors, which are then
+ * skipped instead of run, so independent branches carry on and the run
+ * still ends when every sink is done.
+ *
+ * With one worker the same code is instantiated with `single` set: a plain
+ * stack replaces the deque and the countdowns need no locked instructions.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dag.h"
+#include "profiler.h"
+#include "scheduler.h"
+
+/* Idle rounds of stealing before yielding, and yields before sleeping. */
+#define SPIN_ROUNDS 64
+#define YIELD_ROUNDS 16
+/* Arguments passed from the stack; more take one allocation per call. */
+#define STACK_ARGS 16
+
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static inline int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Count down *counter and return the value it had.  A single worker is
+ * the only thread touching it, so a plain load and store will do. */
+static ALWAYS_INLINE uint32_t count_down(_Atomic uint32_t *counter, int single)
+{
+    if (single) {
+        uint32_t v = atomic_load_explicit(counter, memory_order_relaxed);
+        atomic_store_explicit(counter, v - 1, memory_order_relaxed);
+        return v;
+    }
+    return atomic_fetch_sub_explicit(counter, 1, memory_order_acq_rel);
+}
+
+/* ---- calling a task ------------------------------------------------------ */
+
+static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
+                      node_state *st)
+{
+    const daglib_value *stack_args[STACK_ARGS];
+    const daglib_value **argv = stack_args;
+    if (pn->n_args > STACK_ARGS) {
+        argv = malloc(pn->n_args * sizeof *argv);
+        if (argv == NULL) {
+            st->status = NODE_FAILED;
+            st->attempts = 0;
+            return;
+        }
+    }
+    const uint32_t *args = &r->plan->args[pn->arg_begin];
+    for (uint32_t i = 0; i < pn->n_args; i++)
+        argv[i] = &r->states[args[i]].result;
+
+    daglib_context ctx = {r, n, w->index, st, NULL};
+    st->attempts = 1;
+    if (r->timing != NULL) {
+        int64_t started = monotonic_ns();
+        pn->fn(&ctx, (int)pn->n_args, argv);
+        int64_t ended = monotonic_ns();
+        r->timing[n].started_ns = started;
+        r->timing[n].ended_ns = ended;
+        r->timing[n].runtime_ns = ended - started;
+    } else {
+        pn->fn(&ctx, (int)pn->n_args, argv);
+    }
+    free(ctx.name_buffer);
+    if (argv != stack_args)
+        free(argv);
+}
+
+/* Release the arguments node pn has read: the last reader of a result that
+ * is not final frees it. */
+static ALWAYS_INLINE void release_args(run *r, const plan_node *pn, int single)
+{
+    const plan *p = r->plan;
+    const uint32_t *args = &p->args[pn->arg_begin];
+    for (uint32_t i = 0; i < pn->n_args; i++) {
+        uint32_t up = args[i];
+        const plan_node *upn = &p->nodes[up];
+        if (upn->flags & NODE_FINAL)
+            continue;
+        if (upn->n_consumers == 1 ||
+            count_down(&r->states[up].consumers_left, single) == 1)
+            value_clear(&r->states[up].result);
+    }
+}
+
+static void note_failure(run *r, uint32_t n)
+{
+    uint32_t none = PLAN_NO_NODE;
+    atomic_compare_exchange_strong_explicit(&r->first_failure, &none, n,
+                                            memory_order_relaxed,
+                                            memory_order_relaxed);
+    atomic_fetch_add_explicit(&r->n_failed, 1, memory_order_relaxed);
+}
+
+/* Run node n (or skip it, when a predecessor failed) and release its
+ * arguments. */
+static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
+{
+    const plan_node *pn = &r->plan->nodes[n];
+    node_state *st = &r->states[n];
+    st->worker = (uint16_t)w->index;
+    if (atomic_load_explicit(&st->upstream_failed, memory_order_relaxed)) {
+        st->status = NODE_SKIPPED;
+        atomic_fetch_add_explicit(&r->n_skipped, 1, memory_order_relaxed);
+    } else {
+        call_task(r, w, n, pn, st);
+        if (st->status == NODE_FAILED) {
+            value_clear(&st->result);
+            note_failure(r, n);
+        } else {
+            st->status = NODE_OK;
+        }
+    }
+    release_args(r, pn, single);
+    if (pn->n_consumers == 0 && !(pn->flags & NODE_FINAL))
+        value_clear(&st->result);
+    if (r->profiler != NULL)
+        profiler_task_done(r->profiler, w->index, n);
+}
+
+/* ---- handing on successors ----------------------------------------------- */
+
+static void wake_sleepers(run *r, int all)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&r->n_sleeping, memory_order_relaxed) == 0)
+        return;
+    pthread_mutex_lock(&r->sleep_lock);
+    if (all)
+        pthread_cond_broadcast(&r->wake_up);
+    else
+        pthread_cond_signal(&r->wake_up);
+    pthread_mutex_unlock(&r->sleep_lock);
+}
+
+static void finish_run(run *r)
+{
+    atomic_store_explicit(&r->done, 1, memory_order_release);
+    pthread_mutex_lock(&r->sleep_lock);
+    pthread_cond_broadcast(&r->wake_up);
+    pthread_mutex_unlock(&r->sleep_lock);
+}
+
+static void push_ready(run *r, worker *w, uint32_t n)
+{
+    if (deque_push(&w->queue, n) != 0) {
+        /* No memory to grow the deque: keep the node on the worker's own
+         * overflow stack, linked through the node states. */
+        r->states[n].overflow_next = w->overflow;
+        w->overflow = n;
+    }
+}
+
+/* The single-worker stack lives in the run; see run_single(). */
+typedef struct single_stack {
+    uint32_t *items;
+    uint32_t top;
+} single_stack;
+
+/* Hand on the successors of node n: returns the one to run next on this
+ * worker, or PLAN_NO_NODE. */
+static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
+                                          int single, single_stack *stack)
+{
+    const plan *p = r->plan;
+    const plan_node *pn = &p->nodes[n];
+    const int failed = r->states[n].status != NODE_OK;
+    const uint32_t *succ = &p->succ[pn->succ_begin];
+    uint32_t next = PLAN_NO_NODE;
+    uint32_t pushed = 0;
+    for (uint32_t i = 0; i < pn->n_succ; i++) {
+        uint32_t s = succ[i];
+        node_state *sst = &r->states[s];
+        if (failed)
+            atomic_store_explicit(&sst->upstream_failed, 1,
+                                  memory_order_relaxed);
+        if (p->nodes[s].n_preds != 1 && count_down(&sst->pending, single) != 1)
+            continue;
+        if (next == PLAN_NO_NODE) {
+            next = s;
+        } else if (single) {
+            stack->items[stack->top++] = s;
+        } else {
+            push_ready(r, w, s);
+            pushed++;
+        }
+    }
+    if (pushed > 0)
+        wake_sleepers(r, pushed > 1);
+    if (pn->n_succ == 0 && count_down(&r->sinks_left, single) == 1)
+        finish_run(r);
+    return next;
+}
+
+/* ---- one worker ------------------------------------------------------------ */
+
+static void run_single(run *r, single_stack *stack)
+{
+    worker *w = &r->workers[0];
+    const plan *p = r->plan;
+    /* Reverse, so the first source runs first. */
+    for (uint32_t i = p->n_sources; i-- > 0;)
+        stack->items[stack->top++] = p->sources[i];
+    while (stack->top > 0) {
+        uint32_t n = stack->items[--stack->top];
+        do {
+            run_node(r, w, n, 1);
+            n = finish_node(r, w, n, 1, stack);
+        } while (n != PLAN_NO_NODE);
+    }
+}
+
+/* ---- several workers ------------------------------------------------------- */
+
+static int any_work(run *r)
+{
+    for (uint32_t i = 0; i < r->n_workers; i++)
+        if (deque_maybe_nonempty(&r->workers[i].queue))
+            return 1;
+    return 0;
+}
+
+static void sleep_until_work(run *r)
+{
+    pthread_mutex_lock(&r->sleep_lock);
+    atomic_fetch_add_explicit(&r->n_sleeping, 1, memory_order_seq_cst);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!any_work(r) && !atomic_load_explicit(&r->done, memory_order_acquire))
+        pthread_cond_wait(&r->wake_up, &r->sleep_lock);
+    atomic_fetch_sub_explicit(&r->n_sleeping, 1, memory_order_seq_cst);
+    pthread_mutex_unlock(&r->sleep_lock);
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
+/* Steal, spin, yield, sleep -- until a node turns up (returned) or the
+ * run is over (PLAN_NO_NODE). */
+static uint32_t find_work(worker *w)
+{
+    run *r = w->run;
+    uint32_t n_workers = r->n_workers;
+    for (unsigned round = 0;; round++) {
+        if (atomic_load_explicit(&r->done, memory_order_acquire))
+            return PLAN_NO_NODE;
+        uint32_t start = (uint32_t)(next_random(&w->rng) % n_workers);
+        for (uint32_t k = 0; k < n_workers; k++) {
+            uint32_t victim = start + k < n_workers ? start + k
+                                                    : start + k - n_workers;
+            if (victim == w->index)
+                continue;
+            uint32_t n = deque_steal(&r->workers[victim].queue);
+            if (n != DEQUE_EMPTY)
+                return n;
+        }
+        if (round < SPIN_ROUNDS) {
+            cpu_relax();
+        } else if (round < SPIN_ROUNDS + YIELD_ROUNDS) {
+            sched_yield();
+        } else {
+            sleep_until_work(r);
+            round = 0;
+        }
+    }
+}
+
+static uint32_t take_own(worker *w)
+{
+    uint32_t n = deque_take(&w->queue);
+    if (n == DEQUE_EMPTY && w->overflow != PLAN_NO_NODE) {
+        n = w->overflow;
+        w->overflow = w->run->states[n].overflow_next;
+    }
+    return n;
+}
+
+static void worker_loop(worker *w)
+{
+    run *r = w->run;
+    for (;;) {
+        uint32_t n = take_own(w);
+        if (n == DEQUE_EMPTY)
+            n = find_work(w);
+        if (n == PLAN_NO_NODE)
+            return;
+        do {
+            run_node(r, w, n, 0);
+            n = finish_node(r, w, n, 0, NULL);
+        } while (n != PLAN_NO_NODE);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker_loop(arg);
+    return NULL;
+}
+
+/* ---- the run ---------------------------------------------------------------- */
+
+int run_init(run *r, const plan *p, const struct daglib_dag *dag,
+             uint32_t n_workers, int keep_timing)
+{
+    memset(r, 0, sizeof *r);
+    r->plan = p;
+    r->dag = dag;
+    r->n_workers = n_workers;
+    r->states = calloc((size_t)p->n_nodes + 1, sizeof *r->states);
+    r->workers = calloc(n_workers, sizeof *r->workers);
+    if (keep_timing)
+        r->timing = calloc((size_t)p->n_nodes + 1, sizeof *r->timing);
+    if (r->states == NULL || r->workers == NULL ||
+        (keep_timing && r->timing == NULL))
+        goto nomem;
+    for (uint32_t n = 0; n < p->n_nodes; n++) {
+        atomic_init(&r->states[n].pending, p->nodes[n].n_preds);
+        atomic_init(&r->states[n].consumers_left, p->nodes[n].n_consumers);
+        atomic_init(&r->states[n].upstream_failed, 0);
+        value_init(&r->states[n].result);
+    }
+    for (uint32_t i = 0; i < n_workers; i++) {
+        worker *w = &r->workers[i];
+        w->run = r;
+        w->index = i;
+        w->overflow = PLAN_NO_NODE;
+        w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+        if (n_workers > 1 && deque_init(&w->queue) != 0) {
+            for (uint32_t j = 0; j < i; j++)
+                deque_destroy(&r->workers[j].queue);
+            goto nomem;
+        }
+    }
+    atomic_init(&r->sinks_left, p->n_sinks);
+    atomic_init(&r->done, 0);
+    atomic_init(&r->first_failure, PLAN_NO_NODE);
+    atomic_init(&r->n_failed, 0);
+    atomic_init(&r->n_skipped, 0);
+    atomic_init(&r->n_sleeping, 0);
+    pthread_mutex_init(&r->sleep_lock, NULL);
+    pthread_cond_init(&r->wake_up, NULL);
+    return 0;
+
+nomem:
+    free(r->states);
+    free(r->workers);
+    free(r->timing);
+    memset(r, 0, sizeof *r);
+    return -1;
+}
+
+int run_execute(run *r)
+{
+    const plan *p = r->plan;
+    if (p->n_nodes == 0)
+        return 0;
+    if (r->n_workers == 1) {
+        single_stack stack = {malloc((size_t)p->n_nodes * sizeof(uint32_t)),
+                              0};
+        if (stack.items == NULL)
+            return -1;
+        run_single(r, &stack);
+        free(stack.items);
+        return 0;
+    }
+    /* Deal the sources out, so that workers start without stealing. */
+    for (uint32_t i = 0; i < p->n_sources; i++)
+        push_ready(r, &r->workers[i % r->n_workers], p->sources[i]);
+    int rc = 0;
+    for (uint32_t i = 1; i < r->n_workers; i++) {
+        worker *w = &r->workers[i];
+        if (pthread_create(&w->thread, NULL, worker_main, w) == 0)
+            w->thread_started = 1;
+        else
+            rc = -1; /* the others steal its share */
+    }
+    worker_loop(&r->workers[0]);
+    for (uint32_t i = 1; i < r->n_workers; i++)
+        if (r->workers[i].thread_started)
+            pthread_join(r->workers[i].thread, NULL);
+    return rc;
+}
+
+void run_destroy(run *r)
+{
+    if (r->states != NULL) {
+        for (uint32_t n = 0; n < r->plan->n_nodes; n++) {
+            value_clear(&r->states[n].result);
+            free(r->states[n].error);
+        }
+    }
+    if (r->workers != NULL && r->n_workers > 1)
+        for (uint32_t i = 0; i < r->n_workers; i++)
+            deque_destroy(&r->workers[i].queue);
+    if (r->workers != NULL) {
+        pthread_mutex_destroy(&r->sleep_lock);
+        pthread_cond_destroy(&r->wake_up);
+    }
+    free(r->states);
+    free(r->workers);
+    free(r->timing);
+    memset(r, 0, sizeof *r);
+}
+
+size_t run_node_name(const run *r, uint32_t n, char *buf, size_t size)
+{
+    const plan_node *pn = &r->plan->nodes[n];
+    const struct daglib_task *task = pn->task;
+    int len;
+    if (pn->instance == PLAN_NO_INSTANCE)
+        len = snprintf(buf, size, "%s", task->name);
+    else
+        len = snprintf(buf, size, "%s %u", task->name, pn->instance);
+    if (len < 0)
+        return 0;
+    return (size_t)len < size ? (size_t)len : size - 1;
+}

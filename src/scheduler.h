@@ -1,0 +1,113 @@
+/*
+ * scheduler.h -- the state of one run and the workers that execute it.
+ *
+ * A run owns one node_state per plan node: a predecessor countdown, a
+ * consumer countdown for releasing the result, the result itself (inline,
+ * so most results allocate nothing) and the outcome.  Workers are threads
+ * (the caller's thread is worker 0), each with a work-stealing deque.
+ *
+ * Who touches what: node_state.pending and .consumers_left are atomics any
+ * worker may decrement; everything else in a node_state is written only by
+ * the worker that runs the node, before it hands the node's successors on
+ * (a release), and read by others only after they acquired that hand-off.
+ */
+#ifndef DAGLIB_SCHEDULER_H
+#define DAGLIB_SCHEDULER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "deque.h"
+#include "plan.h"
+#include "profile_schema.h"
+#include "value.h"
+
+struct profiler;
+
+/* node_state.status */
+enum node_status {
+    NODE_WAITING = 0,
+    NODE_OK,
+    NODE_FAILED,
+    NODE_SKIPPED
+};
+
+typedef struct node_state {
+    _Atomic uint32_t pending;        /* predecessors not finished yet */
+    _Atomic uint32_t consumers_left; /* argument slots not read yet */
+    _Atomic uint8_t upstream_failed; /* a predecessor failed or was skipped */
+    uint8_t status;                  /* enum node_status */
+    uint16_t attempts;
+    uint16_t worker;
+    uint32_t overflow_next; /* link in a worker's overflow stack */
+    char *error;            /* a failed task's message */
+    daglib_value result;
+} node_state;
+
+/* Timings, kept only when the run is profiled. */
+typedef struct node_timing {
+    int64_t started_ns; /* CLOCK_MONOTONIC at the first attempt's start */
+    int64_t ended_ns;   /* at the last attempt's end */
+    int64_t runtime_ns; /* the attempts' run time added up */
+} node_timing;
+
+struct run;
+
+typedef struct worker {
+    struct run *run;
+    uint32_t index;
+    uint32_t overflow;   /* nodes the deque had no room for, owner only */
+    uint64_t rng;        /* victim selection */
+    deque queue;
+    pthread_t thread;
+    int thread_started;
+} worker;
+
+typedef struct run {
+    const plan *plan;
+    const struct daglib_dag *dag;
+    node_state *states;
+    node_timing *timing; /* NULL unless profiled */
+    worker *workers;
+    uint32_t n_workers;
+    struct profiler *profiler; /* NULL unless profiled */
+
+    _Atomic uint32_t sinks_left;
+    _Atomic int done;
+    _Atomic uint32_t first_failure; /* node, or PLAN_NO_NODE */
+    _Atomic uint32_t n_failed;
+    _Atomic uint32_t n_skipped;
+
+    /* Idle workers sleep here; the lock is taken only when someone sleeps. */
+    _Atomic uint32_t n_sleeping;
+    pthread_mutex_t sleep_lock;
+    pthread_cond_t wake_up;
+} run;
+
+/* The context a task function receives. */
+struct daglib_context {
+    run *run;
+    uint32_t node;
+    uint32_t worker;
+    node_state *state;
+    char *name_buffer; /* "name 3" for a mapped instance, made on demand */
+};
+
+/* Set up states for plan (all pending counts armed).  0, or -1 when memory
+ * runs out. */
+int run_init(run *r, const plan *p, const struct daglib_dag *dag,
+             uint32_t n_workers, int keep_timing);
+
+/* Execute every node; returns when all are done.  0, or -1 when a worker
+ * thread could not start (the nodes then run on the threads that did). */
+int run_execute(run *r);
+
+/* Release everything the run still holds (results, messages, workers). */
+void run_destroy(run *r);
+
+/* The instance name of node n ("name" or "name 3") into buf; returns the
+ * length written (truncated to size - 1). */
+size_t run_node_name(const run *r, uint32_t n, char *buf, size_t size);
+
+#endif

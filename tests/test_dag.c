@@ -1,0 +1,245 @@
+/*
+ * test_dag.c -- building a DAG: names, settings, and every kind of bad
+ * input, each ending in a clear error and never in a file on disk.
+ */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static void nothing(daglib_context *ctx, int argc,
+                    const daglib_value *const *argv)
+{
+    (void)ctx;
+    (void)argc;
+    (void)argv;
+}
+
+static int path_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+TEST(dag_keeps_its_name_and_description)
+{
+    daglib_dag *dag = daglib_dag_new("example", "This is an example DAG", 0);
+    CHECK(dag != NULL);
+    CHECK_STR_EQ(daglib_dag_name(dag), "example");
+    CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_OK);
+    CHECK_STR_EQ(daglib_dag_errmsg(dag), "not an error");
+    CHECK(daglib_dag_run_id(dag) == NULL);
+    CHECK(daglib_dag_profile_path(dag) == NULL);
+    daglib_dag_free(dag);
+}
+
+TEST(dag_without_a_name_gets_a_safe_generated_one)
+{
+    daglib_dag *a = daglib_dag_new(NULL, NULL, 0);
+    daglib_dag *b = daglib_dag_new(NULL, NULL, 0);
+    CHECK_CODE(daglib_dag_errcode(a), DAGLIB_OK);
+    const char *name = daglib_dag_name(a);
+    CHECK_INT_EQ(strlen(name), 16);
+    CHECK(strncmp(name, "dag_", 4) == 0);
+    CHECK(strspn(name + 4, "0123456789abcdef") == 12);
+    CHECK(strcmp(name, daglib_dag_name(b)) != 0);
+    daglib_dag_free(a);
+    daglib_dag_free(b);
+}
+
+TEST(dag_refuses_unsafe_names_and_writes_nothing)
+{
+    static const char *const unsafe[] = {
+        "", ".", "..", "../escape", "a/b", "/abs", ".hidden", "tab\there",
+        "bad\xff" "utf8",
+        "12345678901234567890123456789012345678901234567890123456789012345"
+        "678901234567890123456789012345678901234567890123456789012345678901",
+    };
+    for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++) {
+        daglib_dag *dag = daglib_dag_new(unsafe[i], "d", DAGLIB_PROFILE);
+        CHECK(dag != NULL);
+        CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_INVALID);
+        CHECK(strlen(daglib_dag_errmsg(dag)) > 10);
+        /* Sticky: nothing can be added, and the run refuses too. */
+        CHECK(daglib_task_add(dag, "t", NULL, nothing, NULL) == NULL);
+        CHECK_CODE(daglib_run(dag, NULL), DAGLIB_INVALID);
+        daglib_dag_free(dag);
+    }
+    CHECK(!path_exists("meta"));
+    CHECK(!path_exists("escape"));
+}
+
+TEST(dag_name_message_says_what_is_wrong)
+{
+    daglib_dag *dag = daglib_dag_new("../up", NULL, 0);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "../up");
+    daglib_dag_free(dag);
+    dag = daglib_dag_new("a/b", NULL, 0);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "/");
+    daglib_dag_free(dag);
+}
+
+TEST(dag_refuses_unknown_flags)
+{
+    daglib_dag *dag = daglib_dag_new("flags", NULL, 0x80);
+    CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_INVALID);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "0x80");
+    daglib_dag_free(dag);
+}
+
+TEST(dag_refuses_a_duplicate_task_name)
+{
+    daglib_dag *dag = daglib_dag_new("dups", NULL, 0);
+    CHECK(daglib_task_add(dag, "task_1", NULL, nothing, NULL) != NULL);
+    CHECK(daglib_task_add(dag, "task_1", NULL, nothing, NULL) == NULL);
+    CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_DUPLICATE);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "task_1");
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_DUPLICATE);
+    daglib_dag_free(dag);
+}
+
+TEST(dag_refuses_bad_task_names)
+{
+    static const char *const bad[] = {"", "new\nline", "bell\a", "\xc0\xaf"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        daglib_dag *dag = daglib_dag_new("names", NULL, 0);
+        CHECK(daglib_task_add(dag, bad[i], NULL, nothing, NULL) == NULL);
+        CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_INVALID);
+        daglib_dag_free(dag);
+    }
+    daglib_dag *dag = daglib_dag_new("names", NULL, 0);
+    CHECK(daglib_task_add(dag, "add_two 0", "spaces and ünïcode are fine",
+                          nothing, NULL) != NULL);
+    CHECK(daglib_task_add(dag, "t", "bad \xff description", nothing, NULL) ==
+          NULL);
+    CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_INVALID);
+    daglib_dag_free(dag);
+}
+
+TEST(dag_null_arguments_are_misuse_not_crashes)
+{
+    CHECK_CODE(daglib_run(NULL, NULL), DAGLIB_MISUSE);
+    CHECK(daglib_task_add(NULL, "t", NULL, nothing, NULL) == NULL);
+    CHECK_CODE(daglib_task_input(NULL, "t"), DAGLIB_MISUSE);
+    CHECK_CODE(daglib_task_depends_on(NULL, "t"), DAGLIB_MISUSE);
+    CHECK_CODE(daglib_task_set_final(NULL), DAGLIB_MISUSE);
+    CHECK_CODE(daglib_dag_set_workers(NULL, 2), DAGLIB_MISUSE);
+    CHECK_CODE(daglib_dag_set_meta_dir(NULL, "x"), DAGLIB_MISUSE);
+    CHECK_CODE(daglib_dag_errcode(NULL), DAGLIB_MISUSE);
+    CHECK(daglib_dag_errmsg(NULL) != NULL);
+    CHECK(daglib_dag_name(NULL) == NULL);
+    CHECK(daglib_task_name(NULL) == NULL);
+    CHECK(daglib_dag_task(NULL, "t") == NULL);
+    daglib_dag_free(NULL);
+
+    daglib_dag *dag = daglib_dag_new("nulls", NULL, 0);
+    CHECK(daglib_task_add(dag, NULL, NULL, nothing, NULL) == NULL);
+    CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_MISUSE);
+    daglib_dag_free(dag);
+
+    dag = daglib_dag_new("nulls", NULL, 0);
+    CHECK(daglib_task_add(dag, "t", NULL, NULL, NULL) == NULL);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "without a function");
+    daglib_dag_free(dag);
+
+    dag = daglib_dag_new("nulls", NULL, 0);
+    daglib_task *t = daglib_task_add(dag, "t", NULL, nothing, NULL);
+    CHECK_CODE(daglib_task_input(t, NULL), DAGLIB_MISUSE);
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_MISUSE);
+    daglib_dag_free(dag);
+}
+
+TEST(dag_worker_counts_must_be_sane)
+{
+    daglib_dag *dag = daglib_dag_new("workers", NULL, 0);
+    CHECK_CODE(daglib_dag_set_workers(dag, 0), DAGLIB_INVALID);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "0 workers");
+    CHECK_CODE(daglib_dag_set_workers(dag, -3), DAGLIB_INVALID);
+    CHECK_CODE(daglib_dag_set_workers(dag, DAGLIB_MAX_WORKERS + 1),
+               DAGLIB_INVALID);
+    /* Not sticky: a good value afterwards works and clears the error. */
+    CHECK_OK(daglib_dag_set_workers(dag, 1));
+    CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_OK);
+    CHECK_OK(daglib_dag_set_workers(dag, DAGLIB_MAX_WORKERS));
+    CHECK(daglib_task_add(dag, "t", NULL, nothing, NULL) != NULL);
+    CHECK_OK(daglib_run(dag, NULL));
+    daglib_dag_free(dag);
+}
+
+TEST(dag_codec_must_be_known)
+{
+    daglib_dag *dag = daglib_dag_new("codec", NULL, 0);
+    CHECK_OK(daglib_dag_set_codec(dag, "deflate"));
+    CHECK_OK(daglib_dag_set_codec(dag, "null"));
+    CHECK_CODE(daglib_dag_set_codec(dag, "zstandard"), DAGLIB_INVALID);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "zstandard");
+    CHECK_CODE(daglib_dag_set_codec(dag, NULL), DAGLIB_INVALID);
+    CHECK_CODE(daglib_dag_set_meta_dir(dag, ""), DAGLIB_INVALID);
+    daglib_dag_free(dag);
+}
+
+TEST(dag_unknown_input_is_reported_when_it_runs)
+{
+    daglib_dag *dag = daglib_dag_new("unknown", NULL, 0);
+    daglib_task *t = daglib_task_add(dag, "task_2", NULL, nothing, NULL);
+    CHECK_OK(daglib_task_input(t, "task_one"));
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_NOTFOUND);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "task_2");
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "task_one");
+    /* Adding the missing task fixes it: the error was not sticky. */
+    CHECK(daglib_task_add(dag, "task_one", NULL, nothing, NULL) != NULL);
+    CHECK_OK(daglib_run(dag, NULL));
+    daglib_dag_free(dag);
+}
+
+TEST(dag_cycle_is_reported_with_the_tasks_on_it)
+{
+    daglib_dag *dag = daglib_dag_new("cycle", NULL, DAGLIB_PROFILE);
+    daglib_task *start = daglib_task_add(dag, "start", NULL, nothing, NULL);
+    (void)start;
+    daglib_task *a = daglib_task_add(dag, "a", NULL, nothing, NULL);
+    daglib_task *b = daglib_task_add(dag, "b", NULL, nothing, NULL);
+    daglib_task *c = daglib_task_add(dag, "c", NULL, nothing, NULL);
+    daglib_task *after = daglib_task_add(dag, "after", NULL, nothing, NULL);
+    CHECK_OK(daglib_task_input(a, "start"));
+    CHECK_OK(daglib_task_input(a, "c"));
+    CHECK_OK(daglib_task_input(b, "a"));
+    CHECK_OK(daglib_task_input(c, "b"));
+    CHECK_OK(daglib_task_input(after, "c"));
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_CYCLE);
+    const char *msg = daglib_dag_errmsg(dag);
+    CHECK(strstr(msg, "a -> b -> c -> a") || strstr(msg, "b -> c -> a -> b") ||
+          strstr(msg, "c -> a -> b -> c"));
+    CHECK(strstr(msg, "start") == NULL);
+    CHECK(strstr(msg, "after") == NULL);
+    CHECK(!path_exists("meta")); /* refused before the profiling file */
+    daglib_dag_free(dag);
+}
+
+TEST(dag_task_that_needs_itself_is_a_cycle)
+{
+    daglib_dag *dag = daglib_dag_new("self", NULL, 0);
+    daglib_task *t = daglib_task_add(dag, "ouroboros", NULL, nothing, NULL);
+    CHECK_OK(daglib_task_depends_on(t, "ouroboros"));
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_CYCLE);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "ouroboros -> ouroboros");
+    daglib_dag_free(dag);
+}
+
+TEST(dag_finds_tasks_by_name)
+{
+    daglib_dag *dag = daglib_dag_new("lookup", NULL, 0);
+    char name[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "task %d", i);
+        CHECK(daglib_task_add(dag, name, NULL, nothing, NULL) != NULL);
+    }
+    for (int i = 0; i < 5000; i += 7) {
+        snprintf(name, sizeof name, "task %d", i);
+        daglib_task *t = daglib_dag_task(dag, name);
+        CHECK(t != NULL);
+        CHECK_STR_EQ(daglib_task_name(t), name);
+    }
+    CHECK(daglib_dag_task(dag, "task 5000") == NULL);
+    daglib_dag_free(dag);
+}

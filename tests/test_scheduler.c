@@ -1,0 +1,556 @@
+/*
+ * test_scheduler.c -- running DAGs: results travel along the edges, every
+ * task runs exactly once and only after its inputs, independent tasks run
+ * at the same time, and results are freed as soon as nobody needs them.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "test.h"
+
+/* ---- the page's example ------------------------------------------------- */
+
+static void task_1(daglib_context *ctx, int argc,
+                   const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_value *list = daglib_value_new_list();
+    for (int i = 1; i <= 3; i++)
+        daglib_list_append_int(list, i);
+    daglib_result_value(ctx, list);
+}
+
+static void task_2(daglib_context *ctx, int argc,
+                   const daglib_value *const *argv)
+{
+    if (argc != 1) {
+        daglib_result_error(ctx, "expected 1 input, got %d", argc);
+        return;
+    }
+    daglib_value *doubled = daglib_value_new_list();
+    for (size_t i = 0; i < daglib_value_count(argv[0]); i++)
+        daglib_list_append_int(
+            doubled, 2 * daglib_value_int(daglib_value_item(argv[0], i)));
+    daglib_result_value(ctx, doubled);
+}
+
+TEST(scheduler_runs_the_page_example)
+{
+    for (int workers = 1; workers <= 4; workers++) {
+        daglib_dag *dag =
+            daglib_dag_new("example", "This is an example DAG", 0);
+        daglib_task_add(dag, "task_1", "Do some stuff", task_1, NULL);
+        daglib_task *t2 =
+            daglib_task_add(dag, "task_2", "Do some other stuff", task_2, NULL);
+        daglib_task_input(t2, "task_1");
+        daglib_task_set_final(t2);
+        CHECK_OK(daglib_dag_set_workers(dag, workers));
+        daglib_value *finals = NULL;
+        CHECK_OK(daglib_run(dag, &finals));
+        char *printed = daglib_value_to_string(finals);
+        CHECK_STR_EQ(printed, "[2, 4, 6]");
+        daglib_free(printed);
+        daglib_value_free(finals);
+        daglib_dag_free(dag);
+    }
+}
+
+/* ---- arguments ---------------------------------------------------------- */
+
+static void constant(daglib_context *ctx, int argc,
+                     const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_result_int(ctx, (int64_t)(intptr_t)daglib_user_data(ctx));
+}
+
+/* 1000 * argc + the inputs as digits, in order: shows order and count. */
+static void digits(daglib_context *ctx, int argc,
+                   const daglib_value *const *argv)
+{
+    int64_t v = 1000 * argc;
+    for (int i = 0; i < argc; i++)
+        v = v * 10 + daglib_value_int(argv[i]);
+    daglib_result_int(ctx, v);
+}
+
+TEST(scheduler_passes_inputs_then_dependencies_in_declared_order)
+{
+    daglib_dag *dag = daglib_dag_new("order", NULL, 0);
+    for (intptr_t i = 1; i <= 4; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "c%d", (int)i);
+        daglib_task_add(dag, name, NULL, constant, (void *)i);
+    }
+    daglib_task *t = daglib_task_add(dag, "t", NULL, digits, NULL);
+    /* Dependencies declared first still come after the inputs. */
+    daglib_task_depends_on(t, "c4");
+    daglib_task_input(t, "c2");
+    daglib_task_depends_on(t, "c1");
+    daglib_task_input(t, "c3");
+    daglib_task_set_final(t);
+    daglib_value *finals = NULL;
+    CHECK_OK(daglib_run(dag, &finals));
+    /* 4 arguments: 4000, then c2 c3 c4 c1 */
+    CHECK_INT_EQ(daglib_value_int(finals), 40002341);
+    daglib_value_free(finals);
+    daglib_dag_free(dag);
+}
+
+static void sum_all(daglib_context *ctx, int argc,
+                    const daglib_value *const *argv)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < argc; i++)
+        sum += daglib_value_int(argv[i]);
+    daglib_result_int(ctx, sum);
+}
+
+TEST(scheduler_passes_dependency_results_like_the_original)
+{
+    /* depends_on=[task_1a, task_1b]: task_2(*tasks) -> sum(tasks) == 3 */
+    daglib_dag *dag = daglib_dag_new("depends", NULL, 0);
+    daglib_task_add(dag, "task_1a", NULL, constant, (void *)1);
+    daglib_task_add(dag, "task_1b", NULL, constant, (void *)2);
+    daglib_task *t2 = daglib_task_add(dag, "task_2", NULL, sum_all, NULL);
+    daglib_task_depends_on(t2, "task_1a");
+    daglib_task_depends_on(t2, "task_1b");
+    daglib_task_set_final(t2);
+    daglib_value *finals = NULL;
+    CHECK_OK(daglib_run(dag, &finals));
+    CHECK_INT_EQ(daglib_value_type(finals), DAGLIB_INTEGER);
+    CHECK_INT_EQ(daglib_value_int(finals), 3);
+    daglib_value_free(finals);
+    daglib_dag_free(dag);
+}
+
+TEST(scheduler_passes_many_arguments)
+{
+    daglib_dag *dag = daglib_dag_new("many", NULL, 0);
+    daglib_task *sink = daglib_task_add(dag, "sink", NULL, sum_all, NULL);
+    for (intptr_t i = 1; i <= 100; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%d", (int)i);
+        daglib_task_add(dag, name, NULL, constant, (void *)i);
+        daglib_task_input(sink, name);
+    }
+    daglib_task_set_final(sink);
+    daglib_value *finals = NULL;
+    CHECK_OK(daglib_run(dag, &finals));
+    CHECK_INT_EQ(daglib_value_int(finals), 5050);
+    daglib_value_free(finals);
+    daglib_dag_free(dag);
+}
+
+TEST(scheduler_returns_several_finals_as_a_tuple_in_marking_order)
+{
+    daglib_dag *dag = daglib_dag_new("finals", NULL, 0);
+    daglib_task *a = daglib_task_add(dag, "a", NULL, constant, (void *)1);
+    daglib_task *b = daglib_task_add(dag, "b", NULL, constant, (void *)2);
+    daglib_task *c = daglib_task_add(dag, "c", NULL, sum_all, NULL);
+    daglib_task_input(c, "a");
+    daglib_task_input(c, "b");
+    daglib_task_set_final(c);
+    daglib_task_set_final(a);
+    daglib_task_set_final(b);
+    daglib_task_set_final(a); /* twice is once */
+    daglib_value *finals = NULL;
+    CHECK_OK(daglib_run(dag, &finals));
+    char *printed = daglib_value_to_string(finals);
+    CHECK_STR_EQ(printed, "(3, 1, 2)");
+    daglib_free(printed);
+    daglib_value_free(finals);
+    daglib_dag_free(dag);
+}
+
+TEST(scheduler_without_finals_returns_null)
+{
+    daglib_dag *dag = daglib_dag_new("nofinals", NULL, 0);
+    daglib_task_add(dag, "a", NULL, constant, (void *)1);
+    daglib_value *finals = (daglib_value *)&finals; /* must be overwritten */
+    CHECK_OK(daglib_run(dag, &finals));
+    CHECK(finals == NULL);
+    daglib_dag_free(dag);
+
+    dag = daglib_dag_new("empty", NULL, 0);
+    CHECK_OK(daglib_run(dag, &finals));
+    CHECK(finals == NULL);
+    daglib_dag_free(dag);
+}
+
+/* ---- shapes: every task once, after its inputs ---------------------------- */
+
+#define VALUE_MODULUS 1000003
+
+struct shape_check {
+    _Atomic int *runs;  /* per task: times run */
+    int n_tasks;
+};
+
+/* Each task checks its inputs ran, counts itself, and returns
+ * (1 + sum of inputs) mod VALUE_MODULUS. */
+static void checked_sum(daglib_context *ctx, int argc,
+                        const daglib_value *const *argv)
+{
+    struct shape_check *check = daglib_user_data(ctx);
+    int id = atoi(daglib_context_task_name(ctx) + 1);
+    atomic_fetch_add(&check->runs[id], 1);
+    int64_t v = 1;
+    for (int i = 0; i < argc; i++) {
+        if (daglib_value_type(argv[i]) != DAGLIB_INTEGER) {
+            daglib_result_error(ctx, "input %d of t%d is not an integer", i,
+                                id);
+            return;
+        }
+        v += daglib_value_int(argv[i]);
+    }
+    daglib_result_int(ctx, v % VALUE_MODULUS);
+}
+
+static daglib_task *add_numbered(daglib_dag *dag, int id,
+                                 struct shape_check *check)
+{
+    char name[24];
+    snprintf(name, sizeof name, "t%d", id);
+    return daglib_task_add(dag, name, NULL, checked_sum, check);
+}
+
+static void input_numbered(daglib_task *t, int id)
+{
+    char name[24];
+    snprintf(name, sizeof name, "t%d", id);
+    CHECK_OK(daglib_task_input(t, name));
+}
+
+enum shape { CHAIN, FAN, TREE, WAVEFRONT };
+
+/* Build a shape of about n tasks; returns the expected final value. */
+static int64_t build_shape(daglib_dag *dag, enum shape shape, int n,
+                           struct shape_check *check)
+{
+    int64_t expected = 0;
+    switch (shape) {
+    case CHAIN:
+        for (int i = 0; i < n; i++) {
+            daglib_task *t = add_numbered(dag, i, check);
+            if (i > 0)
+                input_numbered(t, i - 1);
+            if (i == n - 1)
+                daglib_task_set_final(t);
+        }
+        expected = n % VALUE_MODULUS;
+        break;
+    case FAN: {
+        add_numbered(dag, 0, check);
+        daglib_task *sink = add_numbered(dag, n - 1, check);
+        for (int i = 1; i < n - 1; i++) {
+            input_numbered(add_numbered(dag, i, check), 0);
+            input_numbered(sink, i);
+        }
+        daglib_task_set_final(sink);
+        expected = (1 + 2 * (int64_t)(n - 2)) % VALUE_MODULUS;
+        break;
+    }
+    case TREE: {
+        /* Heap layout: node i has children 2i+1 and 2i+2; n = 2^k - 1. */
+        for (int i = 0; i < n; i++) {
+            daglib_task *t = add_numbered(dag, i, check);
+            if (2 * i + 2 < n) {
+                input_numbered(t, 2 * i + 1);
+                input_numbered(t, 2 * i + 2);
+            }
+            if (i == 0)
+                daglib_task_set_final(t);
+        }
+        expected = n % VALUE_MODULUS;
+        break;
+    }
+    case WAVEFRONT: {
+        int side = 1;
+        while ((side + 1) * (side + 1) <= n)
+            side++;
+        int64_t *v = calloc((size_t)side * side, sizeof *v);
+        for (int i = 0; i < side; i++) {
+            for (int j = 0; j < side; j++) {
+                int id = i * side + j;
+                daglib_task *t = add_numbered(dag, id, check);
+                v[id] = 1;
+                if (i > 0) {
+                    input_numbered(t, id - side);
+                    v[id] += v[id - side];
+                }
+                if (j > 0) {
+                    input_numbered(t, id - 1);
+                    v[id] += v[id - 1];
+                }
+                v[id] %= VALUE_MODULUS;
+            }
+        }
+        char last[24];
+        snprintf(last, sizeof last, "t%d", side * side - 1);
+        daglib_task_set_final(daglib_dag_task(dag, last));
+        expected = v[side * side - 1];
+        check->n_tasks = side * side;
+        free(v);
+        return expected;
+    }
+    }
+    check->n_tasks = n;
+    return expected;
+}
+
+static void run_shape(enum shape shape, int n, int workers)
+{
+    struct shape_check check;
+    check.runs = calloc((size_t)n, sizeof *check.runs);
+    daglib_dag *dag = daglib_dag_new("shape", NULL, 0);
+    int64_t expected = build_shape(dag, shape, n, &check);
+    CHECK_OK(daglib_dag_set_workers(dag, workers));
+    for (int round = 0; round < 2; round++) { /* a DAG runs again */
+        daglib_value *finals = NULL;
+        CHECK_OK(daglib_run(dag, &finals));
+        if (daglib_value_int(finals) != expected)
+            FAIL("shape %d, %d tasks, %d workers: got %lld, want %lld",
+                 (int)shape, check.n_tasks, workers,
+                 (long long)daglib_value_int(finals), (long long)expected);
+        daglib_value_free(finals);
+        for (int i = 0; i < check.n_tasks; i++)
+            if (atomic_load(&check.runs[i]) != round + 1)
+                FAIL("task t%d ran %d times after %d runs", i,
+                     atomic_load(&check.runs[i]), round + 1);
+    }
+    daglib_dag_free(dag);
+    free(check.runs);
+}
+
+TEST(scheduler_runs_every_shape_on_any_number_of_workers)
+{
+    static const int worker_counts[] = {1, 2, 3, 8};
+    for (size_t w = 0; w < sizeof worker_counts / sizeof worker_counts[0];
+         w++) {
+        int workers = worker_counts[w];
+        run_shape(CHAIN, 2000, workers);
+        run_shape(FAN, 2000, workers);
+        run_shape(TREE, 2047, workers);
+        run_shape(WAVEFRONT, 40 * 40, workers);
+    }
+}
+
+TEST(scheduler_survives_many_runs_of_a_small_graph)
+{
+    /* Start-up and shutdown races show up over many short runs. */
+    for (int i = 0; i < 200; i++) {
+        run_shape(FAN, 8, 4);
+        run_shape(TREE, 7, 3);
+    }
+}
+
+/* ---- parallelism ---------------------------------------------------------- */
+
+struct rendezvous {
+    _Atomic int arrived;
+};
+
+/* Waits until both tasks of the pair are running: possible only if they
+ * run at the same time.  Gives up after 10 s. */
+static void meet(daglib_context *ctx, int argc, const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    struct rendezvous *r = daglib_user_data(ctx);
+    atomic_fetch_add(&r->arrived, 1);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (atomic_load(&r->arrived) < 2) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 10) {
+            daglib_result_error(ctx, "the other task never started");
+            return;
+        }
+        struct timespec nap = {0, 100000};
+        nanosleep(&nap, NULL);
+    }
+    daglib_result_int(ctx, daglib_context_worker(ctx));
+}
+
+TEST(scheduler_runs_independent_tasks_at_the_same_time)
+{
+    struct rendezvous r = {0};
+    daglib_dag *dag = daglib_dag_new("parallel", NULL, 0);
+    daglib_task_set_final(daglib_task_add(dag, "left", NULL, meet, &r));
+    daglib_task_set_final(daglib_task_add(dag, "right", NULL, meet, &r));
+    CHECK_OK(daglib_dag_set_workers(dag, 2));
+    daglib_value *finals = NULL;
+    CHECK_OK(daglib_run(dag, &finals));
+    /* Two different workers ran them. */
+    CHECK_INT_EQ(daglib_value_count(finals), 2);
+    CHECK(daglib_value_int(daglib_value_item(finals, 0)) !=
+          daglib_value_int(daglib_value_item(finals, 1)));
+    daglib_value_free(finals);
+    daglib_dag_free(dag);
+}
+
+static void report_worker(daglib_context *ctx, int argc,
+                          const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_result_int(ctx, daglib_context_worker(ctx));
+}
+
+TEST(scheduler_worker_index_is_within_the_worker_count)
+{
+    daglib_dag *dag = daglib_dag_new("workers", NULL, 0);
+    for (int i = 0; i < 64; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "w%d", i);
+        daglib_task_set_final(
+            daglib_task_add(dag, name, NULL, report_worker, NULL));
+    }
+    CHECK_OK(daglib_dag_set_workers(dag, 3));
+    daglib_value *finals = NULL;
+    CHECK_OK(daglib_run(dag, &finals));
+    for (size_t i = 0; i < daglib_value_count(finals); i++) {
+        int64_t w = daglib_value_int(daglib_value_item(finals, i));
+        CHECK(w >= 0 && w < 3);
+    }
+    daglib_value_free(finals);
+    daglib_dag_free(dag);
+}
+
+/* ---- memory: results freed after their last consumer ---------------------- */
+
+static _Atomic int live_results;
+static _Atomic int most_live_results;
+
+static void forget_result(void *p)
+{
+    (void)p;
+    atomic_fetch_sub(&live_results, 1);
+}
+
+static void tracked(daglib_context *ctx, int argc,
+                    const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    int live = atomic_fetch_add(&live_results, 1) + 1;
+    int most = atomic_load(&most_live_results);
+    while (live > most &&
+           !atomic_compare_exchange_weak(&most_live_results, &most, live))
+        ;
+    daglib_result_pointer(ctx, &live_results, forget_result);
+}
+
+TEST(scheduler_frees_each_result_after_its_last_consumer)
+{
+    daglib_dag *dag = daglib_dag_new("flat", NULL, 0);
+    char name[24], previous[24];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "link %d", i);
+        daglib_task *t = daglib_task_add(dag, name, NULL, tracked, NULL);
+        if (i > 0)
+            daglib_task_input(t, previous);
+        /* Every tenth link is read twice: once more by a side task. */
+        if (i % 10 == 0 && i > 0) {
+            char side[32];
+            snprintf(side, sizeof side, "side %d", i);
+            daglib_task_input(daglib_task_add(dag, side, NULL, tracked, NULL),
+                              name);
+        }
+        memcpy(previous, name, sizeof name);
+    }
+    daglib_task_set_final(daglib_dag_task(dag, "link 0"));
+    CHECK_OK(daglib_dag_set_workers(dag, 1));
+    daglib_value *finals = NULL;
+    CHECK_OK(daglib_run(dag, &finals));
+    /* The final (kept), the input being read, the new result, and at most
+     * a side task's pair: memory stays flat along 5000 links. */
+    CHECK(atomic_load(&most_live_results) <= 5);
+    CHECK_INT_EQ(atomic_load(&live_results), 1); /* only the final */
+    daglib_value_free(finals);
+    CHECK_INT_EQ(atomic_load(&live_results), 0);
+    daglib_dag_free(dag);
+}
+
+TEST(scheduler_frees_results_when_several_workers_share_them)
+{
+    atomic_store(&live_results, 0);
+    daglib_dag *dag = daglib_dag_new("shared", NULL, 0);
+    daglib_task_add(dag, "root", NULL, tracked, NULL);
+    for (int i = 0; i < 200; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "reader %d", i);
+        daglib_task_input(daglib_task_add(dag, name, NULL, tracked, NULL),
+                          "root");
+    }
+    CHECK_OK(daglib_dag_set_workers(dag, 4));
+    for (int round = 0; round < 20; round++) {
+        CHECK_OK(daglib_run(dag, NULL));
+        CHECK_INT_EQ(atomic_load(&live_results), 0);
+    }
+    daglib_dag_free(dag);
+}
+
+/* ---- misuse during a run ---------------------------------------------------- */
+
+static void run_own_dag(daglib_context *ctx, int argc,
+                        const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_dag *dag = daglib_user_data(ctx);
+    int nested = daglib_run(dag, NULL);
+    int change = daglib_task_add(dag, "late", NULL, run_own_dag, NULL) == NULL;
+    daglib_result_int(ctx, nested * 10 + change);
+}
+
+TEST(scheduler_refuses_to_run_or_change_a_running_dag)
+{
+    daglib_dag *dag = daglib_dag_new("reentrant", NULL, 0);
+    daglib_task_set_final(daglib_task_add(dag, "t", NULL, run_own_dag, dag));
+    daglib_value *finals = NULL;
+    CHECK_OK(daglib_run(dag, &finals));
+    CHECK_INT_EQ(daglib_value_int(finals), DAGLIB_MISUSE * 10 + 1);
+    daglib_value_free(finals);
+    daglib_dag_free(dag);
+}
+
+static void name_and_data(daglib_context *ctx, int argc,
+                          const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    char text[64];
+    snprintf(text, sizeof text, "%s:%s", daglib_context_task_name(ctx),
+             (const char *)daglib_user_data(ctx));
+    daglib_result_text(ctx, text, -1, DAGLIB_TRANSIENT);
+}
+
+TEST(scheduler_gives_each_task_its_name_and_user_data)
+{
+    daglib_dag *dag = daglib_dag_new("context", NULL, 0);
+    daglib_task_set_final(
+        daglib_task_add(dag, "task_1", NULL, name_and_data, "first"));
+    daglib_value *finals = NULL;
+    CHECK_OK(daglib_run(dag, &finals));
+    CHECK_STR_EQ(daglib_value_text(finals), "task_1:first");
+    daglib_value_free(finals);
+    daglib_dag_free(dag);
+}
+
+TEST(scheduler_gives_each_run_a_new_run_id)
+{
+    daglib_dag *dag = daglib_dag_new("ids", NULL, 0);
+    daglib_task_add(dag, "t", NULL, constant, NULL);
+    CHECK_OK(daglib_run(dag, NULL));
+    char first[32];
+    snprintf(first, sizeof first, "%s", daglib_dag_run_id(dag));
+    CHECK_INT_EQ(strlen(first), 13);
+    CHECK_OK(daglib_run(dag, NULL));
+    CHECK(strcmp(first, daglib_dag_run_id(dag)) != 0);
+    daglib_dag_free(dag);
+}
