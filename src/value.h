@@ -55,7 +55,8 @@ static inline void value_init(daglib_value *v)
     v->type = DAGLIB_NULL;
     v->flags = 0;
     v->capacity = 0;
-    v->u.i = 0;
+    v->u.list.items = NULL; /* the whole payload, both words */
+    v->u.list.count = 0;
 }
 
 /* Release what *v owns and leave it NULL. */
