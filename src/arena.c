@@ -17,36 +17,42 @@ struct arena_chunk {
     alignas(max_align_t) char data[];
 };
 
-static size_t round_up(size_t n)
+/* size bytes at an address that is a multiple of align (a power of two). */
+static void *arena_carve(arena *a, size_t size, size_t align)
 {
-    return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (a->next != NULL) {
+        uintptr_t at =
+            ((uintptr_t)a->next + align - 1) & ~(uintptr_t)(align - 1);
+        if (at <= (uintptr_t)a->end &&
+            size <= (size_t)((uintptr_t)a->end - at)) {
+            a->next = (char *)at + size;
+            return (void *)at;
+        }
+    }
+    /* A new chunk; its data is aligned for anything. */
+    size_t data_bytes = size > ARENA_CHUNK_BYTES ? size : ARENA_CHUNK_BYTES;
+    if (data_bytes > SIZE_MAX - sizeof(struct arena_chunk))
+        return NULL;
+    struct arena_chunk *c = malloc(sizeof *c + data_bytes);
+    if (c == NULL)
+        return NULL;
+    c->next = a->chunks;
+    a->chunks = c;
+    a->next = c->data + size;
+    a->end = c->data + data_bytes;
+    return c->data;
 }
 
 void *arena_alloc(arena *a, size_t size)
 {
-    size = round_up(size == 0 ? 1 : size);
-    if (size > (size_t)(a->end - a->next) || a->next == NULL) {
-        size_t data_bytes = size > ARENA_CHUNK_BYTES ? size : ARENA_CHUNK_BYTES;
-        if (data_bytes > SIZE_MAX - sizeof(struct arena_chunk))
-            return NULL;
-        struct arena_chunk *c = malloc(sizeof *c + data_bytes);
-        if (c == NULL)
-            return NULL;
-        c->next = a->chunks;
-        a->chunks = c;
-        a->next = c->data;
-        a->end = c->data + data_bytes;
-    }
-    void *p = a->next;
-    a->next += size;
-    return p;
+    return arena_carve(a, size == 0 ? 1 : size, ARENA_ALIGN);
 }
 
 char *arena_strndup(arena *a, const char *s, size_t len)
 {
     if (len == SIZE_MAX)
         return NULL;
-    char *copy = arena_alloc(a, len + 1);
+    char *copy = arena_carve(a, len + 1, 1); /* strings need no alignment */
     if (copy != NULL) {
         memcpy(copy, s, len);
         copy[len] = '\0';

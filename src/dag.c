@@ -229,13 +229,29 @@ const char *daglib_dag_profile_path(const daglib_dag *dag)
 
 /* ---- tasks ------------------------------------------------------------------ */
 
-/* Why name cannot be a task name, or NULL when it can. */
-static const char *task_name_problem(const char *name, size_t len)
+static int task_has_name(const void *owner, uint32_t index, const char *name,
+                         uint32_t len)
+{
+    const daglib_task *task = ((const daglib_dag *)owner)->tasks[index];
+    return task->name_len == len && memcmp(task->name, name, len) == 0;
+}
+
+uint32_t dag_find_task(const daglib_dag *dag, const char *name, uint32_t len)
+{
+    return name_table_find(&dag->task_names, name, len, name_hash(name, len),
+                           task_has_name, dag);
+}
+
+/* Why name[0..len) cannot be a task name, or NULL when it can. */
+static const char *task_name_problem(const char *name, size_t len,
+                                     int printable_ascii)
 {
     if (len == 0)
         return "it is empty";
     if (len > TASK_NAME_MAX_BYTES)
         return "it is longer than 4096 bytes";
+    if (printable_ascii)
+        return NULL;
     if (!utf8_valid(name, len))
         return "it is not valid UTF-8";
     for (size_t i = 0; i < len; i++) {
@@ -244,6 +260,18 @@ static const char *task_name_problem(const char *name, size_t len)
             return "it contains a control character";
     }
     return NULL;
+}
+
+/* strlen(name), and in *printable_ascii whether every byte is printable
+ * ASCII -- the common case, which needs no UTF-8 check. */
+static size_t measure_name(const char *name, int *printable_ascii)
+{
+    const char *p = name;
+    unsigned outside = 0;
+    for (; *p != '\0'; p++)
+        outside |= (unsigned char)(*p - 0x20) >= 0x5f;
+    *printable_ascii = !outside;
+    return (size_t)(p - name);
 }
 
 static int grow_array(void **items, uint32_t *capacity, size_t item_size)
@@ -271,8 +299,9 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
                         dag->name);
         return NULL;
     }
-    size_t len = strlen(name);
-    const char *problem = task_name_problem(name, len);
+    int printable;
+    size_t len = measure_name(name, &printable);
+    const char *problem = task_name_problem(name, len, printable);
     if (problem != NULL) {
         dag_build_error(dag, DAGLIB_INVALID,
                         "'%.64s' cannot be a task name of DAG '%s': %s", name,
@@ -287,17 +316,10 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
     }
     if (description == NULL)
         description = "";
-    if (!utf8_valid(description, strlen(description))) {
+    size_t description_len = measure_name(description, &printable);
+    if (!printable && !utf8_valid(description, description_len)) {
         dag_build_error(dag, DAGLIB_INVALID,
                         "the description of task '%s' is not valid UTF-8",
-                        name);
-        return NULL;
-    }
-    uint32_t hash = name_hash(name, len);
-    if (name_table_find(&dag->task_names, name, (uint32_t)len, hash) !=
-        NAME_NOT_FOUND) {
-        dag_build_error(dag, DAGLIB_DUPLICATE,
-                        "DAG '%s' already has a task named '%s'", dag->name,
                         name);
         return NULL;
     }
@@ -313,23 +335,33 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
     daglib_task *task = arena_alloc(&dag->strings, sizeof *task);
     if (task == NULL)
         goto nomem;
-    memset(task, 0, sizeof *task);
-    task->dag = dag;
-    task->name = arena_strndup(&dag->strings, name, len);
-    task->description = description[0] == '\0'
-                            ? ""
-                            : arena_strndup(&dag->strings, description,
-                                            strlen(description));
+    *task = (daglib_task){
+        .dag = dag,
+        .name = arena_strndup(&dag->strings, name, len),
+        .description = description_len == 0
+                           ? ""
+                           : arena_strndup(&dag->strings, description,
+                                           description_len),
+        .name_len = (uint32_t)len,
+        .hash = name_hash(name, len),
+        .index = dag->n_tasks,
+        .fn = fn,
+        .user_data = user_data,
+    };
     if (task->name == NULL || task->description == NULL)
         goto nomem;
-    task->name_len = (uint32_t)len;
-    task->hash = hash;
-    task->index = dag->n_tasks;
-    task->fn = fn;
-    task->user_data = user_data;
-    if (name_table_insert(&dag->task_names, task->name, task->name_len, hash,
-                          task->index) != 0)
+    /* One probe both checks for a duplicate and inserts. */
+    uint32_t stored =
+        name_table_insert(&dag->task_names, task->name, task->name_len,
+                          task->hash, task->index, task_has_name, dag);
+    if (stored == NAME_NOT_FOUND)
         goto nomem;
+    if (stored != task->index) {
+        dag_build_error(dag, DAGLIB_DUPLICATE,
+                        "DAG '%s' already has a task named '%s'", dag->name,
+                        name);
+        return NULL;
+    }
     dag->tasks[dag->n_tasks++] = task;
     dag_invalidate_plan(dag);
     dag_ok(dag);
@@ -353,27 +385,41 @@ static int add_ref(daglib_task *task, task_ref_kind kind, const char *upstream)
         return dag_build_error(dag, DAGLIB_MISUSE,
                                "task '%s' was given %s without a name",
                                task->name, what);
-    size_t len = strlen(upstream);
-    const char *problem = task_name_problem(upstream, len);
+    int printable;
+    size_t len = measure_name(upstream, &printable);
+    if (len > TASK_NAME_MAX_BYTES)
+        printable = 0; /* let task_name_problem say so */
+    /* A name that matches a task is valid: check only the others. */
+    int looked_up = printable && len > 0;
+    uint32_t target = looked_up ? dag_find_task(dag, upstream, (uint32_t)len)
+                                : NAME_NOT_FOUND;
+    const char *problem = target != NAME_NOT_FOUND
+                              ? NULL
+                              : task_name_problem(upstream, len, printable);
     if (problem != NULL)
         return dag_build_error(dag, DAGLIB_INVALID,
                                "task '%s' was given %s '%.64s' that cannot be "
                                "a task name: %s",
                                task->name, what, upstream, problem);
+    if (!looked_up)
+        target = dag_find_task(dag, upstream, (uint32_t)len);
     if (dag->n_refs == dag->ref_capacity &&
         grow_array((void **)&dag->refs, &dag->ref_capacity,
                    sizeof *dag->refs) != 0)
         return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
-    const char *name = arena_strndup(&dag->strings, upstream, len);
-    if (name == NULL)
-        return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
-    dag->refs[dag->n_refs++] = (task_ref){
+    task_ref ref = {
         .from = task->index,
         .kind = kind,
-        .name = name,
+        .target = target,
         .name_len = (uint32_t)len,
-        .hash = name_hash(name, len),
+        .name = NULL,
     };
+    if (ref.target == NAME_NOT_FOUND) {
+        ref.name = arena_strndup(&dag->strings, upstream, len);
+        if (ref.name == NULL)
+            return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
+    }
+    dag->refs[dag->n_refs++] = ref;
     dag_invalidate_plan(dag);
     return dag_ok(dag);
 }
@@ -420,7 +466,6 @@ daglib_task *daglib_dag_task(daglib_dag *dag, const char *name)
     size_t len = strlen(name);
     if (len > UINT32_MAX)
         return NULL;
-    uint32_t index = name_table_find(&dag->task_names, name, (uint32_t)len,
-                                     name_hash(name, len));
+    uint32_t index = dag_find_task(dag, name, (uint32_t)len);
     return index == NAME_NOT_FOUND ? NULL : dag->tasks[index];
 }

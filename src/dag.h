@@ -29,13 +29,15 @@ typedef enum task_ref_kind {
     REF_DEPENDS /* extra dependency, result passed after the inputs */
 } task_ref_kind;
 
-/* A reference from one task to another, by name. */
+/* A reference from one task to another, by name.  A name already known
+ * when the reference is made is resolved at once (its hash slot is still
+ * in cache then); the others keep a copy of the name for the compiler. */
 typedef struct task_ref {
-    uint32_t from; /* index of the referring task */
-    uint32_t kind; /* task_ref_kind */
-    const char *name; /* in the DAG's arena */
+    uint32_t from;   /* index of the referring task */
+    uint32_t kind;   /* task_ref_kind */
+    uint32_t target; /* index of the referenced task, or NAME_NOT_FOUND */
     uint32_t name_len;
-    uint32_t hash;
+    const char *name; /* in the DAG's arena while unresolved, else NULL */
 } task_ref;
 
 struct daglib_task {
@@ -82,6 +84,9 @@ struct daglib_dag {
 /* Record a run-time error on the DAG (not sticky); returns code. */
 int dag_run_error(daglib_dag *dag, int code, const char *fmt, ...)
     DAGLIB_PRINTF(3, 4);
+
+/* The index of the task called name, or NAME_NOT_FOUND. */
+uint32_t dag_find_task(const daglib_dag *dag, const char *name, uint32_t len);
 
 /* Forget the compiled plan (the graph changed). */
 void dag_invalidate_plan(daglib_dag *dag);

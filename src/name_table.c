@@ -6,50 +6,74 @@
 
 #include "name_table.h"
 
-/* Eight bytes at a time, multiply-xorshift mixing: names are short, and the
- * table only needs a good spread of the low bits. */
+static uint64_t load64(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static uint64_t load32(const char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* MurmurHash3's 64-bit finaliser: every input bit reaches every output
+ * bit, so the low bits the table uses are well spread. */
+static uint64_t fmix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDull;
+    x ^= x >> 33;
+    x *= 0xC4CEB9FE1A85EC53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Names of up to eight bytes (most are) are packed exactly into one word
+ * with at most two overlapping loads, no byte loop; longer names are
+ * folded eight bytes at a time. */
 uint32_t name_hash(const char *name, size_t len)
 {
-    const uint64_t k = 0x9E3779B97F4A7C15ull;
-    uint64_t h = len * k;
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, name, 8);
-        h = (h ^ w) * k;
-        h ^= h >> 29;
-        name += 8;
-        len -= 8;
+    uint64_t h = len * 0x9E3779B97F4A7C15ull;
+    if (len > 8) {
+        const char *p = name;
+        size_t left = len;
+        while (left > 8) {
+            h = fmix64(h ^ load64(p));
+            p += 8;
+            left -= 8;
+        }
+        return (uint32_t)fmix64(h ^ load64(name + len - 8));
     }
-    if (len > 0) {
-        uint64_t w = 0;
-        memcpy(&w, name, len);
-        h = (h ^ w) * k;
+    uint64_t word;
+    if (len >= 4) {
+        word = load32(name) | load32(name + len - 4) << 32;
+    } else if (len > 0) {
+        word = (uint64_t)(unsigned char)name[0] << 16 |
+               (uint64_t)(unsigned char)name[len / 2] << 8 |
+               (unsigned char)name[len - 1];
+    } else {
+        word = 0;
     }
-    h ^= h >> 32;
-    h *= k;
-    return (uint32_t)(h >> 32);
+    return (uint32_t)fmix64(h ^ word);
 }
 
 uint32_t name_table_find(const name_table *t, const char *name, uint32_t len,
-                         uint32_t hash)
+                         uint32_t hash, name_matches_fn matches,
+                         const void *owner)
 {
     if (t->slots == NULL)
         return NAME_NOT_FOUND;
     for (uint32_t i = hash & t->mask;; i = (i + 1) & t->mask) {
         const name_slot *s = &t->slots[i];
-        if (s->name == NULL)
+        if (s->value == 0)
             return NAME_NOT_FOUND;
-        if (s->hash == hash && s->len == len && memcmp(s->name, name, len) == 0)
-            return s->value;
+        if (s->hash == hash && matches(owner, s->value - 1, name, len))
+            return s->value - 1;
     }
-}
-
-static void place(name_slot *slots, uint32_t mask, const name_slot *entry)
-{
-    uint32_t i = entry->hash & mask;
-    while (slots[i].name != NULL)
-        i = (i + 1) & mask;
-    slots[i] = *entry;
 }
 
 static int grow(name_table *t)
@@ -61,9 +85,14 @@ static int grow(name_table *t)
     if (slots == NULL)
         return -1;
     if (t->slots != NULL) {
-        for (uint32_t i = 0; i <= t->mask; i++)
-            if (t->slots[i].name != NULL)
-                place(slots, capacity - 1, &t->slots[i]);
+        for (uint32_t i = 0; i <= t->mask; i++) {
+            if (t->slots[i].value == 0)
+                continue;
+            uint32_t j = t->slots[i].hash & (capacity - 1);
+            while (slots[j].value != 0)
+                j = (j + 1) & (capacity - 1);
+            slots[j] = t->slots[i];
+        }
         free(t->slots);
     }
     t->slots = slots;
@@ -71,15 +100,22 @@ static int grow(name_table *t)
     return 0;
 }
 
-int name_table_insert(name_table *t, const char *name, uint32_t len,
-                      uint32_t hash, uint32_t value)
+uint32_t name_table_insert(name_table *t, const char *name, uint32_t len,
+                           uint32_t hash, uint32_t value,
+                           name_matches_fn matches, const void *owner)
 {
     if ((t->slots == NULL || t->count + 1 > (t->mask + 1) / 2) && grow(t) != 0)
-        return -1;
-    name_slot entry = {name, len, hash, value};
-    place(t->slots, t->mask, &entry);
+        return NAME_NOT_FOUND;
+    uint32_t i = hash & t->mask;
+    for (; t->slots[i].value != 0; i = (i + 1) & t->mask) {
+        const name_slot *s = &t->slots[i];
+        if (s->hash == hash && matches(owner, s->value - 1, name, len))
+            return s->value - 1;
+    }
+    t->slots[i].hash = hash;
+    t->slots[i].value = value + 1;
     t->count++;
-    return 0;
+    return value;
 }
 
 void name_table_free(name_table *t)

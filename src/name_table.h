@@ -1,10 +1,11 @@
 /*
  * name_table.h -- task name -> task index, open addressing.
  *
- * Keys are borrowed (they live in the DAG's arena) and never removed, so
- * the table is a flat array of slots probed linearly, kept at most half
- * full.  The full hash is stored in the slot so that a probe compares
- * strings only when hashes match.
+ * Slots are 8 bytes (the hash and the index) so that the table of a
+ * 100,000-task DAG stays around 2 MiB; the names themselves live with the
+ * tasks, and a probe asks the caller to compare only when hashes match.
+ * Names are never removed; the table is kept at most half full and probed
+ * linearly.
  */
 #ifndef DAGLIB_NAME_TABLE_H
 #define DAGLIB_NAME_TABLE_H
@@ -13,17 +14,19 @@
 #include <stdint.h>
 
 typedef struct name_slot {
-    const char *name; /* NULL: empty slot */
-    uint32_t len;
     uint32_t hash;
-    uint32_t value;
+    uint32_t value; /* index + 1; 0 marks an empty slot */
 } name_slot;
 
 typedef struct name_table {
     name_slot *slots;
-    uint32_t mask;  /* capacity - 1; capacity is a power of two */
+    uint32_t mask; /* capacity - 1; capacity is a power of two */
     uint32_t count;
 } name_table;
+
+/* Does the entry stored as value have this name? */
+typedef int (*name_matches_fn)(const void *owner, uint32_t value,
+                               const char *name, uint32_t len);
 
 #define NAME_TABLE_INIT {NULL, 0, 0}
 #define NAME_NOT_FOUND UINT32_MAX
@@ -32,12 +35,15 @@ uint32_t name_hash(const char *name, size_t len);
 
 /* The value stored for name, or NAME_NOT_FOUND. */
 uint32_t name_table_find(const name_table *t, const char *name, uint32_t len,
-                         uint32_t hash);
+                         uint32_t hash, name_matches_fn matches,
+                         const void *owner);
 
-/* Store name -> value; name must not be present and must outlive the table.
- * 0 on success, -1 when memory runs out. */
-int name_table_insert(name_table *t, const char *name, uint32_t len,
-                      uint32_t hash, uint32_t value);
+/* Store name -> value unless name is present.  Returns value when stored,
+ * the present value when name was there already, or NAME_NOT_FOUND when
+ * memory runs out. */
+uint32_t name_table_insert(name_table *t, const char *name, uint32_t len,
+                           uint32_t hash, uint32_t value,
+                           name_matches_fn matches, const void *owner);
 
 void name_table_free(name_table *t);
 

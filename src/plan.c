@@ -40,8 +40,9 @@ static int resolve_refs(const daglib_dag *dag, uint32_t *target,
 {
     for (uint32_t r = 0; r < dag->n_refs; r++) {
         const task_ref *ref = &dag->refs[r];
-        uint32_t found = name_table_find(&dag->task_names, ref->name,
-                                         ref->name_len, ref->hash);
+        uint32_t found = ref->target;
+        if (found == NAME_NOT_FOUND)
+            found = dag_find_task(dag, ref->name, ref->name_len);
         if (found == NAME_NOT_FOUND)
             return error_set(err, DAGLIB_NOTFOUND,
                              "task '%s' of DAG '%s' %s '%s', which is not a "

@@ -71,6 +71,15 @@ static ALWAYS_INLINE uint32_t count_down(_Atomic uint32_t *counter, int single)
     return atomic_fetch_sub_explicit(counter, 1, memory_order_acq_rel);
 }
 
+/* Release a result.  Numbers and NULLs own nothing: no call for them. */
+static inline void discard_result(daglib_value *v)
+{
+    if (v->type >= DAGLIB_TEXT)
+        value_clear(v);
+    else
+        v->type = DAGLIB_NULL;
+}
+
 /* ---- calling a task ------------------------------------------------------ */
 
 static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
@@ -102,7 +111,8 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
     } else {
         pn->fn(&ctx, (int)pn->n_args, argv);
     }
-    free(ctx.name_buffer);
+    if (ctx.name_buffer != NULL)
+        free(ctx.name_buffer);
     if (argv != stack_args)
         free(argv);
 }
@@ -120,7 +130,7 @@ static ALWAYS_INLINE void release_args(run *r, const plan_node *pn, int single)
             continue;
         if (upn->n_consumers == 1 ||
             count_down(&r->states[up].consumers_left, single) == 1)
-            value_clear(&r->states[up].result);
+            discard_result(&r->states[up].result);
     }
 }
 
@@ -154,7 +164,7 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
     }
     release_args(r, pn, single);
     if (pn->n_consumers == 0 && !(pn->flags & NODE_FINAL))
-        value_clear(&st->result);
+        discard_result(&st->result);
     if (r->profiler != NULL)
         profiler_task_done(r->profiler, w->index, n);
 }
@@ -431,8 +441,9 @@ void run_destroy(run *r)
 {
     if (r->states != NULL) {
         for (uint32_t n = 0; n < r->plan->n_nodes; n++) {
-            value_clear(&r->states[n].result);
-            free(r->states[n].error);
+            discard_result(&r->states[n].result);
+            if (r->states[n].error != NULL)
+                free(r->states[n].error);
         }
     }
     if (r->workers != NULL && r->n_workers > 1)
