@@ -398,6 +398,89 @@ DAGLIB_EXTERN int daglib_task_set_final(daglib_task *task);
 /* The task's name; borrowed from the DAG. */
 DAGLIB_EXTERN const char *daglib_task_name(const daglib_task *task);
 
+/* ------------------------------------------------------------------------
+ * Kinds of tasks
+ *
+ * A mapped task runs once per item: its instances are named after it with
+ * the item's index ("add_two 0", "add_two 1", ...), run in parallel, and
+ * each receives its item as its first argument (before the named inputs
+ * and dependencies, which every instance shares).  Other tasks can map over
+ * a mapped task's instances in turn, or join them.
+ *
+ * These calls are build calls: their errors are sticky (see above).  A task
+ * has at most one of map_values / map / join, and chunks combine only with
+ * join; a second or conflicting call is DAGLIB_MISUSE.
+ * ------------------------------------------------------------------------ */
+
+/* Map the task over the items of a list value (copied): one instance per
+ * item.  An empty list gives a task without instances.  Returns DAGLIB_OK,
+ * DAGLIB_MISUSE (list is not a list, or the task already has a kind),
+ * DAGLIB_NOMEM. */
+DAGLIB_EXTERN int daglib_task_map_values(daglib_task *task,
+                                         const daglib_value *list);
+
+/* Map the task over the instances of mapped_task, a mapped or chunked task:
+ * instance i receives the result of mapped_task's instance i.  Mapping over
+ * a task that is not mapped is DAGLIB_INVALID when the DAG runs. */
+DAGLIB_EXTERN int daglib_task_map(daglib_task *task, const char *mapped_task);
+
+/* Join the instances of mapped_task: the task receives, as its first
+ * argument, one list of their results in instance order. */
+DAGLIB_EXTERN int daglib_task_join(daglib_task *task, const char *mapped_task);
+
+/* Split the task's result, which must be a list, into n chunks, as
+ * numpy.array_split does: the first (length % n) chunks one item longer,
+ * empty lists when n exceeds the length.  The chunks are the task's
+ * instances ("name 0" .. "name n-1"): other tasks map over or join them,
+ * and a final chunked task returns the tuple of chunks.  A result that is
+ * not a list fails the task when it runs.  n must be 1 .. 1000000. */
+DAGLIB_EXTERN int daglib_task_set_chunks(daglib_task *task, int n);
+
+/* How a failing task is tried again: up to `attempts` tries in all, the
+ * k-th wait (k = 1, 2, ...) lasting delay * backoff^(k-1) seconds, capped
+ * at max_delay (0: no cap).  The wait blocks the task's worker.  The
+ * profiling record counts the tries, adds up their run times (waits
+ * excluded) and keeps the last failure's message even when a later try
+ * succeeded. */
+typedef struct daglib_retry {
+    int attempts;     /* 1 .. 1000; 1 means no retry */
+    double delay;     /* seconds before the second try, >= 0 */
+    double backoff;   /* factor per further try, >= 1 */
+    double max_delay; /* cap on one wait in seconds, 0 for none */
+} daglib_retry;
+
+/* Give the task a retry policy (copied).  DAGLIB_OK, or DAGLIB_INVALID for
+ * values out of range. */
+DAGLIB_EXTERN int daglib_task_set_retry(daglib_task *task,
+                                        const daglib_retry *retry);
+
+/* ------------------------------------------------------------------------
+ * Composing DAGs
+ * ------------------------------------------------------------------------ */
+
+/* Copy every task of other (functions, inputs, kinds, retry policies) into
+ * dag.  With keep_finals, other's finals become finals of dag too, after
+ * those marked so far.  other is not changed and may be freed afterwards.
+ * A task name present in both is DAGLIB_DUPLICATE (sticky, nothing
+ * copied); references are resolved when dag runs, so a subdag may name
+ * tasks of dag, and a cycle across the merge is found then. */
+DAGLIB_EXTERN int daglib_dag_add_subdag(daglib_dag *dag,
+                                        const daglib_dag *other,
+                                        int keep_finals);
+
+/* An asset: a task defined once, outside any DAG, and added to several.
+ * Assets take no inputs; tasks of a DAG name the asset to use its result. */
+typedef struct daglib_asset {
+    const char *name;
+    const char *description;
+    daglib_task_fn fn;
+    void *user_data;
+} daglib_asset;
+
+/* Add the asset to dag as a task; same returns as daglib_task_add(). */
+DAGLIB_EXTERN daglib_task *daglib_dag_add_asset(daglib_dag *dag,
+                                                const daglib_asset *asset);
+
 /* The task called name, or NULL. */
 DAGLIB_EXTERN daglib_task *daglib_dag_task(daglib_dag *dag, const char *name);
 
@@ -425,6 +508,66 @@ DAGLIB_EXTERN daglib_task *daglib_dag_task(daglib_dag *dag, const char *name);
  *   DAGLIB_TASK_FAILED (the message names the first task that failed and
  *   says how many failed and were skipped), DAGLIB_NOMEM. */
 DAGLIB_EXTERN int daglib_run(daglib_dag *dag, daglib_value **finals);
+
+/* Run only what step needs: the task called step and its ancestors, as
+ * daglib_run() does otherwise (profiling included).  *result receives the
+ * step's result, or for a mapped or chunked step the tuple of its
+ * instances' results.  DAGLIB_NOTFOUND when no task is called step. */
+DAGLIB_EXTERN int daglib_run_to_step(daglib_dag *dag, const char *step,
+                                     daglib_value **result);
+
+/* ------------------------------------------------------------------------
+ * Observing a run
+ * ------------------------------------------------------------------------ */
+
+/* What an observer is told about a task instance. */
+typedef struct daglib_task_event {
+    const char *task_name; /* instance name, borrowed for the call */
+    int worker;            /* 0 .. workers-1 */
+    int attempt;           /* on_start: this try, from 1; on_finish: tries made */
+    int status;            /* on_finish: DAGLIB_TASK_OK, _FAILED or _SKIPPED */
+    double runtime;        /* on_finish: seconds, tries added up */
+    const char *error;     /* on_finish: the last failure's message, or NULL */
+} daglib_task_event;
+
+#define DAGLIB_TASK_OK 0
+#define DAGLIB_TASK_FAILED 1
+#define DAGLIB_TASK_SKIPPED 2
+
+/* Callbacks on the workers' threads, as Taskflow's observers: on_start
+ * before each try of a task, on_finish once per task instance (skipped ones
+ * included, with attempt 0).  They run concurrently from several workers
+ * and must be thread safe and quick.  Either may be NULL. */
+typedef struct daglib_observer {
+    void (*on_start)(void *user_data, const daglib_task_event *event);
+    void (*on_finish)(void *user_data, const daglib_task_event *event);
+    void *user_data;
+} daglib_observer;
+
+/* Observe the DAG's runs (copied; NULL stops observing).  DAGLIB_OK. */
+DAGLIB_EXTERN int daglib_dag_set_observer(daglib_dag *dag,
+                                          const daglib_observer *observer);
+
+/* Report progress of the DAG's runs on out (typically stderr; NULL, the
+ * default, for none): done/total, running, failed, elapsed.  On a terminal
+ * the line is redrawn in place a few times a second; otherwise a plain line
+ * is printed every few seconds and at the end.  The stream must stay open
+ * while the DAG runs.  DAGLIB_OK. */
+DAGLIB_EXTERN int daglib_dag_set_progress(daglib_dag *dag, FILE *out);
+
+/* ------------------------------------------------------------------------
+ * Drawing a DAG
+ * ------------------------------------------------------------------------ */
+
+/* The graph as Graphviz DOT text: one node per task instance, one edge per
+ * input or dependency.  step (or NULL) culls the graph to what step needs.
+ * run_id (or NULL) labels each node with its runtime in that run, read from
+ * the run's profiling file under the DAG's metadata root.  Returns a string
+ * to free with daglib_free(), or NULL with the error on the DAG
+ * (DAGLIB_NOTFOUND, DAGLIB_CYCLE, DAGLIB_IO for an unreadable run file,
+ * DAGLIB_NOMEM).  Render it with `dot -Tsvg`. */
+DAGLIB_EXTERN char *daglib_dag_to_dot(daglib_dag *dag, const char *step,
+                                      const char *run_id);
 
 /* The run id of the DAG's last run ("run_" and 9 hex digits), or NULL
  * before the first run.  Borrowed from the DAG, valid until the next run. */

@@ -35,8 +35,17 @@ static void fail_for_code(daglib_context *ctx, int code, const char *what)
     if (code == DAGLIB_NOMEM)
         fail_with(ctx, format_string("out of memory storing the %s result",
                                      what));
-    else
+    else if (code == DAGLIB_INVALID)
         fail_with(ctx, format_string("the %s result is not valid UTF-8", what));
+    else
+        fail_with(ctx, format_string("the %s result was set incorrectly: %s",
+                                     what, daglib_errstr(code)));
+}
+
+/* Whether destroy is a function the library must call (not a sentinel). */
+static int is_destructor(daglib_destructor destroy)
+{
+    return destroy != DAGLIB_STATIC && destroy != DAGLIB_TRANSIENT;
 }
 
 void daglib_result_null(daglib_context *ctx)
@@ -67,8 +76,7 @@ void daglib_result_text(daglib_context *ctx, const char *s, ptrdiff_t n,
                         daglib_destructor destroy)
 {
     if (ctx == NULL) {
-        if (destroy != DAGLIB_STATIC && destroy != DAGLIB_TRANSIENT &&
-            destroy != NULL)
+        if (is_destructor(destroy))
             destroy((void *)s);
         return;
     }
@@ -81,8 +89,7 @@ void daglib_result_blob(daglib_context *ctx, const void *p, size_t n,
                         daglib_destructor destroy)
 {
     if (ctx == NULL) {
-        if (destroy != DAGLIB_STATIC && destroy != DAGLIB_TRANSIENT &&
-            destroy != NULL)
+        if (is_destructor(destroy))
             destroy((void *)p);
         return;
     }
@@ -95,7 +102,7 @@ void daglib_result_pointer(daglib_context *ctx, void *p,
                            daglib_destructor destroy)
 {
     if (ctx == NULL) {
-        if (destroy != NULL)
+        if (is_destructor(destroy))
             destroy(p);
         return;
     }

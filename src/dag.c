@@ -140,6 +140,8 @@ void daglib_dag_free(daglib_dag *dag)
     if (dag == NULL)
         return;
     plan_free(dag->plan);
+    for (uint32_t t = 0; t < dag->n_tasks; t++)
+        daglib_value_free(dag->tasks[t]->map_values);
     free(dag->tasks);
     free(dag->refs);
     free(dag->finals);
@@ -347,6 +349,8 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
         .index = dag->n_tasks,
         .fn = fn,
         .user_data = user_data,
+        .kind = TASK_PLAIN,
+        .retry = {.attempts = 1, .delay = 0, .backoff = 1, .max_delay = 0},
     };
     if (task->name == NULL || task->description == NULL)
         goto nomem;
@@ -372,19 +376,30 @@ nomem:
     return NULL;
 }
 
-static int add_ref(daglib_task *task, task_ref_kind kind, const char *upstream)
+static const char *ref_kind_words(task_ref_kind kind)
 {
-    if (task == NULL)
-        return DAGLIB_MISUSE;
-    daglib_dag *dag = task->dag;
-    int rc = dag_build_check(dag);
-    if (rc != DAGLIB_OK)
-        return rc;
-    const char *what = kind == REF_INPUT ? "an input" : "a dependency";
+    switch (kind) {
+    case REF_INPUT:
+        return "an input";
+    case REF_DEPENDS:
+        return "a dependency";
+    case REF_MAP:
+        return "a task to map over";
+    default:
+        return "a task to join";
+    }
+}
+
+/* Record that task `from` refers to `upstream` in the given way. */
+static int append_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
+                      const char *upstream)
+{
+    const char *task_name = dag->tasks[from]->name;
+    const char *what = ref_kind_words(kind);
     if (upstream == NULL)
         return dag_build_error(dag, DAGLIB_MISUSE,
                                "task '%s' was given %s without a name",
-                               task->name, what);
+                               task_name, what);
     int printable;
     size_t len = measure_name(upstream, &printable);
     if (len > TASK_NAME_MAX_BYTES)
@@ -400,7 +415,7 @@ static int add_ref(daglib_task *task, task_ref_kind kind, const char *upstream)
         return dag_build_error(dag, DAGLIB_INVALID,
                                "task '%s' was given %s '%.64s' that cannot be "
                                "a task name: %s",
-                               task->name, what, upstream, problem);
+                               task_name, what, upstream, problem);
     if (!looked_up)
         target = dag_find_task(dag, upstream, (uint32_t)len);
     if (dag->n_refs == dag->ref_capacity &&
@@ -408,7 +423,7 @@ static int add_ref(daglib_task *task, task_ref_kind kind, const char *upstream)
                    sizeof *dag->refs) != 0)
         return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
     task_ref ref = {
-        .from = task->index,
+        .from = from,
         .kind = kind,
         .target = target,
         .name_len = (uint32_t)len,
@@ -422,6 +437,16 @@ static int add_ref(daglib_task *task, task_ref_kind kind, const char *upstream)
     dag->refs[dag->n_refs++] = ref;
     dag_invalidate_plan(dag);
     return dag_ok(dag);
+}
+
+static int add_ref(daglib_task *task, task_ref_kind kind, const char *upstream)
+{
+    if (task == NULL)
+        return DAGLIB_MISUSE;
+    int rc = dag_build_check(task->dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    return append_ref(task->dag, task->index, kind, upstream);
 }
 
 int daglib_task_input(daglib_task *task, const char *upstream)
@@ -468,4 +493,221 @@ daglib_task *daglib_dag_task(daglib_dag *dag, const char *name)
         return NULL;
     uint32_t index = dag_find_task(dag, name, (uint32_t)len);
     return index == NAME_NOT_FOUND ? NULL : dag->tasks[index];
+}
+
+/* ---- kinds of tasks ---------------------------------------------------------- */
+
+static const char *kind_words(const daglib_task *task)
+{
+    switch (task->kind) {
+    case TASK_MAP_VALUES:
+        return "mapped over a list";
+    case TASK_MAP:
+        return "mapped over a task";
+    case TASK_JOIN:
+        return "a joining task";
+    default:
+        return task->chunks > 0 ? "chunked" : "a plain task";
+    }
+}
+
+/* A task may take one kind; `becoming` names the one asked for. */
+static int check_new_kind(daglib_task *task, const char *becoming,
+                          int chunks_allowed)
+{
+    if (task == NULL)
+        return DAGLIB_MISUSE;
+    daglib_dag *dag = task->dag;
+    int rc = dag_build_check(dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    if (task->kind != TASK_PLAIN || (task->chunks > 0 && !chunks_allowed))
+        return dag_build_error(dag, DAGLIB_MISUSE,
+                               "task '%s' is %s already; it cannot also be %s",
+                               task->name, kind_words(task), becoming);
+    return DAGLIB_OK;
+}
+
+int daglib_task_map_values(daglib_task *task, const daglib_value *list)
+{
+    int rc = check_new_kind(task, "mapped over a list", 0);
+    if (rc != DAGLIB_OK)
+        return rc;
+    daglib_dag *dag = task->dag;
+    if (daglib_value_type(list) != DAGLIB_LIST)
+        return dag_build_error(dag, DAGLIB_MISUSE,
+                               "task '%s' can be mapped over a list value only",
+                               task->name);
+    daglib_value *copy = daglib_value_copy(list);
+    if (copy == NULL)
+        return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
+    task->map_values = copy;
+    task->kind = TASK_MAP_VALUES;
+    dag_invalidate_plan(dag);
+    return dag_ok(dag);
+}
+
+int daglib_task_map(daglib_task *task, const char *mapped_task)
+{
+    int rc = check_new_kind(task, "mapped over a task", 0);
+    if (rc == DAGLIB_OK)
+        rc = append_ref(task->dag, task->index, REF_MAP, mapped_task);
+    if (rc == DAGLIB_OK)
+        task->kind = TASK_MAP;
+    return rc;
+}
+
+int daglib_task_join(daglib_task *task, const char *mapped_task)
+{
+    int rc = check_new_kind(task, "a joining task", 1);
+    if (rc == DAGLIB_OK)
+        rc = append_ref(task->dag, task->index, REF_JOIN, mapped_task);
+    if (rc == DAGLIB_OK)
+        task->kind = TASK_JOIN;
+    return rc;
+}
+
+int daglib_task_set_chunks(daglib_task *task, int n)
+{
+    if (task == NULL)
+        return DAGLIB_MISUSE;
+    daglib_dag *dag = task->dag;
+    int rc = dag_build_check(dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    if (task->kind == TASK_MAP_VALUES || task->kind == TASK_MAP)
+        return dag_build_error(dag, DAGLIB_MISUSE,
+                               "task '%s' is %s; it cannot also be chunked",
+                               task->name, kind_words(task));
+    if (n < 1 || n > 1000000)
+        return dag_build_error(dag, DAGLIB_INVALID,
+                               "task '%s' cannot be split into %d chunks: "
+                               "use 1 to 1000000",
+                               task->name, n);
+    task->chunks = (uint32_t)n;
+    dag_invalidate_plan(dag);
+    return dag_ok(dag);
+}
+
+static int finite_at_least(double x, double low)
+{
+    return x == x && x >= low && x <= 1e9;
+}
+
+int daglib_task_set_retry(daglib_task *task, const daglib_retry *retry)
+{
+    if (task == NULL)
+        return DAGLIB_MISUSE;
+    daglib_dag *dag = task->dag;
+    int rc = dag_build_check(dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    if (retry == NULL)
+        return dag_build_error(dag, DAGLIB_MISUSE,
+                               "task '%s' was given a NULL retry policy",
+                               task->name);
+    if (retry->attempts < 1 || retry->attempts > 1000 ||
+        !finite_at_least(retry->delay, 0) ||
+        !finite_at_least(retry->backoff, 1) ||
+        !finite_at_least(retry->max_delay, 0))
+        return dag_build_error(
+            dag, DAGLIB_INVALID,
+            "task '%s': a retry policy needs 1 to 1000 attempts, a delay and "
+            "a max_delay >= 0 and a backoff >= 1 (got %d, %g, %g, %g)",
+            task->name, retry->attempts, retry->delay, retry->backoff,
+            retry->max_delay);
+    task->retry = *retry;
+    return dag_ok(dag);
+}
+
+/* ---- composing ----------------------------------------------------------- */
+
+int daglib_dag_add_subdag(daglib_dag *dag, const daglib_dag *other,
+                          int keep_finals)
+{
+    int rc = dag_build_check(dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    if (other == NULL || other == dag)
+        return dag_build_error(dag, DAGLIB_MISUSE,
+                               "DAG '%s' was given %s as a subdag", dag->name,
+                               other == NULL ? "NULL" : "itself");
+    if (other->error_is_sticky)
+        return dag_build_error(dag, other->error.code,
+                               "subdag '%s' of DAG '%s' is broken: %s",
+                               other->name, dag->name,
+                               error_message(&other->error));
+    /* Check every name first, so that a clash copies nothing. */
+    for (uint32_t t = 0; t < other->n_tasks; t++) {
+        const daglib_task *task = other->tasks[t];
+        if (dag_find_task(dag, task->name, task->name_len) != NAME_NOT_FOUND)
+            return dag_build_error(dag, DAGLIB_DUPLICATE,
+                                   "DAG '%s' and its subdag '%s' both have a "
+                                   "task named '%s'",
+                                   dag->name, other->name, task->name);
+    }
+    uint32_t base = dag->n_tasks;
+    for (uint32_t t = 0; t < other->n_tasks; t++) {
+        const daglib_task *from = other->tasks[t];
+        daglib_task *copy = daglib_task_add(dag, from->name, from->description,
+                                            from->fn, from->user_data);
+        if (copy == NULL)
+            return dag->error.code;
+        copy->kind = from->kind;
+        copy->chunks = from->chunks;
+        copy->retry = from->retry;
+        if (from->map_values != NULL &&
+            (copy->map_values = daglib_value_copy(from->map_values)) == NULL)
+            return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
+    }
+    for (uint32_t r = 0; r < other->n_refs; r++) {
+        const task_ref *ref = &other->refs[r];
+        const char *name =
+            ref->name != NULL ? ref->name : other->tasks[ref->target]->name;
+        rc = append_ref(dag, base + ref->from, ref->kind, name);
+        if (rc != DAGLIB_OK)
+            return rc;
+    }
+    if (keep_finals)
+        for (uint32_t f = 0; f < other->n_finals; f++)
+            if ((rc = daglib_task_set_final(dag->tasks[base + other->finals[f]])) !=
+                DAGLIB_OK)
+                return rc;
+    return dag_ok(dag);
+}
+
+daglib_task *daglib_dag_add_asset(daglib_dag *dag, const daglib_asset *asset)
+{
+    if (dag_build_check(dag) != DAGLIB_OK)
+        return NULL;
+    if (asset == NULL) {
+        dag_build_error(dag, DAGLIB_MISUSE, "DAG '%s' was given a NULL asset",
+                        dag->name);
+        return NULL;
+    }
+    return daglib_task_add(dag, asset->name, asset->description, asset->fn,
+                           asset->user_data);
+}
+
+/* ---- observing ------------------------------------------------------------ */
+
+int daglib_dag_set_observer(daglib_dag *dag, const daglib_observer *observer)
+{
+    int rc = dag_build_check(dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    if (observer != NULL)
+        dag->observer = *observer;
+    else
+        memset(&dag->observer, 0, sizeof dag->observer);
+    return dag_ok(dag);
+}
+
+int daglib_dag_set_progress(daglib_dag *dag, FILE *out)
+{
+    int rc = dag_build_check(dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    dag->progress = out;
+    return dag_ok(dag);
 }

@@ -25,9 +25,18 @@
 struct plan;
 
 typedef enum task_ref_kind {
-    REF_INPUT,  /* result passed as a named input */
-    REF_DEPENDS /* extra dependency, result passed after the inputs */
+    REF_INPUT,   /* result passed as a named input */
+    REF_DEPENDS, /* extra dependency, result passed after the inputs */
+    REF_MAP,     /* mapped over that task's instances */
+    REF_JOIN     /* joins that task's instances */
 } task_ref_kind;
+
+typedef enum task_kind {
+    TASK_PLAIN,
+    TASK_MAP_VALUES, /* over a static list */
+    TASK_MAP,        /* over another task's instances (a REF_MAP reference) */
+    TASK_JOIN        /* of another task's instances (a REF_JOIN reference) */
+} task_kind;
 
 /* A reference from one task to another, by name.  A name already known
  * when the reference is made is resolved at once (its hash slot is still
@@ -50,6 +59,10 @@ struct daglib_task {
     daglib_task_fn fn;
     void *user_data;
     int final;
+    task_kind kind;
+    uint32_t chunks;          /* 0: the result is not chunked */
+    daglib_value *map_values; /* TASK_MAP_VALUES: the DAG's own copy */
+    daglib_retry retry;       /* attempts 1: no retry */
 };
 
 typedef enum dag_codec { DAG_CODEC_NULL, DAG_CODEC_DEFLATE } dag_codec;
@@ -76,6 +89,9 @@ struct daglib_dag {
 
     struct plan *plan; /* compiled; NULL until the next run compiles it */
     atomic_int running;
+
+    daglib_observer observer; /* no callbacks by default */
+    FILE *progress;           /* NULL: no progress line */
 
     char run_id[META_RUN_ID_SIZE]; /* "" before the first run */
     char *profile_path;

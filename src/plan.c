@@ -1,12 +1,18 @@
 /*
  * plan.c -- compile a DAG into a plan (see plan.h).
  *
- * Steps, each linear in tasks plus references:
- *   1. resolve every reference by name, in declaration order;
- *   2. lay out each node's arguments (named inputs first, then extra
- *      dependencies, each in the order declared) with a counting sort;
- *   3. invert them into successor lists;
- *   4. order the nodes topologically (Kahn); nodes left over lie on or
+ * Steps, each linear in tasks, instances and references:
+ *   1. resolve every reference by name;
+ *   2. count each task's instances -- 1 for a plain task, the list's
+ *      length for a static map, the mapped task's count for a map over a
+ *      task, n for n chunks -- following map references (a map of a map of
+ *      ...), and check each kind is used on what it needs;
+ *   3. give every task a range of nodes (a chunked task: the node running
+ *      its function, then one node per chunk) and lay out each node's
+ *      arguments: its item (static map) or the mapped task's instance, or
+ *      all joined instances, then named inputs, then extra dependencies;
+ *   4. invert the arguments into successor lists;
+ *   5. order the nodes topologically (Kahn); nodes left over lie on or
  *      behind a cycle, and walking predecessors among them finds one to
  *      name in the error.
  */
@@ -15,6 +21,9 @@
 
 #include "dag.h"
 #include "plan.h"
+#include "value.h"
+
+#define NO_REF UINT32_MAX
 
 void plan_free(plan *p)
 {
@@ -23,8 +32,11 @@ void plan_free(plan *p)
     free(p->nodes);
     free(p->succ);
     free(p->args);
+    free(p->consts);
     free(p->finals);
     free(p->sources);
+    free(p->task_first);
+    free(p->task_count);
     free(p);
 }
 
@@ -34,63 +46,296 @@ static void *alloc_array(size_t count, size_t size)
     return calloc(count + 1, size);
 }
 
-/* Resolve every reference to a node index, into target[ref]. */
-static int resolve_refs(const daglib_dag *dag, uint32_t *target,
-                        error_state *err)
+/* The printed name of node n: "task" or "task 3". */
+static int node_name(const plan *p, uint32_t n, char *buf, size_t size)
 {
+    const plan_node *pn = &p->nodes[n];
+    if (pn->instance == PLAN_NO_INSTANCE)
+        return snprintf(buf, size, "%s", pn->task->name);
+    return snprintf(buf, size, "%s %u", pn->task->name, pn->instance);
+}
+
+/* ---- compiling state ------------------------------------------------------ */
+
+typedef struct task_layout {
+    uint32_t count;    /* instances */
+    uint32_t first;    /* first instance node */
+    uint32_t producer; /* chunked: the node running the function */
+    uint32_t kind_ref; /* the REF_MAP or REF_JOIN reference, or NO_REF */
+    uint32_t ref_begin, n_refs; /* its inputs then dependencies, in by_task */
+    uint32_t const_base;        /* static map: its first constant */
+    uint8_t multi;              /* mapped or chunked: used by instance */
+    uint8_t visit;              /* counting: 0 new, 1 in progress, 2 done */
+} task_layout;
+
+typedef struct compiler {
+    const daglib_dag *dag;
+    error_state *err;
+    uint32_t *target; /* per reference: the task it names */
+    uint32_t *by_task; /* reference indices grouped by task, inputs first */
+    task_layout *layout;
+    plan *p;
+} compiler;
+
+static int out_of_memory(compiler *c)
+{
+    return error_set(c->err, DAGLIB_NOMEM, "out of memory compiling DAG '%s'",
+                     c->dag->name);
+}
+
+static const char *task_name_of(const compiler *c, uint32_t t)
+{
+    return c->dag->tasks[t]->name;
+}
+
+/* 1. Names to task indices. */
+static int resolve_refs(compiler *c)
+{
+    const daglib_dag *dag = c->dag;
+    static const char *const verbs[] = {
+        [REF_INPUT] = "takes the input",
+        [REF_DEPENDS] = "depends on",
+        [REF_MAP] = "is mapped over",
+        [REF_JOIN] = "joins",
+    };
     for (uint32_t r = 0; r < dag->n_refs; r++) {
         const task_ref *ref = &dag->refs[r];
         uint32_t found = ref->target;
         if (found == NAME_NOT_FOUND)
             found = dag_find_task(dag, ref->name, ref->name_len);
         if (found == NAME_NOT_FOUND)
-            return error_set(err, DAGLIB_NOTFOUND,
+            return error_set(c->err, DAGLIB_NOTFOUND,
                              "task '%s' of DAG '%s' %s '%s', which is not a "
                              "task of the DAG",
-                             dag->tasks[ref->from]->name, dag->name,
-                             ref->kind == REF_INPUT ? "takes the input"
-                                                    : "depends on",
-                             ref->name);
-        target[r] = found;
+                             task_name_of(c, ref->from), dag->name,
+                             verbs[ref->kind], ref->name);
+        c->target[r] = found;
+        if (ref->kind == REF_MAP || ref->kind == REF_JOIN)
+            c->layout[ref->from].kind_ref = r;
     }
     return DAGLIB_OK;
 }
 
-/* Fill p->args: for each node, its inputs then its dependencies. */
-static void lay_out_args(const daglib_dag *dag, plan *p, const uint32_t *target)
+/* Group each task's input and dependency references, inputs first. */
+static void group_refs(compiler *c)
 {
-    plan_node *nodes = p->nodes;
+    const daglib_dag *dag = c->dag;
     for (uint32_t r = 0; r < dag->n_refs; r++)
-        nodes[dag->refs[r].from].n_args++;
+        if (dag->refs[r].kind == REF_INPUT || dag->refs[r].kind == REF_DEPENDS)
+            c->layout[dag->refs[r].from].n_refs++;
     uint32_t next = 0;
-    for (uint32_t n = 0; n < p->n_nodes; n++) {
-        nodes[n].arg_begin = next;
-        next += nodes[n].n_args;
-        nodes[n].n_args = 0;
+    for (uint32_t t = 0; t < dag->n_tasks; t++) {
+        c->layout[t].ref_begin = next;
+        next += c->layout[t].n_refs;
+        c->layout[t].n_refs = 0;
     }
     for (int kind = REF_INPUT; kind <= REF_DEPENDS; kind++) {
         for (uint32_t r = 0; r < dag->n_refs; r++) {
-            const task_ref *ref = &dag->refs[r];
-            if (ref->kind != (uint32_t)kind)
+            if (dag->refs[r].kind != (uint32_t)kind)
                 continue;
-            plan_node *node = &nodes[ref->from];
-            p->args[node->arg_begin + node->n_args++] = target[r];
+            task_layout *l = &c->layout[dag->refs[r].from];
+            c->by_task[l->ref_begin + l->n_refs++] = r;
         }
     }
 }
 
-/* Fill successor lists, predecessor and consumer counts from the args. */
-static void invert_args(plan *p)
+/* 2. Instances of task t and of every task it is mapped over. */
+static int count_instances(compiler *c, uint32_t t, uint32_t *stack)
 {
-    plan_node *nodes = p->nodes;
-    for (uint32_t n = 0; n < p->n_nodes; n++) {
-        nodes[n].n_preds = nodes[n].n_args;
-        for (uint32_t a = 0; a < nodes[n].n_args; a++) {
-            uint32_t upstream = p->args[nodes[n].arg_begin + a];
-            nodes[upstream].n_succ++;
-            nodes[upstream].n_consumers++;
+    uint32_t depth = 0;
+    stack[depth++] = t;
+    c->layout[t].visit = 1;
+    while (depth > 0) {
+        uint32_t u = stack[depth - 1];
+        const daglib_task *task = c->dag->tasks[u];
+        task_layout *l = &c->layout[u];
+        if (task->kind == TASK_MAP) {
+            uint32_t v = c->target[l->kind_ref];
+            task_layout *lv = &c->layout[v];
+            if (lv->visit == 0) {
+                lv->visit = 1;
+                stack[depth++] = v;
+                continue;
+            }
+            if (lv->visit == 1)
+                return error_set(c->err, DAGLIB_CYCLE,
+                                 "DAG '%s' has a cycle of mapped tasks through "
+                                 "'%s' and '%s'",
+                                 c->dag->name, task->name, task_name_of(c, v));
+            if (!lv->multi)
+                return error_set(c->err, DAGLIB_INVALID,
+                                 "task '%s' is mapped over '%s', which is not "
+                                 "mapped or chunked",
+                                 task->name, task_name_of(c, v));
+            l->count = lv->count;
+            l->multi = 1;
+        } else if (task->kind == TASK_MAP_VALUES) {
+            size_t items = daglib_value_count(task->map_values);
+            if (items >= PLAN_ARG_CONST)
+                return error_set(c->err, DAGLIB_INVALID,
+                                 "task '%s' is mapped over too many items",
+                                 task->name);
+            l->count = (uint32_t)items;
+            l->multi = 1;
+        } else {
+            l->count = task->chunks > 0 ? task->chunks : 1;
+            l->multi = task->chunks > 0;
+        }
+        l->visit = 2;
+        depth--;
+    }
+    return DAGLIB_OK;
+}
+
+/* Inputs, dependencies and joins name tasks that fit them. */
+static int check_kinds(compiler *c)
+{
+    const daglib_dag *dag = c->dag;
+    for (uint32_t r = 0; r < dag->n_refs; r++) {
+        const task_ref *ref = &dag->refs[r];
+        const task_layout *up = &c->layout[c->target[r]];
+        const char *from = task_name_of(c, ref->from);
+        const char *to = task_name_of(c, c->target[r]);
+        if (ref->kind == REF_JOIN && !up->multi)
+            return error_set(c->err, DAGLIB_INVALID,
+                             "task '%s' joins '%s', which is not mapped or "
+                             "chunked",
+                             from, to);
+        if ((ref->kind == REF_INPUT || ref->kind == REF_DEPENDS) && up->multi)
+            return error_set(c->err, DAGLIB_INVALID,
+                             "task '%s' %s '%s', which has %u instances: map "
+                             "over it or join it instead",
+                             from,
+                             ref->kind == REF_INPUT ? "takes the input"
+                                                    : "depends on",
+                             to, up->count);
+    }
+    return DAGLIB_OK;
+}
+
+/* 3. Node ranges, then every node and its arguments. */
+static int lay_out_nodes(compiler *c)
+{
+    const daglib_dag *dag = c->dag;
+    plan *p = c->p;
+    uint64_t nodes = 0, args = 0, consts = 0;
+    for (uint32_t t = 0; t < dag->n_tasks; t++) {
+        const daglib_task *task = dag->tasks[t];
+        task_layout *l = &c->layout[t];
+        uint64_t common = l->n_refs;
+        l->producer = PLAN_NO_NODE;
+        if (task->chunks > 0) {
+            l->producer = (uint32_t)nodes++;
+            args += common;
+            if (task->kind == TASK_JOIN)
+                args += c->layout[c->target[l->kind_ref]].count;
+            args += l->count; /* each chunk node reads the producer */
+        } else if (task->kind == TASK_JOIN) {
+            args += common + c->layout[c->target[l->kind_ref]].count;
+        } else if (task->kind == TASK_PLAIN) {
+            args += common;
+        } else {
+            args += (uint64_t)l->count * (common + 1);
+        }
+        l->first = (uint32_t)nodes;
+        nodes += l->count;
+        if (task->kind == TASK_MAP_VALUES) {
+            l->const_base = (uint32_t)consts;
+            consts += l->count;
+        }
+        if (nodes >= PLAN_ARG_CONST || args >= UINT32_MAX ||
+            consts >= PLAN_ARG_CONST)
+            return error_set(c->err, DAGLIB_INVALID,
+                             "DAG '%s' expands to too many task instances",
+                             dag->name);
+    }
+    p->n_nodes = (uint32_t)nodes;
+    p->n_args = (uint32_t)args;
+    p->nodes = alloc_array(p->n_nodes, sizeof *p->nodes);
+    p->args = alloc_array(p->n_args, sizeof *p->args);
+    p->consts = alloc_array(consts, sizeof *p->consts);
+    p->n_consts = (uint32_t)consts;
+    if (p->nodes == NULL || p->args == NULL || p->consts == NULL)
+        return out_of_memory(c);
+
+    uint32_t next_arg = 0;
+    for (uint32_t t = 0; t < dag->n_tasks; t++) {
+        const daglib_task *task = dag->tasks[t];
+        const task_layout *l = &c->layout[t];
+        const task_layout *over =
+            l->kind_ref != NO_REF ? &c->layout[c->target[l->kind_ref]] : NULL;
+        /* The nodes that run the task's function. */
+        uint32_t runners_first = l->producer != PLAN_NO_NODE ? l->producer
+                                                              : l->first;
+        uint32_t runners = l->producer != PLAN_NO_NODE ? 1 : l->count;
+        for (uint32_t i = 0; i < runners; i++) {
+            plan_node *pn = &p->nodes[runners_first + i];
+            pn->fn = task->fn;
+            pn->task = task;
+            pn->instance = task->kind == TASK_MAP_VALUES || task->kind == TASK_MAP
+                               ? i
+                               : PLAN_NO_INSTANCE;
+            pn->arg_begin = next_arg;
+            if (task->kind == TASK_MAP_VALUES) {
+                p->args[next_arg++] = PLAN_ARG_CONST | (l->const_base + i);
+                p->consts[l->const_base + i] =
+                    daglib_value_item(task->map_values, i);
+            } else if (task->kind == TASK_MAP) {
+                p->args[next_arg++] = over->first + i;
+            } else if (task->kind == TASK_JOIN) {
+                for (uint32_t k = 0; k < over->count; k++)
+                    p->args[next_arg++] = over->first + k;
+                pn->n_joined = over->count;
+                pn->flags |= NODE_JOINS;
+            }
+            for (uint32_t k = 0; k < l->n_refs; k++)
+                p->args[next_arg++] =
+                    c->layout[c->target[c->by_task[l->ref_begin + k]]].first;
+            pn->n_args = next_arg - pn->arg_begin;
+            if (l->producer != PLAN_NO_NODE) {
+                pn->flags |= NODE_CHUNKED;
+                pn->n_chunks = task->chunks;
+            }
+        }
+        if (l->producer == PLAN_NO_NODE)
+            continue;
+        for (uint32_t i = 0; i < l->count; i++) {
+            plan_node *pn = &p->nodes[l->first + i];
+            pn->fn = plan_take_chunk;
+            pn->task = task;
+            pn->instance = i;
+            pn->flags = NODE_TAKES_CHUNK;
+            pn->arg_begin = next_arg;
+            pn->n_args = 1;
+            p->args[next_arg++] = l->producer;
         }
     }
+    return DAGLIB_OK;
+}
+
+/* 4. Successor lists, predecessor and consumer counts from the arguments. */
+static int invert_args(plan *p)
+{
+    plan_node *nodes = p->nodes;
+    uint64_t edges = 0;
+    for (uint32_t n = 0; n < p->n_nodes; n++) {
+        nodes[n].n_preds = nodes[n].n_succ = nodes[n].n_consumers = 0;
+    }
+    for (uint32_t n = 0; n < p->n_nodes; n++) {
+        for (uint32_t a = 0; a < nodes[n].n_args; a++) {
+            uint32_t up = p->args[nodes[n].arg_begin + a];
+            if (up & PLAN_ARG_CONST)
+                continue;
+            nodes[n].n_preds++;
+            nodes[up].n_succ++;
+            nodes[up].n_consumers++;
+            edges++;
+        }
+    }
+    p->n_edges = (uint32_t)edges;
+    p->succ = alloc_array(edges, sizeof *p->succ);
+    if (p->succ == NULL)
+        return -1;
     uint32_t next = 0;
     for (uint32_t n = 0; n < p->n_nodes; n++) {
         nodes[n].succ_begin = next;
@@ -99,25 +344,26 @@ static void invert_args(plan *p)
     }
     for (uint32_t n = 0; n < p->n_nodes; n++) {
         for (uint32_t a = 0; a < nodes[n].n_args; a++) {
-            plan_node *up = &nodes[p->args[nodes[n].arg_begin + a]];
-            p->succ[up->succ_begin + up->n_succ++] = n;
+            uint32_t up = p->args[nodes[n].arg_begin + a];
+            if (up & PLAN_ARG_CONST)
+                continue;
+            p->succ[nodes[up].succ_begin + nodes[up].n_succ++] = n;
         }
     }
+    return 0;
 }
 
 /* Name one cycle among the nodes Kahn's algorithm could not order
  * (remaining[n] > 0): each such node has a predecessor among them, so
  * walking predecessors must come back to a node already seen. */
-static int report_cycle(const daglib_dag *dag, const plan *p,
+static int report_cycle(const char *dag_name, const plan *p,
                         const uint32_t *remaining, error_state *err)
 {
     uint32_t *seen_at = malloc(((size_t)p->n_nodes + 1) * sizeof *seen_at);
     uint32_t *path = malloc(((size_t)p->n_nodes + 1) * sizeof *path);
-    if (seen_at == NULL || path == NULL) {
-        free(seen_at);
-        free(path);
-        return error_set(err, DAGLIB_CYCLE, "DAG '%s' has a cycle", dag->name);
-    }
+    char *text = NULL;
+    if (seen_at == NULL || path == NULL)
+        goto done;
     for (uint32_t n = 0; n < p->n_nodes; n++)
         seen_at[n] = PLAN_NO_NODE;
     uint32_t node = 0;
@@ -130,7 +376,7 @@ static int report_cycle(const daglib_dag *dag, const plan *p,
         const plan_node *pn = &p->nodes[node];
         for (uint32_t a = 0; a < pn->n_args; a++) {
             uint32_t up = p->args[pn->arg_begin + a];
-            if (remaining[up] > 0) {
+            if (!(up & PLAN_ARG_CONST) && remaining[up] > 0) {
                 node = up;
                 break;
             }
@@ -138,25 +384,21 @@ static int report_cycle(const daglib_dag *dag, const plan *p,
     }
     /* path[seen_at[node] .. length) walks the cycle against the edges;
      * print it along them, closing on the first name. */
-    size_t size = 64;
+    size_t size = 1;
     for (uint32_t i = seen_at[node]; i < length; i++)
-        size += p->nodes[path[i]].task->name_len + 4;
-    size += p->nodes[node].task->name_len;
-    char *text = malloc(size);
-    if (text != NULL) {
-        size_t used = 0;
-        for (uint32_t i = length; i-- > seen_at[node];) {
-            const struct daglib_task *t = p->nodes[path[i]].task;
-            memcpy(text + used, t->name, t->name_len);
-            used += t->name_len;
-            memcpy(text + used, " -> ", 4);
-            used += 4;
-        }
-        const struct daglib_task *first = p->nodes[path[length - 1]].task;
-        memcpy(text + used, first->name, first->name_len);
-        text[used + first->name_len] = '\0';
+        size += (size_t)p->nodes[path[i]].task->name_len + 16;
+    size += (size_t)p->nodes[path[length - 1]].task->name_len + 12;
+    text = malloc(size);
+    if (text == NULL)
+        goto done;
+    size_t used = 0;
+    for (uint32_t i = length; i-- > seen_at[node];) {
+        used += (size_t)node_name(p, path[i], text + used, size - used);
+        used += (size_t)snprintf(text + used, size - used, " -> ");
     }
-    error_set(err, DAGLIB_CYCLE, "DAG '%s' has a cycle: %s", dag->name,
+    node_name(p, path[length - 1], text + used, size - used);
+done:
+    error_set(err, DAGLIB_CYCLE, "DAG '%s' has a cycle: %s", dag_name,
               text != NULL ? text : "(out of memory naming it)");
     free(text);
     free(seen_at);
@@ -164,8 +406,8 @@ static int report_cycle(const daglib_dag *dag, const plan *p,
     return DAGLIB_CYCLE;
 }
 
-/* Check the graph is acyclic; collect sources and count sinks. */
-static int order_nodes(const daglib_dag *dag, plan *p, error_state *err)
+/* 5. Check the graph is acyclic; collect sources and count sinks. */
+static int order_nodes(const char *dag_name, plan *p, error_state *err)
 {
     uint32_t n_nodes = p->n_nodes;
     uint32_t *remaining = alloc_array(n_nodes, sizeof *remaining);
@@ -175,9 +417,10 @@ static int order_nodes(const daglib_dag *dag, plan *p, error_state *err)
         free(remaining);
         free(queue);
         return error_set(err, DAGLIB_NOMEM, "out of memory compiling DAG '%s'",
-                         dag->name);
+                         dag_name);
     }
     uint32_t head = 0, tail = 0;
+    p->n_sources = p->n_sinks = 0;
     for (uint32_t n = 0; n < n_nodes; n++) {
         remaining[n] = p->nodes[n].n_preds;
         if (remaining[n] == 0) {
@@ -197,46 +440,172 @@ static int order_nodes(const daglib_dag *dag, plan *p, error_state *err)
     }
     int rc = DAGLIB_OK;
     if (tail < n_nodes)
-        rc = report_cycle(dag, p, remaining, err);
+        rc = report_cycle(dag_name, p, remaining, err);
     free(remaining);
     free(queue);
     return rc;
 }
 
-int plan_compile(const daglib_dag *dag, plan **out, error_state *err)
+/* The final nodes: each final task's instances, in marking order. */
+static int collect_finals(compiler *c)
+{
+    const daglib_dag *dag = c->dag;
+    plan *p = c->p;
+    uint64_t count = 0;
+    for (uint32_t f = 0; f < dag->n_finals; f++)
+        count += c->layout[dag->finals[f]].count;
+    p->finals = alloc_array(count, sizeof *p->finals);
+    if (p->finals == NULL)
+        return out_of_memory(c);
+    for (uint32_t f = 0; f < dag->n_finals; f++) {
+        const task_layout *l = &c->layout[dag->finals[f]];
+        for (uint32_t i = 0; i < l->count; i++) {
+            p->finals[p->n_finals++] = l->first + i;
+            p->nodes[l->first + i].flags |= NODE_FINAL;
+        }
+    }
+    return DAGLIB_OK;
+}
+
+static int keep_task_ranges(compiler *c)
+{
+    plan *p = c->p;
+    p->n_tasks = c->dag->n_tasks;
+    p->task_first = alloc_array(p->n_tasks, sizeof *p->task_first);
+    p->task_count = alloc_array(p->n_tasks, sizeof *p->task_count);
+    if (p->task_first == NULL || p->task_count == NULL)
+        return out_of_memory(c);
+    for (uint32_t t = 0; t < p->n_tasks; t++) {
+        p->task_first[t] = c->layout[t].first;
+        p->task_count[t] = c->layout[t].count;
+    }
+    return DAGLIB_OK;
+}
+
+int plan_compile(const struct daglib_dag *dag, plan **out, error_state *err)
 {
     *out = NULL;
+    compiler c = {dag, err, NULL, NULL, NULL, NULL};
+    c.p = calloc(1, sizeof *c.p);
+    c.target = alloc_array(dag->n_refs, sizeof *c.target);
+    c.by_task = alloc_array(dag->n_refs, sizeof *c.by_task);
+    c.layout = alloc_array(dag->n_tasks, sizeof *c.layout);
+    uint32_t *stack = alloc_array(dag->n_tasks, sizeof *stack);
+    int rc;
+    if (c.p == NULL || c.target == NULL || c.by_task == NULL ||
+        c.layout == NULL || stack == NULL) {
+        rc = out_of_memory(&c);
+        goto done;
+    }
+    for (uint32_t t = 0; t < dag->n_tasks; t++)
+        c.layout[t].kind_ref = NO_REF;
+    rc = resolve_refs(&c);
+    if (rc != DAGLIB_OK)
+        goto done;
+    group_refs(&c);
+    for (uint32_t t = 0; t < dag->n_tasks && rc == DAGLIB_OK; t++)
+        if (c.layout[t].visit == 0)
+            rc = count_instances(&c, t, stack);
+    if (rc == DAGLIB_OK)
+        rc = check_kinds(&c);
+    if (rc == DAGLIB_OK)
+        rc = lay_out_nodes(&c);
+    if (rc == DAGLIB_OK && invert_args(c.p) != 0)
+        rc = out_of_memory(&c);
+    if (rc == DAGLIB_OK)
+        rc = collect_finals(&c);
+    if (rc == DAGLIB_OK)
+        rc = keep_task_ranges(&c);
+    if (rc == DAGLIB_OK)
+        rc = order_nodes(dag->name, c.p, err);
+done:
+    free(stack);
+    free(c.target);
+    free(c.by_task);
+    free(c.layout);
+    if (rc != DAGLIB_OK) {
+        plan_free(c.p);
+        return rc;
+    }
+    *out = c.p;
+    return DAGLIB_OK;
+}
+
+/* ---- culling to a step ------------------------------------------------------ */
+
+int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
+              error_state *err)
+{
+    *out = NULL;
+    uint32_t first = full->task_first[step], count = full->task_count[step];
     plan *p = calloc(1, sizeof *p);
-    uint32_t *target = alloc_array(dag->n_refs, sizeof *target);
-    if (p == NULL || target == NULL)
+    uint32_t *new_index = alloc_array(full->n_nodes, sizeof *new_index);
+    uint32_t *stack = alloc_array(full->n_nodes, sizeof *stack);
+    if (p == NULL || new_index == NULL || stack == NULL)
         goto nomem;
-    p->n_nodes = dag->n_tasks;
-    p->n_edges = dag->n_refs;
-    p->nodes = alloc_array(p->n_nodes, sizeof *p->nodes);
-    p->args = alloc_array(p->n_edges, sizeof *p->args);
-    p->succ = alloc_array(p->n_edges, sizeof *p->succ);
-    p->finals = alloc_array(dag->n_finals, sizeof *p->finals);
-    if (p->nodes == NULL || p->args == NULL || p->succ == NULL ||
-        p->finals == NULL)
+    /* Mark the step's instances and their ancestors. */
+    for (uint32_t n = 0; n < full->n_nodes; n++)
+        new_index[n] = PLAN_NO_NODE;
+    uint32_t depth = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        new_index[first + i] = 0;
+        stack[depth++] = first + i;
+    }
+    while (depth > 0) {
+        const plan_node *pn = &full->nodes[stack[--depth]];
+        for (uint32_t a = 0; a < pn->n_args; a++) {
+            uint32_t up = full->args[pn->arg_begin + a];
+            if (!(up & PLAN_ARG_CONST) && new_index[up] == PLAN_NO_NODE) {
+                new_index[up] = 0;
+                stack[depth++] = up;
+            }
+        }
+    }
+    /* Keep them in their original order, with their arguments. */
+    uint32_t kept = 0, kept_args = 0;
+    for (uint32_t n = 0; n < full->n_nodes; n++) {
+        if (new_index[n] == PLAN_NO_NODE)
+            continue;
+        new_index[n] = kept++;
+        kept_args += full->nodes[n].n_args;
+    }
+    p->n_nodes = kept;
+    p->n_args = kept_args;
+    p->nodes = alloc_array(kept, sizeof *p->nodes);
+    p->args = alloc_array(kept_args, sizeof *p->args);
+    p->finals = alloc_array(count, sizeof *p->finals);
+    if (p->nodes == NULL || p->args == NULL || p->finals == NULL)
         goto nomem;
-
-    for (uint32_t n = 0; n < p->n_nodes; n++) {
-        const struct daglib_task *task = dag->tasks[n];
-        p->nodes[n].fn = task->fn;
-        p->nodes[n].task = task;
-        p->nodes[n].instance = PLAN_NO_INSTANCE;
-        p->nodes[n].flags = task->final ? NODE_FINAL : 0;
+    uint32_t next_arg = 0;
+    for (uint32_t n = 0; n < full->n_nodes; n++) {
+        if (new_index[n] == PLAN_NO_NODE)
+            continue;
+        plan_node *pn = &p->nodes[new_index[n]];
+        *pn = full->nodes[n];
+        pn->flags &= ~NODE_FINAL;
+        const uint32_t *args = &full->args[full->nodes[n].arg_begin];
+        pn->arg_begin = next_arg;
+        for (uint32_t a = 0; a < pn->n_args; a++)
+            p->args[next_arg++] =
+                args[a] & PLAN_ARG_CONST ? args[a] : new_index[args[a]];
     }
-    for (uint32_t f = 0; f < dag->n_finals; f++)
-        p->finals[p->n_finals++] = dag->finals[f];
-
-    int rc = resolve_refs(dag, target, err);
-    if (rc == DAGLIB_OK) {
-        lay_out_args(dag, p, target);
-        invert_args(p);
-        rc = order_nodes(dag, p, err);
+    for (uint32_t i = 0; i < count; i++) {
+        p->finals[p->n_finals++] = new_index[first + i];
+        p->nodes[new_index[first + i]].flags |= NODE_FINAL;
     }
-    free(target);
+    /* A mapped or chunked step returns a tuple of its instances. */
+    p->tuple_finals = count != 1 || full->nodes[first].instance != PLAN_NO_INSTANCE;
+    /* Constants keep their indices: copy them all (they are borrowed). */
+    p->n_consts = full->n_consts;
+    p->consts = alloc_array(p->n_consts, sizeof *p->consts);
+    if (p->consts == NULL)
+        goto nomem;
+    memcpy(p->consts, full->consts, full->n_consts * sizeof *p->consts);
+    if (invert_args(p) != 0)
+        goto nomem;
+    free(new_index);
+    free(stack);
+    int rc = order_nodes(dag_name, p, err); /* acyclic: part of an acyclic plan */
     if (rc != DAGLIB_OK) {
         plan_free(p);
         return rc;
@@ -245,8 +614,9 @@ int plan_compile(const daglib_dag *dag, plan **out, error_state *err)
     return DAGLIB_OK;
 
 nomem:
-    free(target);
+    free(new_index);
+    free(stack);
     plan_free(p);
-    return error_set(err, DAGLIB_NOMEM, "out of memory compiling DAG '%s'",
-                     dag->name);
+    return error_set(err, DAGLIB_NOMEM, "out of memory culling DAG '%s'",
+                     dag_name);
 }

@@ -1,10 +1,12 @@
 /*
  * plan.h -- a DAG compiled for running: nodes in flat arrays, edges by index.
  *
- * Compiling resolves every name, checks the graph (unknown names, cycles)
- * and lays it out for the scheduler: one plan_node per task instance,
- * successor lists and argument lists in two shared arrays (CSR), so the
- * hot loop follows indices and never touches a name or a hash table.
+ * Compiling resolves every name, expands every task into its instances
+ * (a mapped task into one node per item, a chunked task into the node that
+ * computes the list and one node per chunk), checks the graph (unknown
+ * names, misused kinds, cycles) and lays it out for the scheduler: one
+ * plan_node per instance, successor and argument lists in two shared
+ * arrays (CSR), so the hot loop follows indices and never touches a name.
  *
  * A plan is immutable once compiled and shared by every run of the DAG
  * until the DAG changes; what changes during a run lives in node_state
@@ -20,20 +22,28 @@
 
 #define PLAN_NO_NODE UINT32_MAX
 #define PLAN_NO_INSTANCE UINT32_MAX
+/* An argument that is a constant (an item of a static map), not a node:
+ * plan.consts[arg & ~PLAN_ARG_CONST]. */
+#define PLAN_ARG_CONST 0x80000000u
 
 /* plan_node.flags */
-#define NODE_FINAL 0x1u /* its result is returned by the run: never released */
+#define NODE_FINAL 0x1u   /* its result is returned by the run: never released */
+#define NODE_CHUNKED 0x2u /* splits its list result into n_chunks chunks */
+#define NODE_TAKES_CHUNK 0x4u /* takes chunk `instance` of its one argument */
+#define NODE_JOINS 0x8u /* its first n_joined arguments go as one list */
 
 typedef struct plan_node {
     daglib_task_fn fn;
-    const struct daglib_task *task; /* name, description, user data */
-    uint32_t instance;   /* PLAN_NO_INSTANCE, or the index of a mapped instance */
-    uint32_t n_preds;    /* arguments, hence edges in */
+    const struct daglib_task *task; /* name, description, user data, retry */
+    uint32_t instance;   /* PLAN_NO_INSTANCE, or the index of an instance */
+    uint32_t n_preds;    /* node arguments, hence edges in */
     uint32_t succ_begin; /* plan.succ[succ_begin .. succ_begin + n_succ) */
     uint32_t n_succ;
     uint32_t arg_begin;  /* plan.args[arg_begin .. arg_begin + n_args) */
     uint32_t n_args;
+    uint32_t n_joined;   /* NODE_JOINS: how many arguments make the list */
     uint32_t n_consumers; /* how many argument slots read its result */
+    uint32_t n_chunks;   /* NODE_CHUNKED: how many */
     uint32_t flags;
 } plan_node;
 
@@ -41,19 +51,40 @@ typedef struct plan {
     plan_node *nodes;
     uint32_t n_nodes;
     uint32_t *succ; /* successor node indices, grouped by node */
-    uint32_t *args; /* argument node indices, grouped by node, in call order */
+    uint32_t *args; /* argument node indices (or constants), grouped by node */
+    uint32_t n_args;
     uint32_t n_edges;
+    const daglib_value **consts; /* borrowed from the tasks' static maps */
+    uint32_t n_consts;
     uint32_t *finals; /* final nodes in the order they were marked */
     uint32_t n_finals;
     uint32_t *sources; /* nodes without predecessors */
     uint32_t n_sources;
     uint32_t n_sinks; /* nodes without successors */
+    /* Per task: its instance nodes task_first[t] .. + task_count[t]
+     * (for a chunked task, its chunk nodes), PLAN_NO_NODE when culled. */
+    uint32_t *task_first;
+    uint32_t *task_count;
+    uint32_t n_tasks;
+    int tuple_finals; /* return finals as a tuple even when there is one */
 } plan;
 
 /* Compile dag.  DAGLIB_OK with *out set (free with plan_free), or
- * DAGLIB_NOTFOUND / DAGLIB_CYCLE / DAGLIB_NOMEM with a message in err. */
+ * DAGLIB_NOTFOUND / DAGLIB_INVALID / DAGLIB_CYCLE / DAGLIB_NOMEM with a
+ * message in err. */
 int plan_compile(const struct daglib_dag *dag, plan **out, error_state *err);
 
+/* A plan of what task `step` needs: its instances and their ancestors,
+ * with the step's instances as the finals.  DAGLIB_OK with *out set, or
+ * DAGLIB_NOMEM. */
+int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
+              error_state *err);
+
 void plan_free(plan *p);
+
+/* The function of the nodes that take one chunk of a chunked task's list
+ * (scheduler.c, which splits the list). */
+void plan_take_chunk(daglib_context *ctx, int argc,
+                     const daglib_value *const *argv);
 
 #endif

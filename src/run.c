@@ -14,15 +14,16 @@
 #include "meta_path.h"
 #include "plan.h"
 #include "profiler.h"
+#include "progress.h"
 #include "scheduler.h"
 
 /* Move the finals out of the run into what daglib_run() returns. */
 static int collect_finals(run *r, daglib_value **finals)
 {
     const plan *p = r->plan;
-    if (p->n_finals == 0)
+    if (p->n_finals == 0 && !p->tuple_finals)
         return DAGLIB_OK;
-    if (p->n_finals == 1) {
+    if (p->n_finals == 1 && !p->tuple_finals) {
         *finals = value_box(&r->states[p->finals[0]].result);
         return *finals != NULL ? DAGLIB_OK : DAGLIB_NOMEM;
     }
@@ -69,19 +70,22 @@ static void remember_profile(daglib_dag *dag, const profiler *pr)
         memcpy(dag->profile_path, profiler_path(pr), len + 1);
 }
 
-static int run_compiled(daglib_dag *dag, daglib_value **finals)
+static int run_plan(daglib_dag *dag, const plan *p, daglib_value **finals)
 {
-    const plan *p = dag->plan;
     uint32_t workers = (uint32_t)dag->workers;
     if (workers > p->n_nodes)
         workers = p->n_nodes > 0 ? p->n_nodes : 1;
     int profiled = (dag->flags & DAGLIB_PROFILE) != 0;
+    int observed = dag->observer.on_start != NULL ||
+                   dag->observer.on_finish != NULL;
 
     run r;
-    if (run_init(&r, p, dag, workers, profiled) != 0)
+    if (run_init(&r, p, dag, workers, profiled || observed) != 0)
         return dag_run_error(dag, DAGLIB_NOMEM,
                              "out of memory preparing a run of DAG '%s'",
                              dag->name);
+    r.observer = observed ? &dag->observer : NULL;
+    r.counting = dag->progress != NULL;
     int rc = DAGLIB_OK;
     if (profiled) {
         rc = profiler_start(&r.profiler, &r, meta_root_effective(dag->meta_dir),
@@ -97,14 +101,18 @@ static int run_compiled(daglib_dag *dag, daglib_value **finals)
         remember_profile(dag, NULL);
     }
 
+    progress *shown = NULL;
+    if (dag->progress != NULL)
+        shown = progress_start(&r, dag->progress, dag->name);
     int started = run_execute(&r);
+    progress_stop(shown);
     int profile_rc = DAGLIB_OK;
     error_state profile_error = ERROR_STATE_INIT;
     if (r.profiler != NULL)
         profile_rc = profiler_finish(r.profiler, &profile_error);
     r.profiler = NULL;
 
-    if (started != 0 && p->n_nodes > 0 && r.n_workers == 1) {
+    if (started != 0) {
         rc = dag_run_error(dag, DAGLIB_NOMEM,
                            "out of memory running DAG '%s'", dag->name);
     } else if (atomic_load(&r.n_failed) > 0) {
@@ -122,10 +130,10 @@ static int run_compiled(daglib_dag *dag, daglib_value **finals)
     return rc;
 }
 
-int daglib_run(daglib_dag *dag, daglib_value **finals)
+/* Claim the DAG for a run and compile it if it changed; DAGLIB_OK or the
+ * error, with the DAG released again on error. */
+static int begin_run(daglib_dag *dag)
 {
-    if (finals != NULL)
-        *finals = NULL;
     if (dag == NULL)
         return DAGLIB_MISUSE;
     if (dag->error_is_sticky)
@@ -136,16 +144,56 @@ int daglib_run(daglib_dag *dag, daglib_value **finals)
     if (!atomic_compare_exchange_strong(&dag->running, &idle, 1))
         return DAGLIB_MISUSE;
     error_clear(&dag->error);
-
     int rc = DAGLIB_OK;
     if (dag->plan == NULL)
         rc = plan_compile(dag, &dag->plan, &dag->error);
-    if (rc == DAGLIB_OK)
-        rc = run_compiled(dag, finals);
+    if (rc != DAGLIB_OK)
+        atomic_store(&dag->running, 0);
+    return rc;
+}
+
+static int end_run(daglib_dag *dag, int rc, daglib_value **finals)
+{
     if (rc != DAGLIB_OK && finals != NULL && *finals != NULL) {
         daglib_value_free(*finals);
         *finals = NULL;
     }
     atomic_store(&dag->running, 0);
     return rc;
+}
+
+int daglib_run(daglib_dag *dag, daglib_value **finals)
+{
+    if (finals != NULL)
+        *finals = NULL;
+    int rc = begin_run(dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    return end_run(dag, run_plan(dag, dag->plan, finals), finals);
+}
+
+int daglib_run_to_step(daglib_dag *dag, const char *step, daglib_value **result)
+{
+    if (result != NULL)
+        *result = NULL;
+    if (dag != NULL && step == NULL && !dag->error_is_sticky)
+        return dag_run_error(dag, DAGLIB_MISUSE, "no step given to run to");
+    int rc = begin_run(dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    size_t len = strlen(step);
+    uint32_t t = len <= UINT32_MAX ? dag_find_task(dag, step, (uint32_t)len)
+                                   : NAME_NOT_FOUND;
+    if (t == NAME_NOT_FOUND)
+        return end_run(dag,
+                       dag_run_error(dag, DAGLIB_NOTFOUND,
+                                     "DAG '%s' has no task '%s' to run to",
+                                     dag->name, step),
+                       result);
+    plan *culled = NULL;
+    rc = plan_cull(dag->plan, t, dag->name, &culled, &dag->error);
+    if (rc == DAGLIB_OK)
+        rc = run_plan(dag, culled, result);
+    plan_free(culled);
+    return end_run(dag, rc, result);
 }

@@ -82,39 +82,131 @@ static inline void discard_result(daglib_value *v)
 
 /* ---- calling a task ------------------------------------------------------ */
 
+/* The argument list a node's function receives: the joined results as one
+ * list (shallow: the list views values owned by their nodes), then each
+ * other argument, constants being the items of a static map. */
+typedef struct call_args {
+    const daglib_value *stack[STACK_ARGS];
+    const daglib_value **argv;
+    int argc;
+    daglib_value joined;
+} call_args;
+
+static int gather_args(run *r, const plan_node *pn, call_args *ca)
+{
+    const plan *p = r->plan;
+    const uint32_t *args = &p->args[pn->arg_begin];
+    uint32_t joins = (pn->flags & NODE_JOINS) != 0;
+    uint32_t argc = pn->n_args - pn->n_joined + joins;
+    uint32_t room = argc > pn->n_joined ? argc : pn->n_joined;
+    ca->argv = ca->stack;
+    value_init(&ca->joined);
+    if (room > STACK_ARGS && (ca->argv = malloc(room * sizeof *ca->argv)) == NULL)
+        return -1;
+    uint32_t a = 0;
+    if (joins) {
+        for (; a < pn->n_joined; a++)
+            ca->argv[a] = &r->states[args[a]].result;
+        if (value_shallow_list(&ca->joined, ca->argv, pn->n_joined) != DAGLIB_OK) {
+            if (ca->argv != ca->stack)
+                free(ca->argv);
+            return -1;
+        }
+        ca->argv[0] = &ca->joined;
+    }
+    for (uint32_t i = joins; a < pn->n_args; a++, i++) {
+        uint32_t arg = args[a];
+        ca->argv[i] = arg & PLAN_ARG_CONST ? p->consts[arg & ~PLAN_ARG_CONST]
+                                           : &r->states[arg].result;
+    }
+    ca->argc = (int)argc;
+    return 0;
+}
+
+static void release_call_args(call_args *ca)
+{
+    value_clear(&ca->joined);
+    if (ca->argv != ca->stack)
+        free(ca->argv);
+}
+
+static void sleep_seconds(double seconds)
+{
+    if (seconds <= 0)
+        return;
+    struct timespec pause;
+    pause.tv_sec = (time_t)seconds;
+    pause.tv_nsec = (long)((seconds - (double)pause.tv_sec) * 1e9);
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+        ;
+}
+
+static void report_start(run *r, daglib_context *ctx, int attempt)
+{
+    daglib_task_event event = {
+        .task_name = daglib_context_task_name(ctx),
+        .worker = (int)ctx->worker,
+        .attempt = attempt,
+    };
+    r->observer->on_start(r->observer->user_data, &event);
+}
+
+/* Call the node's function, as many times as its retry policy allows
+ * while it fails; leaves status WAITING (ran) or FAILED. */
 static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
                       node_state *st)
 {
-    const daglib_value *stack_args[STACK_ARGS];
-    const daglib_value **argv = stack_args;
-    if (pn->n_args > STACK_ARGS) {
-        argv = malloc(pn->n_args * sizeof *argv);
-        if (argv == NULL) {
-            st->status = NODE_FAILED;
-            st->attempts = 0;
-            return;
-        }
+    call_args ca;
+    if (gather_args(r, pn, &ca) != 0) {
+        st->status = NODE_FAILED; /* no message: "out of memory" */
+        return;
     }
-    const uint32_t *args = &r->plan->args[pn->arg_begin];
-    for (uint32_t i = 0; i < pn->n_args; i++)
-        argv[i] = &r->states[args[i]].result;
-
     daglib_context ctx = {r, n, w->index, st, NULL};
-    st->attempts = 1;
-    if (r->timing != NULL) {
-        int64_t started = monotonic_ns();
-        pn->fn(&ctx, (int)pn->n_args, argv);
-        int64_t ended = monotonic_ns();
-        r->timing[n].started_ns = started;
-        r->timing[n].ended_ns = ended;
-        r->timing[n].runtime_ns = ended - started;
-    } else {
-        pn->fn(&ctx, (int)pn->n_args, argv);
+    const daglib_retry *retry = &pn->task->retry;
+    double wait = retry->delay;
+    node_timing *timing = r->timing != NULL ? &r->timing[n] : NULL;
+    for (int attempt = 1;; attempt++) {
+        st->attempts = (uint16_t)attempt;
+        st->status = NODE_WAITING;
+        if (r->observer != NULL && r->observer->on_start != NULL)
+            report_start(r, &ctx, attempt);
+        if (timing != NULL) {
+            int64_t started = monotonic_ns();
+            pn->fn(&ctx, ca.argc, ca.argv);
+            int64_t ended = monotonic_ns();
+            if (attempt == 1)
+                timing->started_ns = started;
+            timing->ended_ns = ended;
+            timing->runtime_ns += ended - started;
+        } else {
+            pn->fn(&ctx, ca.argc, ca.argv);
+        }
+        if (st->status != NODE_FAILED || attempt >= retry->attempts)
+            break;
+        sleep_seconds(retry->max_delay > 0 && wait > retry->max_delay
+                          ? retry->max_delay
+                          : wait);
+        wait *= retry->backoff;
     }
     if (ctx.name_buffer != NULL)
         free(ctx.name_buffer);
-    if (argv != stack_args)
-        free(argv);
+    release_call_args(&ca);
+    if ((pn->flags & NODE_CHUNKED) && st->status != NODE_FAILED) {
+        int rc = split_into_chunks(&st->result, pn->n_chunks);
+        if (rc != DAGLIB_OK) {
+            const char *type_names[] = {"NULL", "an integer", "a real", "a text",
+                                        "a blob", "a list", "a pointer"};
+            free(st->error);
+            st->error =
+                rc == DAGLIB_NOMEM
+                    ? NULL
+                    : format_string("its result must be a list to split into "
+                                    "%u chunks, not %s",
+                                    pn->n_chunks,
+                                    type_names[daglib_value_type(&st->result)]);
+            st->status = NODE_FAILED;
+        }
+    }
 }
 
 /* Release the arguments node pn has read: the last reader of a result that
@@ -125,6 +217,8 @@ static ALWAYS_INLINE void release_args(run *r, const plan_node *pn, int single)
     const uint32_t *args = &p->args[pn->arg_begin];
     for (uint32_t i = 0; i < pn->n_args; i++) {
         uint32_t up = args[i];
+        if (up & PLAN_ARG_CONST)
+            continue;
         const plan_node *upn = &p->nodes[up];
         if (upn->flags & NODE_FINAL)
             continue;
@@ -143,6 +237,40 @@ static void note_failure(run *r, uint32_t n)
     atomic_fetch_add_explicit(&r->n_failed, 1, memory_order_relaxed);
 }
 
+static void report_finish(run *r, uint32_t n, const node_state *st)
+{
+    char name[512];
+    run_node_name(r, n, name, sizeof name);
+    static const int statuses[] = {
+        [NODE_OK] = DAGLIB_TASK_OK,
+        [NODE_FAILED] = DAGLIB_TASK_FAILED,
+        [NODE_SKIPPED] = DAGLIB_TASK_SKIPPED,
+    };
+    daglib_task_event event = {
+        .task_name = name,
+        .worker = st->worker,
+        .attempt = st->attempts,
+        .status = statuses[st->status],
+        .runtime = r->timing != NULL ? (double)r->timing[n].runtime_ns / 1e9 : 0,
+        .error = st->status == NODE_FAILED && st->error == NULL
+                     ? "out of memory"
+                     : st->error,
+    };
+    r->observer->on_finish(r->observer->user_data, &event);
+}
+
+static void count_outcome(worker *w, const node_state *st)
+{
+    atomic_store_explicit(&w->done,
+                          atomic_load_explicit(&w->done, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    if (st->status == NODE_FAILED)
+        atomic_store_explicit(
+            &w->failed,
+            atomic_load_explicit(&w->failed, memory_order_relaxed) + 1,
+            memory_order_relaxed);
+}
+
 /* Run node n (or skip it, when a predecessor failed) and release its
  * arguments. */
 static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
@@ -154,7 +282,11 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
         st->status = NODE_SKIPPED;
         atomic_fetch_add_explicit(&r->n_skipped, 1, memory_order_relaxed);
     } else {
+        if (r->counting)
+            atomic_store_explicit(&w->running, 1, memory_order_relaxed);
         call_task(r, w, n, pn, st);
+        if (r->counting)
+            atomic_store_explicit(&w->running, 0, memory_order_relaxed);
         if (st->status == NODE_FAILED) {
             value_clear(&st->result);
             note_failure(r, n);
@@ -165,8 +297,62 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
     release_args(r, pn, single);
     if (pn->n_consumers == 0 && !(pn->flags & NODE_FINAL))
         discard_result(&st->result);
+    if (r->observer != NULL && r->observer->on_finish != NULL)
+        report_finish(r, n, st);
+    if (r->counting)
+        count_outcome(w, st);
     if (r->profiler != NULL)
         profiler_task_done(r->profiler, w->index, n);
+}
+
+/* ---- chunks -------------------------------------------------------------- */
+
+int split_into_chunks(daglib_value *list, uint32_t n)
+{
+    if (list->type != DAGLIB_LIST)
+        return DAGLIB_INVALID;
+    size_t length = list->u.list.count;
+    size_t base = length / n, longer = length % n;
+    daglib_value chunks;
+    value_set_list(&chunks);
+    if (value_list_reserve(&chunks, n) != DAGLIB_OK)
+        return DAGLIB_NOMEM;
+    /* Build every chunk first, moving nothing: a failure leaves the list
+     * as it was. */
+    for (uint32_t c = 0; c < n; c++) {
+        daglib_value chunk;
+        value_set_list(&chunk);
+        size_t size = base + (c < longer);
+        if (size > 0 && value_list_reserve(&chunk, size) != DAGLIB_OK) {
+            value_clear(&chunks);
+            return DAGLIB_NOMEM;
+        }
+        value_list_push(&chunks, &chunk); /* reserved: cannot fail */
+    }
+    size_t next = 0;
+    for (uint32_t c = 0; c < n; c++) {
+        daglib_value *chunk = &chunks.u.list.items[c];
+        size_t size = base + (c < longer);
+        for (size_t i = 0; i < size; i++)
+            value_list_push(chunk, &list->u.list.items[next++]);
+    }
+    value_clear(list); /* its items were all moved: NULLs now */
+    value_move(list, &chunks);
+    return DAGLIB_OK;
+}
+
+void plan_take_chunk(daglib_context *ctx, int argc,
+                     const daglib_value *const *argv)
+{
+    (void)argc;
+    /* The producer split its list before handing on, and each chunk node
+     * is the only reader of its own chunk: moving it out is safe, and
+     * saves copying every item. */
+    daglib_value *chunks = (daglib_value *)argv[0];
+    uint32_t i = ctx->run->plan->nodes[ctx->node].instance;
+    daglib_value *slot = &ctx->state->result;
+    value_clear(slot);
+    value_move(slot, &chunks->u.list.items[i]);
 }
 
 /* ---- handing on successors ----------------------------------------------- */
@@ -380,6 +566,9 @@ int run_init(run *r, const plan *p, const struct daglib_dag *dag,
         w->run = r;
         w->index = i;
         w->overflow = PLAN_NO_NODE;
+        atomic_init(&w->done, 0);
+        atomic_init(&w->failed, 0);
+        atomic_init(&w->running, 0);
         w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
         if (n_workers > 1 && deque_init(&w->queue) != 0) {
             for (uint32_t j = 0; j < i; j++)

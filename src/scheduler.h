@@ -57,6 +57,8 @@ struct run;
 typedef struct worker {
     struct run *run;
     uint32_t index;
+    /* Counts for the progress line, written by this worker only. */
+    _Atomic uint32_t done, failed, running;
     uint32_t overflow;   /* nodes the deque had no room for, owner only */
     uint64_t rng;        /* victim selection */
     deque queue;
@@ -72,6 +74,8 @@ typedef struct run {
     worker *workers;
     uint32_t n_workers;
     struct profiler *profiler; /* NULL unless profiled */
+    const daglib_observer *observer; /* NULL unless observed */
+    int counting; /* keep the workers' progress counts */
 
     _Atomic uint32_t sinks_left;
     _Atomic int done;
@@ -98,6 +102,11 @@ struct daglib_context {
  * runs out. */
 int run_init(run *r, const plan *p, const struct daglib_dag *dag,
              uint32_t n_workers, int keep_timing);
+
+/* Split a list value in place into a list of n lists, sized as
+ * numpy.array_split does.  DAGLIB_OK, DAGLIB_INVALID (not a list) or
+ * DAGLIB_NOMEM (the value is then unchanged). */
+int split_into_chunks(daglib_value *list, uint32_t n);
 
 /* Execute every node; returns when all are done.  0, or -1 when a worker
  * thread could not start (the nodes then run on the threads that did). */
