@@ -172,7 +172,7 @@ static void nearest_decimal(const real_digits *r, int p, uint64_t *m, int *q)
     }
     *m = r->m17 / unit + (dropped > half);
     *q = r->q17 + (17 - p);
-    if (*m == power_of_ten(p)) { /* 999.7 -> 1000: one digit fewer */
+    if (*m == power_of_ten(p)) { /* 999.7 rounds to 1000: keep p digits */
         *m /= 10;
         ++*q;
     }
@@ -252,7 +252,6 @@ static int shortest_decimal(double d, char digits[24])
     memmove(digits, start, n + 1);
     return (int)n + q;
 }
-
 
 /* Python's float repr: positional notation when the decimal exponent is in
  * -4 .. 15, always with a '.', else d.ddde+XX with at least two exponent
