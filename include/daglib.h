@@ -137,7 +137,18 @@ typedef enum daglib_type {
  * DAGLIB_STATIC means the bytes outlive every use of the value and are never
  * freed; DAGLIB_TRANSIENT means the library copies them at once.  Any other
  * function takes ownership: the library calls it on the bytes when it no
- * longer needs them (possibly at once, after copying). */
+ * longer needs them (possibly at once, after copying).
+ *
+ * What the library does with the bytes:
+ *   DAGLIB_STATIC     text with n < 0 and blobs are used in place (no copy);
+ *                     text with n >= 0 is copied (it may not be
+ *                     NUL-terminated at n, and text values always are).
+ *   DAGLIB_TRANSIENT  copied.
+ *   free              adopted without a copy (text with n < 0, blobs);
+ *                     text with n >= 0 is copied and free() called at once.
+ *   other function    copied, then destroy called on the bytes at once.
+ * A destructor is called exactly once, whatever the outcome, even when the
+ * call fails (out of memory, invalid UTF-8); never on a NULL pointer. */
 typedef void (*daglib_destructor)(void *);
 #define DAGLIB_STATIC ((daglib_destructor)0)
 #define DAGLIB_TRANSIENT ((daglib_destructor)-1)
@@ -157,7 +168,8 @@ DAGLIB_EXTERN double daglib_value_double(const daglib_value *v);
 DAGLIB_EXTERN const char *daglib_value_text(const daglib_value *v);
 
 /* The bytes of a BLOB or TEXT value, NULL for any other type (and for a
- * zero-length blob).  Borrowed from the value. */
+ * zero-length blob).  Borrowed from the value.  Blob bytes are not
+ * necessarily NUL-terminated. */
 DAGLIB_EXTERN const void *daglib_value_blob(const daglib_value *v);
 
 /* The length in bytes of a TEXT (without the NUL) or BLOB value, else 0. */
@@ -166,7 +178,8 @@ DAGLIB_EXTERN size_t daglib_value_bytes(const daglib_value *v);
 /* The pointer of a POINTER value, NULL for any other type. */
 DAGLIB_EXTERN void *daglib_value_pointer(const daglib_value *v);
 
-/* The number of items of a LIST value, 0 for any other type. */
+/* The number of items of a LIST value (at most UINT32_MAX), 0 for any
+ * other type. */
 DAGLIB_EXTERN size_t daglib_value_count(const daglib_value *v);
 
 /* Item i of a LIST value, borrowed from the list; NULL when v is not a list
@@ -175,9 +188,20 @@ DAGLIB_EXTERN const daglib_value *daglib_value_item(const daglib_value *v,
                                                     size_t i);
 
 /* Constructors.  Each returns a new value owned by the caller, or NULL when
- * memory runs out.  Text must be valid UTF-8 (n < 0: up to the NUL); text
- * and blob bytes are copied.  daglib_value_new_pointer() takes p and calls
- * destroy(p) (if not NULL) when the last copy of the value is freed. */
+ * memory runs out.
+ *
+ * Text must be valid UTF-8 (no overlong forms, no surrogates, nothing above
+ * U+10FFFF, no truncated sequence); n < 0 means up to the NUL.  With n >= 0
+ * the text may hold NUL bytes: daglib_value_bytes() gives the whole length,
+ * daglib_value_text() a string that stops at the first NUL.
+ * daglib_value_new_text() also returns NULL when s is NULL or not valid
+ * UTF-8; daglib_value_new_blob() when p is NULL and n > 0 (p may be NULL
+ * for an empty blob).  Text and blob bytes are copied.
+ *
+ * daglib_value_new_pointer() takes p and calls destroy(p) (if destroy is not
+ * NULL) when the last copy of the value is freed, or at once when memory
+ * runs out.  DAGLIB_TRANSIENT makes no sense for an opaque pointer: it gives
+ * NULL and nothing is called. */
 DAGLIB_EXTERN daglib_value *daglib_value_new_null(void);
 DAGLIB_EXTERN daglib_value *daglib_value_new_int(int64_t i);
 DAGLIB_EXTERN daglib_value *daglib_value_new_double(double d);
@@ -187,10 +211,11 @@ DAGLIB_EXTERN daglib_value *daglib_value_new_pointer(void *p,
                                                      daglib_destructor destroy);
 DAGLIB_EXTERN daglib_value *daglib_value_new_list(void);
 
-/* A deep copy of v, owned by the caller; NULL when memory runs out.  A
- * POINTER value is shared, not duplicated: the pointer is destroyed when
- * the last copy is freed (the count is atomic, so copies may live on
- * different threads). */
+/* A deep copy of v, owned by the caller; NULL when memory runs out or v is
+ * NULL.  A POINTER value is shared, not duplicated: the pointer is destroyed
+ * when the last copy is freed (the count is atomic, so copies may live on
+ * different threads).  DAGLIB_STATIC bytes stay shared too.  A copy of a
+ * task's argument list is an ordinary list the caller may append to. */
 DAGLIB_EXTERN daglib_value *daglib_value_copy(const daglib_value *v);
 
 /* Free a value owned by the caller, and everything it contains.  NULL is a
@@ -199,10 +224,14 @@ DAGLIB_EXTERN void daglib_value_free(daglib_value *v);
 
 /* Append item to list, which takes ownership of item even when the call
  * fails (the item is then freed).  Returns DAGLIB_OK, DAGLIB_MISUSE (list is
- * NULL or not a list, item is NULL or is list itself) or DAGLIB_NOMEM. */
+ * NULL, not a list, or a task's argument list; item is NULL or is list
+ * itself -- then nothing is freed, the caller still owns its list) or
+ * DAGLIB_NOMEM (also past UINT32_MAX items). */
 DAGLIB_EXTERN int daglib_list_append(daglib_value *list, daglib_value *item);
 
-/* Shorthands for appending a new scalar; same return codes. */
+/* Shorthands for appending a new scalar; same return codes, and
+ * daglib_list_append_text() gives DAGLIB_MISUSE for NULL text and
+ * DAGLIB_INVALID for text that is not valid UTF-8 (see the constructors). */
 DAGLIB_EXTERN int daglib_list_append_null(daglib_value *list);
 DAGLIB_EXTERN int daglib_list_append_int(daglib_value *list, int64_t i);
 DAGLIB_EXTERN int daglib_list_append_double(daglib_value *list, double d);
@@ -210,20 +239,30 @@ DAGLIB_EXTERN int daglib_list_append_text(daglib_value *list, const char *s,
                                           ptrdiff_t n);
 
 /* 1 when a and b hold the same data (same type, and equal contents, items
- * compared recursively; REAL compared with ==; POINTER by address), else 0.
- * A list and a tuple with the same items are equal. */
+ * compared recursively; REAL compared with ==, so NaN is not equal to
+ * itself and 0.0 equals -0.0; INTEGER 1 and REAL 1.0 differ; POINTER by
+ * address), else 0.  A list and a tuple with the same items are equal.  A
+ * NULL pointer reads as a NULL value.  Lists nested more than 32 deep need
+ * a little memory to compare; when it runs out the answer is 0. */
 DAGLIB_EXTERN int daglib_value_equal(const daglib_value *a,
                                      const daglib_value *b);
 
 /* The printed form of a value, as Python's repr() prints the same data:
  * None, 42, 1.5, 1e+300, 'text', b'\x00\x01', [1, 2, 3], and a tuple
- * (several finals of a run) as (3, 4, 5).  Reals print in the shortest form
- * that reads back to the same double.  A POINTER prints as <pointer 0x...>.
+ * (several finals of a run) as (3, 4, 5), (3,) or ().  Reals print in the
+ * shortest form that reads back to the same double (1.0, 0.1, 1e+16, inf,
+ * nan, -0.0), whatever the locale.  Text uses Python's quotes and escapes;
+ * non-ASCII characters print as they are, except U+0080..U+00A0 and U+00AD,
+ * escaped as \x80 as Python does.  A POINTER prints as <pointer 0x...>.
+ * A NULL v prints as None (daglib_run()'s finals when there are none).
+ * Lists may nest as deep as memory allows.
  *
  * daglib_value_to_string() returns a new NUL-terminated string that the
  * caller frees with daglib_free(), or NULL when memory runs out.
- * daglib_value_print() writes it to out and returns DAGLIB_OK, DAGLIB_IO when
- * the stream fails, or DAGLIB_NOMEM. */
+ * daglib_value_print() writes the same string to out, without a newline
+ * (as fputs does), and returns DAGLIB_OK, DAGLIB_IO when fwrite fails or
+ * the stream's error indicator is set, DAGLIB_MISUSE when out is NULL, or
+ * DAGLIB_NOMEM.  It does not flush out. */
 DAGLIB_EXTERN char *daglib_value_to_string(const daglib_value *v);
 DAGLIB_EXTERN int daglib_value_print(const daglib_value *v, FILE *out);
 

@@ -37,6 +37,7 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
     need libsqliteodbc sh -c 'ls /usr/lib/*/odbc/libsqlite3odbc.so'
     need graphviz have_cmd dot
     need avro-bin have_cmd avrocat
+    need locales have_file /usr/share/i18n/locales/de_DE
 fi
 if [ "$profile" = bench ]; then
     need g++ have_cmd g++

@@ -74,8 +74,14 @@ static inline void value_move(daglib_value *dst, daglib_value *src)
 int value_copy_into(daglib_value *dst, const daglib_value *src);
 
 /* Set a cleared *v.  Each returns DAGLIB_OK, or DAGLIB_NOMEM with *v left
- * NULL; whatever destroy says to free is freed even then.  Text must be
- * UTF-8; value_set_text() checks it and returns DAGLIB_INVALID otherwise. */
+ * NULL; whatever destroy says to free is freed even then (the rules are
+ * those of daglib_destructor in daglib.h: exactly one call, never on NULL).
+ * Text must be UTF-8; value_set_text() checks it and returns DAGLIB_INVALID
+ * otherwise.  DAGLIB_MISUSE, with *v NULL and nothing called: NULL text, a
+ * NULL blob with n > 0, DAGLIB_TRANSIENT for a pointer (it cannot be
+ * copied).  An empty text is a static "" (no allocation); an empty blob
+ * has NULL bytes.  Borrowed bytes (DAGLIB_STATIC with NUL-terminated text,
+ * or any blob) are flagged VALUE_STATIC. */
 int value_set_text(daglib_value *v, const char *s, ptrdiff_t n,
                    daglib_destructor destroy);
 int value_set_blob(daglib_value *v, const void *p, size_t n,
@@ -83,15 +89,20 @@ int value_set_blob(daglib_value *v, const void *p, size_t n,
 int value_set_pointer(daglib_value *v, void *p, daglib_destructor destroy);
 void value_set_list(daglib_value *v); /* an empty list; never fails */
 
-/* Move *item to the end of the list *list (item is left NULL).  Returns
- * DAGLIB_OK or DAGLIB_NOMEM (item is then untouched). */
+/* Move *item to the end of the list *list (item is left NULL), growing the
+ * array geometrically.  Returns DAGLIB_OK or DAGLIB_NOMEM (item is then
+ * untouched; also past UINT32_MAX items). */
 int value_list_push(daglib_value *list, daglib_value *item);
 
-/* Make room for n more items.  DAGLIB_OK or DAGLIB_NOMEM. */
+/* Make room for exactly n more items (when there is less).  DAGLIB_OK or
+ * DAGLIB_NOMEM. */
 int value_list_reserve(daglib_value *list, size_t n);
 
 /* Make *out (cleared) a VALUE_SHALLOW list viewing items[0..n): the join
- * argument of a task, built without copying.  DAGLIB_OK or DAGLIB_NOMEM. */
+ * argument of a task, built without copying (items are bitwise views, a
+ * NULL item reads as a NULL value).  Clearing it frees only its array; a
+ * deep copy of it is an ordinary list.  DAGLIB_OK or DAGLIB_NOMEM (also for
+ * n > UINT32_MAX). */
 int value_shallow_list(daglib_value *out, const daglib_value *const *items,
                        size_t n);
 
@@ -103,7 +114,9 @@ daglib_value *value_box(daglib_value *v);
 /* Move the contents of a heap shell into *dst (cleared) and free the shell. */
 void value_unbox(daglib_value *dst, daglib_value *shell);
 
-/* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates), else 0. */
+/* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates, nothing
+ * above U+10FFFF, no truncated sequence; NUL bytes are valid), else 0.
+ * s may be NULL when n is 0. */
 int utf8_valid(const char *s, size_t n);
 
 #endif
