@@ -564,14 +564,14 @@ typedef struct daglib_task_event {
     const char *task_name; /* instance name, borrowed for the call */
     int worker;            /* 0 .. workers-1 */
     int attempt;           /* on_start: this try, from 1; on_finish: tries made */
-    int status;            /* on_finish: DAGLIB_TASK_OK, _FAILED or _SKIPPED */
+    int status;            /* on_finish: DAGLIB_STATUS_OK, _FAILED or _SKIPPED */
     double runtime;        /* on_finish: seconds, tries added up */
     const char *error;     /* on_finish: the last failure's message, or NULL */
 } daglib_task_event;
 
-#define DAGLIB_TASK_OK 0
-#define DAGLIB_TASK_FAILED 1
-#define DAGLIB_TASK_SKIPPED 2
+#define DAGLIB_STATUS_OK 0
+#define DAGLIB_STATUS_FAILED 1
+#define DAGLIB_STATUS_SKIPPED 2
 
 /* Callbacks on the workers' threads, as Taskflow's observers: on_start
  * before each try of a task, on_finish once per task instance (skipped ones

@@ -12,7 +12,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_retur
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 # Tests that start threads or read files written concurrently: TSan's share.
-TSAN_TOPICS="scheduler_ failure_ profiling_ profile_reader_ vtab_"
+TSAN_TOPICS="scheduler_ failure_ kinds_ profiling_ profile_reader_ vtab_"
 
 mkdir -p build/test-logs
 total_passed=0

@@ -382,6 +382,8 @@ static int report_cycle(const char *dag_name, const plan *p,
             }
         }
     }
+    if (length == 0) /* cannot happen: remaining nodes exist */
+        goto done;
     /* path[seen_at[node] .. length) walks the cycle against the edges;
      * print it along them, closing on the first name. */
     size_t size = 1;

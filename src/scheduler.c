@@ -242,9 +242,9 @@ static void report_finish(run *r, uint32_t n, const node_state *st)
     char name[512];
     run_node_name(r, n, name, sizeof name);
     static const int statuses[] = {
-        [NODE_OK] = DAGLIB_TASK_OK,
-        [NODE_FAILED] = DAGLIB_TASK_FAILED,
-        [NODE_SKIPPED] = DAGLIB_TASK_SKIPPED,
+        [NODE_OK] = DAGLIB_STATUS_OK,
+        [NODE_FAILED] = DAGLIB_STATUS_FAILED,
+        [NODE_SKIPPED] = DAGLIB_STATUS_SKIPPED,
     };
     daglib_task_event event = {
         .task_name = name,

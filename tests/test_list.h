@@ -91,6 +91,32 @@ TEST_ENTRY(failure_when_a_result_is_not_valid_utf8)
 TEST_ENTRY(failure_without_a_message_still_reads_well)
 
 
+/* ---- kinds of tasks (test_kinds.c) ---- */
+TEST_ENTRY(kinds_map_over_a_static_list)
+TEST_ENTRY(kinds_mapped_instances_are_named_by_index)
+TEST_ENTRY(kinds_map_over_a_mapped_task)
+TEST_ENTRY(kinds_mapped_instances_run_in_parallel)
+TEST_ENTRY(kinds_join_receives_every_instance)
+TEST_ENTRY(kinds_map_then_join_with_both_final)
+TEST_ENTRY(kinds_join_of_an_empty_map_gets_an_empty_list)
+TEST_ENTRY(kinds_chunks_split_a_list_result)
+TEST_ENTRY(kinds_chunks_are_sized_like_numpy_array_split)
+TEST_ENTRY(kinds_chunks_map_and_join_put_together)
+TEST_ENTRY(kinds_chunked_task_that_returns_no_list_fails_clearly)
+TEST_ENTRY(kinds_run_to_a_step_runs_only_its_ancestors)
+TEST_ENTRY(kinds_subdags_merge_without_their_finals)
+TEST_ENTRY(kinds_subdags_merge_keeping_their_finals)
+TEST_ENTRY(kinds_subdag_name_clash_copies_nothing)
+TEST_ENTRY(kinds_cycle_across_a_merge_is_found)
+TEST_ENTRY(kinds_an_asset_serves_several_dags)
+TEST_ENTRY(kinds_retry_until_success)
+TEST_ENTRY(kinds_retry_gives_up_after_the_last_attempt)
+TEST_ENTRY(kinds_retry_waits_are_capped)
+TEST_ENTRY(kinds_misuse_is_a_clear_error)
+TEST_ENTRY(kinds_observer_sees_every_try_and_every_instance)
+TEST_ENTRY(kinds_progress_prints_plain_lines_when_not_on_a_terminal)
+
+
 /* ---- running: profiling (test_profiling.c) ---- */
 
 
