@@ -1,0 +1,500 @@
+/*
+ * profile_file.c -- write one run's Avro object container file.
+ *
+ * The encoder is ours rather than avro-c's writer, for three reasons
+ * checked against avro-c 1.11: its writer drops the schema's defaults from
+ * the header, pushes blocks through a 4 KiB stdio buffer (a concurrent
+ * reader sees torn tails), and falls back from exclusive create to
+ * truncating an existing file.  Avro's binary encoding of this one record
+ * is small: zig-zag varints, length-prefixed strings, little-endian
+ * doubles, union and enum indices.  avro-c stays the reference reader:
+ * the tests read every file written here back through it.
+ *
+ * Invariant: the file on disk is always a valid container -- the header is
+ * written in one write() before the file is announced, each block in one
+ * write(), and a failed write is cut off again with ftruncate(), so a
+ * reader (or a crash) only ever meets whole blocks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "meta_path.h"
+#include "profile_file.h"
+#include "value.h"
+
+#define AVRO_MAGIC "Obj\x01"
+#define AVRO_SYNC_SIZE 16
+/* A zig-zag varint of 64 bits takes at most 10 bytes. */
+#define VARINT_MAX 10
+
+/* A growing byte buffer; `failed` is sticky so encoders need no checks. */
+typedef struct bytes {
+    unsigned char *data;
+    size_t len, cap;
+    int failed;
+} bytes;
+
+struct profile_file {
+    int fd;
+    char *path;
+    char run_id[META_RUN_ID_SIZE];
+    int deflate;
+    unsigned char sync[AVRO_SYNC_SIZE];
+    off_t size; /* bytes known to be on disk: whole blocks only */
+
+    bytes prefix; /* dag_name, dag_description, run_id: encoded once */
+    bytes block;  /* records not written yet */
+    size_t pending;
+    bytes out;   /* the framed block being written */
+    bytes zbuf;  /* deflated block data */
+    z_stream zs; /* reused for every block */
+    int zs_ready;
+};
+
+/* ---- encoding ------------------------------------------------------------- */
+
+static int bytes_reserve(bytes *b, size_t extra)
+{
+    if (b->failed)
+        return -1;
+    if (b->cap - b->len >= extra)
+        return 0;
+    size_t cap = b->cap == 0 ? 4096 : b->cap;
+    while (cap - b->len < extra) {
+        if (cap > SIZE_MAX / 2) {
+            b->failed = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    unsigned char *bigger = realloc(b->data, cap);
+    if (bigger == NULL) {
+        b->failed = 1;
+        return -1;
+    }
+    b->data = bigger;
+    b->cap = cap;
+    return 0;
+}
+
+static void bytes_free(bytes *b)
+{
+    free(b->data);
+    *b = (bytes){0};
+}
+
+static void put_raw(bytes *b, const void *p, size_t n)
+{
+    if (n == 0 || bytes_reserve(b, n) != 0)
+        return;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void put_long(bytes *b, int64_t v)
+{
+    if (bytes_reserve(b, VARINT_MAX) != 0)
+        return;
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    unsigned char *p = b->data + b->len;
+    while (z >= 0x80) {
+        *p++ = (unsigned char)(z | 0x80);
+        z >>= 7;
+    }
+    *p++ = (unsigned char)z;
+    b->len = (size_t)(p - b->data);
+}
+
+static void put_string(bytes *b, const char *s, size_t n)
+{
+    put_long(b, (int64_t)n);
+    put_raw(b, s, n);
+}
+
+/* A string that must be valid UTF-8 in the file: each byte of a broken
+ * sequence becomes U+FFFD.  Error messages come from task code and may
+ * hold anything. */
+static void put_clean_string(bytes *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (utf8_valid(s, n)) {
+        put_string(b, s, n);
+        return;
+    }
+    bytes clean = {0};
+    for (size_t i = 0; i < n;) {
+        size_t run = 1;
+        while (run <= 4 && i + run <= n && !utf8_valid(s + i, run))
+            run++;
+        if (run <= 4 && i + run <= n) {
+            put_raw(&clean, s + i, run);
+            i += run;
+        } else {
+            put_raw(&clean, "\xef\xbf\xbd", 3);
+            i++;
+        }
+    }
+    if (clean.failed)
+        b->failed = 1;
+    else
+        put_string(b, (const char *)clean.data, clean.len);
+    bytes_free(&clean);
+}
+
+static void put_double(bytes *b, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)(bits >> (8 * i));
+    put_raw(b, le, sizeof le);
+}
+
+/* ["null", long] */
+static void put_optional_time(bytes *b, int64_t us)
+{
+    if (us == PROFILE_NO_TIME) {
+        put_long(b, 0);
+    } else {
+        put_long(b, 1);
+        put_long(b, us);
+    }
+}
+
+/* ---- creating the file ------------------------------------------------------ */
+
+/* mkdir -p for the root itself: its place is the caller's choice, so
+ * symbolic links in it are followed. */
+static int make_root(const char *root, error_state *err)
+{
+    size_t len = strlen(root);
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return error_set(err, DAGLIB_NOMEM, "out of memory");
+    memcpy(copy, root, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (copy[i] != '/' && copy[i] != '\0')
+            continue;
+        char saved = copy[i];
+        copy[i] = '\0';
+        if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
+            int saved_errno = errno;
+            int rc = error_set(err, DAGLIB_IO,
+                               "cannot create the metadata directory '%s': %s",
+                               copy, strerror(saved_errno));
+            free(copy);
+            return rc;
+        }
+        copy[i] = saved;
+    }
+    free(copy);
+    return DAGLIB_OK;
+}
+
+/* Open (creating if needed) directory `name` under dirfd without
+ * following a symbolic link.  The new fd, or -1 with err set. */
+static int open_subdir(int dirfd, const char *name, const char *shown,
+                       error_state *err)
+{
+    if (mkdirat(dirfd, name, 0777) != 0 && errno != EEXIST) {
+        error_set(err, DAGLIB_IO, "cannot create directory '%s': %s", shown,
+                  strerror(errno));
+        return -1;
+    }
+    int fd = openat(dirfd, name,
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        error_set(err, DAGLIB_IO, "cannot open directory '%s': %s%s", shown,
+                  strerror(e),
+                  e == ELOOP || e == ENOTDIR
+                      ? " (a symbolic link or a file is in the way; "
+                        "profiling files are never written through links)"
+                      : "");
+    }
+    return fd;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void encode_header(bytes *b, const char *codec,
+                          const unsigned char sync[AVRO_SYNC_SIZE])
+{
+    put_raw(b, AVRO_MAGIC, 4);
+    put_long(b, 2); /* metadata map: one block of two entries */
+    put_string(b, "avro.schema", 11);
+    put_string(b, profile_schema_json, strlen(profile_schema_json));
+    put_string(b, "avro.codec", 10);
+    put_string(b, codec, strlen(codec));
+    put_long(b, 0);
+    put_raw(b, sync, AVRO_SYNC_SIZE);
+}
+
+static void profile_file_free(profile_file *f)
+{
+    if (f->zs_ready)
+        deflateEnd(&f->zs);
+    bytes_free(&f->prefix);
+    bytes_free(&f->block);
+    bytes_free(&f->out);
+    bytes_free(&f->zbuf);
+    free(f->path);
+    free(f);
+}
+
+/* Create the file with a fresh run id in dirfd; the fd, or -1. */
+static int create_exclusive(profile_file *f, int dirfd, const char *dir_shown,
+                            error_state *err)
+{
+    for (int tries = 0; tries < 64; tries++) {
+        meta_new_run_id(f->run_id);
+        char name[META_RUN_ID_SIZE + 5];
+        snprintf(name, sizeof name, "%s.avro", f->run_id);
+        int fd = openat(dirfd, name,
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        0644);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST) {
+            error_set(err, DAGLIB_IO, "cannot create a profiling file in '%s': %s",
+                      dir_shown, strerror(errno));
+            return -1;
+        }
+    }
+    error_set(err, DAGLIB_IO, "no free run id in '%s' after 64 tries",
+              dir_shown);
+    return -1;
+}
+
+int profile_file_create(const char *root, const char *dag_name,
+                        const char *dag_description, const char *codec,
+                        profile_file **out, error_state *err)
+{
+    *out = NULL;
+    int deflate = strcmp(codec, "deflate") == 0;
+    if (!deflate && strcmp(codec, "null") != 0)
+        return error_set(err, DAGLIB_INVALID, "unknown Avro codec '%s'", codec);
+    profile_file *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return error_set(err, DAGLIB_NOMEM, "out of memory");
+    f->fd = -1;
+    f->deflate = deflate;
+    char *profiling_dir = format_string("%s/%s", root, META_PROFILING_DIR);
+    char *dag_dir = format_string("%s/%s/%s", root, META_PROFILING_DIR, dag_name);
+    int rc = DAGLIB_OK, root_fd = -1, profiling_fd = -1, dag_fd = -1;
+    if (profiling_dir == NULL || dag_dir == NULL) {
+        rc = error_set(err, DAGLIB_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = make_root(root, err)) != DAGLIB_OK)
+        goto done;
+    root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) {
+        rc = error_set(err, DAGLIB_IO, "cannot open the metadata root '%s': %s",
+                       root, strerror(errno));
+        goto done;
+    }
+    profiling_fd = open_subdir(root_fd, META_PROFILING_DIR, profiling_dir, err);
+    if (profiling_fd < 0 ||
+        (dag_fd = open_subdir(profiling_fd, dag_name, dag_dir, err)) < 0) {
+        rc = DAGLIB_IO;
+        goto done;
+    }
+    f->fd = create_exclusive(f, dag_fd, dag_dir, err);
+    if (f->fd < 0) {
+        rc = DAGLIB_IO;
+        goto done;
+    }
+    f->path = format_string("%s/%s.avro", dag_dir, f->run_id);
+    meta_random_bytes(f->sync, sizeof f->sync);
+
+    bytes header = {0};
+    encode_header(&header, codec, f->sync);
+    put_string(&f->prefix, dag_name, strlen(dag_name));
+    put_string(&f->prefix, dag_description, strlen(dag_description));
+    put_string(&f->prefix, f->run_id, META_RUN_ID_LEN);
+    if (f->path == NULL || header.failed || f->prefix.failed) {
+        rc = error_set(err, DAGLIB_NOMEM, "out of memory");
+    } else if (write_all(f->fd, header.data, header.len) != 0) {
+        rc = error_set(err, DAGLIB_IO, "cannot write the profiling file '%s': %s",
+                       f->path, strerror(errno));
+    } else {
+        f->size = (off_t)header.len;
+    }
+    bytes_free(&header);
+    if (rc == DAGLIB_OK && deflate) {
+        if (deflateInit2(&f->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+            rc = error_set(err, DAGLIB_NOMEM, "cannot start zlib");
+        else
+            f->zs_ready = 1;
+    }
+    if (rc != DAGLIB_OK) {
+        /* Nothing half-written stays behind. */
+        char name[META_RUN_ID_SIZE + 5];
+        snprintf(name, sizeof name, "%s.avro", f->run_id);
+        unlinkat(dag_fd, name, 0);
+    }
+
+done:
+    if (dag_fd >= 0)
+        close(dag_fd);
+    if (profiling_fd >= 0)
+        close(profiling_fd);
+    if (root_fd >= 0)
+        close(root_fd);
+    free(profiling_dir);
+    free(dag_dir);
+    if (rc != DAGLIB_OK) {
+        if (f->fd >= 0)
+            close(f->fd);
+        profile_file_free(f);
+        return rc;
+    }
+    *out = f;
+    return DAGLIB_OK;
+}
+
+const char *profile_file_run_id(const profile_file *f)
+{
+    return f->run_id;
+}
+
+const char *profile_file_path(const profile_file *f)
+{
+    return f->path;
+}
+
+/* ---- records and blocks ---------------------------------------------------- */
+
+int profile_file_append(profile_file *f, const profile_record *r,
+                        error_state *err)
+{
+    bytes *b = &f->block;
+    size_t mark = b->len;
+    put_raw(b, f->prefix.data, f->prefix.len);
+    put_string(b, r->task_name, r->task_name_len);
+    put_string(b, r->task_description, strlen(r->task_description));
+    put_double(b, r->runtime);
+    put_optional_time(b, r->started_at_us);
+    put_optional_time(b, r->ended_at_us);
+    put_long(b, (int64_t)r->status);
+    put_long(b, r->attempts);
+    if (r->worker == PROFILE_NO_WORKER) {
+        put_long(b, 0);
+    } else {
+        put_long(b, 1);
+        put_long(b, r->worker);
+    }
+    if (r->error == NULL) {
+        put_long(b, 0);
+    } else {
+        put_long(b, 1);
+        put_clean_string(b, r->error);
+    }
+    if (b->failed) {
+        b->failed = 0; /* drop this record, keep the block */
+        b->len = mark;
+        return error_set(err, DAGLIB_NOMEM,
+                         "out of memory encoding a profiling record");
+    }
+    f->pending++;
+    return DAGLIB_OK;
+}
+
+size_t profile_file_pending(const profile_file *f)
+{
+    return f->pending;
+}
+
+/* The block's data, deflated when the codec says so; NULL when memory
+ * runs out. */
+static const bytes *block_payload(profile_file *f)
+{
+    if (!f->deflate)
+        return &f->block;
+    bytes *z = &f->zbuf;
+    z->len = 0;
+    z->failed = 0;
+    if (deflateReset(&f->zs) != Z_OK ||
+        bytes_reserve(z, deflateBound(&f->zs, f->block.len)) != 0)
+        return NULL;
+    f->zs.next_in = f->block.data;
+    f->zs.avail_in = (uInt)f->block.len;
+    f->zs.next_out = z->data;
+    f->zs.avail_out = (uInt)z->cap;
+    if (deflate(&f->zs, Z_FINISH) != Z_STREAM_END)
+        return NULL;
+    z->len = z->cap - f->zs.avail_out;
+    return z;
+}
+
+int profile_file_flush(profile_file *f, error_state *err)
+{
+    if (f->pending == 0)
+        return DAGLIB_OK;
+    if (f->block.len > UINT_MAX)
+        return error_set(err, DAGLIB_NOMEM, "profiling block too large");
+    const bytes *payload = block_payload(f);
+    bytes *o = &f->out;
+    o->len = 0;
+    o->failed = 0;
+    if (payload != NULL) {
+        put_long(o, (int64_t)f->pending);
+        put_long(o, (int64_t)payload->len);
+        put_raw(o, payload->data, payload->len);
+        put_raw(o, f->sync, AVRO_SYNC_SIZE);
+    }
+    if (payload == NULL || o->failed)
+        return error_set(err, DAGLIB_NOMEM,
+                         "out of memory writing a profiling block");
+    if (write_all(f->fd, o->data, o->len) != 0) {
+        int saved = errno;
+        /* A torn block would hide every later one from readers. */
+        if (ftruncate(f->fd, f->size) == 0)
+            lseek(f->fd, f->size, SEEK_SET);
+        return error_set(err, DAGLIB_IO, "cannot write the profiling file '%s': %s",
+                         f->path, strerror(saved));
+    }
+    f->size += (off_t)o->len;
+    f->block.len = 0;
+    f->pending = 0;
+    return DAGLIB_OK;
+}
+
+int profile_file_close(profile_file *f, error_state *err)
+{
+    if (f == NULL)
+        return DAGLIB_OK;
+    int rc = profile_file_flush(f, err);
+    if (fsync(f->fd) != 0 && errno != EINVAL && rc == DAGLIB_OK)
+        rc = error_set(err, DAGLIB_IO, "cannot sync the profiling file '%s': %s",
+                       f->path, strerror(errno));
+    if (close(f->fd) != 0 && errno != EINTR && rc == DAGLIB_OK)
+        rc = error_set(err, DAGLIB_IO, "cannot close the profiling file '%s': %s",
+                       f->path, strerror(errno));
+    profile_file_free(f);
+    return rc;
+}
