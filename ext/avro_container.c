@@ -1,0 +1,316 @@
+/*
+ * avro_container.c -- read an Avro object container a block at a time.
+ *
+ * Written by hand because the fast record decoder (record_plan.c) wants a
+ * whole block in memory, which avro-c's file reader never exposes.  Every
+ * number read from the file is distrusted: a size is checked against the
+ * limits below before anything is allocated for it, and a block is only
+ * handed out once all of it, sync marker included, has been read.  A file
+ * that ends inside a block (still being written, or cut short) yields every
+ * block before, then an error naming the offset.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "avro_container.h"
+
+#define READ_CHUNK (64 * 1024)
+/* Far above anything daglib writes (a block of 65536 records is a few
+ * MiB), low enough that a corrupt size cannot make us allocate the
+ * machine away. */
+#define MAX_HEADER_BYTES (16u << 20)
+#define MAX_BLOCK_BYTES (1u << 30)
+#define MAX_VARINT_BYTES 10
+
+static int fail(avro_container *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail(avro_container *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->error, sizeof c->error, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Make buf[pos .. len) hold at least n bytes.  0 when it does, 1 when the
+ * file ends first (what there is stays available), -1 on error. */
+static int ensure(avro_container *c, size_t n)
+{
+    while (c->len - c->pos < n) {
+        if (c->at_eof)
+            return 1;
+        if (c->pos > 0) { /* keep the unread bytes at the front */
+            memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+            c->len -= c->pos;
+            c->pos = 0;
+        }
+        size_t want = n - c->len < READ_CHUNK ? READ_CHUNK : n - c->len;
+        if (c->cap - c->len < want) {
+            size_t cap = c->len + want;
+            unsigned char *bigger = realloc(c->buf, cap);
+            if (bigger == NULL)
+                return fail(c, "out of memory reading a block of %zu bytes", n);
+            c->buf = bigger;
+            c->cap = cap;
+        }
+        ssize_t got = read(c->fd, c->buf + c->len, c->cap - c->len);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(c, "read error at offset %lld: %s",
+                        (long long)(c->consumed + (off_t)c->len), strerror(errno));
+        }
+        if (got == 0)
+            c->at_eof = 1;
+        c->len += (size_t)got;
+    }
+    return 0;
+}
+
+static void consume(avro_container *c, size_t n)
+{
+    c->pos += n;
+    c->consumed += (off_t)n;
+}
+
+/* A zig-zag varint at buf[pos].  0 with *out set, 1 when the file ends
+ * before it does, -1 when it is malformed. */
+static int read_long(avro_container *c, int64_t *out)
+{
+    int rc = ensure(c, MAX_VARINT_BYTES);
+    if (rc < 0)
+        return -1;
+    const unsigned char *p = c->buf + c->pos;
+    size_t avail = c->len - c->pos;
+    uint64_t v = 0;
+    for (size_t i = 0; i < MAX_VARINT_BYTES; i++) {
+        if (i == avail)
+            return 1;
+        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if ((p[i] & 0x80) == 0) {
+            consume(c, i + 1);
+            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+            return 0;
+        }
+    }
+    return fail(c, "malformed number at offset %lld", (long long)c->consumed);
+}
+
+/* A length-prefixed string or bytes of the header, malloc'd with a NUL
+ * after it.  0, or -1 with the error set. */
+static int read_header_bytes(avro_container *c, char **out, size_t *len)
+{
+    int64_t n;
+    int rc = read_long(c, &n);
+    if (rc != 0)
+        return rc < 0 ? -1 : fail(c, "the header is cut short");
+    if (n < 0 || (uint64_t)n > MAX_HEADER_BYTES)
+        return fail(c, "the header holds an entry of %lld bytes", (long long)n);
+    rc = ensure(c, (size_t)n);
+    if (rc != 0)
+        return rc < 0 ? -1 : fail(c, "the header is cut short");
+    char *s = malloc((size_t)n + 1);
+    if (s == NULL)
+        return fail(c, "out of memory reading the header");
+    memcpy(s, c->buf + c->pos, (size_t)n);
+    s[n] = '\0';
+    consume(c, (size_t)n);
+    *out = s;
+    *len = (size_t)n;
+    return 0;
+}
+
+static int read_metadata(avro_container *c)
+{
+    int have_codec = 0;
+    for (;;) {
+        int64_t count;
+        int rc = read_long(c, &count);
+        if (rc != 0)
+            return rc < 0 ? -1 : fail(c, "the header is cut short");
+        if (count == 0)
+            break;
+        if (count < 0) { /* a negative count is followed by the block size */
+            int64_t ignored;
+            if (count == INT64_MIN || read_long(c, &ignored) != 0)
+                return fail(c, "the header's metadata is damaged");
+            count = -count;
+        }
+        if (count > 4096)
+            return fail(c, "the header holds %lld metadata entries",
+                        (long long)count);
+        for (int64_t i = 0; i < count; i++) {
+            char *key = NULL, *value = NULL;
+            size_t key_len, value_len;
+            if (read_header_bytes(c, &key, &key_len) != 0)
+                return -1;
+            if (read_header_bytes(c, &value, &value_len) != 0) {
+                free(key);
+                return -1;
+            }
+            if (strcmp(key, "avro.schema") == 0 && c->schema_json == NULL) {
+                c->schema_json = value;
+                c->schema_len = value_len;
+                value = NULL;
+            } else if (strcmp(key, "avro.codec") == 0) {
+                snprintf(c->codec_name, sizeof c->codec_name, "%s", value);
+                have_codec = 1;
+            }
+            free(key);
+            free(value);
+        }
+    }
+    if (c->schema_json == NULL)
+        return fail(c, "the header has no avro.schema");
+    if (!have_codec)
+        snprintf(c->codec_name, sizeof c->codec_name, "null");
+    if (strcmp(c->codec_name, "null") == 0)
+        c->codec = AVRO_CODEC_NULL;
+    else if (strcmp(c->codec_name, "deflate") == 0)
+        c->codec = AVRO_CODEC_DEFLATE;
+    else
+        c->codec = AVRO_CODEC_OTHER;
+    return 0;
+}
+
+int avro_container_open(avro_container *c, int fd)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = fd;
+    int rc = ensure(c, 4);
+    if (rc < 0)
+        return -1;
+    if (rc > 0 || memcmp(c->buf + c->pos, "Obj\x01", 4) != 0)
+        return fail(c, c->len == 0 ? "empty file, not an Avro container"
+                                   : "not an Avro container (bad magic)");
+    consume(c, 4);
+    if (read_metadata(c) != 0)
+        return -1;
+    rc = ensure(c, AVRO_CONTAINER_SYNC_SIZE);
+    if (rc != 0)
+        return rc < 0 ? -1 : fail(c, "the header is cut short");
+    memcpy(c->sync, c->buf + c->pos, AVRO_CONTAINER_SYNC_SIZE);
+    consume(c, AVRO_CONTAINER_SYNC_SIZE);
+    return 0;
+}
+
+/* Inflate a raw deflate block (the Avro deflate codec has no zlib header)
+ * into c->inflated. */
+static int inflate_block(avro_container *c, const unsigned char *in,
+                         size_t in_len, off_t offset, size_t *out_len)
+{
+    if (!c->zs_ready) {
+        if (inflateInit2(&c->zs, -15) != Z_OK)
+            return fail(c, "cannot start zlib");
+        c->zs_ready = 1;
+    } else if (inflateReset(&c->zs) != Z_OK) {
+        return fail(c, "cannot reset zlib");
+    }
+    c->zs.next_in = (unsigned char *)in;
+    c->zs.avail_in = (uInt)in_len;
+    size_t used = 0;
+    for (;;) {
+        if (c->inflated_cap - used < in_len + 1024) {
+            size_t cap = c->inflated_cap * 2 + in_len * 4 + 4096;
+            if (cap > MAX_BLOCK_BYTES)
+                cap = MAX_BLOCK_BYTES;
+            if (cap <= used)
+                return fail(c, "the block at offset %lld inflates past %u bytes",
+                            (long long)offset, MAX_BLOCK_BYTES);
+            unsigned char *bigger = realloc(c->inflated, cap);
+            if (bigger == NULL)
+                return fail(c, "out of memory inflating a block");
+            c->inflated = bigger;
+            c->inflated_cap = cap;
+        }
+        c->zs.next_out = c->inflated + used;
+        c->zs.avail_out = (uInt)(c->inflated_cap - used);
+        int z = inflate(&c->zs, Z_NO_FLUSH);
+        used = c->inflated_cap - c->zs.avail_out;
+        if (z == Z_STREAM_END)
+            break;
+        if (z == Z_OK && c->zs.avail_out == 0)
+            continue; /* more room needed */
+        return fail(c, "the block at offset %lld does not inflate (%s)",
+                    (long long)offset, z == Z_BUF_ERROR ? "cut short" : "corrupt");
+    }
+    *out_len = used;
+    return 0;
+}
+
+int avro_container_next_block(avro_container *c, avro_block *out)
+{
+    for (;;) {
+        if (c->error[0] != '\0')
+            return -1;
+        off_t offset = c->consumed;
+        int rc = ensure(c, 1);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            return 0; /* the file ends between blocks: a clean end */
+        int64_t count, size;
+        rc = read_long(c, &count);
+        if (rc == 0)
+            rc = read_long(c, &size);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            return fail(c, "the block at offset %lld is cut short (the file "
+                           "may still be being written)",
+                        (long long)offset);
+        if (count < 0 || size < 0 || (uint64_t)size > MAX_BLOCK_BYTES)
+            return fail(c, "the block at offset %lld claims %lld records in "
+                           "%lld bytes",
+                        (long long)offset, (long long)count, (long long)size);
+        rc = ensure(c, (size_t)size + AVRO_CONTAINER_SYNC_SIZE);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            return fail(c, "the block at offset %lld is cut short (the file "
+                           "may still be being written)",
+                        (long long)offset);
+        const unsigned char *data = c->buf + c->pos;
+        if (memcmp(data + size, c->sync, AVRO_CONTAINER_SYNC_SIZE) != 0)
+            return fail(c, "the block at offset %lld does not end with the "
+                           "file's sync marker",
+                        (long long)offset);
+        consume(c, (size_t)size + AVRO_CONTAINER_SYNC_SIZE);
+        if (count == 0)
+            continue;
+        out->count = count;
+        out->offset = offset;
+        if (c->codec == AVRO_CODEC_DEFLATE) {
+            size_t len = 0;
+            if (inflate_block(c, data, (size_t)size, offset, &len) != 0)
+                return -1;
+            out->data = c->inflated;
+            out->size = len;
+        } else {
+            /* Still in buf: nothing reads the file again before the next
+             * call, so the bytes stay where they are. */
+            out->data = data;
+            out->size = (size_t)size;
+        }
+        return 1;
+    }
+}
+
+void avro_container_close(avro_container *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    if (c->zs_ready)
+        inflateEnd(&c->zs);
+    free(c->buf);
+    free(c->schema_json);
+    free(c->inflated);
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+}

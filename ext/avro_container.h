@@ -1,0 +1,73 @@
+/*
+ * avro_container.h -- the framing of an Avro object container file, read
+ * from a file descriptor a block at a time.
+ *
+ * A container is: "Obj\x01", a metadata map (avro.schema, avro.codec, ...),
+ * a 16-byte sync marker, then blocks of (record count, byte size, data,
+ * sync marker).  This layer checks every count and size against what the
+ * file really holds and hands out a block's (decompressed) bytes; it knows
+ * nothing about the records inside.  Memory: one buffer as large as the
+ * largest block, reused.
+ */
+#ifndef DAGLIB_AVRO_CONTAINER_H
+#define DAGLIB_AVRO_CONTAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <zlib.h>
+
+#define AVRO_CONTAINER_SYNC_SIZE 16
+
+typedef enum avro_codec {
+    AVRO_CODEC_NULL,
+    AVRO_CODEC_DEFLATE,
+    AVRO_CODEC_OTHER /* readable only by avro-c (snappy, ...) */
+} avro_codec;
+
+typedef struct avro_container {
+    int fd;
+    /* file bytes read but not consumed: buf[pos .. len) */
+    unsigned char *buf;
+    size_t pos, len, cap;
+    int at_eof;
+    off_t consumed; /* file offset of buf[pos] */
+
+    char *schema_json; /* NUL-terminated, from the header */
+    size_t schema_len;
+    char codec_name[32];
+    avro_codec codec;
+    unsigned char sync[AVRO_CONTAINER_SYNC_SIZE];
+
+    unsigned char *inflated; /* deflate codec: the block's bytes */
+    size_t inflated_cap;
+    z_stream zs;
+    int zs_ready;
+
+    char error[256]; /* why reading stopped; "" when it has not */
+} avro_container;
+
+/* A block handed out by avro_container_next_block(): its records' bytes,
+ * valid until the next call. */
+typedef struct avro_block {
+    const unsigned char *data;
+    size_t size;
+    int64_t count;
+    off_t offset; /* where the block starts in the file */
+} avro_block;
+
+/* Take over fd (closed by avro_container_close, even on failure) and read
+ * the header.  0, or -1 with c->error saying why (not an Avro container,
+ * a damaged header, out of memory, an I/O error). */
+int avro_container_open(avro_container *c, int fd);
+
+/* The next block: 1 with *out set, 0 at the clean end of the file, -1 when
+ * the rest cannot be read (c->error: truncated, a wrong sync marker, a
+ * block that does not inflate, an I/O error).  Blocks of zero records are
+ * skipped. */
+int avro_container_next_block(avro_container *c, avro_block *out);
+
+/* Release everything; the struct may be reused by avro_container_open. */
+void avro_container_close(avro_container *c);
+
+#endif

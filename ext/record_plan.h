@@ -1,0 +1,84 @@
+/*
+ * record_plan.h -- decode daglib profiling records straight from block
+ * bytes, following a plan compiled once per file from its header schema.
+ *
+ * The plan lists the writer's fields in the writer's order, each with how
+ * to decode (or skip) it and which profile_field it fills, matched by name.
+ * That is what lets every layout read: the Python original's six fields
+ * with a float runtime, daglib's twelve, or a later writer's extra fields,
+ * which are skipped.  Fields the file lacks keep their defaults.
+ */
+#ifndef DAGLIB_RECORD_PLAN_H
+#define DAGLIB_RECORD_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profile_reader.h"
+
+/* What one field (or union branch) is on the wire. */
+typedef enum wire_type {
+    WIRE_NULL,
+    WIRE_BOOLEAN,
+    WIRE_INT, /* int and long: a zig-zag varint */
+    WIRE_FLOAT,
+    WIRE_DOUBLE,
+    WIRE_BYTES, /* string and bytes */
+    WIRE_FIXED,
+    WIRE_ENUM,
+    WIRE_UNION
+} wire_type;
+
+#define PLAN_MAX_BRANCHES 8
+
+/* One scalar: a field's type, or a union branch's. */
+typedef struct wire_scalar {
+    uint8_t type;       /* wire_type, never WIRE_UNION */
+    uint8_t usable;     /* the value can fill the field's target */
+    uint32_t fixed_size;
+    char **symbols; /* WIRE_ENUM: the symbol names */
+    size_t *symbol_lens;
+    uint32_t n_symbols;
+} wire_scalar;
+
+typedef struct field_op {
+    int8_t target;   /* profile_field, or -1: skipped */
+    uint8_t is_union;
+    uint8_t n_branches;
+    wire_scalar scalar; /* when not a union */
+    wire_scalar branches[PLAN_MAX_BRANCHES];
+} field_op;
+
+typedef struct record_plan {
+    field_op *ops;
+    uint32_t n_ops;
+    /* Fields the file does not have, with their defaults. */
+    uint32_t missing_mask;
+    /* Smallest size of a record on the wire, to bound a block's count. */
+    size_t min_record_bytes;
+} record_plan;
+
+/* The cell kind each field is delivered as. */
+extern const uint8_t profile_field_kinds[PF_COUNT];
+
+/* Compile the plan from the writer's schema JSON.  0 on success; 1 when
+ * the schema is a daglib profile this plan cannot decode (the caller uses
+ * avro-c instead); -1 when it is not a daglib profile or cannot be parsed,
+ * with *why (malloc'd) saying so. */
+int record_plan_compile(record_plan *plan, const char *json, size_t len,
+                        char **why);
+
+void record_plan_free(record_plan *plan);
+
+/* Set the fields in the `missing` mask to the defaults of a file that
+ * lacks them: status "ok", attempts 1, everything else NULL. */
+void profile_row_fill_defaults(uint32_t missing, profile_row *row);
+
+/* Decode one record from *p (advanced past it), not beyond end.  0, or -1
+ * when the record runs past end or holds something malformed (*why points
+ * to a static message). */
+int record_plan_decode(const record_plan *plan, const unsigned char **p,
+                       const unsigned char *end, uint32_t wanted,
+                       profile_row *row, const char **why);
+
+#endif
