@@ -117,7 +117,22 @@ TEST_ENTRY(kinds_observer_sees_every_try_and_every_instance)
 TEST_ENTRY(kinds_progress_prints_plain_lines_when_not_on_a_terminal)
 
 
+/* ---- drawing (test_dot.c) ---- */
+TEST_ENTRY(dot_has_a_node_per_instance_and_an_edge_per_argument)
+TEST_ENTRY(dot_renders_with_graphviz)
+TEST_ENTRY(dot_culled_to_a_step_keeps_its_ancestors_only)
+TEST_ENTRY(dot_refuses_a_bad_run_id)
+
+
 /* ---- running: profiling (test_profiling.c) ---- */
+TEST_ENTRY(profiling_writes_one_new_file_per_run_under_the_dag_directory)
+TEST_ENTRY(profiling_records_every_task_with_every_field)
+TEST_ENTRY(profiling_honours_the_metadata_root_settings)
+TEST_ENTRY(profiling_that_cannot_start_runs_no_task)
+TEST_ENTRY(profiling_never_follows_a_symlinked_dag_directory)
+TEST_ENTRY(profiling_records_every_task_of_a_large_parallel_run)
+TEST_ENTRY(profiling_records_are_readable_while_the_run_goes_on)
+TEST_ENTRY(profiling_killed_run_leaves_a_file_whose_blocks_read)
 
 
 /* ---- reading profiling files (test_profile_reader.c) ---- */

@@ -1,0 +1,445 @@
+/*
+ * test_profiling.c -- profiled runs, read back with avro-c (the reference
+ * reader, independent of ours): one file per run in the right place, a
+ * record per task with every field, records visible while the run goes
+ * on, and complete blocks readable after the process is killed.
+ */
+#include <avro.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* ---- reading a file back with avro-c -------------------------------------- */
+
+typedef struct record {
+    char dag_name[64], dag_description[64], run_id[16];
+    char task_name[64], task_description[64], status[16], error[128];
+    double runtime;
+    int64_t started_at, ended_at; /* INT64_MIN: null */
+    int attempts, worker;         /* worker -1: null */
+    int has_error;
+} record;
+
+static void copy_string_field(avro_value_t *rec, const char *field, char *out,
+                              size_t size)
+{
+    avro_value_t v;
+    const char *s = NULL;
+    size_t len = 0;
+    if (avro_value_get_by_name(rec, field, &v, NULL) != 0 ||
+        avro_value_get_string(&v, &s, &len) != 0)
+        FAIL("field %s is not a string", field);
+    snprintf(out, size, "%s", s);
+}
+
+/* A [null, T] union: 1 and *branch set when not null. */
+static int union_branch(avro_value_t *rec, const char *field,
+                        avro_value_t *branch)
+{
+    avro_value_t v;
+    int discriminant;
+    if (avro_value_get_by_name(rec, field, &v, NULL) != 0 ||
+        avro_value_get_discriminant(&v, &discriminant) != 0)
+        FAIL("field %s is not a union", field);
+    if (discriminant == 0)
+        return 0;
+    avro_value_get_current_branch(&v, branch);
+    return 1;
+}
+
+static void decode_record(avro_value_t *rec, record *out)
+{
+    memset(out, 0, sizeof *out);
+    copy_string_field(rec, "dag_name", out->dag_name, sizeof out->dag_name);
+    copy_string_field(rec, "dag_description", out->dag_description,
+                      sizeof out->dag_description);
+    copy_string_field(rec, "run_id", out->run_id, sizeof out->run_id);
+    copy_string_field(rec, "task_name", out->task_name, sizeof out->task_name);
+    copy_string_field(rec, "task_description", out->task_description,
+                      sizeof out->task_description);
+    avro_value_t v, branch;
+    avro_value_get_by_name(rec, "task_runtime", &v, NULL);
+    if (avro_value_get_double(&v, &out->runtime) != 0)
+        FAIL("task_runtime is not a double");
+    out->started_at = out->ended_at = INT64_MIN;
+    if (union_branch(rec, "started_at", &branch))
+        avro_value_get_long(&branch, &out->started_at);
+    if (union_branch(rec, "ended_at", &branch))
+        avro_value_get_long(&branch, &out->ended_at);
+    int symbol;
+    avro_value_get_by_name(rec, "status", &v, NULL);
+    if (avro_value_get_enum(&v, &symbol) != 0)
+        FAIL("status is not an enum");
+    static const char *const statuses[] = {"ok", "failed", "skipped"};
+    snprintf(out->status, sizeof out->status, "%s",
+             symbol >= 0 && symbol < 3 ? statuses[symbol] : "?");
+    int32_t i32 = 0;
+    avro_value_get_by_name(rec, "attempts", &v, NULL);
+    avro_value_get_int(&v, &i32);
+    out->attempts = i32;
+    out->worker = -1;
+    if (union_branch(rec, "worker", &branch)) {
+        avro_value_get_int(&branch, &i32);
+        out->worker = i32;
+    }
+    if (union_branch(rec, "error", &branch)) {
+        const char *s;
+        size_t len;
+        avro_value_get_string(&branch, &s, &len);
+        snprintf(out->error, sizeof out->error, "%s", s);
+        out->has_error = 1;
+    }
+}
+
+/* Read up to max records of path; returns how many, or -1 when the file
+ * cannot be opened as Avro.  *clean is set to whether the whole file read
+ * without error. */
+static int read_records(const char *path, record *out, int max, int *clean)
+{
+    avro_file_reader_t reader;
+    if (avro_file_reader(path, &reader) != 0)
+        return -1;
+    avro_schema_t schema = avro_file_reader_get_writer_schema(reader);
+    avro_value_iface_t *iface = avro_generic_class_from_schema(schema);
+    avro_value_t value;
+    avro_generic_value_new(iface, &value);
+    int n = 0, rc;
+    while ((rc = avro_file_reader_read_value(reader, &value)) == 0) {
+        if (n < max)
+            decode_record(&value, &out[n]);
+        n++;
+    }
+    if (clean != NULL)
+        *clean = rc == EOF;
+    avro_value_decref(&value);
+    avro_value_iface_decref(iface);
+    avro_schema_decref(schema);
+    avro_file_reader_close(reader);
+    return n;
+}
+
+static const record *find_task(const record *records, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(records[i].task_name, name) == 0)
+            return &records[i];
+    FAIL("no record for task '%s'", name);
+}
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- tasks ------------------------------------------------------------------- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&t, NULL);
+}
+
+static _Atomic int task_calls;
+
+static void napper(daglib_context *ctx, int argc,
+                   const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    atomic_fetch_add(&task_calls, 1);
+    sleep_ms((long)(intptr_t)daglib_user_data(ctx));
+    daglib_result_int(ctx, 1);
+}
+
+static void failer(daglib_context *ctx, int argc,
+                   const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_result_error(ctx, "disk on fire");
+}
+
+static void quick(daglib_context *ctx, int argc,
+                  const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_result_null(ctx);
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+TEST(profiling_writes_one_new_file_per_run_under_the_dag_directory)
+{
+    daglib_dag *dag = daglib_dag_new("example", "This is an example DAG",
+                                     DAGLIB_PROFILE);
+    daglib_task_add(dag, "task_1", "Do some stuff", quick, NULL);
+    CHECK_OK(daglib_run(dag, NULL));
+    const char *path = daglib_dag_profile_path(dag);
+    CHECK(path != NULL);
+    char expected[64];
+    snprintf(expected, sizeof expected, "meta/profiling/example/%s.avro",
+             daglib_dag_run_id(dag));
+    CHECK_STR_EQ(path, expected);
+    const char *id = daglib_dag_run_id(dag);
+    CHECK(strncmp(id, "run_", 4) == 0 && strlen(id) == 13);
+    CHECK(strspn(id + 4, "0123456789abcdef") == 9);
+    char first[64];
+    snprintf(first, sizeof first, "%s", path);
+    CHECK_OK(daglib_run(dag, NULL)); /* the same DAG object runs again */
+    CHECK(strcmp(first, daglib_dag_profile_path(dag)) != 0);
+    CHECK_INT_EQ(count_files("meta/profiling/example"), 2);
+    daglib_dag_free(dag);
+}
+
+TEST(profiling_records_every_task_with_every_field)
+{
+    daglib_dag *dag = daglib_dag_new("fields", "Fields DAG", DAGLIB_PROFILE);
+    daglib_task_add(dag, "sleepy", "Sleeps 50 ms", napper, (void *)50);
+    daglib_task_input(daglib_task_add(dag, "broken", "Fails", failer, NULL),
+                      "sleepy");
+    daglib_task_input(daglib_task_add(dag, "never", "Skipped", quick, NULL),
+                      "broken");
+    daglib_task_add(dag, "ünïcode", "Déscription ✓", quick, NULL);
+    daglib_dag_set_workers(dag, 2);
+    int64_t before = now_us();
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_TASK_FAILED);
+    int64_t after = now_us();
+
+    record records[8];
+    int clean = 0;
+    int n = read_records(daglib_dag_profile_path(dag), records, 8, &clean);
+    CHECK_INT_EQ(n, 4);
+    CHECK(clean);
+    for (int i = 0; i < n; i++) {
+        CHECK_STR_EQ(records[i].dag_name, "fields");
+        CHECK_STR_EQ(records[i].dag_description, "Fields DAG");
+        CHECK_STR_EQ(records[i].run_id, daglib_dag_run_id(dag));
+    }
+    const record *sleepy = find_task(records, n, "sleepy");
+    CHECK_STR_EQ(sleepy->task_description, "Sleeps 50 ms");
+    CHECK_STR_EQ(sleepy->status, "ok");
+    CHECK(sleepy->runtime >= 0.045 && sleepy->runtime < 5.0);
+    CHECK(sleepy->started_at >= before - 1000 && sleepy->ended_at <= after + 1000);
+    CHECK(sleepy->ended_at - sleepy->started_at >= 45000);
+    CHECK_INT_EQ(sleepy->attempts, 1);
+    CHECK(sleepy->worker >= 0 && sleepy->worker < 2);
+    CHECK(!sleepy->has_error);
+
+    const record *broken = find_task(records, n, "broken");
+    CHECK_STR_EQ(broken->status, "failed");
+    CHECK_STR_EQ(broken->error, "disk on fire");
+    CHECK_INT_EQ(broken->attempts, 1);
+    CHECK(broken->started_at >= sleepy->ended_at);
+
+    const record *never = find_task(records, n, "never");
+    CHECK_STR_EQ(never->status, "skipped");
+    CHECK_INT_EQ(never->attempts, 0);
+    CHECK_INT_EQ(never->worker, -1);
+    CHECK(never->started_at == INT64_MIN && never->ended_at == INT64_MIN);
+    CHECK(never->runtime == 0.0);
+
+    const record *uni = find_task(records, n, "ünïcode");
+    CHECK_STR_EQ(uni->task_description, "Déscription ✓");
+    daglib_dag_free(dag);
+}
+
+TEST(profiling_honours_the_metadata_root_settings)
+{
+    setenv("DAGLIB_META_DIR", "from_env", 1);
+    daglib_dag *dag = daglib_dag_new("rooted", NULL, DAGLIB_PROFILE);
+    daglib_task_add(dag, "t", NULL, quick, NULL);
+    CHECK_OK(daglib_run(dag, NULL));
+    CHECK(strncmp(daglib_dag_profile_path(dag), "from_env/profiling/rooted/",
+                  26) == 0);
+    CHECK_OK(daglib_dag_set_meta_dir(dag, "explicit/root"));
+    CHECK_OK(daglib_run(dag, NULL));
+    CHECK(strncmp(daglib_dag_profile_path(dag),
+                  "explicit/root/profiling/rooted/", 31) == 0);
+    CHECK_INT_EQ(count_files("explicit/root/profiling/rooted"), 1);
+    CHECK_OK(daglib_dag_set_meta_dir(dag, NULL)); /* back to the variable */
+    CHECK_OK(daglib_run(dag, NULL));
+    CHECK_INT_EQ(count_files("from_env/profiling/rooted"), 2);
+    unsetenv("DAGLIB_META_DIR");
+    daglib_dag_free(dag);
+}
+
+TEST(profiling_that_cannot_start_runs_no_task)
+{
+    test_write_file("not_a_directory", "x", 1);
+    atomic_store(&task_calls, 0);
+    daglib_dag *dag = daglib_dag_new("blocked", NULL, DAGLIB_PROFILE);
+    daglib_task_add(dag, "t", NULL, napper, (void *)0);
+    CHECK_OK(daglib_dag_set_meta_dir(dag, "not_a_directory/meta"));
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_IO);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "not_a_directory");
+    CHECK_INT_EQ(atomic_load(&task_calls), 0);
+    daglib_dag_free(dag);
+}
+
+TEST(profiling_never_follows_a_symlinked_dag_directory)
+{
+    CHECK(mkdir("outside", 0700) == 0);
+    CHECK(mkdir("meta", 0700) == 0);
+    CHECK(mkdir("meta/profiling", 0700) == 0);
+    CHECK(symlink("../../outside", "meta/profiling/linked") == 0);
+    atomic_store(&task_calls, 0);
+    daglib_dag *dag = daglib_dag_new("linked", NULL, DAGLIB_PROFILE);
+    daglib_task_add(dag, "t", NULL, napper, (void *)0);
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_IO);
+    CHECK_INT_EQ(atomic_load(&task_calls), 0);
+    CHECK_INT_EQ(count_files("outside"), 0);
+    daglib_dag_free(dag);
+}
+
+TEST(profiling_records_every_task_of_a_large_parallel_run)
+{
+    enum { TASKS = 20000 };
+    daglib_dag *dag = daglib_dag_new("large", NULL, DAGLIB_PROFILE);
+    daglib_task_add(dag, "source", NULL, quick, NULL);
+    for (int i = 0; i < TASKS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%d", i);
+        daglib_task_input(daglib_task_add(dag, name, NULL, quick, NULL),
+                          "source");
+    }
+    daglib_dag_set_workers(dag, 4);
+    CHECK_OK(daglib_dag_set_codec(dag, "deflate"));
+    CHECK_OK(daglib_run(dag, NULL));
+    record *records = calloc(TASKS + 1, sizeof *records);
+    int clean = 0;
+    CHECK_INT_EQ(read_records(daglib_dag_profile_path(dag), records, TASKS + 1,
+                              &clean),
+                 TASKS + 1);
+    CHECK(clean);
+    /* Every task exactly once. */
+    char *seen = calloc(TASKS, 1);
+    for (int i = 0; i < TASKS + 1; i++) {
+        if (strcmp(records[i].task_name, "source") == 0)
+            continue;
+        int id = atoi(records[i].task_name + 1);
+        CHECK(id >= 0 && id < TASKS && !seen[id]);
+        seen[id] = 1;
+    }
+    free(seen);
+    free(records);
+    daglib_dag_free(dag);
+}
+
+/* A child process runs a chain of slow tasks, profiled; the parent finds
+ * the file it creates. */
+static pid_t start_slow_chain(int tasks, long ms_each, char *path, size_t size)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        daglib_dag *dag = daglib_dag_new("slow", NULL, DAGLIB_PROFILE);
+        char name[16], previous[16] = "";
+        for (int i = 0; i < tasks; i++) {
+            snprintf(name, sizeof name, "step %d", i);
+            daglib_task *t =
+                daglib_task_add(dag, name, NULL, napper, (void *)ms_each);
+            if (i > 0)
+                daglib_task_input(t, previous);
+            memcpy(previous, name, sizeof name);
+        }
+        daglib_dag_set_workers(dag, 1);
+        int rc = daglib_run(dag, NULL);
+        daglib_dag_free(dag);
+        _exit(rc == DAGLIB_OK ? 0 : 1);
+    }
+    /* Find the file the child created. */
+    for (int tries = 0; tries < 200; tries++) {
+        DIR *d = opendir("meta/profiling/slow");
+        if (d != NULL) {
+            struct dirent *e;
+            while ((e = readdir(d)) != NULL) {
+                if (e->d_name[0] != '.') {
+                    snprintf(path, size, "meta/profiling/slow/%s", e->d_name);
+                    closedir(d);
+                    return pid;
+                }
+            }
+            closedir(d);
+        }
+        sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    FAIL("the child never created its profiling file");
+}
+
+TEST(profiling_records_are_readable_while_the_run_goes_on)
+{
+    char path[512];
+    pid_t child = start_slow_chain(12, 250, path, sizeof path); /* 3 s */
+    record records[16];
+    int seen = 0, still_running = 1;
+    for (int tries = 0; tries < 300 && seen < 2; tries++) {
+        int n = read_records(path, records, 16, NULL);
+        if (n > seen)
+            seen = n;
+        int status;
+        if (waitpid(child, &status, WNOHANG) == child) {
+            still_running = 0;
+            break;
+        }
+        sleep_ms(20);
+    }
+    /* Records of finished tasks showed up before the run was over. */
+    CHECK(still_running);
+    CHECK(seen >= 2);
+    CHECK(seen < 12);
+    int status;
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    int clean = 0;
+    CHECK_INT_EQ(read_records(path, records, 16, &clean), 12);
+    CHECK(clean);
+}
+
+TEST(profiling_killed_run_leaves_a_file_whose_blocks_read)
+{
+    char path[512];
+    pid_t child = start_slow_chain(40, 100, path, sizeof path); /* 4 s */
+    record records[64];
+    for (int tries = 0; tries < 300; tries++) {
+        if (read_records(path, records, 64, NULL) >= 3)
+            break;
+        sleep_ms(20);
+    }
+    kill(child, SIGKILL);
+    int status;
+    waitpid(child, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    int clean = 0;
+    int n = read_records(path, records, 64, &clean);
+    CHECK(n >= 3 && n < 40);
+    CHECK(clean); /* only whole blocks were ever written */
+    for (int i = 0; i < n; i++) {
+        CHECK_STR_EQ(records[i].status, "ok");
+        CHECK(strncmp(records[i].task_name, "step ", 5) == 0);
+    }
+}
