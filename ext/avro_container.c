@@ -272,10 +272,22 @@ int avro_container_next_block(avro_container *c, avro_block *out)
         rc = ensure(c, (size_t)size + AVRO_CONTAINER_SYNC_SIZE);
         if (rc < 0)
             return -1;
-        if (rc > 0)
-            return fail(c, "the block at offset %lld is cut short (the file "
-                           "may still be being written)",
-                        (long long)offset);
+        if (rc > 0) {
+            fail(c, "the block at offset %lld is cut short (the file may "
+                    "still be being written)",
+                 (long long)offset);
+            if (c->codec != AVRO_CODEC_NULL || count == 0)
+                return -1;
+            /* Uncompressed records that are all there are real records:
+             * hand them out, as avro-c does; the error comes after. */
+            out->data = c->buf + c->pos;
+            out->size = c->len - c->pos;
+            out->count = count;
+            out->offset = offset;
+            out->cut_short = 1;
+            consume(c, c->len - c->pos);
+            return 1;
+        }
         const unsigned char *data = c->buf + c->pos;
         if (memcmp(data + size, c->sync, AVRO_CONTAINER_SYNC_SIZE) != 0)
             return fail(c, "the block at offset %lld does not end with the "
@@ -286,6 +298,7 @@ int avro_container_next_block(avro_container *c, avro_block *out)
             continue;
         out->count = count;
         out->offset = offset;
+        out->cut_short = 0;
         if (c->codec == AVRO_CODEC_DEFLATE) {
             size_t len = 0;
             if (inflate_block(c, data, (size_t)size, offset, &len) != 0)

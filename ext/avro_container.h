@@ -54,6 +54,8 @@ typedef struct avro_block {
     size_t size;
     int64_t count;
     off_t offset; /* where the block starts in the file */
+    int cut_short; /* the file ends inside the block: data holds what there
+                      is, and c->error says so */
 } avro_block;
 
 /* Take over fd (closed by avro_container_close, even on failure) and read
@@ -64,7 +66,9 @@ int avro_container_open(avro_container *c, int fd);
 /* The next block: 1 with *out set, 0 at the clean end of the file, -1 when
  * the rest cannot be read (c->error: truncated, a wrong sync marker, a
  * block that does not inflate, an I/O error).  Blocks of zero records are
- * skipped. */
+ * skipped.  An uncompressed block the file ends inside is still handed
+ * out, flagged cut_short, so that its whole records can be read; the next
+ * call returns -1. */
 int avro_container_next_block(avro_container *c, avro_block *out);
 
 /* Release everything; the struct may be reused by avro_container_open. */

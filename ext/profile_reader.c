@@ -32,6 +32,7 @@ struct profile_reader {
     const unsigned char *cursor, *block_end;
     int64_t block_left;
     off_t block_offset;
+    int block_cut_short;
 
     uint64_t records;
     int failed;
@@ -143,8 +144,9 @@ static int next_block(profile_reader *r)
         return rc;
     }
     r->block_offset = block.offset;
+    r->block_cut_short = block.cut_short;
     size_t smallest = r->plan.min_record_bytes > 0 ? r->plan.min_record_bytes : 1;
-    if ((uint64_t)block.count > block.size / smallest)
+    if (!block.cut_short && (uint64_t)block.count > block.size / smallest)
         return stop(r, "%s at offset %lld",
                     "a block claims more records than its bytes can hold");
     r->cursor = block.data;
@@ -170,6 +172,8 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
             return 0;
     } else {
         while (r->block_left == 0) {
+            if (r->block_cut_short)
+                return stop(r, "%s", r->container.error);
             if (r->cursor != r->block_end)
                 return stop(r, "%s (block at offset %lld)",
                             "bytes are left after the block's last record");
@@ -179,8 +183,11 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
         }
         const char *why = NULL;
         if (record_plan_decode(&r->plan, &r->cursor, r->block_end, wanted, row,
-                               &why) != 0)
+                               &why) != 0) {
+            if (r->block_cut_short)
+                return stop(r, "%s", r->container.error);
             return stop(r, "%s (block at offset %lld)", why);
+        }
         r->block_left--;
     }
     if (r->missing & wanted)
