@@ -123,11 +123,15 @@ int profile_reader_open(const char *path, profile_engine engine,
     return 0;
 }
 
-static int stop(profile_reader *r, const char *fmt, const char *detail)
+/* Stop reading for good: why, and where when the problem is in a block. */
+static int stop(profile_reader *r, const char *why, int in_block)
 {
     r->failed = 1;
-    snprintf(r->error, sizeof r->error, fmt, detail,
-             (long long)r->block_offset);
+    if (in_block)
+        snprintf(r->error, sizeof r->error, "%s (block at offset %lld)", why,
+                 (long long)r->block_offset);
+    else
+        snprintf(r->error, sizeof r->error, "%s", why);
     return -1;
 }
 
@@ -147,8 +151,8 @@ static int next_block(profile_reader *r)
     r->block_cut_short = block.cut_short;
     size_t smallest = r->plan.min_record_bytes > 0 ? r->plan.min_record_bytes : 1;
     if (!block.cut_short && (uint64_t)block.count > block.size / smallest)
-        return stop(r, "%s at offset %lld",
-                    "a block claims more records than its bytes can hold");
+        return stop(r, "a block claims more records than its bytes can hold",
+                    1);
     r->cursor = block.data;
     r->block_end = block.data + block.size;
     r->block_left = block.count;
@@ -173,10 +177,10 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
     } else {
         while (r->block_left == 0) {
             if (r->block_cut_short)
-                return stop(r, "%s", r->container.error);
+                return stop(r, r->container.error, 0);
             if (r->cursor != r->block_end)
-                return stop(r, "%s (block at offset %lld)",
-                            "bytes are left after the block's last record");
+                return stop(r, "bytes are left after the block's last record",
+                            1);
             int rc = next_block(r);
             if (rc <= 0)
                 return rc;
@@ -185,8 +189,8 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
         if (record_plan_decode(&r->plan, &r->cursor, r->block_end, wanted, row,
                                &why) != 0) {
             if (r->block_cut_short)
-                return stop(r, "%s", r->container.error);
-            return stop(r, "%s (block at offset %lld)", why);
+                return stop(r, r->container.error, 0);
+            return stop(r, why, 1);
         }
         r->block_left--;
     }

@@ -101,7 +101,7 @@ static void put_long(bytes *b, int64_t v)
 {
     if (bytes_reserve(b, VARINT_MAX) != 0)
         return;
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    uint64_t z = ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63));
     unsigned char *p = b->data + b->len;
     while (z >= 0x80) {
         *p++ = (unsigned char)(z | 0x80);
