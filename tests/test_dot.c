@@ -93,3 +93,29 @@ TEST(dot_refuses_a_bad_run_id)
     CHECK_CONTAINS(daglib_dag_errmsg(dag), "run_000000000");
     daglib_dag_free(dag);
 }
+
+static void one(daglib_context *ctx, int argc, const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_result_int(ctx, 1);
+}
+
+TEST(dot_labels_nodes_with_the_runtimes_of_a_run)
+{
+    daglib_dag *dag = daglib_dag_new("timed", NULL, DAGLIB_PROFILE);
+    daglib_task_add(dag, "first", NULL, one, NULL);
+    daglib_task_input(daglib_task_add(dag, "second", NULL, one, NULL), "first");
+    CHECK_OK(daglib_run(dag, NULL));
+    char run_id[16];
+    snprintf(run_id, sizeof run_id, "%s", daglib_dag_run_id(dag));
+    /* A task added after the run is drawn, but has no time in it. */
+    daglib_task_add(dag, "later", NULL, one, NULL);
+    char *dot = daglib_dag_to_dot(dag, NULL, run_id);
+    CHECK(dot != NULL);
+    CHECK_INT_EQ(count_of(dot, " s\""), 2);
+    CHECK_CONTAINS(dot, "label=\"first\\n0.");
+    CHECK_CONTAINS(dot, "label=\"later\\nnot in this run\"");
+    daglib_free(dot);
+    daglib_dag_free(dag);
+}

@@ -122,6 +122,7 @@ TEST_ENTRY(dot_has_a_node_per_instance_and_an_edge_per_argument)
 TEST_ENTRY(dot_renders_with_graphviz)
 TEST_ENTRY(dot_culled_to_a_step_keeps_its_ancestors_only)
 TEST_ENTRY(dot_refuses_a_bad_run_id)
+TEST_ENTRY(dot_labels_nodes_with_the_runtimes_of_a_run)
 
 
 /* ---- running: profiling (test_profiling.c) ---- */
