@@ -134,6 +134,8 @@ TEST_ENTRY(profiling_never_follows_a_symlinked_dag_directory)
 TEST_ENTRY(profiling_records_every_task_of_a_large_parallel_run)
 TEST_ENTRY(profiling_records_are_readable_while_the_run_goes_on)
 TEST_ENTRY(profiling_killed_run_leaves_a_file_whose_blocks_read)
+TEST_ENTRY(profiling_records_retries_with_their_attempts_and_last_error)
+TEST_ENTRY(profiling_records_every_instance_of_mapped_and_joined_tasks)
 
 
 /* ---- reading profiling files (test_profile_reader.c) ---- */

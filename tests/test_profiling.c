@@ -443,3 +443,87 @@ TEST(profiling_killed_run_leaves_a_file_whose_blocks_read)
         CHECK(strncmp(records[i].task_name, "step ", 5) == 0);
     }
 }
+
+/* ---- what the task kinds leave in the file ---------------------------------- */
+
+static _Atomic int flaky_tries;
+
+/* Fails until its third try, waiting long enough each time that the
+ * waits (excluded) would show in the runtime if they were counted. */
+static void flaky(daglib_context *ctx, int argc,
+                  const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    int try = atomic_fetch_add(&flaky_tries, 1) + 1;
+    sleep_ms(10);
+    if (try < 3)
+        daglib_result_error(ctx, "flaky, try %d", try);
+    else
+        daglib_result_int(ctx, try);
+}
+
+TEST(profiling_records_retries_with_their_attempts_and_last_error)
+{
+    atomic_store(&flaky_tries, 0);
+    daglib_dag *dag = daglib_dag_new("retried", NULL, DAGLIB_PROFILE);
+    daglib_task *t = daglib_task_add(dag, "flaky", "Fails twice", flaky, NULL);
+    daglib_retry policy = {.attempts = 5, .delay = 0.1, .backoff = 1.0};
+    CHECK_OK(daglib_task_set_retry(t, &policy));
+    daglib_task *hopeless = daglib_task_add(dag, "hopeless", NULL, failer, NULL);
+    daglib_retry twice = {.attempts = 2, .delay = 0.0, .backoff = 1.0};
+    CHECK_OK(daglib_task_set_retry(hopeless, &twice));
+    daglib_task_input(daglib_task_add(dag, "after", NULL, quick, NULL),
+                      "hopeless");
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_TASK_FAILED);
+
+    record records[4];
+    int clean = 0;
+    CHECK_INT_EQ(read_records(daglib_dag_profile_path(dag), records, 4, &clean),
+                 3);
+    CHECK(clean);
+    const record *f = find_task(records, 3, "flaky");
+    CHECK_STR_EQ(f->status, "ok");
+    CHECK_INT_EQ(f->attempts, 3);
+    CHECK(f->has_error); /* the retry stays visible */
+    CHECK_STR_EQ(f->error, "flaky, try 2");
+    /* Three tries of 10 ms; the two waits of 100 ms are not run time. */
+    CHECK(f->runtime >= 0.029 && f->runtime < 0.15);
+    CHECK(f->ended_at - f->started_at >= 200000);
+    const record *h = find_task(records, 3, "hopeless");
+    CHECK_STR_EQ(h->status, "failed");
+    CHECK_INT_EQ(h->attempts, 2);
+    CHECK_STR_EQ(h->error, "disk on fire");
+    CHECK_STR_EQ(find_task(records, 3, "after")->status, "skipped");
+    daglib_dag_free(dag);
+}
+
+TEST(profiling_records_every_instance_of_mapped_and_joined_tasks)
+{
+    daglib_dag *dag = daglib_dag_new("kinds", NULL, DAGLIB_PROFILE);
+    daglib_value *items = daglib_value_new_list();
+    for (int i = 1; i <= 3; i++)
+        daglib_list_append_int(items, i);
+    CHECK_OK(daglib_task_map_values(
+        daglib_task_add(dag, "add_two", NULL, quick, NULL), items));
+    daglib_value_free(items);
+    CHECK_OK(daglib_task_map(daglib_task_add(dag, "times_3", NULL, quick, NULL),
+                             "add_two"));
+    CHECK_OK(daglib_task_join(daglib_task_add(dag, "sum_all", NULL, quick, NULL),
+                              "times_3"));
+    CHECK_OK(daglib_run(dag, NULL));
+
+    static const char *const expected[] = {
+        "add_two 0", "add_two 1", "add_two 2", "times_3 0",
+        "times_3 1", "times_3 2", "sum_all"};
+    enum { N = sizeof expected / sizeof expected[0] };
+    record records[N + 1];
+    int clean = 0;
+    CHECK_INT_EQ(read_records(daglib_dag_profile_path(dag), records, N + 1,
+                              &clean),
+                 N);
+    CHECK(clean);
+    for (int i = 0; i < N; i++)
+        CHECK_STR_EQ(find_task(records, N, expected[i])->status, "ok");
+    daglib_dag_free(dag);
+}
