@@ -28,20 +28,41 @@ const char *meta_root_effective(const char *explicit_root)
     return META_DIR_DEFAULT;
 }
 
+/* Length of the valid UTF-8 character at p (1 to 4), or 0 when the bytes
+ * there are not one. */
+static size_t utf8_char_len(const char *p)
+{
+    for (size_t n = 1; n <= 4; n++) {
+        if (p[n - 1] == '\0')
+            return 0;
+        if (utf8_valid(p, n))
+            return n;
+    }
+    return 0;
+}
+
 /* The first bytes of name, printable, for a message: control characters
  * and bytes of broken UTF-8 become \xNN, so the message itself stays valid
- * UTF-8 and one line long. */
+ * UTF-8 and one line long.  Valid characters are kept as they are (a user
+ * must recognise "données/2024" in the message), and a long name is cut
+ * between characters, with "..." saying so. */
 static void quote_name(const char *name, char *out, size_t size)
 {
     size_t used = 0;
-    for (const unsigned char *p = (const unsigned char *)name;
-         *p != '\0' && used + 8 < size; p++) {
-        if (*p < 0x20 || *p == 0x7f || *p >= 0x80)
-            used += (size_t)snprintf(out + used, size - used, "\\x%02x", *p);
-        else
-            out[used++] = (char)*p;
+    const char *p = name;
+    while (*p != '\0' && used + 8 < size) {
+        unsigned char c = (unsigned char)*p;
+        size_t n = c >= 0x20 && c != 0x7f ? utf8_char_len(p) : 0;
+        if (n == 0) {
+            used += (size_t)snprintf(out + used, size - used, "\\x%02x", c);
+            p++;
+        } else {
+            memcpy(out + used, p, n);
+            used += n;
+            p += n;
+        }
     }
-    if (name[0] != '\0' && used + 8 >= size)
+    if (*p != '\0')
         used += (size_t)snprintf(out + used, size - used, "...");
     out[used] = '\0';
 }

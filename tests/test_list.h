@@ -42,6 +42,17 @@ TEST_ENTRY(value_running_out_of_memory_keeps_every_contract)
 
 
 /* ---- metadata root and names (test_meta_path.c) ---- */
+TEST_ENTRY(meta_path_refuses_unsafe_names_saying_which_rule)
+TEST_ENTRY(meta_path_quotes_refused_names_with_escapes)
+TEST_ENTRY(meta_path_name_limit_is_exactly_128_bytes)
+TEST_ENTRY(meta_path_run_ids_are_run_and_nine_lowercase_hex_digits)
+TEST_ENTRY(meta_path_run_ids_differ_across_forked_processes)
+TEST_ENTRY(meta_path_recognises_run_ids_and_nothing_else)
+TEST_ENTRY(meta_path_generated_dag_names_are_safe_and_fresh)
+TEST_ENTRY(meta_path_root_is_explicit_then_environment_then_meta)
+TEST_ENTRY(meta_path_absolute_path_folds_dots_lexically)
+TEST_ENTRY(meta_path_absolute_path_never_resolves_links)
+TEST_ENTRY(meta_path_absolute_path_errors)
 
 
 /* ---- profiling file writer (test_profile_file.c) ---- */
