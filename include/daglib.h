@@ -627,24 +627,39 @@ DAGLIB_EXTERN const char *daglib_dag_profile_path(const daglib_dag *dag);
 
 struct sqlite3;
 
-/* Open filename (NULL: ":memory:") as a SQLite connection with the
- * extension registered.  meta_dir is the connection's metadata root (NULL:
- * DAGLIB_META_DIR or "meta", read at each query); a relative root is made
- * absolute now.  On success *db is the connection, owned by the caller.
- * Returns DAGLIB_OK, DAGLIB_SQL (*db is then NULL and msg, if not NULL,
- * receives a message to free with daglib_free()), DAGLIB_NOMEM. */
+/* Open filename (NULL: ":memory:"; URI filenames are accepted) as a
+ * SQLite connection with the extension registered.  meta_dir is the
+ * connection's metadata root (NULL: DAGLIB_META_DIR or "meta", read at each
+ * query); a relative root is made absolute now.  On success *db is the
+ * connection, owned by the caller, to close with sqlite3_close().
+ * Returns DAGLIB_OK; DAGLIB_SQL when SQLite cannot open the file;
+ * DAGLIB_INVALID for an empty meta_dir; DAGLIB_MISUSE for a NULL db;
+ * DAGLIB_NOMEM.  On error *db is NULL and msg, if not NULL, receives a
+ * message to free with daglib_free() (NULL on success).
+ *
+ *   sqlite3 *db;
+ *   if (daglib_metadb_open(NULL, NULL, &db, NULL) == DAGLIB_OK) {
+ *       sqlite3_exec(db, "SELECT avg(task_runtime) FROM profiling", cb,
+ *                    NULL, NULL);
+ *       sqlite3_close(db);
+ *   } */
 DAGLIB_EXTERN int daglib_metadb_open(const char *filename, const char *meta_dir,
                                      struct sqlite3 **db, char **msg);
 
 /* Register the extension on a connection the caller opened; same meaning of
- * meta_dir.  Returns DAGLIB_OK or DAGLIB_SQL. */
+ * meta_dir.  Registering again replaces the earlier registration (and its
+ * root).  Returns DAGLIB_OK; DAGLIB_SQL when SQLite refuses (it is older
+ * than 3.31); DAGLIB_INVALID for an empty meta_dir; DAGLIB_MISUSE for a
+ * NULL db; DAGLIB_NOMEM. */
 DAGLIB_EXTERN int daglib_metadb_register(struct sqlite3 *db,
                                          const char *meta_dir);
 
 /* Remove every file and directory under the connection's metadata root
- * (SELECT daglib_drop()), without following symbolic links out of it.
- * *removed (if not NULL) receives the number of entries removed.  Returns
- * DAGLIB_OK or DAGLIB_SQL. */
+ * (SELECT daglib_drop()), without following symbolic links out of it; the
+ * root itself stays.  *removed (if not NULL) receives the number of
+ * entries removed.  Returns DAGLIB_OK; DAGLIB_SQL when an entry cannot be
+ * removed or the connection has no MetaDB registered, with the message in
+ * sqlite3_errmsg(db); DAGLIB_MISUSE for a NULL db; DAGLIB_NOMEM. */
 DAGLIB_EXTERN int daglib_metadb_drop(struct sqlite3 *db, int64_t *removed);
 
 #ifdef __cplusplus
