@@ -1,0 +1,124 @@
+-- views.sql -- ready views over the profiling table.
+--
+--   sqlite> .load ./daglib_sqlite
+--   sqlite> .read sql/views.sql
+--   sqlite> SELECT * FROM task_stats;
+--   sqlite> SELECT * FROM runs ORDER BY started_at DESC LIMIT 5;
+--   sqlite> SELECT * FROM timeline WHERE run_id = 'run_5d508d060';
+--
+-- All are TEMP views: they belong to this connection only, leave nothing
+-- in a database file, and work with PRAGMA trusted_schema=OFF (SQLite
+-- refuses virtual tables in stored views then, not in TEMP ones).  Like
+-- the table, they read the files when queried: nothing goes stale.
+--
+-- Times: started_at/ended_at are UTC text with microseconds; the views turn
+-- them into microseconds since the epoch with strftime('%s') plus the
+-- fraction's digits, because julianday() would round them to milliseconds.
+
+DROP VIEW IF EXISTS temp.task_stats;
+DROP VIEW IF EXISTS temp.runs;
+DROP VIEW IF EXISTS temp.slowest_tasks;
+DROP VIEW IF EXISTS temp.failures;
+DROP VIEW IF EXISTS temp.timeline;
+
+-- task_stats: one row per DAG and task (instance name: a mapped task's
+-- instances are "name 0", "name 1", ...), over every run.  count is every
+-- record, ok/failed/skipped split it by status; the runtime statistics
+-- are over the ok instances only.  median and p95 are nearest-rank (the
+-- median of an even count is the mean of the middle two).  One scan: the
+-- window puts each task's ok instances first, fastest first, so that their
+-- positions 1..n are their ranks.
+CREATE TEMP VIEW task_stats AS
+WITH ranked AS (
+    SELECT dag_name, task_name, status, task_runtime,
+           row_number() OVER (PARTITION BY dag_name, task_name
+                              ORDER BY status <> 'ok', task_runtime) AS pos,
+           sum(status = 'ok') OVER (PARTITION BY dag_name, task_name) AS n
+    FROM profiling
+)
+SELECT dag_name, task_name,
+       count(*) AS count,
+       sum(status = 'ok') AS ok,
+       sum(status = 'failed') AS failed,
+       sum(status = 'skipped') AS skipped,
+       avg(CASE WHEN status = 'ok' THEN task_runtime END) AS mean_s,
+       min(CASE WHEN status = 'ok' THEN task_runtime END) AS min_s,
+       avg(CASE WHEN pos <= n AND pos IN ((n + 1) / 2, (n + 2) / 2)
+                THEN task_runtime END) AS median_s,
+       max(CASE WHEN pos = (95 * n + 99) / 100 THEN task_runtime END)
+           AS p95_s,
+       max(CASE WHEN status = 'ok' THEN task_runtime END) AS max_s
+FROM ranked
+GROUP BY dag_name, task_name;
+
+-- runs: one row per run.  wall_s spans the first start to the last end;
+-- task_s adds up the tasks' run times (more than wall_s when they ran in
+-- parallel).  A run is 'failed' when any task failed.
+CREATE TEMP VIEW runs AS
+WITH timed AS (
+    SELECT dag_name, run_id, status, task_runtime, started_at, ended_at,
+           strftime('%s', started_at) * 1000000
+               + CAST(substr(started_at, 21, 6) AS INTEGER) AS start_us,
+           strftime('%s', ended_at) * 1000000
+               + CAST(substr(ended_at, 21, 6) AS INTEGER) AS end_us
+    FROM profiling
+)
+SELECT dag_name, run_id,
+       min(started_at) AS started_at,
+       max(ended_at) AS ended_at,
+       (max(end_us) - min(start_us)) / 1e6 AS wall_s,
+       CASE WHEN sum(status = 'failed') > 0 THEN 'failed' ELSE 'ok' END
+           AS status,
+       count(*) AS tasks,
+       sum(status = 'failed') AS failed_tasks,
+       sum(status = 'skipped') AS skipped_tasks,
+       sum(task_runtime) AS task_s
+FROM timed
+GROUP BY dag_name, run_id;
+
+-- slowest_tasks: every task instance that ran (failed ones too), slowest
+-- first, with its rank and its runtime over its task's mean ok runtime
+-- (the mean_s of task_stats).  Add a LIMIT.
+CREATE TEMP VIEW slowest_tasks AS
+SELECT rank() OVER (ORDER BY task_runtime DESC) AS rank,
+       dag_name, task_name, run_id, task_runtime, status, attempts,
+       started_at,
+       task_runtime / avg(CASE WHEN status = 'ok' THEN task_runtime END)
+           OVER (PARTITION BY dag_name, task_name) AS times_its_mean
+FROM profiling
+WHERE status <> 'skipped'
+ORDER BY task_runtime DESC;
+
+-- failures: tasks that failed, and tasks that succeeded only after a
+-- failed try (their last error is kept), newest first.
+CREATE TEMP VIEW failures AS
+SELECT dag_name, run_id, task_name, status, attempts, error, started_at,
+       ended_at
+FROM profiling
+WHERE status = 'failed' OR error IS NOT NULL
+ORDER BY started_at DESC;
+
+-- timeline: what each worker did in each run, in microseconds (and
+-- seconds) from the run's first start; duration is the wall time from the
+-- first try's start to the last try's end.  Skipped tasks never started
+-- and are left out, and so are the rows of files too old to carry times.
+CREATE TEMP VIEW timeline AS
+WITH timed AS (
+    SELECT dag_name, run_id, task_name, worker, status, attempts,
+           task_runtime, error,
+           strftime('%s', started_at) * 1000000
+               + CAST(substr(started_at, 21, 6) AS INTEGER) AS start_us,
+           strftime('%s', ended_at) * 1000000
+               + CAST(substr(ended_at, 21, 6) AS INTEGER) AS end_us
+    FROM profiling
+    WHERE started_at IS NOT NULL
+)
+SELECT dag_name, run_id, task_name, worker, status, attempts,
+       start_us - min(start_us) OVER run AS offset_us,
+       end_us - start_us AS duration_us,
+       (start_us - min(start_us) OVER run) / 1e6 AS offset_s,
+       (end_us - start_us) / 1e6 AS duration_s,
+       task_runtime, error
+FROM timed
+WINDOW run AS (PARTITION BY dag_name, run_id)
+ORDER BY dag_name, run_id, offset_us, worker;
