@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# sql.sh -- the SQL surface through the real sqlite3 shell.
+#
+# Each tests/sql/NAME.sql is fed to `sqlite3 -batch :memory:` and its
+# output (stdout and stderr: errors are part of what a test expects) must
+# equal tests/sql/NAME.expected.  A test runs in a working directory of
+# its own holding:
+#   daglib_sqlite.so  a link to the extension, so `.load ./daglib_sqlite`
+#                     works as it does from the repository root
+#   sql               a link to sql/, for `.read sql/views.sql`
+#   page stats broken example2-runs
+#                     copies of the fixture trees that
+#                     tests/support/sql_fixtures.py writes with fixed values
+#   meta              the default metadata root: a copy of the fixture the
+#                     test names in a `-- fixture: NAME` line, else absent
+# A line `-- env: VAR=value` sets an environment variable for the shell
+# (DAGLIB_META_DIR is unset otherwise).  The working directory's path is
+# printed as <cwd> so that expected files do not depend on it.
+#
+# UPDATE_EXPECTED=1 tests/suites/sql.sh rewrites the .expected files from
+# the current output (check the diff before committing it).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+
+root=$PWD
+python=/usr/bin/python3
+passed=0
+failed=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+check() { # check NAME COMMAND...: a test that passes when COMMAND succeeds
+    local name=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "ok $((passed + failed)) $name"
+    else
+        failed=$((failed + 1))
+        echo "not ok $((passed + failed)) $name"
+    fi
+}
+
+# A fresh working directory for one test: links, fixture copies, meta.
+prepare_dir() { # prepare_dir DIR [FIXTURE]
+    local dir=$1 fixture=${2:-}
+    mkdir -p "$dir"
+    ln -s "$root/daglib_sqlite.so" "$dir/daglib_sqlite.so"
+    ln -s "$root/sql" "$dir/sql"
+    cp -R "$work/fixtures/." "$dir/"
+    if [ -n "$fixture" ]; then
+        [ -d "$work/fixtures/$fixture" ] || { echo "no fixture '$fixture'"; return 1; }
+        cp -R "$work/fixtures/$fixture" "$dir/meta"
+    fi
+}
+
+# shell_output FILE.sql DIR: what the shell prints for the script, paths
+# under DIR shown as <cwd>.
+shell_output() {
+    local sql=$1 dir=$2 fixture envs=()
+    fixture=$(sed -n 's/^-- fixture: *//p' "$sql" | head -n 1)
+    while IFS= read -r line; do
+        envs+=("$line")
+    done < <(sed -n 's/^-- env: *//p' "$sql")
+    prepare_dir "$dir" "$fixture" || return 1
+    local out
+    out=$(cd "$dir" && env -u DAGLIB_META_DIR "${envs[@]}" \
+        sqlite3 -batch -init /dev/null :memory: <"$sql" 2>&1)
+    printf '%s\n' "${out//$dir/<cwd>}"
+}
+
+sql_test() { # sql_test NAME: tests/sql/NAME.sql gives NAME.expected
+    local name=$1
+    local sql=$root/tests/sql/$name.sql expected=$root/tests/sql/$name.expected
+    shell_output "$sql" "$work/t/$name" >"$work/$name.out" || return 1
+    if [ "${UPDATE_EXPECTED:-}" = 1 ]; then
+        cp "$work/$name.out" "$expected"
+        echo "   wrote tests/sql/$name.expected"
+        return 0
+    fi
+    [ -f "$expected" ] || { echo "tests/sql/$name.expected is missing"; cat "$work/$name.out"; return 1; }
+    diff -u --label "expected: tests/sql/$name.expected" --label "got" \
+        "$expected" "$work/$name.out"
+}
+
+# The trace of run_200000003 (four tasks on two workers), parsed by
+# Python's json module as Perfetto would: its structure and times.
+chrome_trace_parses_as_a_trace_of_the_run() {
+    local dir=$work/t/chrome_trace_json
+    prepare_dir "$dir" stats || return 1
+    (cd "$dir" && env -u DAGLIB_META_DIR sqlite3 -batch -init /dev/null \
+        -cmd '.load ./daglib_sqlite' -cmd '.read sql/views.sql' \
+        -cmd ".parameter set \$run_id 'run_200000003'" \
+        :memory: '.read sql/chrome_trace.sql') >"$work/trace.json" || return 1
+    "$python" - "$work/trace.json" <<'EOF'
+import json, sys
+trace = json.load(open(sys.argv[1]))
+assert trace["displayTimeUnit"] == "ms", trace
+events = trace["traceEvents"]
+meta = sorted((e["name"], e.get("tid"), e["args"]["name"])
+              for e in events if e["ph"] == "M")
+assert meta == [("process_name", None, "etl run_200000003"),
+                ("thread_name", 0, "worker 0"),
+                ("thread_name", 1, "worker 1")], meta
+tasks = sorted((e["ts"], e["tid"], e["name"], e["dur"], e["args"]["status"],
+                e["args"]["attempts"], e["args"]["error"])
+               for e in events if e["ph"] == "X")
+want = [(0, 0, "extract_b", 1000000, "ok", 1, None),
+        (0, 1, "extract_a", 2500000, "ok", 2, "timeout"),
+        (2500000, 0, "transform", 2000000, "ok", 1, None),
+        (4500000, 1, "load", 500000, "ok", 1, None)]
+assert tasks == want, tasks
+assert all(e["pid"] == 1 and e["cat"] == "etl" for e in events
+           if e["ph"] == "X"), events
+assert len(events) == 3 + 4, len(events)
+EOF
+}
+
+# Every view views.sql creates is queried by some tests/sql/*.sql.
+every_view_has_a_test() {
+    local view missing=""
+    for view in $(sed -n 's/^CREATE TEMP VIEW \([a-z_]*\) AS$/\1/p' sql/views.sql); do
+        grep -lqw "$view" tests/sql/*.sql || missing="$missing $view"
+    done
+    [ -z "$missing" ] || { echo "views without a test:$missing"; return 1; }
+    [ "$(grep -c '^CREATE TEMP VIEW' sql/views.sql)" -ge 5 ] ||
+        { echo "views.sql defines fewer views than expected"; return 1; }
+}
+
+[ -x "$python" ] && "$python" -c 'import avro.datafile' 2>/dev/null ||
+    { echo "Debian's python3-avro is missing: scripts/deps.sh test"; echo "0 passed, 1 failed"; exit 1; }
+[ -e daglib_sqlite.so ] ||
+    { echo "./daglib_sqlite.so is missing: run make"; echo "0 passed, 1 failed"; exit 1; }
+"$python" tests/support/sql_fixtures.py "$work/fixtures" ||
+    { echo "cannot write the fixtures"; echo "0 passed, 1 failed"; exit 1; }
+
+for sql in tests/sql/*.sql; do
+    name=$(basename "$sql" .sql)
+    check "sql_$name" sql_test "$name"
+done
+check chrome_trace_parses_as_a_trace_of_the_run chrome_trace_parses_as_a_trace_of_the_run
+check every_view_has_a_test every_view_has_a_test
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
