@@ -56,6 +56,20 @@ TEST_ENTRY(meta_path_absolute_path_errors)
 
 
 /* ---- profiling file writer (test_profile_file.c) ---- */
+TEST_ENTRY(profile_file_is_a_valid_empty_container_from_the_start)
+TEST_ENTRY(profile_file_header_schema_keeps_every_default)
+TEST_ENTRY(profile_file_schema_lets_newer_readers_read_the_original_files)
+TEST_ENTRY(profile_file_flush_with_nothing_pending_writes_nothing)
+TEST_ENTRY(profile_file_records_read_back_field_by_field)
+TEST_ENTRY(profile_file_task_name_is_taken_by_its_length)
+TEST_ENTRY(profile_file_never_truncates_an_existing_file)
+TEST_ENTRY(profile_file_gives_up_when_no_run_id_is_free)
+TEST_ENTRY(profile_file_refuses_unknown_codecs_and_leaves_nothing)
+TEST_ENTRY(profile_file_creation_failure_leaves_nothing_behind)
+TEST_ENTRY(profile_file_replaces_invalid_utf8_in_error_messages)
+TEST_ENTRY(profile_file_deflate_files_read_with_avro_c_and_python)
+TEST_ENTRY(profile_file_size_limit_leaves_whole_blocks)
+TEST_ENTRY(profile_file_full_disk_leaves_whole_blocks)
 
 
 /* ---- building a DAG (test_dag.c) ---- */
