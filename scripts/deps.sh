@@ -34,6 +34,7 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
     need python3-avro /usr/bin/python3 -c 'import avro.datafile'
     need python3-pandas /usr/bin/python3 -c 'import pandas'
     need unixodbc have_cmd isql
+    need unixodbc-dev have_file /usr/include/sql.h
     need libsqliteodbc sh -c 'ls /usr/lib/*/odbc/libsqlite3odbc.so'
     need graphviz have_cmd dot
     need avro-bin have_cmd avrocat
