@@ -27,7 +27,9 @@
  * Python original's) gives their defaults: status 'ok', attempts 1, the
  * others NULL.  The declared types are VARCHAR(n), DOUBLE and INTEGER
  * because ODBC drivers map a declared TEXT to a long "memo" type that BI
- * tools refuse to group by.
+ * tools refuse to group by; the SQLite3 ODBC driver does the same for a
+ * VARCHAR longer than 255, so no text column declares more.  The
+ * declaration limits nothing: SQLite returns every value whole.
  *
  * The files are <root>/profiling/<dag>/<name>.avro (profile_tree.h); the
  * root is profiling(root)'s argument, else the connection's
@@ -73,13 +75,13 @@
 
 #define PROFILING_SCHEMA                                                      \
     "CREATE TABLE x("                                                         \
-    "dag_name VARCHAR(128), dag_description VARCHAR(4000), "                  \
-    "run_id VARCHAR(13), task_name VARCHAR(4000), "                           \
-    "task_description VARCHAR(4000), task_runtime DOUBLE, root HIDDEN, "      \
+    "dag_name VARCHAR(128), dag_description VARCHAR(255), "                   \
+    "run_id VARCHAR(13), task_name VARCHAR(255), "                            \
+    "task_description VARCHAR(255), task_runtime DOUBLE, root HIDDEN, "       \
     "started_at HIDDEN VARCHAR(27), ended_at HIDDEN VARCHAR(27), "            \
     "status HIDDEN VARCHAR(7), attempts HIDDEN INTEGER, "                     \
-    "worker HIDDEN INTEGER, error HIDDEN VARCHAR(4000), "                     \
-    "path HIDDEN VARCHAR(4096))"
+    "worker HIDDEN INTEGER, error HIDDEN VARCHAR(255), "                      \
+    "path HIDDEN VARCHAR(255))"
 
 _Static_assert(PF_TASK_RUNTIME == COLUMN_ROOT - 1 &&
                    PF_STARTED_AT == COLUMN_STARTED_AT - 1 &&
