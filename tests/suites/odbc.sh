@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 root=$PWD
 python=/usr/bin/python3
-driver=$(ls /usr/lib/*/odbc/libsqlite3odbc.so 2>/dev/null | head -n 1)
+driver=$(find /usr/lib -path '*/odbc/libsqlite3odbc.so' 2>/dev/null | head -n 1)
 passed=0
 failed=0
 work=$(mktemp -d)

@@ -119,20 +119,21 @@ EOF
 # Every view views.sql creates is queried by some tests/sql/*.sql.
 every_view_has_a_test() {
     local view missing=""
-    for view in $(sed -n 's/^CREATE TEMP VIEW \([a-z_]*\) AS$/\1/p' sql/views.sql); do
+    while read -r view; do
         grep -lqw "$view" tests/sql/*.sql || missing="$missing $view"
-    done
+    done < <(sed -n 's/^CREATE TEMP VIEW \([a-z_]*\) AS$/\1/p' sql/views.sql)
     [ -z "$missing" ] || { echo "views without a test:$missing"; return 1; }
     [ "$(grep -c '^CREATE TEMP VIEW' sql/views.sql)" -ge 5 ] ||
         { echo "views.sql defines fewer views than expected"; return 1; }
 }
 
-[ -x "$python" ] && "$python" -c 'import avro.datafile' 2>/dev/null ||
-    { echo "Debian's python3-avro is missing: scripts/deps.sh test"; echo "0 passed, 1 failed"; exit 1; }
-[ -e daglib_sqlite.so ] ||
-    { echo "./daglib_sqlite.so is missing: run make"; echo "0 passed, 1 failed"; exit 1; }
+give_up() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
+
+"$python" -c 'import avro.datafile' 2>/dev/null ||
+    give_up "Debian's python3-avro is missing: scripts/deps.sh test"
+[ -e daglib_sqlite.so ] || give_up "./daglib_sqlite.so is missing: run make"
 "$python" tests/support/sql_fixtures.py "$work/fixtures" ||
-    { echo "cannot write the fixtures"; echo "0 passed, 1 failed"; exit 1; }
+    give_up "cannot write the fixtures"
 
 for sql in tests/sql/*.sql; do
     name=$(basename "$sql" .sql)
