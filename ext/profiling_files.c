@@ -153,6 +153,7 @@ static int next_entry(files_cursor *c)
     return read_file(c);
 }
 
+/* Forget the scan: close its walk, free its strings. */
 static void reset_cursor(files_cursor *c)
 {
     tree_walk_close(c->walk);
@@ -211,6 +212,7 @@ static int filesBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info)
     return SQLITE_OK;
 }
 
+/* A new cursor, at its end until filtered. */
 static int filesOpen(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out)
 {
     (void)vtab;
@@ -247,11 +249,14 @@ static int filesFilter(sqlite3_vtab_cursor *cur, int idx_num,
     return next_entry(c);
 }
 
+/* The next file (or directory problem), read to its end. */
 static int filesNext(sqlite3_vtab_cursor *cur)
 {
     return next_entry((files_cursor *)cur);
 }
 
+/* The value of column col for the current entry; NULL where it does
+ * not apply (see the table at the top). */
 static int filesColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                        int col)
 {
@@ -288,17 +293,20 @@ static int filesColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
     return SQLITE_OK;
 }
 
+/* The entry's position in this scan, from 1. */
 static int filesRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
 {
     *rowid = ((files_cursor *)cur)->rowid;
     return SQLITE_OK;
 }
 
+/* True after the last entry. */
 static int filesEof(sqlite3_vtab_cursor *cur)
 {
     return ((files_cursor *)cur)->eof;
 }
 
+/* Free a cursor and its walk. */
 static int filesClose(sqlite3_vtab_cursor *cur)
 {
     reset_cursor((files_cursor *)cur);
@@ -306,6 +314,7 @@ static int filesClose(sqlite3_vtab_cursor *cur)
     return SQLITE_OK;
 }
 
+/* Free the table. */
 static int filesDisconnect(sqlite3_vtab *base)
 {
     files_vtab *vtab = (files_vtab *)base;
