@@ -44,7 +44,8 @@ static void *must(void *p)
 
 static char *copy(const char *s)
 {
-    return must(strdup(s));
+    size_t n = strlen(s) + 1;
+    return memcpy(must(malloc(n)), s, n);
 }
 
 /* Characters a UTF-8 string takes on screen (one per code point). */
