@@ -16,15 +16,19 @@
 --   - metadata events ("ph": "M") name the process after the DAG and run,
 --     and each thread "worker N".
 -- A run id that matches nothing gives an empty traceEvents array.
-WITH chosen AS (
-    SELECT coalesce($run_id,
-                    (SELECT run_id FROM runs
-                     WHERE started_at IS NOT NULL
-                     ORDER BY started_at DESC LIMIT 1)) AS run_id
-),
-tasks AS (
+-- Two branches, so that a given $run_id reaches the profiling table as a
+-- plain value and only that run's file is read (SQLite does not push a
+-- filter holding a subquery down into the view); the second branch runs
+-- only without $run_id, and reads everything to find the newest run.
+WITH tasks AS (
     SELECT * FROM timeline
-    WHERE run_id = (SELECT run_id FROM chosen)
+    WHERE run_id = $run_id
+    UNION ALL
+    SELECT * FROM timeline
+    WHERE $run_id IS NULL
+      AND run_id = (SELECT run_id FROM runs
+                    WHERE started_at IS NOT NULL
+                    ORDER BY started_at DESC LIMIT 1)
 ),
 events AS (
     SELECT 0 AS kind, 0 AS ts, -1 AS tid,

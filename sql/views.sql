@@ -25,31 +25,50 @@ DROP VIEW IF EXISTS temp.timeline;
 -- instances are "name 0", "name 1", ...), over every run.  count is every
 -- record, ok/failed/skipped split it by status; the runtime statistics
 -- are over the ok instances only.  median and p95 are nearest-rank (the
--- median of an even count is the mean of the middle two).  One scan: the
--- window puts each task's ok instances first, fastest first, so that their
--- positions 1..n are their ranks.
+-- median of an even count is the mean of the middle two).
+--
+-- Window functions rather than GROUP BY, so that `WHERE dag_name = ...`
+-- on the view reaches the profiling table and opens one DAG's directory:
+-- SQLite pushes a filter on the PARTITION BY columns down into window
+-- subqueries, not through an aggregate.  ranked sorts each task's
+-- instances once, ok ones first, fastest first, so that positions 1..n
+-- are the ok runtimes' ranks, and counts over the whole partition (count,
+-- sum and avg cost one pass there; min and max would be recomputed for
+-- every row).  picked keeps the few rows whose rank is wanted -- first,
+-- median, p95, last ok -- and reads the statistics off them.
 CREATE TEMP VIEW task_stats AS
 WITH ranked AS (
-    SELECT dag_name, task_name, status, task_runtime,
-           row_number() OVER (PARTITION BY dag_name, task_name
-                              ORDER BY status <> 'ok', task_runtime) AS pos,
-           sum(status = 'ok') OVER (PARTITION BY dag_name, task_name) AS n
+    SELECT dag_name, task_name, task_runtime,
+           row_number() OVER by_runtime AS pos,
+           count(*) OVER whole AS count,
+           sum(status = 'ok') OVER whole AS n,
+           sum(status = 'failed') OVER whole AS failed,
+           sum(status = 'skipped') OVER whole AS skipped,
+           avg(CASE WHEN status = 'ok' THEN task_runtime END) OVER whole
+               AS mean_s
     FROM profiling
+    WINDOW by_runtime AS (PARTITION BY dag_name, task_name
+                          ORDER BY status <> 'ok', task_runtime),
+           whole AS (by_runtime ROWS BETWEEN UNBOUNDED PRECEDING
+                     AND UNBOUNDED FOLLOWING)
+),
+picked AS (
+    SELECT dag_name, task_name, pos, count, n, failed, skipped, mean_s,
+           max(CASE WHEN pos = 1 AND n > 0 THEN task_runtime END) OVER task
+               AS min_s,
+           avg(CASE WHEN pos <= n AND pos IN ((n + 1) / 2, (n + 2) / 2)
+                    THEN task_runtime END) OVER task AS median_s,
+           max(CASE WHEN pos = (95 * n + 99) / 100 THEN task_runtime END)
+               OVER task AS p95_s,
+           max(CASE WHEN pos = n THEN task_runtime END) OVER task AS max_s
+    FROM ranked
+    WHERE pos IN (1, (n + 1) / 2, (n + 2) / 2, (95 * n + 99) / 100, n)
+    WINDOW task AS (PARTITION BY dag_name, task_name)
 )
-SELECT dag_name, task_name,
-       count(*) AS count,
-       sum(status = 'ok') AS ok,
-       sum(status = 'failed') AS failed,
-       sum(status = 'skipped') AS skipped,
-       avg(CASE WHEN status = 'ok' THEN task_runtime END) AS mean_s,
-       min(CASE WHEN status = 'ok' THEN task_runtime END) AS min_s,
-       avg(CASE WHEN pos <= n AND pos IN ((n + 1) / 2, (n + 2) / 2)
-                THEN task_runtime END) AS median_s,
-       max(CASE WHEN pos = (95 * n + 99) / 100 THEN task_runtime END)
-           AS p95_s,
-       max(CASE WHEN status = 'ok' THEN task_runtime END) AS max_s
-FROM ranked
-GROUP BY dag_name, task_name;
+SELECT dag_name, task_name, count, n AS ok, failed, skipped,
+       mean_s, min_s, median_s, p95_s, max_s
+FROM picked
+WHERE pos = 1;
 
 -- runs: one row per run.  wall_s spans the first start to the last end;
 -- task_s adds up the tasks' run times (more than wall_s when they ran in

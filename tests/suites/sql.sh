@@ -116,6 +116,42 @@ assert len(events) == 3 + 4, len(events)
 EOF
 }
 
+# `WHERE dag_name = ...` on a view reaches the profiling table, so that
+# only that DAG's directory is opened: bit 0x02 of the plan's idxNum
+# (ext/profiling_vtab.c: "dag_name = ?") in EXPLAIN QUERY PLAN.
+# (slowest_tasks ranks over every DAG, so a filter cannot go down there.)
+views_filtered_by_dag_read_one_directory() {
+    local view plan idx bad=""
+    for view in task_stats runs failures timeline; do
+        plan=$(env -u DAGLIB_META_DIR sqlite3 -batch -init /dev/null \
+            -cmd '.load ./daglib_sqlite' -cmd '.read sql/views.sql' :memory: \
+            "EXPLAIN QUERY PLAN SELECT * FROM $view WHERE dag_name = 'etl'") || return 1
+        idx=$(sed -n 's/.*SCAN profiling VIRTUAL TABLE INDEX \([0-9]*\):.*/\1/p' <<<"$plan")
+        if [ -z "$idx" ] || [ $((idx & 2)) -eq 0 ]; then
+            bad="$bad $view"
+            printf '%s:\n%s\n' "$view" "$plan"
+        fi
+    done
+    [ -z "$bad" ] || { echo "dag_name is not pushed down through:$bad"; return 1; }
+}
+
+# chrome_trace.sql with $run_id: the run's branch gives the profiling
+# table run_id = ? (bit 0x08), so only that run's file is read.
+chrome_trace_of_a_run_reads_one_file() {
+    local plan idx
+    plan=$(env -u DAGLIB_META_DIR sqlite3 -batch -init /dev/null \
+        -cmd '.load ./daglib_sqlite' -cmd '.read sql/views.sql' \
+        -cmd ".parameter set \$run_id 'run_200000003'" -cmd '.eqp on' \
+        :memory: '.read sql/chrome_trace.sql') || return 1
+    idx=$(sed -n 's/.*SCAN profiling VIRTUAL TABLE INDEX \([0-9]*\):.*/\1/p' <<<"$plan" |
+        head -n 1)
+    if [ -z "$idx" ] || [ $((idx & 8)) -eq 0 ]; then
+        echo "run_id is not pushed down:"
+        echo "$plan"
+        return 1
+    fi
+}
+
 # Every view views.sql creates is queried by some tests/sql/*.sql.
 every_view_has_a_test() {
     local view missing=""
@@ -140,6 +176,8 @@ for sql in tests/sql/*.sql; do
     check "sql_$name" sql_test "$name"
 done
 check chrome_trace_parses_as_a_trace_of_the_run chrome_trace_parses_as_a_trace_of_the_run
+check views_filtered_by_dag_read_one_directory views_filtered_by_dag_read_one_directory
+check chrome_trace_of_a_run_reads_one_file chrome_trace_of_a_run_reads_one_file
 check every_view_has_a_test every_view_has_a_test
 
 echo "$passed passed, $failed failed"
