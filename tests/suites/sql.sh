@@ -13,6 +13,8 @@
 #                     tests/support/sql_fixtures.py writes with fixed values
 #   meta              the default metadata root: a copy of the fixture the
 #                     test names in a `-- fixture: NAME` line, else absent
+# Each script runs twice: as is, and under valgrind (same output, no
+# memory error or leak in the extension or the shell).
 # A line `-- env: VAR=value` sets an environment variable for the shell
 # (DAGLIB_META_DIR is unset otherwise).  The working directory's path is
 # printed as <cwd> so that expected files do not depend on it.
@@ -54,25 +56,31 @@ prepare_dir() { # prepare_dir DIR [FIXTURE]
     fi
 }
 
-# shell_output FILE.sql DIR: what the shell prints for the script, paths
-# under DIR shown as <cwd>.
+# shell_output FILE.sql DIR [WRAPPER...]: what the shell prints for the
+# script (run under WRAPPER, e.g. valgrind, when given), paths under DIR
+# shown as <cwd>.
 shell_output() {
     local sql=$1 dir=$2 fixture envs=()
+    shift 2
     fixture=$(sed -n 's/^-- fixture: *//p' "$sql" | head -n 1)
     while IFS= read -r line; do
         envs+=("$line")
     done < <(sed -n 's/^-- env: *//p' "$sql")
     prepare_dir "$dir" "$fixture" || return 1
-    local out
+    local out status
     out=$(cd "$dir" && env -u DAGLIB_META_DIR "${envs[@]}" \
-        sqlite3 -batch -init /dev/null :memory: <"$sql" 2>&1)
+        "$@" sqlite3 -batch -init /dev/null :memory: <"$sql" 2>&1)
+    status=$?
     printf '%s\n' "${out//$dir/<cwd>}"
+    return $status
 }
 
 sql_test() { # sql_test NAME: tests/sql/NAME.sql gives NAME.expected
     local name=$1
     local sql=$root/tests/sql/$name.sql expected=$root/tests/sql/$name.expected
-    shell_output "$sql" "$work/t/$name" >"$work/$name.out" || return 1
+    # The shell's exit status is 1 after any error, and some tests expect
+    # errors: the output decides.
+    shell_output "$sql" "$work/t/$name" >"$work/$name.out"
     if [ "${UPDATE_EXPECTED:-}" = 1 ]; then
         cp "$work/$name.out" "$expected"
         echo "   wrote tests/sql/$name.expected"
@@ -81,6 +89,21 @@ sql_test() { # sql_test NAME: tests/sql/NAME.sql gives NAME.expected
     [ -f "$expected" ] || { echo "tests/sql/$name.expected is missing"; cat "$work/$name.out"; return 1; }
     diff -u --label "expected: tests/sql/$name.expected" --label "got" \
         "$expected" "$work/$name.out"
+}
+
+# The same script under valgrind: the same output, no memory error, no
+# leak (valgrind's own report would show in the output and break the diff;
+# its exit status 99 says so too).
+sql_test_under_valgrind() { # sql_test_under_valgrind NAME
+    local name=$1
+    local sql=$root/tests/sql/$name.sql expected=$root/tests/sql/$name.expected
+    shell_output "$sql" "$work/vg/$name" valgrind --quiet --leak-check=full \
+        --show-leak-kinds=definite,indirect \
+        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+        >"$work/$name.vg.out"
+    [ $? -ne 99 ] || { echo "valgrind found errors:"; cat "$work/$name.vg.out"; return 1; }
+    diff -u --label "expected: tests/sql/$name.expected" --label "got under valgrind" \
+        "$expected" "$work/$name.vg.out" || return 1
 }
 
 # The trace of run_200000003 (four tasks on two workers), parsed by
@@ -174,6 +197,10 @@ give_up() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
 for sql in tests/sql/*.sql; do
     name=$(basename "$sql" .sql)
     check "sql_$name" sql_test "$name"
+done
+for sql in tests/sql/*.sql; do
+    name=$(basename "$sql" .sql)
+    check "sql_${name}_under_valgrind" sql_test_under_valgrind "$name"
 done
 check chrome_trace_parses_as_a_trace_of_the_run chrome_trace_parses_as_a_trace_of_the_run
 check views_filtered_by_dag_read_one_directory views_filtered_by_dag_read_one_directory
