@@ -39,7 +39,10 @@ static int fail(avro_container *c, const char *fmt, ...)
 }
 
 /* Make buf[pos .. len) hold at least n bytes.  0 when it does, 1 when the
- * file ends first (what there is stays available), -1 on error. */
+ * file ends first (what there is stays available), -1 on error.
+ * The buffer grows only as read() fills it, doubling, never straight to n:
+ * n comes from a size in the file, and a damaged one (a block claiming
+ * 1 GiB in a file of 1 KiB) must not make us allocate what it claims. */
 static int ensure(avro_container *c, size_t n)
 {
     while (c->len - c->pos < n) {
@@ -50,9 +53,12 @@ static int ensure(avro_container *c, size_t n)
             c->len -= c->pos;
             c->pos = 0;
         }
-        size_t want = n - c->len < READ_CHUNK ? READ_CHUNK : n - c->len;
-        if (c->cap - c->len < want) {
-            size_t cap = c->len + want;
+        if (c->cap - c->len < READ_CHUNK / 2) {
+            size_t cap = c->cap < READ_CHUNK ? READ_CHUNK : c->cap * 2;
+            if (cap > n && n > READ_CHUNK)
+                cap = n; /* no more than asked for, once it is all there */
+            if (cap <= c->len)
+                cap = c->len + READ_CHUNK;
             unsigned char *bigger = realloc(c->buf, cap);
             if (bigger == NULL)
                 return fail(c, "out of memory reading a block of %zu bytes", n);
@@ -294,8 +300,10 @@ int avro_container_next_block(avro_container *c, avro_block *out)
                            "file's sync marker",
                         (long long)offset);
         consume(c, (size_t)size + AVRO_CONTAINER_SYNC_SIZE);
-        if (count == 0)
+        if (count == 0) {
+            c->empty_blocks++;
             continue;
+        }
         out->count = count;
         out->offset = offset;
         out->cut_short = 0;

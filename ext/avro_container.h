@@ -44,6 +44,7 @@ typedef struct avro_container {
     z_stream zs;
     int zs_ready;
 
+    uint64_t empty_blocks; /* blocks of zero records skipped so far */
     char error[256]; /* why reading stopped; "" when it has not */
 } avro_container;
 
@@ -66,9 +67,10 @@ int avro_container_open(avro_container *c, int fd);
 /* The next block: 1 with *out set, 0 at the clean end of the file, -1 when
  * the rest cannot be read (c->error: truncated, a wrong sync marker, a
  * block that does not inflate, an I/O error).  Blocks of zero records are
- * skipped.  An uncompressed block the file ends inside is still handed
- * out, flagged cut_short, so that its whole records can be read; the next
- * call returns -1. */
+ * skipped, and counted in c->empty_blocks (avro-c cannot read past one:
+ * see avroc_engine.c).  An uncompressed block the file ends inside is
+ * still handed out, flagged cut_short, so that its whole records can be
+ * read; the next call returns -1. */
 int avro_container_next_block(avro_container *c, avro_block *out);
 
 /* Release everything; the struct may be reused by avro_container_open. */
