@@ -2,15 +2,36 @@
  * avroc_engine.c -- profiling records through avro-c's generic values.
  *
  * Slow (a value tree per record, a call per varint byte) but written by
- * other people: it is what the block decoder must agree with.  Two avro-c
- * traps are avoided here: avro_strerror() is one global buffer in Debian's
- * build, so messages are our own; and a block of zero records ends its
- * reader as if the file were over, which daglib never writes.
+ * other people: it is what the block decoder must agree with.  The avro-c
+ * 1.11 traps avoided here: avro_strerror() is one global buffer in
+ * Debian's build, so messages are our own.  Its file reader trusts the
+ * block framing: it allocates whatever size a block header claims before
+ * reading it (2^62 from a damaged header: an abort under ASan, a huge
+ * mapping elsewhere), reads a size of zero or less, or a block of zero
+ * records, as a block holding the previous block's bytes again (rows
+ * repeated), and drops the whole records of a block the file ends inside.
+ * Its record decoding trusts the data as much: a string length is
+ * allocated before it is checked, and the buffer is leaked when the read
+ * then fails.  And it leaks what it allocated when it refuses a header
+ * for an unknown codec.
+ *
+ * So the blocks are walked first: avro_container.c checks the framing and,
+ * where there is a record plan (the null and deflate codecs), the plan
+ * checks the records.  avro-c then reads the file through a view that
+ * ends after the last block that passed, or before the first block of
+ * zero records.  The whole records of the block the walk stopped in (cut
+ * short by the end of the file, or damaged further on) are decoded by
+ * avro-c from memory, and what stopped the walk is reported last: the
+ * same rows, and the same stop, as the block decoder's.  Only where there
+ * is no plan (a field type it does not decode, a codec such as snappy)
+ * does avro-c decode records nothing has checked.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "avroc_engine.h"
 #include "record_plan.h"
@@ -24,13 +45,185 @@ static char *copy_message(const char *s)
     return m;
 }
 
-int avroc_engine_open(avroc_engine *e, const char *path, char **why)
+/* ---- the file as far as its blocks are good ----------------------------- */
+
+typedef struct file_view {
+    int fd;
+    off_t pos, end;
+} file_view;
+
+static ssize_t view_read(void *cookie, char *buf, size_t size)
+{
+    file_view *v = cookie;
+    if (v->pos >= v->end)
+        return 0;
+    if ((off_t)size > v->end - v->pos)
+        size = (size_t)(v->end - v->pos);
+    ssize_t got;
+    do
+        got = pread(v->fd, buf, size, v->pos);
+    while (got < 0 && errno == EINTR);
+    if (got > 0)
+        v->pos += got;
+    return got;
+}
+
+static int view_close(void *cookie)
+{
+    file_view *v = cookie;
+    close(v->fd);
+    free(v);
+    return 0;
+}
+
+/* A stdio stream of the first `end` bytes of fd's file (fd is taken
+ * over), or NULL. */
+static FILE *open_view(int fd, off_t end)
+{
+    file_view *v = malloc(sizeof *v);
+    if (v == NULL) {
+        close(fd);
+        return NULL;
+    }
+    *v = (file_view){fd, 0, end};
+    cookie_io_functions_t io = {.read = view_read, .close = view_close};
+    FILE *fp = fopencookie(v, "rb", io);
+    if (fp == NULL)
+        view_close(v);
+    return fp;
+}
+
+/* How many of block's records the plan reads whole, in how many bytes
+ * (*bytes), with *why saying what stops it short of the block's count or
+ * its end (NULL when nothing does).  The block engine stops at the same
+ * record, for the same reasons (profile_reader.c). */
+static int64_t whole_records(const record_plan *plan, const avro_block *b,
+                             size_t *bytes, const char **why)
+{
+    *why = NULL;
+    *bytes = 0;
+    size_t smallest = plan->min_record_bytes > 0 ? plan->min_record_bytes : 1;
+    if (!b->cut_short && (uint64_t)b->count > b->size / smallest) {
+        *why = "a block claims more records than its bytes can hold";
+        return 0;
+    }
+    const unsigned char *p = b->data, *end = b->data + b->size;
+    profile_row ignored;
+    int64_t n = 0;
+    while (n < b->count) {
+        if (record_plan_decode(plan, &p, end, 0, &ignored, why) != 0)
+            return n;
+        *bytes = (size_t)(p - b->data);
+        n++;
+    }
+    if (p != end && !b->cut_short)
+        *why = "bytes are left after the block's last record";
+    return n;
+}
+
+/* Keep the first `bytes` bytes of block as the tail, `count` records. */
+static int keep_tail(avroc_engine *e, const avro_block *block, size_t bytes,
+                     int64_t count)
+{
+    e->tail = malloc(bytes > 0 ? bytes : 1);
+    if (e->tail == NULL)
+        return -1;
+    memcpy(e->tail, block->data, bytes);
+    e->tail_len = bytes;
+    e->tail_left = count;
+    return 0;
+}
+
+/* Walk c's blocks, each checked by the container and, when plan is not
+ * NULL, decoded by it too, so that avro-c never meets a length or an
+ * index that lies (it would allocate what a length claims, and leak the
+ * buffer when the read fails).  Returns where the last wholly good block
+ * ends; e->stop gets why the walk stopped before the end of the file, and
+ * e->tail the whole records of the block it stopped in.  -1 when memory
+ * runs out. */
+static off_t check_blocks(avroc_engine *e, avro_container *c,
+                          const record_plan *plan)
+{
+    off_t good_end = c->consumed;
+    for (;;) {
+        uint64_t empty = c->empty_blocks;
+        avro_block block;
+        int rc = avro_container_next_block(c, &block);
+        if (c->empty_blocks != empty && rc != 0) {
+            snprintf(e->stop, sizeof e->stop,
+                     "a block of zero records at offset %lld (avro-c "
+                     "cannot read past one)",
+                     (long long)good_end);
+            return good_end;
+        }
+        if (rc <= 0) {
+            if (rc < 0)
+                snprintf(e->stop, sizeof e->stop, "%s", c->error);
+            return good_end;
+        }
+        size_t bytes = block.size;
+        int64_t whole = block.cut_short ? 0 : block.count;
+        const char *why = NULL;
+        if (plan != NULL)
+            whole = whole_records(plan, &block, &bytes, &why);
+        if (!block.cut_short && why == NULL) {
+            good_end = c->consumed;
+            continue;
+        }
+        if (whole > 0 && keep_tail(e, &block, bytes, whole) != 0)
+            return -1;
+        if (block.cut_short)
+            snprintf(e->stop, sizeof e->stop, "%s", c->error);
+        else
+            snprintf(e->stop, sizeof e->stop, "%s (block at offset %lld)", why,
+                     (long long)block.offset);
+        return good_end;
+    }
+}
+
+/* Whether avro-c 1.11 (Debian's build) decodes the codec: it refuses the
+ * others only after allocating what it then leaks. */
+static int avroc_knows_codec(const char *name)
+{
+    static const char *const known[] = {"null", "deflate", "snappy", "lzma"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(name, known[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int avroc_engine_open(avroc_engine *e, avro_container *c,
+                      const record_plan *plan, const char *path, char **why)
 {
     memset(e, 0, sizeof *e);
     *why = NULL;
-    if (avro_file_reader(path, &e->file) != 0) {
+    if (!avroc_knows_codec(c->codec_name)) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "the file's codec '%s' is not one avro-c reads",
+                 c->codec_name);
+        for (char *p = buf; *p != '\0'; p++) /* the name is the file's bytes */
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                *p = '?';
+        *why = copy_message(buf);
+        avro_container_close(c);
+        return -1;
+    }
+    off_t good_end = check_blocks(e, c, plan);
+    int fd = good_end < 0 ? -1 : fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+    avro_container_close(c);
+    FILE *view = fd >= 0 ? open_view(fd, good_end) : NULL;
+    if (view == NULL) {
+        *why = copy_message(good_end < 0 || fd >= 0
+                                ? "out of memory"
+                                : "cannot open the file again for avro-c");
+        avroc_engine_close(e);
+        return -1;
+    }
+    /* avro-c closes the view, on failure too. */
+    if (avro_file_reader_fp(view, path, 1, &e->file) != 0) {
         e->file = NULL;
         *why = copy_message("avro-c cannot read the file's header or first block");
+        avroc_engine_close(e);
         return -1;
     }
     e->schema = avro_file_reader_get_writer_schema(e->file);
@@ -148,14 +341,42 @@ static void cell_from_value(avro_value_t *v, int kind, profile_cell *cell)
     }
 }
 
+/* The next record of the cut block's whole records into e->value: 0, or
+ * EOF when there is none (left). */
+static int next_tail_record(avroc_engine *e)
+{
+    if (e->tail_left <= 0)
+        return EOF;
+    if (e->tail_reader == NULL) {
+        e->tail_reader = avro_reader_memory(e->tail, (int64_t)e->tail_len);
+        if (e->tail_reader == NULL)
+            return EOF;
+    }
+    if (avro_value_read(e->tail_reader, &e->value) != 0) {
+        e->tail_left = 0; /* the record the file ends inside */
+        return EOF;
+    }
+    e->tail_left--;
+    return 0;
+}
+
 int avroc_engine_next(avroc_engine *e, uint32_t wanted, profile_row *row,
                       const char **why)
 {
     if (e->ended)
         return 0;
-    int rc = avro_file_reader_read_value(e->file, &e->value);
+    /* Once at its end, avro-c's reader gives errors, not EOF again. */
+    int rc = e->file_done ? EOF : avro_file_reader_read_value(e->file, &e->value);
+    if (rc == EOF) {
+        e->file_done = 1;
+        rc = next_tail_record(e);
+    }
     if (rc == EOF) {
         e->ended = 1;
+        if (e->stop[0] != '\0') {
+            *why = e->stop;
+            return -1;
+        }
         return 0;
     }
     if (rc != 0) {
@@ -191,5 +412,8 @@ void avroc_engine_close(avroc_engine *e)
         avro_schema_decref(e->schema);
     if (e->file != NULL)
         avro_file_reader_close(e->file);
+    if (e->tail_reader != NULL)
+        avro_reader_free(e->tail_reader);
+    free(e->tail);
     memset(e, 0, sizeof *e);
 }

@@ -6,13 +6,19 @@
  *
  * Fields are matched by name here as well, and missing ones get the same
  * defaults: avro-c's resolver would ignore the defaults, so it is not used.
+ *
+ * avro-c believes every count and length it reads, so it only ever sees
+ * the blocks that were checked first (the file as far as they go); see
+ * avroc_engine.c.
  */
 #ifndef DAGLIB_AVROC_ENGINE_H
 #define DAGLIB_AVROC_ENGINE_H
 
 #include <avro.h>
 
+#include "avro_container.h"
 #include "profile_reader.h"
+#include "record_plan.h"
 
 typedef struct avroc_engine {
     avro_file_reader_t file;
@@ -21,11 +27,25 @@ typedef struct avroc_engine {
     avro_value_t value;
     int have_value;
     int field_index[PF_COUNT]; /* in the writer's record, or -1 */
+    int file_done; /* avro-c's reader is at the end of the view */
     int ended;
+    /* After the checked blocks: the whole records of the block the check
+     * stopped in (cut short, or damaged further on), which avro-c decodes
+     * from memory. */
+    char *tail;
+    size_t tail_len;
+    int64_t tail_left;
+    avro_reader_t tail_reader;
+    char stop[256]; /* why reading stops after all that; "" at a clean end */
 } avroc_engine;
 
-/* Open path with avro-c.  0, or -1 with *why (malloc'd). */
-int avroc_engine_open(avroc_engine *e, const char *path, char **why);
+/* Read with avro-c the file whose header c has just read (from path).
+ * Takes c over: its blocks are checked (their records too, with plan,
+ * when it is not NULL: the caller's plan for this file's schema, for a
+ * codec the container decodes), then c is closed, whatever happens.
+ * 0, or -1 with *why (malloc'd). */
+int avroc_engine_open(avroc_engine *e, avro_container *c,
+                      const record_plan *plan, const char *path, char **why);
 
 /* As profile_reader_next(); on -1, *why is a static message. */
 int avroc_engine_next(avroc_engine *e, uint32_t wanted, profile_row *row,

@@ -107,10 +107,15 @@ int profile_reader_open(const char *path, profile_engine engine,
     r->missing = r->plan.missing_mask;
     if (planned > 0 || engine == PROFILE_ENGINE_AVRO_C ||
         r->container.codec == AVRO_CODEC_OTHER) {
-        /* avro-c reads from the start on its own. */
-        avro_container_close(&r->container);
+        /* avro-c reads from the start on its own, as far as the blocks
+         * are found sound, by the plan too when there is one for bytes the
+         * container decodes (avroc_engine.c says why). */
         r->use_avroc = 1;
-        if (avroc_engine_open(&r->avroc, path, errmsg) != 0) {
+        const record_plan *check =
+            planned == 0 && r->container.codec != AVRO_CODEC_OTHER ? &r->plan
+                                                                  : NULL;
+        if (avroc_engine_open(&r->avroc, &r->container, check, path,
+                              errmsg) != 0) {
             reader_free(r);
             return -1;
         }
