@@ -25,7 +25,8 @@ KIND is one of:
              holding whole seconds: matching is by name, not position
   deflate    all twelve fields, deflate codec, many records per block
   full       all twelve fields, null codec, many records per block
-  other      an Avro file of another schema: a record with no task_runtime
+  other      an Avro file of another schema: the five string fields but no
+             task_runtime
   unusable   task_runtime is a string: a daglib name with an unusable type
   scalar     the schema is "string", not a record
 """
@@ -154,9 +155,8 @@ def layout(kind):
     if kind == "full":
         return full, "null", False, None
     if kind == "other":
-        return ([{"name": "dag_name", "type": "string"},
-                 {"name": "rows", "type": "long"}], "null", False,
-                lambda i: {"rows": i})
+        return SIX + [{"name": "rows", "type": "long"}], "null", False, \
+            lambda i: {"rows": i}
     if kind == "unusable":
         fields = [dict(f) for f in full]
         fields[5] = {"name": "task_runtime", "type": "string"}

@@ -1,0 +1,1327 @@
+/*
+ * test_profile_reader.c -- reading profiling files (ext/profile_reader.c
+ * and the block decoder and avro-c engine behind it).
+ *
+ * The block decoder is fast and hand-written; avro-c is slow and written
+ * by other people.  So every file here is read by both engines, and the
+ * rows must be identical: files from libdaglib (null and deflate, many
+ * blocks), from avro-c's own writer (snappy too), and from Debian's
+ * python3-avro (tests/support/write_legacy.py: the Python original's
+ * layout, older and newer layouts).  Then the files nobody should write:
+ * cut at every byte, flipped at every byte, and crafted to lie about
+ * their counts and lengths.  Those must never crash, never allocate what a
+ * lying number asks for, and always say what is wrong.
+ */
+#include <avro.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "avro_container.h"
+#include "meta_path.h"
+#include "profile_file.h"
+#include "profile_reader.h"
+#include "test.h"
+
+#define ALL PROFILE_ALL_FIELDS
+#define UNSET 0xff /* a cell the reader was not asked for */
+
+/* ---- rows, copied out of the reader ----------------------------------------- */
+
+typedef struct cell_copy {
+    int kind;
+    int64_t i;
+    double d;
+    char *text; /* malloc'd */
+    size_t n;
+} cell_copy;
+
+typedef struct row_copy {
+    cell_copy cell[PF_COUNT];
+} row_copy;
+
+typedef struct result {
+    row_copy *rows;
+    size_t n, cap;
+    int opened;  /* profile_reader_open() succeeded */
+    int clean;   /* reading ended with 0 and no error */
+    char *error; /* why opening or reading stopped, malloc'd, or NULL */
+    char engine[16];
+} result;
+
+static void copy_cell(const profile_cell *from, cell_copy *to)
+{
+    memset(to, 0, sizeof *to);
+    to->kind = from->kind;
+    switch (from->kind) {
+    case CELL_INT:
+        to->i = from->u.i;
+        break;
+    case CELL_REAL:
+        to->d = from->u.d;
+        break;
+    case CELL_TEXT:
+        to->n = from->u.text.n;
+        to->text = malloc(to->n + 1);
+        CHECK(to->text != NULL);
+        memcpy(to->text, from->u.text.p, to->n);
+        to->text[to->n] = '\0';
+        break;
+    case CELL_NULL:
+        break;
+    default:
+        FAIL("a cell of kind %d", from->kind);
+    }
+}
+
+static void result_free(result *res)
+{
+    for (size_t r = 0; r < res->n; r++)
+        for (int f = 0; f < PF_COUNT; f++)
+            free(res->rows[r].cell[f].text);
+    free(res->rows);
+    free(res->error);
+    memset(res, 0, sizeof *res);
+}
+
+/* Read every row of path with engine, copying the wanted fields. */
+static void read_all(const char *path, profile_engine engine, uint32_t wanted,
+                     result *res)
+{
+    memset(res, 0, sizeof *res);
+    profile_reader *r = NULL;
+    char *why = (char *)"untouched";
+    if (profile_reader_open(path, engine, &r, &why) != 0) {
+        CHECK(r == NULL);
+        CHECK(why != NULL && why[0] != '\0');
+        res->error = why;
+        return;
+    }
+    CHECK(why == NULL);
+    res->opened = 1;
+    snprintf(res->engine, sizeof res->engine, "%s", profile_reader_engine(r));
+    CHECK(profile_reader_error(r) == NULL);
+    int rc;
+    for (;;) {
+        profile_row row;
+        for (int f = 0; f < PF_COUNT; f++)
+            row.cell[f].kind = UNSET;
+        rc = profile_reader_next(r, wanted, &row);
+        if (rc != 1)
+            break;
+        if (res->n == res->cap) {
+            res->cap = res->cap ? res->cap * 2 : 64;
+            res->rows = realloc(res->rows, res->cap * sizeof *res->rows);
+            CHECK(res->rows != NULL);
+        }
+        row_copy *copy = &res->rows[res->n++];
+        for (int f = 0; f < PF_COUNT; f++) {
+            if (wanted & PROFILE_FIELD_BIT(f))
+                copy_cell(&row.cell[f], &copy->cell[f]);
+            else
+                memset(&copy->cell[f], 0, sizeof copy->cell[f]);
+        }
+        CHECK_INT_EQ(profile_reader_records(r), res->n);
+    }
+    CHECK(rc == 0 || rc == -1);
+    const char *error = profile_reader_error(r);
+    if (rc == 0) {
+        CHECK(error == NULL);
+        res->clean = 1;
+    } else {
+        CHECK(error != NULL && error[0] != '\0');
+        res->error = strdup(error);
+        /* A reader that stopped stays stopped. */
+        profile_row row;
+        CHECK_INT_EQ(profile_reader_next(r, wanted, &row), -1);
+    }
+    profile_reader_close(r);
+}
+
+static int cells_equal(const cell_copy *a, const cell_copy *b)
+{
+    if (a->kind != b->kind)
+        return 0;
+    switch (a->kind) {
+    case CELL_INT:
+        return a->i == b->i;
+    case CELL_REAL: /* bit for bit: a damaged file may hold NaNs */
+        return memcmp(&a->d, &b->d, sizeof a->d) == 0;
+    case CELL_TEXT:
+        return a->n == b->n && memcmp(a->text, b->text, a->n) == 0;
+    default:
+        return 1;
+    }
+}
+
+static void describe_cell(const cell_copy *c, char *out, size_t size)
+{
+    switch (c->kind) {
+    case CELL_NULL:
+        snprintf(out, size, "NULL");
+        break;
+    case CELL_INT:
+        snprintf(out, size, "%lld", (long long)c->i);
+        break;
+    case CELL_REAL:
+        snprintf(out, size, "%.17g", c->d);
+        break;
+    case CELL_TEXT:
+        snprintf(out, size, "'%.*s'", (int)(c->n < 60 ? c->n : 60), c->text);
+        break;
+    default:
+        snprintf(out, size, "(kind %d)", c->kind);
+    }
+}
+
+/* Rows [0, n) of a and b agree on the fields in mask; `what` names the
+ * comparison in a failure. */
+static void check_same_rows(const result *a, const result *b, size_t n,
+                            uint32_t mask, const char *what)
+{
+    CHECK(a->n >= n && b->n >= n);
+    for (size_t r = 0; r < n; r++) {
+        for (int f = 0; f < PF_COUNT; f++) {
+            if (!(mask & PROFILE_FIELD_BIT(f)))
+                continue;
+            if (cells_equal(&a->rows[r].cell[f], &b->rows[r].cell[f]))
+                continue;
+            char x[96], y[96];
+            describe_cell(&a->rows[r].cell[f], x, sizeof x);
+            describe_cell(&b->rows[r].cell[f], y, sizeof y);
+            FAIL("%s: row %zu, %s: %s != %s", what, r, profile_field_names[f],
+                 x, y);
+        }
+    }
+}
+
+/* Read path with both engines: same outcome, identical rows.  The block
+ * engine's result goes to *out when out is not NULL. */
+static size_t both_engines_agree(const char *path, result *out)
+{
+    result fast, reference;
+    read_all(path, PROFILE_ENGINE_AUTO, ALL, &fast);
+    read_all(path, PROFILE_ENGINE_AVRO_C, ALL, &reference);
+    if (!fast.opened || !reference.opened)
+        FAIL("%s: cannot open: %s / %s", path, fast.error ? fast.error : "-",
+             reference.error ? reference.error : "-");
+    CHECK_STR_EQ(reference.engine, "avro-c");
+    if (!fast.clean || !reference.clean)
+        FAIL("%s: did not read cleanly: %s / %s", path,
+             fast.error ? fast.error : "-",
+             reference.error ? reference.error : "-");
+    CHECK_INT_EQ(fast.n, reference.n);
+    check_same_rows(&fast, &reference, fast.n, ALL, path);
+    size_t n = fast.n;
+    result_free(&reference);
+    if (out != NULL)
+        *out = fast;
+    else
+        result_free(&fast);
+    return n;
+}
+
+/* ---- the values files hold -------------------------------------------------- */
+
+static void set_text(cell_copy *c, const char *s)
+{
+    free(c->text);
+    c->kind = CELL_TEXT;
+    c->n = strlen(s);
+    c->text = strdup(s);
+}
+
+static void set_int(cell_copy *c, int64_t v)
+{
+    free(c->text);
+    memset(c, 0, sizeof *c);
+    c->kind = CELL_INT;
+    c->i = v;
+}
+
+static void set_real(cell_copy *c, double v)
+{
+    free(c->text);
+    memset(c, 0, sizeof *c);
+    c->kind = CELL_REAL;
+    c->d = v;
+}
+
+static void set_null(cell_copy *c)
+{
+    free(c->text);
+    memset(c, 0, sizeof *c);
+    c->kind = CELL_NULL;
+}
+
+static void row_free(row_copy *row)
+{
+    for (int f = 0; f < PF_COUNT; f++)
+        free(row->cell[f].text);
+}
+
+static const char *const statuses[] = {"ok", "failed", "skipped"};
+
+/* Record i as tests/support/write_legacy.py writes it for kind (keep in
+ * step with expected() there). */
+static void expect_python(int i, const char *kind, row_copy *row)
+{
+    memset(row, 0, sizeof *row);
+    char buf[64];
+    snprintf(buf, sizeof buf, "py_%s", kind);
+    set_text(&row->cell[PF_DAG_NAME], buf);
+    set_text(&row->cell[PF_DAG_DESCRIPTION], "Written by Python's avro");
+    set_text(&row->cell[PF_RUN_ID], "run_0a1b2c3d4");
+    snprintf(buf, sizeof buf, "task %d", i);
+    set_text(&row->cell[PF_TASK_NAME], buf);
+    snprintf(buf, sizeof buf, "Task number %d ✓", i);
+    set_text(&row->cell[PF_TASK_DESCRIPTION], buf);
+    double runtime = i % 3 != 1 ? 0.25 * i : i + 0.1;
+    if (strcmp(kind, "legacy") == 0)
+        runtime = (double)(float)runtime; /* the original wrote a float */
+    else if (strcmp(kind, "reordered") == 0)
+        runtime = i; /* a long there */
+    set_real(&row->cell[PF_TASK_RUNTIME], runtime);
+    int64_t started = 1700000000000000 + (int64_t)i * 1000000;
+    if (i % 4 == 3) {
+        set_null(&row->cell[PF_STARTED_AT]);
+        set_null(&row->cell[PF_ENDED_AT]);
+    } else {
+        set_int(&row->cell[PF_STARTED_AT], started);
+        set_int(&row->cell[PF_ENDED_AT], started + i * 1000);
+    }
+    set_text(&row->cell[PF_STATUS], statuses[i % 3]);
+    set_int(&row->cell[PF_ATTEMPTS], i % 3 + 1);
+    if (i % 5 == 0)
+        set_null(&row->cell[PF_WORKER]);
+    else
+        set_int(&row->cell[PF_WORKER], i % 2);
+    if (i % 3 == 0) {
+        set_null(&row->cell[PF_ERROR]);
+    } else {
+        snprintf(buf, sizeof buf, "boom %d", i);
+        set_text(&row->cell[PF_ERROR], buf);
+    }
+    /* What a file without the later fields reads as: their defaults. */
+    if (strcmp(kind, "legacy") == 0) {
+        set_null(&row->cell[PF_STARTED_AT]);
+        set_null(&row->cell[PF_ENDED_AT]);
+        set_text(&row->cell[PF_STATUS], "ok");
+    }
+    if (strcmp(kind, "legacy") == 0 || strcmp(kind, "partial") == 0) {
+        set_int(&row->cell[PF_ATTEMPTS], 1);
+        set_null(&row->cell[PF_WORKER]);
+        set_null(&row->cell[PF_ERROR]);
+    }
+}
+
+/* Write a file of `kind` with `count` records through Python. */
+static void python_writes(const char *kind, const char *path, int count)
+{
+    int rc = test_system("%s %s %s '%s' %d", TEST_PYTHON,
+                         test_source_path("tests/support/write_legacy.py"),
+                         kind, path, count);
+    if (rc != 0)
+        FAIL("write_legacy.py %s failed (%d)", kind, rc);
+}
+
+/* The rows of res are exactly the records write_legacy.py wrote. */
+static void check_python_rows(const result *res, const char *kind, int count)
+{
+    CHECK_INT_EQ(res->n, count);
+    for (int i = 0; i < count; i++) {
+        result want = {0};
+        row_copy row;
+        expect_python(i, kind, &row);
+        want.rows = &row;
+        want.n = 1;
+        result got = *res;
+        got.rows = &res->rows[i];
+        got.n = 1;
+        char what[64];
+        snprintf(what, sizeof what, "%s record %d", kind, i);
+        check_same_rows(&got, &want, 1, ALL, what);
+        row_free(&row);
+    }
+}
+
+/* Record i of the files libdaglib's writer and avro-c's writer make here. */
+static profile_record sample(int i, char *name, size_t size)
+{
+    snprintf(name, size, "step %d", i);
+    static const char *const errors[] = {NULL, "failed: ✗", "no"};
+    profile_record r = {
+        .task_name = name,
+        .task_name_len = strlen(name),
+        .task_description = i % 7 == 0 ? "" : "A step",
+        .runtime = i / 1024.0,
+        .started_at_us = i % 4 == 3 ? PROFILE_NO_TIME : 1600000000000000 + i,
+        .ended_at_us = i % 4 == 3 ? PROFILE_NO_TIME : 1600000000000000 + 2 * i,
+        .status = (profile_status)(i % 3),
+        .attempts = i % 6,
+        .worker = i % 5 == 0 ? PROFILE_NO_WORKER : i % 3,
+        .error = errors[i % 3],
+    };
+    return r;
+}
+
+/* res holds exactly samples 0..count-1 of DAG dag with run id run_id. */
+static void check_sample_rows(const result *res, const char *dag,
+                              const char *run_id, int count)
+{
+    CHECK_INT_EQ(res->n, count);
+    for (int i = 0; i < count; i++) {
+        char name[32];
+        profile_record s = sample(i, name, sizeof name);
+        row_copy row;
+        memset(&row, 0, sizeof row);
+        set_text(&row.cell[PF_DAG_NAME], dag);
+        set_text(&row.cell[PF_DAG_DESCRIPTION], "Sample DAG");
+        set_text(&row.cell[PF_RUN_ID], run_id);
+        set_text(&row.cell[PF_TASK_NAME], name);
+        set_text(&row.cell[PF_TASK_DESCRIPTION], s.task_description);
+        set_real(&row.cell[PF_TASK_RUNTIME], s.runtime);
+        if (s.started_at_us == PROFILE_NO_TIME) {
+            set_null(&row.cell[PF_STARTED_AT]);
+            set_null(&row.cell[PF_ENDED_AT]);
+        } else {
+            set_int(&row.cell[PF_STARTED_AT], s.started_at_us);
+            set_int(&row.cell[PF_ENDED_AT], s.ended_at_us);
+        }
+        set_text(&row.cell[PF_STATUS], statuses[s.status]);
+        set_int(&row.cell[PF_ATTEMPTS], s.attempts);
+        if (s.worker == PROFILE_NO_WORKER)
+            set_null(&row.cell[PF_WORKER]);
+        else
+            set_int(&row.cell[PF_WORKER], s.worker);
+        if (s.error == NULL)
+            set_null(&row.cell[PF_ERROR]);
+        else
+            set_text(&row.cell[PF_ERROR], s.error);
+        result want = {.rows = &row, .n = 1};
+        result got = *res;
+        got.rows = &res->rows[i];
+        got.n = 1;
+        char what[64];
+        snprintf(what, sizeof what, "sample %d", i);
+        check_same_rows(&got, &want, 1, ALL, what);
+        row_free(&row);
+    }
+}
+
+/* ---- writing files ------------------------------------------------------------- */
+
+typedef struct written {
+    char path[256];
+    char run_id[META_RUN_ID_SIZE];
+    int records;
+    int blocks;
+    long block_end[64]; /* file size after each block */
+} written;
+
+/* count samples through libdaglib's writer, a block every per_block
+ * records (the last block takes the rest). */
+static void daglib_writes(const char *dag, const char *codec, int count,
+                          int per_block, written *w)
+{
+    memset(w, 0, sizeof *w);
+    profile_file *f = NULL;
+    error_state err = ERROR_STATE_INIT;
+    CHECK_OK(profile_file_create("meta", dag, "Sample DAG", codec, &f, &err));
+    for (int i = 0; i < count; i++) {
+        char name[32];
+        profile_record r = sample(i, name, sizeof name);
+        CHECK_OK(profile_file_append(f, &r, &err));
+        if ((i + 1) % per_block == 0 || i + 1 == count) {
+            CHECK_OK(profile_file_flush(f, &err));
+            struct stat st;
+            CHECK(stat(profile_file_path(f), &st) == 0);
+            if (w->blocks < 64)
+                w->block_end[w->blocks] = (long)st.st_size;
+            w->blocks++;
+        }
+    }
+    snprintf(w->path, sizeof w->path, "%s", profile_file_path(f));
+    snprintf(w->run_id, sizeof w->run_id, "%s", profile_file_run_id(f));
+    w->records = count;
+    CHECK_OK(profile_file_close(f, &err));
+}
+
+/* count samples through avro-c's own writer with the given codec, its
+ * blocks as avro-c cuts them. */
+static void avroc_writes(const char *path, const char *codec, int count)
+{
+    avro_schema_t schema;
+    CHECK(avro_schema_from_json_length(profile_schema_json,
+                                       strlen(profile_schema_json),
+                                       &schema) == 0);
+    avro_file_writer_t writer;
+    unlink(path);
+    if (avro_file_writer_create_with_codec(path, schema, &writer, codec, 0) !=
+        0)
+        FAIL("avro-c cannot write a %s file", codec);
+    avro_value_iface_t *iface = avro_generic_class_from_schema(schema);
+    avro_value_t rec, field, branch;
+    CHECK(avro_generic_value_new(iface, &rec) == 0);
+    for (int i = 0; i < count; i++) {
+        char name[32];
+        profile_record s = sample(i, name, sizeof name);
+        avro_value_get_by_name(&rec, "dag_name", &field, NULL);
+        avro_value_set_string(&field, "avroc");
+        avro_value_get_by_name(&rec, "dag_description", &field, NULL);
+        avro_value_set_string(&field, "Sample DAG");
+        avro_value_get_by_name(&rec, "run_id", &field, NULL);
+        avro_value_set_string(&field, "run_00000c0de");
+        avro_value_get_by_name(&rec, "task_name", &field, NULL);
+        avro_value_set_string(&field, name);
+        avro_value_get_by_name(&rec, "task_description", &field, NULL);
+        avro_value_set_string(&field, s.task_description);
+        avro_value_get_by_name(&rec, "task_runtime", &field, NULL);
+        avro_value_set_double(&field, s.runtime);
+        int has_time = s.started_at_us != PROFILE_NO_TIME;
+        avro_value_get_by_name(&rec, "started_at", &field, NULL);
+        avro_value_set_branch(&field, has_time, &branch);
+        if (has_time)
+            avro_value_set_long(&branch, s.started_at_us);
+        else
+            avro_value_set_null(&branch);
+        avro_value_get_by_name(&rec, "ended_at", &field, NULL);
+        avro_value_set_branch(&field, has_time, &branch);
+        if (has_time)
+            avro_value_set_long(&branch, s.ended_at_us);
+        else
+            avro_value_set_null(&branch);
+        avro_value_get_by_name(&rec, "status", &field, NULL);
+        avro_value_set_enum(&field, (int)s.status);
+        avro_value_get_by_name(&rec, "attempts", &field, NULL);
+        avro_value_set_int(&field, s.attempts);
+        avro_value_get_by_name(&rec, "worker", &field, NULL);
+        avro_value_set_branch(&field, s.worker != PROFILE_NO_WORKER, &branch);
+        if (s.worker != PROFILE_NO_WORKER)
+            avro_value_set_int(&branch, s.worker);
+        else
+            avro_value_set_null(&branch);
+        avro_value_get_by_name(&rec, "error", &field, NULL);
+        avro_value_set_branch(&field, s.error != NULL, &branch);
+        if (s.error != NULL)
+            avro_value_set_string(&branch, s.error);
+        else
+            avro_value_set_null(&branch);
+        CHECK(avro_file_writer_append_value(writer, &rec) == 0);
+    }
+    CHECK(avro_file_writer_close(writer) == 0);
+    avro_value_decref(&rec);
+    avro_value_iface_decref(iface);
+    avro_schema_decref(schema);
+}
+
+/* Blocks of path and the records in each, through the container layer. */
+static int count_blocks(const char *path, long *records)
+{
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    avro_container c;
+    CHECK(avro_container_open(&c, fd) == 0);
+    avro_block block;
+    int blocks = 0, rc;
+    *records = 0;
+    while ((rc = avro_container_next_block(&c, &block)) == 1) {
+        blocks++;
+        *records += block.count;
+    }
+    CHECK_INT_EQ(rc, 0);
+    avro_container_close(&c);
+    return blocks;
+}
+
+/* ---- crafting files byte by byte ---------------------------------------------- */
+
+typedef struct bytes {
+    unsigned char *p;
+    size_t n, cap;
+} bytes;
+
+static void put(bytes *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (b->cap - b->n < n) {
+        b->cap = (b->cap + n) * 2;
+        b->p = realloc(b->p, b->cap);
+        CHECK(b->p != NULL);
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+static void put_long(bytes *b, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    unsigned char buf[10];
+    size_t n = 0;
+    while (z >= 0x80) {
+        buf[n++] = (unsigned char)(z | 0x80);
+        z >>= 7;
+    }
+    buf[n++] = (unsigned char)z;
+    put(b, buf, n);
+}
+
+static void put_str(bytes *b, const char *s)
+{
+    put_long(b, (int64_t)strlen(s));
+    put(b, s, strlen(s));
+}
+
+static void put_double(bytes *b, double d)
+{
+    unsigned char le[8];
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)(bits >> (8 * i));
+    put(b, le, 8);
+}
+
+static const unsigned char crafted_sync[16] = "0123456789abcdef";
+
+static void put_header(bytes *b, const char *schema, const char *codec)
+{
+    put(b, "Obj\x01", 4);
+    put_long(b, 2);
+    put_str(b, "avro.schema");
+    put_str(b, schema);
+    put_str(b, "avro.codec");
+    put_str(b, codec);
+    put_long(b, 0);
+    put(b, crafted_sync, 16);
+}
+
+/* One record of the full schema; what a test damages is passed in. */
+typedef struct craft {
+    int64_t name_len; /* task_name's length prefix; -1: the true length */
+    int64_t started_branch; /* union index of started_at */
+    int64_t status;         /* enum index */
+} craft;
+
+#define GOOD_CRAFT ((craft){-1, 1, 0})
+
+static void put_record(bytes *b, int i, craft c)
+{
+    char name[32];
+    snprintf(name, sizeof name, "t%d", i);
+    put_str(b, "crafted");
+    put_str(b, "");
+    put_str(b, "run_000000000");
+    if (c.name_len < 0) {
+        put_str(b, name);
+    } else {
+        put_long(b, c.name_len);
+        put(b, name, strlen(name));
+    }
+    put_str(b, "");
+    put_double(b, i);
+    put_long(b, c.started_branch);
+    if (c.started_branch == 1)
+        put_long(b, 1000 + i);
+    put_long(b, 0);         /* ended_at: null */
+    put_long(b, c.status);  /* status */
+    put_long(b, 1);         /* attempts */
+    put_long(b, 0);         /* worker: null */
+    put_long(b, 0);         /* error: null */
+}
+
+static void put_block(bytes *b, int64_t count, const bytes *data)
+{
+    put_long(b, count);
+    put_long(b, (int64_t)data->n);
+    put(b, data->p, data->n);
+    put(b, crafted_sync, 16);
+}
+
+/* A file: the header and a good block of two records, then `tail`. */
+static void craft_file(const char *path, const bytes *tail)
+{
+    bytes file = {0}, good = {0};
+    put_header(&file, profile_schema_json, "null");
+    put_record(&good, 0, GOOD_CRAFT);
+    put_record(&good, 1, GOOD_CRAFT);
+    put_block(&file, 2, &good);
+    if (tail != NULL)
+        put(&file, tail->p, tail->n);
+    test_write_file(path, file.p, file.n);
+    free(file.p);
+    free(good.p);
+}
+
+/* ---- libdaglib's files ------------------------------------------------------------ */
+
+TEST(profile_reader_engines_agree_on_libdaglib_files)
+{
+    static const char *const codecs[] = {"null", "deflate"};
+    for (int k = 0; k < 2; k++) {
+        written w;
+        daglib_writes("samples", codecs[k], 12345, 1000, &w);
+        CHECK_INT_EQ(w.blocks, 13);
+        result rows;
+        CHECK_INT_EQ(both_engines_agree(w.path, &rows), 12345);
+        CHECK_STR_EQ(rows.engine, "block");
+        check_sample_rows(&rows, "samples", w.run_id, 12345);
+        result_free(&rows);
+    }
+}
+
+TEST(profile_reader_engines_agree_on_blocks_of_every_size)
+{
+    /* Blocks of one record, of a few, and one large one. */
+    static const int sizes[] = {1, 2, 3, 17, 4096};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        written w;
+        daglib_writes("sizes", k % 2 ? "deflate" : "null", 4100, sizes[k], &w);
+        long records;
+        CHECK_INT_EQ(count_blocks(w.path, &records), (4100 + sizes[k] - 1) / sizes[k]);
+        CHECK_INT_EQ(records, 4100);
+        result rows;
+        CHECK_INT_EQ(both_engines_agree(w.path, &rows), 4100);
+        check_sample_rows(&rows, "sizes", w.run_id, 4100);
+        result_free(&rows);
+        unlink(w.path);
+    }
+}
+
+TEST(profile_reader_reads_avro_c_files_and_falls_back_for_snappy)
+{
+    /* A third writer: avro-c's own, with its own block sizes. */
+    static const struct {
+        const char *codec, *engine;
+    } cases[] = {{"null", "block"}, {"deflate", "block"}, {"snappy", "avro-c"}};
+    for (int k = 0; k < 3; k++) {
+        avroc_writes("avroc.avro", cases[k].codec, 3000);
+        result rows;
+        CHECK_INT_EQ(both_engines_agree("avroc.avro", &rows), 3000);
+        /* What AUTO chose: the block decoder, or avro-c for a codec it
+         * does not decode. */
+        CHECK_STR_EQ(rows.engine, cases[k].engine);
+        check_sample_rows(&rows, "avroc", "run_00000c0de", 3000);
+        result_free(&rows);
+    }
+}
+
+/* ---- Python's files ---------------------------------------------------------------- */
+
+TEST(profile_reader_reads_the_python_originals_files)
+{
+    /* The original appended one record per open of the file: a block per
+     * record, a float runtime, six fields. */
+    python_writes("legacy", "legacy.avro", 25);
+    long records;
+    CHECK_INT_EQ(count_blocks("legacy.avro", &records), 25);
+    CHECK_INT_EQ(records, 25);
+    result rows;
+    CHECK_INT_EQ(both_engines_agree("legacy.avro", &rows), 25);
+    CHECK_STR_EQ(rows.engine, "block");
+    check_python_rows(&rows, "legacy", 25);
+    /* 1.1 went through a float: not the double 1.1. */
+    CHECK(rows.rows[1].cell[PF_TASK_RUNTIME].d == (double)1.1f);
+    CHECK(rows.rows[1].cell[PF_TASK_RUNTIME].d != 1.1);
+    result_free(&rows);
+}
+
+TEST(profile_reader_gives_defaults_for_fields_a_file_lacks)
+{
+    /* A writer older than attempts, worker and error: status is there,
+     * attempts reads as 1, worker and error as NULL. */
+    python_writes("partial", "partial.avro", 12);
+    result rows;
+    CHECK_INT_EQ(both_engines_agree("partial.avro", &rows), 12);
+    check_python_rows(&rows, "partial", 12);
+    CHECK_STR_EQ(rows.rows[1].cell[PF_STATUS].text, "failed");
+    CHECK_INT_EQ(rows.rows[1].cell[PF_ATTEMPTS].i, 1);
+    CHECK_INT_EQ(rows.rows[1].cell[PF_WORKER].kind, CELL_NULL);
+    result_free(&rows);
+}
+
+TEST(profile_reader_skips_unknown_fields_of_every_type)
+{
+    python_writes("extra", "extra.avro", 30);
+    result rows;
+    CHECK_INT_EQ(both_engines_agree("extra.avro", &rows), 30);
+    CHECK_STR_EQ(rows.engine, "block"); /* no fallback for scalars */
+    check_python_rows(&rows, "extra", 30);
+    result_free(&rows);
+}
+
+TEST(profile_reader_matches_fields_by_name_not_position)
+{
+    python_writes("reordered", "reordered.avro", 12);
+    result rows;
+    CHECK_INT_EQ(both_engines_agree("reordered.avro", &rows), 12);
+    CHECK_STR_EQ(rows.engine, "block");
+    check_python_rows(&rows, "reordered", 12);
+    result_free(&rows);
+}
+
+TEST(profile_reader_falls_back_to_avro_c_for_nested_fields)
+{
+    static const char *const kinds[] = {"nested", "array"};
+    for (int k = 0; k < 2; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "%s.avro", kinds[k]);
+        python_writes(kinds[k], path, 12);
+        result rows;
+        CHECK_INT_EQ(both_engines_agree(path, &rows), 12);
+        CHECK_STR_EQ(rows.engine, "avro-c");
+        check_python_rows(&rows, kinds[k], 12);
+        result_free(&rows);
+    }
+}
+
+TEST(profile_reader_reads_python_deflate_files)
+{
+    python_writes("deflate", "deflate.avro", 1234);
+    long records;
+    CHECK_INT_EQ(count_blocks("deflate.avro", &records), 3);
+    result rows;
+    CHECK_INT_EQ(both_engines_agree("deflate.avro", &rows), 1234);
+    CHECK_STR_EQ(rows.engine, "block");
+    check_python_rows(&rows, "deflate", 1234);
+    result_free(&rows);
+}
+
+/* ---- files that are not profiles ---------------------------------------------------- */
+
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    CHECK(d != NULL);
+    int n = 0;
+    while (readdir(d) != NULL)
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* Both engines refuse path at open with a message containing `because`. */
+static void check_refused(const char *path, const char *because)
+{
+    for (int e = 0; e < 2; e++) {
+        result res;
+        read_all(path, e == 0 ? PROFILE_ENGINE_AUTO : PROFILE_ENGINE_AVRO_C,
+                 ALL, &res);
+        if (res.opened)
+            FAIL("%s opened (%zu rows)", path, res.n);
+        CHECK_CONTAINS(res.error, because);
+        result_free(&res);
+    }
+}
+
+TEST(profile_reader_refuses_files_that_are_not_profiles)
+{
+    int fds = open_fds();
+    test_write_file("empty.avro", "", 0);
+    check_refused("empty.avro", "empty file");
+    unsigned char noise[4096];
+    unsigned seed = 12345;
+    for (size_t i = 0; i < sizeof noise; i++) {
+        seed = seed * 1103515245u + 12345u;
+        noise[i] = (unsigned char)(seed >> 16);
+    }
+    test_write_file("noise.avro", noise, sizeof noise);
+    check_refused("noise.avro", "not an Avro container");
+    python_writes("other", "other.avro", 3);
+    check_refused("other.avro", "not a daglib profile: no field 'task_runtime'");
+    python_writes("unusable", "unusable.avro", 3);
+    check_refused("unusable.avro",
+                  "not a daglib profile: field 'task_runtime' has an "
+                  "unusable type");
+    python_writes("scalar", "scalar.avro", 3);
+    check_refused("scalar.avro", "not a daglib profile: the schema is a string");
+    bytes b = {0};
+    put_header(&b, "{\"type\": \"record\", \"fields\": [", "null");
+    test_write_file("badjson.avro", b.p, b.n);
+    free(b.p);
+    check_refused("badjson.avro", "not valid Avro schema JSON");
+    check_refused("missing.avro", "cannot open");
+    CHECK(mkdir("dir.avro", 0700) == 0);
+    check_refused("dir.avro", "not a regular file");
+    /* A header cut inside its schema, and one without a schema. */
+    b = (bytes){0};
+    put_header(&b, profile_schema_json, "null");
+    test_write_file("cut_header.avro", b.p, 100);
+    free(b.p);
+    check_refused("cut_header.avro", "cut short");
+    b = (bytes){0};
+    put(&b, "Obj\x01", 4);
+    put_long(&b, 1);
+    put_str(&b, "avro.codec");
+    put_str(&b, "null");
+    put_long(&b, 0);
+    put(&b, crafted_sync, 16);
+    test_write_file("no_schema.avro", b.p, b.n);
+    free(b.p);
+    check_refused("no_schema.avro", "no avro.schema");
+    /* A codec nobody here decodes. */
+    b = (bytes){0};
+    put_header(&b, profile_schema_json, "zstandard");
+    test_write_file("zstd.avro", b.p, b.n);
+    free(b.p);
+    check_refused("zstd.avro", "codec 'zstandard' is not one avro-c reads");
+    /* Every refusal closed what it opened. */
+    CHECK_INT_EQ(open_fds(), fds);
+}
+
+TEST(profile_reader_never_blocks_on_a_fifo)
+{
+    /* Opening a FIFO for reading waits for a writer, forever: a file named
+     * .avro in the tree must not hang a query. */
+    CHECK(mkfifo("x.avro", 0600) == 0);
+    alarm(10); /* a hang fails the test instead of stalling the suite */
+    check_refused("x.avro", "not a regular file");
+    alarm(0);
+}
+
+/* ---- truncated, flipped and lying files ---------------------------------------------- */
+
+/* Write the first `len` bytes of data to path. */
+static void write_prefix(const char *path, const char *data, size_t len)
+{
+    test_write_file(path, data, len);
+}
+
+TEST(profile_reader_truncated_files_give_the_rows_before_the_cut)
+{
+    static const char *const codecs[] = {"null", "deflate"};
+    for (int k = 0; k < 2; k++) {
+        written w;
+        daglib_writes("cut", codecs[k], 9, 3, &w); /* 3 blocks of 3 */
+        result full;
+        CHECK_INT_EQ(both_engines_agree(w.path, &full), 9);
+        size_t len;
+        char *data = test_read_file(w.path, &len);
+        CHECK(data != NULL);
+        CHECK_INT_EQ(len, w.block_end[2]);
+        /* Where the header ends: the container layer's own count. */
+        int fd = open(w.path, O_RDONLY);
+        avro_container c;
+        CHECK(avro_container_open(&c, fd) == 0);
+        long header_len = (long)c.consumed;
+        avro_container_close(&c);
+        for (size_t cut = 0; cut < len; cut++) {
+            write_prefix("cut.avro", data, cut);
+            /* Records in the blocks wholly before the cut. */
+            size_t whole = 0;
+            int at_boundary = (long)cut == header_len;
+            for (int b = 0; b < 3; b++) {
+                if (w.block_end[b] <= (long)cut)
+                    whole = 3 * (size_t)(b + 1);
+                if (w.block_end[b] == (long)cut)
+                    at_boundary = 1;
+            }
+            result fast, reference;
+            read_all("cut.avro", PROFILE_ENGINE_AUTO, ALL, &fast);
+            read_all("cut.avro", PROFILE_ENGINE_AVRO_C, ALL, &reference);
+            if ((long)cut < header_len) {
+                /* No header, no file: refused at open, with a reason. */
+                CHECK(!fast.opened && !reference.opened);
+                CHECK(fast.error != NULL && reference.error != NULL);
+            } else {
+                CHECK(fast.opened && reference.opened);
+                if (at_boundary) {
+                    /* A file cut between blocks is a shorter file. */
+                    if (!fast.clean || !reference.clean)
+                        FAIL("cut at block boundary %zu: %s / %s", cut,
+                             fast.error ? fast.error : "-",
+                             reference.error ? reference.error : "-");
+                    CHECK_INT_EQ(fast.n, whole);
+                    CHECK_INT_EQ(reference.n, whole);
+                } else {
+                    if (fast.clean || reference.clean)
+                        FAIL("%s file cut at %zu of %zu read as complete",
+                             codecs[k], cut, len);
+                    CHECK(fast.n >= whole && reference.n >= whole);
+                }
+                /* What was read is what was written. */
+                check_same_rows(&fast, &full, fast.n, ALL, "cut (block)");
+                check_same_rows(&reference, &full, reference.n, ALL,
+                                "cut (avro-c)");
+                /* Both stop at the same record: the whole records of a
+                 * cut uncompressed block are read by both, a cut deflate
+                 * block by neither. */
+                if (fast.n != reference.n)
+                    FAIL("%s cut at %zu: block engine %zu rows, avro-c %zu",
+                         codecs[k], cut, fast.n, reference.n);
+            }
+            result_free(&fast);
+            result_free(&reference);
+        }
+        free(data);
+        result_free(&full);
+    }
+}
+
+TEST(profile_reader_flipped_bytes_never_crash)
+{
+    /* No checksum in the null codec: a flipped byte may read as another
+     * value, or stop the reader, but never crash it or read out of
+     * bounds (the ASan build checks), and both engines return the same
+     * rows and stop at the same place. */
+    written w;
+    daglib_writes("flip", "null", 6, 2, &w);
+    result full;
+    both_engines_agree(w.path, &full);
+    size_t len;
+    unsigned char *data = (unsigned char *)test_read_file(w.path, &len);
+    CHECK(data != NULL);
+    static const unsigned char masks[] = {0x01, 0x80, 0xff};
+    int stopped = 0, disagreed = 0;
+    for (size_t m = 0; m < sizeof masks; m++) {
+        for (size_t at = 0; at < len; at++) {
+            data[at] ^= masks[m];
+            test_write_file("flip.avro", data, len);
+            data[at] ^= masks[m];
+            result fast, reference;
+            read_all("flip.avro", PROFILE_ENGINE_AUTO, ALL, &fast);
+            read_all("flip.avro", PROFILE_ENGINE_AVRO_C, ALL, &reference);
+            if (!fast.clean)
+                stopped++;
+            if (fast.opened != reference.opened ||
+                fast.clean != reference.clean || fast.n != reference.n) {
+                fprintf(stderr,
+                        "    byte %zu ^ 0x%02x: block engine %zu rows (%s), "
+                        "avro-c %zu rows (%s)\n",
+                        at, masks[m], fast.n, fast.error ? fast.error : "clean",
+                        reference.n,
+                        reference.error ? reference.error : "clean");
+                disagreed++;
+            }
+            size_t common = fast.n < reference.n ? fast.n : reference.n;
+            check_same_rows(&fast, &reference, common, ALL, "flipped");
+            CHECK(fast.n <= 6);
+            result_free(&fast);
+            result_free(&reference);
+        }
+    }
+    /* The sync markers and framing catch most damage. */
+    CHECK(stopped > (int)len);
+    CHECK_INT_EQ(disagreed, 0);
+    free(data);
+    result_free(&full);
+}
+
+/* The block engine reads `rows` records of path (the two good ones, and
+ * any whole record before the damage), then stops with a message
+ * containing `because`; the avro-c engine returns the same rows and stops
+ * there too. */
+static void check_lie_caught(const char *path, size_t rows,
+                             const char *because)
+{
+    result fast, reference;
+    read_all(path, PROFILE_ENGINE_AUTO, ALL, &fast);
+    CHECK(fast.opened);
+    CHECK_STR_EQ(fast.engine, "block");
+    CHECK(!fast.clean);
+    CHECK_CONTAINS(fast.error, because);
+    CHECK_INT_EQ(fast.n, rows);
+    read_all(path, PROFILE_ENGINE_AVRO_C, ALL, &reference);
+    CHECK(reference.opened);
+    CHECK(!reference.clean);
+    CHECK_CONTAINS(reference.error, because);
+    CHECK_INT_EQ(reference.n, rows);
+    check_same_rows(&fast, &reference, rows, ALL, because);
+    result_free(&fast);
+    result_free(&reference);
+}
+
+TEST(profile_reader_refuses_lying_counts_and_lengths)
+{
+    bytes tail = {0}, data = {0};
+
+    /* A count of 2^40 records over one record's bytes. */
+    put_record(&data, 2, GOOD_CRAFT);
+    put_block(&tail, (int64_t)1 << 40, &data);
+    craft_file("count.avro", &tail);
+    check_lie_caught("count.avro", 2, "claims more records than its bytes");
+
+    /* A string whose length runs past the block. */
+    tail.n = data.n = 0;
+    put_record(&data, 2, (craft){1000, 1, 0});
+    put_block(&tail, 1, &data);
+    craft_file("length.avro", &tail);
+    check_lie_caught("length.avro", 2, "runs past the end of its block");
+
+    /* A negative string length. */
+    tail.n = data.n = 0;
+    put_str(&data, "crafted");
+    put_str(&data, "");
+    put_str(&data, "run_000000000");
+    put_long(&data, -5);
+    put(&data, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 42);
+    put_block(&tail, 1, &data);
+    craft_file("negative.avro", &tail);
+    check_lie_caught("negative.avro", 2, "negative length");
+
+    /* A union index out of range (started_at has two branches). */
+    tail.n = data.n = 0;
+    put_record(&data, 2, (craft){-1, 7, 0});
+    put_block(&tail, 1, &data);
+    craft_file("union.avro", &tail);
+    check_lie_caught("union.avro", 2, "union index is out of range");
+
+    /* An enum index out of range (three statuses). */
+    tail.n = data.n = 0;
+    put_record(&data, 2, (craft){-1, 1, 3});
+    put_block(&tail, 1, &data);
+    craft_file("enum.avro", &tail);
+    check_lie_caught("enum.avro", 2, "enum index is out of range");
+
+    /* A record that ends before its block does. */
+    tail.n = data.n = 0;
+    put_record(&data, 2, GOOD_CRAFT);
+    put(&data, "junk", 4);
+    put_block(&tail, 1, &data);
+    craft_file("leftover.avro", &tail);
+    check_lie_caught("leftover.avro", 3, "bytes are left after the block's last");
+
+    /* A block that does not end with the file's sync marker. */
+    tail.n = data.n = 0;
+    put_record(&data, 2, GOOD_CRAFT);
+    put_long(&tail, 1);
+    put_long(&tail, (int64_t)data.n);
+    put(&tail, data.p, data.n);
+    put(&tail, "fedcba9876543210", 16);
+    craft_file("sync.avro", &tail);
+    check_lie_caught("sync.avro", 2, "sync marker");
+
+    /* Negative counts and sizes, and a number of eleven bytes. */
+    tail.n = 0;
+    put_long(&tail, -1);
+    put_long(&tail, 10);
+    craft_file("negcount.avro", &tail);
+    check_lie_caught("negcount.avro", 2, "claims -1 records");
+    tail.n = 0;
+    put_long(&tail, 1);
+    put_long(&tail, -10);
+    craft_file("negsize.avro", &tail);
+    check_lie_caught("negsize.avro", 2, "in -10 bytes");
+    tail.n = 0;
+    put(&tail, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11);
+    put_long(&tail, 10);
+    craft_file("varint.avro", &tail);
+    check_lie_caught("varint.avro", 2, "malformed number");
+    free(tail.p);
+    free(data.p);
+}
+
+/* Virtual memory of this process, from /proc/self/status; 0 if unknown. */
+static unsigned long long vm_size(void)
+{
+    char *status = test_read_file("/proc/self/status", NULL);
+    if (status == NULL)
+        return 0;
+    const char *line = strstr(status, "VmSize:");
+    unsigned long long kib = 0;
+    if (line != NULL)
+        sscanf(line + 7, "%llu", &kib);
+    free(status);
+    return kib * 1024;
+}
+
+/* In a child process that cannot map 256 MiB more than it has: both
+ * engines read path's good records and stop with `because`.  A reader
+ * that allocated what a lying size claims dies here or says "out of
+ * memory". */
+static void check_no_huge_allocation(const char *path, const char *because)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        unsigned long long vm = vm_size();
+        if (vm > 0) {
+            struct rlimit rl = {vm + (256ull << 20), vm + (256ull << 20)};
+            CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
+        }
+        for (int e = 0; e < 2; e++) {
+            result res;
+            read_all(path, e == 0 ? PROFILE_ENGINE_AUTO : PROFILE_ENGINE_AVRO_C,
+                     ALL, &res);
+            CHECK(res.opened);
+            CHECK_INT_EQ(res.n, 2);
+            CHECK_CONTAINS(res.error, because);
+            CHECK(strstr(res.error, "out of memory") == NULL);
+            result_free(&res);
+        }
+        exit(0);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        FAIL("reading %s with a lying size failed in a memory-bounded "
+             "process (status 0x%x)",
+             path, status);
+}
+
+TEST(profile_reader_lying_sizes_allocate_nothing_huge)
+{
+    bytes tail = {0};
+    /* A block that claims just under the 1 GiB limit in a small file. */
+    put_long(&tail, 3);
+    put_long(&tail, (1 << 30) - 1);
+    put(&tail, "short", 5);
+    craft_file("huge_block.avro", &tail);
+    check_no_huge_allocation("huge_block.avro", "cut short");
+    /* Past the limit, or past anything a size could be. */
+    tail.n = 0;
+    put_long(&tail, 3);
+    put_long(&tail, (int64_t)1 << 62);
+    craft_file("absurd_block.avro", &tail);
+    check_no_huge_allocation("absurd_block.avro", "claims 3 records in");
+    /* A string claiming 2^40 bytes inside a small block. */
+    bytes data = {0};
+    tail.n = 0;
+    put_str(&data, "crafted");
+    put_long(&data, (int64_t)1 << 40);
+    put(&data, "not that long, only enough for one record's count to pass"
+               "................................................", 106);
+    put_block(&tail, 1, &data);
+    craft_file("huge_string.avro", &tail);
+    check_no_huge_allocation("huge_string.avro", "runs past the end");
+    free(data.p);
+    free(tail.p);
+}
+
+TEST(profile_reader_skips_empty_blocks_that_stop_avro_c)
+{
+    /* avro-c 1.11 reads a block of zero records as the previous block's
+     * bytes over again (daglib never writes one, other writers might).
+     * The block engine reads on past it; the avro-c engine stops there and
+     * says why, instead of repeating rows. */
+    bytes tail = {0}, none = {0}, data = {0};
+    put_block(&tail, 0, &none);
+    put_record(&data, 2, GOOD_CRAFT);
+    put_block(&tail, 1, &data);
+    craft_file("empty_block.avro", &tail);
+    result fast, reference;
+    read_all("empty_block.avro", PROFILE_ENGINE_AUTO, ALL, &fast);
+    read_all("empty_block.avro", PROFILE_ENGINE_AVRO_C, ALL, &reference);
+    CHECK(fast.clean);
+    CHECK_INT_EQ(fast.n, 3);
+    CHECK_STR_EQ(fast.rows[2].cell[PF_TASK_NAME].text, "t2");
+    CHECK_INT_EQ(reference.n, 2);
+    CHECK(!reference.clean);
+    CHECK_CONTAINS(reference.error, "a block of zero records");
+    check_same_rows(&fast, &reference, reference.n, ALL, "empty block");
+    result_free(&fast);
+    result_free(&reference);
+
+    /* At the very end, an empty block is only the end. */
+    tail.n = 0;
+    put_block(&tail, 0, &none);
+    craft_file("empty_last.avro", &tail);
+    CHECK_INT_EQ(both_engines_agree("empty_last.avro", NULL), 2);
+    free(tail.p);
+    free(data.p);
+}
+
+/* ---- asking for some fields only --------------------------------------------------- */
+
+TEST(profile_reader_fills_the_wanted_fields)
+{
+    /* Each field alone, a few together, and none at all: the wanted ones
+     * equal what avro-c reads with every field. */
+    written w;
+    daglib_writes("wanted", "null", 300, 100, &w);
+    python_writes("legacy", "legacy.avro", 10);
+    python_writes("extra", "extra.avro", 10);
+    const char *paths[] = {w.path, "legacy.avro", "extra.avro"};
+    uint32_t masks[PF_COUNT + 4];
+    int n_masks = 0;
+    for (int f = 0; f < PF_COUNT; f++)
+        masks[n_masks++] = PROFILE_FIELD_BIT(f);
+    masks[n_masks++] = 0;
+    masks[n_masks++] = PROFILE_FIELD_BIT(PF_TASK_NAME) |
+                       PROFILE_FIELD_BIT(PF_TASK_RUNTIME);
+    masks[n_masks++] = PROFILE_FIELD_BIT(PF_STATUS) |
+                       PROFILE_FIELD_BIT(PF_ATTEMPTS) |
+                       PROFILE_FIELD_BIT(PF_ERROR);
+    masks[n_masks++] = ALL & ~PROFILE_FIELD_BIT(PF_DAG_NAME);
+    for (int p = 0; p < 3; p++) {
+        result reference;
+        read_all(paths[p], PROFILE_ENGINE_AVRO_C, ALL, &reference);
+        CHECK(reference.clean);
+        for (int m = 0; m < n_masks; m++) {
+            for (int e = 0; e < 2; e++) {
+                result some;
+                read_all(paths[p],
+                         e == 0 ? PROFILE_ENGINE_AUTO : PROFILE_ENGINE_AVRO_C,
+                         masks[m], &some);
+                CHECK(some.clean);
+                CHECK_INT_EQ(some.n, reference.n);
+                char what[96];
+                snprintf(what, sizeof what, "%s, mask 0x%x, %s", paths[p],
+                         masks[m], some.engine);
+                check_same_rows(&some, &reference, some.n, masks[m], what);
+                result_free(&some);
+            }
+        }
+        result_free(&reference);
+    }
+}
+
+/* ---- several readers at once ---------------------------------------------------------- */
+
+typedef struct reader_job {
+    const char *path;
+    profile_engine engine;
+    size_t rows;
+    int clean;
+} reader_job;
+
+static void *read_in_thread(void *arg)
+{
+    reader_job *job = arg;
+    profile_reader *r;
+    char *why;
+    if (profile_reader_open(job->path, job->engine, &r, &why) != 0) {
+        free(why);
+        return NULL;
+    }
+    profile_row row;
+    int rc;
+    while ((rc = profile_reader_next(r, ALL, &row)) == 1)
+        job->rows++;
+    job->clean = rc == 0;
+    profile_reader_close(r);
+    return NULL;
+}
+
+TEST(profile_reader_threads_read_files_at_once)
+{
+    /* The virtual table reads on whatever thread SQLite gives it: readers
+     * share nothing (not avro-c's error buffer either). */
+    written a, b;
+    daglib_writes("threads", "null", 2000, 500, &a);
+    daglib_writes("threads", "deflate", 2000, 500, &b);
+    craft_file("crafted.avro", NULL);
+    enum { JOBS = 8 };
+    reader_job jobs[JOBS];
+    pthread_t threads[JOBS];
+    for (int j = 0; j < JOBS; j++) {
+        jobs[j] = (reader_job){j % 4 == 3 ? "crafted.avro"
+                                          : j % 2 ? a.path : b.path,
+                               j % 3 == 0 ? PROFILE_ENGINE_AVRO_C
+                                          : PROFILE_ENGINE_AUTO,
+                               0, 0};
+        CHECK(pthread_create(&threads[j], NULL, read_in_thread, &jobs[j]) == 0);
+    }
+    for (int j = 0; j < JOBS; j++) {
+        CHECK(pthread_join(threads[j], NULL) == 0);
+        CHECK(jobs[j].clean);
+        CHECK_INT_EQ(jobs[j].rows, j % 4 == 3 ? 2 : 2000);
+    }
+}
