@@ -15,23 +15,27 @@
  * then fails.  And it leaks what it allocated when it refuses a header
  * for an unknown codec.
  *
- * So the blocks are walked first: avro_container.c checks the framing and,
- * where there is a record plan (the null and deflate codecs), the plan
- * checks the records.  avro-c then reads the file through a view that
- * ends after the last block that passed, or before the first block of
- * zero records.  The whole records of the block the walk stopped in (cut
- * short by the end of the file, or damaged further on) are decoded by
- * avro-c from memory, and what stopped the walk is reported last: the
- * same rows, and the same stop, as the block decoder's.  Only where there
- * is no plan (a field type it does not decode, a codec such as snappy)
- * does avro-c decode records nothing has checked.
+ * So the blocks are walked first: avro_container.c checks the framing,
+ * snappy blocks are decompressed and their CRC checked here, and where
+ * the caller gives a record plan, the plan checks the records (those of
+ * a snappy block its CRC vouches for).  avro-c then reads
+ * the file through a view that ends after the last block that passed, or
+ * before the first block of zero records.  The whole records of the block
+ * the walk stopped in (cut short by the end of the file, or damaged
+ * further on) are decoded by avro-c from memory, and what stopped the
+ * walk is reported last: the same rows, and the same stop, as the block
+ * decoder's.  Only where there is no plan (a field type it does not
+ * decode: a nested record, an array, a map) or for lzma does avro-c
+ * decode records nothing has checked.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "avroc_engine.h"
 #include "record_plan.h"
@@ -134,6 +138,41 @@ static int keep_tail(avroc_engine *e, const avro_block *block, size_t bytes,
     return 0;
 }
 
+/* Snappy blocks, as Avro frames them: the compressed bytes, then the
+ * CRC-32 of the uncompressed ones, big-endian.  Into *out (a buffer grown
+ * as needed) when they decompress and match; else a reason.  avro-c
+ * would allocate the claimed length first, and leak everything when the
+ * first block fails. */
+static const char *unsnappy(const avro_block *b, unsigned char **buf,
+                            size_t *cap, avro_block *out)
+{
+    if (b->size < 4)
+        return "a snappy block is too short for its checksum";
+    const char *in = (const char *)b->data;
+    size_t in_len = b->size - 4, len = 0;
+    if (snappy_validate_compressed_buffer(in, in_len) != SNAPPY_OK ||
+        snappy_uncompressed_length(in, in_len, &len) != SNAPPY_OK)
+        return "a snappy block does not decompress";
+    if (len > *cap) {
+        unsigned char *bigger = realloc(*buf, len);
+        if (bigger == NULL)
+            return "out of memory decompressing a snappy block";
+        *buf = bigger;
+        *cap = len;
+    }
+    if (len > 0 && snappy_uncompress(in, in_len, (char *)*buf, &len) != SNAPPY_OK)
+        return "a snappy block does not decompress";
+    const unsigned char *crc = b->data + in_len;
+    uint32_t want = (uint32_t)crc[0] << 24 | (uint32_t)crc[1] << 16 |
+                    (uint32_t)crc[2] << 8 | crc[3];
+    if ((uint32_t)crc32(0, *buf, (uInt)len) != want)
+        return "a snappy block fails its CRC";
+    *out = *b;
+    out->data = *buf;
+    out->size = len;
+    return NULL;
+}
+
 /* Walk c's blocks, each checked by the container and, when plan is not
  * NULL, decoded by it too, so that avro-c never meets a length or an
  * index that lies (it would allocate what a length claims, and leak the
@@ -144,6 +183,11 @@ static int keep_tail(avroc_engine *e, const avro_block *block, size_t bytes,
 static off_t check_blocks(avroc_engine *e, avro_container *c,
                           const record_plan *plan)
 {
+    int snappy = strcmp(c->codec_name, "snappy") == 0;
+    if (c->codec == AVRO_CODEC_OTHER && !snappy)
+        plan = NULL; /* bytes nothing here decompresses (lzma) */
+    unsigned char *plain_buf = NULL;
+    size_t plain_cap = 0;
     off_t good_end = c->consumed;
     for (;;) {
         uint64_t empty = c->empty_blocks;
@@ -154,31 +198,38 @@ static off_t check_blocks(avroc_engine *e, avro_container *c,
                      "a block of zero records at offset %lld (avro-c "
                      "cannot read past one)",
                      (long long)good_end);
-            return good_end;
+            break;
         }
         if (rc <= 0) {
             if (rc < 0)
                 snprintf(e->stop, sizeof e->stop, "%s", c->error);
-            return good_end;
+            break;
         }
-        size_t bytes = block.size;
-        int64_t whole = block.cut_short ? 0 : block.count;
         const char *why = NULL;
-        if (plan != NULL)
-            whole = whole_records(plan, &block, &bytes, &why);
-        if (!block.cut_short && why == NULL) {
+        avro_block plain = block; /* the records' bytes */
+        if (snappy)
+            why = unsnappy(&block, &plain_buf, &plain_cap, &plain);
+        size_t bytes = plain.size;
+        int64_t whole = plain.cut_short || why != NULL ? 0 : plain.count;
+        if (plan != NULL && why == NULL)
+            whole = whole_records(plan, &plain, &bytes, &why);
+        if (!plain.cut_short && why == NULL) {
             good_end = c->consumed;
             continue;
         }
-        if (whole > 0 && keep_tail(e, &block, bytes, whole) != 0)
-            return -1;
-        if (block.cut_short)
+        if (whole > 0 && keep_tail(e, &plain, bytes, whole) != 0) {
+            good_end = -1;
+            break;
+        }
+        if (plain.cut_short)
             snprintf(e->stop, sizeof e->stop, "%s", c->error);
         else
             snprintf(e->stop, sizeof e->stop, "%s (block at offset %lld)", why,
                      (long long)block.offset);
-        return good_end;
+        break;
     }
+    free(plain_buf);
+    return good_end;
 }
 
 /* Whether avro-c 1.11 (Debian's build) decodes the codec: it refuses the

@@ -40,10 +40,9 @@ typedef struct avroc_engine {
 } avroc_engine;
 
 /* Read with avro-c the file whose header c has just read (from path).
- * Takes c over: its blocks are checked (their records too, with plan,
- * when it is not NULL: the caller's plan for this file's schema, for a
- * codec the container decodes), then c is closed, whatever happens.
- * 0, or -1 with *why (malloc'd). */
+ * Takes c over: its blocks are checked (their records too, with plan
+ * when it is not NULL: the caller's plan for this file's schema), then c
+ * is closed, whatever happens.  0, or -1 with *why (malloc'd). */
 int avroc_engine_open(avroc_engine *e, avro_container *c,
                       const record_plan *plan, const char *path, char **why);
 

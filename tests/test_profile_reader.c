@@ -713,6 +713,64 @@ TEST(profile_reader_reads_avro_c_files_and_falls_back_for_snappy)
     }
 }
 
+/* Where the blocks of path start and how many records each holds,
+ * through the container layer (raw bytes for snappy). */
+static int block_offsets(const char *path, long *offsets, long *counts,
+                         int max)
+{
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    avro_container c;
+    CHECK(avro_container_open(&c, fd) == 0);
+    avro_block block;
+    int n = 0;
+    while (n < max && avro_container_next_block(&c, &block) == 1) {
+        offsets[n] = (long)block.offset;
+        counts[n++] = (long)block.count;
+    }
+    avro_container_close(&c);
+    return n;
+}
+
+TEST(profile_reader_checks_snappy_blocks_before_avro_c)
+{
+    /* avro-c allocates a snappy block's claimed length and leaks the whole
+     * reader when the first block does not decompress: the blocks are
+     * decompressed and their CRC checked before avro-c sees them. */
+    avroc_writes("snappy.avro", "snappy", 3000);
+    long offsets[64], counts[64];
+    int blocks = block_offsets("snappy.avro", offsets, counts, 64);
+    CHECK(blocks >= 3);
+    size_t len;
+    unsigned char *data = (unsigned char *)test_read_file("snappy.avro", &len);
+    CHECK(data != NULL);
+    for (int k = 0; k < 2; k++) {
+        int damaged = k == 0 ? 0 : blocks - 1;
+        long before = 0;
+        for (int b = 0; b < damaged; b++)
+            before += counts[b];
+        /* A byte in the middle of the block's compressed data. */
+        long at = offsets[damaged] + 40;
+        data[at] ^= 0x5a;
+        test_write_file("damaged.avro", data, len);
+        data[at] ^= 0x5a;
+        for (int e = 0; e < 2; e++) {
+            result res;
+            read_all("damaged.avro",
+                     e == 0 ? PROFILE_ENGINE_AUTO : PROFILE_ENGINE_AVRO_C, ALL,
+                     &res);
+            if (!res.opened)
+                FAIL("damaged block %d: not opened: %s", damaged, res.error);
+            CHECK_STR_EQ(res.engine, "avro-c");
+            CHECK(!res.clean);
+            CHECK_CONTAINS(res.error, "a snappy block");
+            CHECK_INT_EQ(res.n, before);
+            result_free(&res);
+        }
+    }
+    free(data);
+}
+
 /* ---- Python's files ---------------------------------------------------------------- */
 
 TEST(profile_reader_reads_the_python_originals_files)
