@@ -188,6 +188,25 @@ static int read_metadata(avro_container *c)
 int avro_container_open(avro_container *c, int fd)
 {
     memset(c, 0, sizeof *c);
+    c->fd = -1;
+    return avro_container_reopen(c, fd);
+}
+
+int avro_container_reopen(avro_container *c, int fd)
+{
+    /* Keep what costs allocations and page faults to set up again: the
+     * read buffer, the inflate buffer and zlib's state. */
+    avro_container kept = *c;
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->schema_json);
+    memset(c, 0, sizeof *c);
+    c->buf = kept.buf;
+    c->cap = kept.cap;
+    c->inflated = kept.inflated;
+    c->inflated_cap = kept.inflated_cap;
+    c->zs = kept.zs;
+    c->zs_ready = kept.zs_ready;
     c->fd = fd;
     int rc = ensure(c, 4);
     if (rc < 0)

@@ -64,6 +64,10 @@ typedef struct avro_block {
  * a damaged header, out of memory, an I/O error). */
 int avro_container_open(avro_container *c, int fd);
 
+/* The same for another file, with a container that was opened before (or
+ * closed since): its file is closed, its buffers kept for the new one. */
+int avro_container_reopen(avro_container *c, int fd);
+
 /* The next block: 1 with *out set, 0 at the clean end of the file, -1 when
  * the rest cannot be read (c->error: truncated, a wrong sync marker, a
  * block that does not inflate, an I/O error).  Blocks of zero records are

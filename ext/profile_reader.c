@@ -22,9 +22,13 @@
 #include "record_plan.h"
 
 struct profile_reader {
+    profile_engine engine;
     int use_avroc;
-    avro_container container;
+    avro_container container; /* its buffers outlive each file */
     record_plan plan;
+    char *plan_json; /* the schema text plan was compiled from */
+    size_t plan_json_len;
+    int plan_rc;     /* record_plan_compile()'s answer for it */
     avroc_engine avroc;
     uint32_t missing; /* fields the file lacks */
 
@@ -69,12 +73,101 @@ static int open_regular(const char *path, char **why)
     return fd;
 }
 
-static void reader_free(profile_reader *r)
+static void forget_plan(profile_reader *r)
 {
-    avro_container_close(&r->container);
     record_plan_free(&r->plan);
-    avroc_engine_close(&r->avroc);
-    free(r);
+    free(r->plan_json);
+    r->plan_json = NULL;
+    r->plan_json_len = 0;
+}
+
+/* The plan for the schema of the file just opened: the last one when the
+ * schema text is the same, which it is for every file one library
+ * version wrote, so that avro-c parses the JSON once per scan instead of
+ * once per file (about a third of the cost of a small file).  0, 1 or -1
+ * as record_plan_compile(). */
+static int plan_for_schema(profile_reader *r, char **errmsg)
+{
+    const avro_container *c = &r->container;
+    if (r->plan_json != NULL && r->plan_json_len == c->schema_len &&
+        memcmp(r->plan_json, c->schema_json, c->schema_len) == 0)
+        return r->plan_rc;
+    forget_plan(r);
+    int rc = record_plan_compile(&r->plan, c->schema_json, c->schema_len,
+                                 errmsg);
+    if (rc < 0)
+        return rc;
+    r->plan_json = malloc(c->schema_len + 1);
+    if (r->plan_json != NULL) {
+        memcpy(r->plan_json, c->schema_json, c->schema_len + 1);
+        r->plan_json_len = c->schema_len;
+        r->plan_rc = rc;
+    }
+    return rc;
+}
+
+/* Back to "no file", keeping the buffers and the plan. */
+static void end_file(profile_reader *r, const char *why)
+{
+    if (r->use_avroc)
+        avroc_engine_close(&r->avroc);
+    r->use_avroc = 0;
+    r->missing = 0;
+    r->cursor = r->block_end = NULL;
+    r->block_left = 0;
+    r->block_offset = 0;
+    r->block_cut_short = 0;
+    r->records = 0;
+    r->failed = 1;
+    snprintf(r->error, sizeof r->error, "%s", why);
+}
+
+profile_reader *profile_reader_new(profile_engine engine)
+{
+    profile_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->engine = engine;
+    r->container.fd = -1;
+    end_file(r, "no file is open");
+    return r;
+}
+
+int profile_reader_reopen(profile_reader *r, const char *path, char **errmsg)
+{
+    *errmsg = NULL;
+    end_file(r, "no file is open");
+    int fd = open_regular(path, errmsg);
+    if (fd < 0)
+        return -1;
+    if (avro_container_reopen(&r->container, fd) != 0) {
+        *errmsg = copy_message("%s%s", r->container.error, "");
+        return -1;
+    }
+    int planned = plan_for_schema(r, errmsg);
+    if (planned < 0)
+        return -1;
+    r->missing = r->plan.missing_mask;
+    if (planned > 0 || r->engine == PROFILE_ENGINE_AVRO_C ||
+        r->container.codec == AVRO_CODEC_OTHER) {
+        /* avro-c reads from the start on its own, as far as the blocks
+         * are found sound, by the plan too when there is one for bytes the
+         * container decodes (avroc_engine.c says why). */
+        const record_plan *check =
+            planned == 0 && r->container.codec != AVRO_CODEC_OTHER ? &r->plan
+                                                                  : NULL;
+        if (avroc_engine_open(&r->avroc, &r->container, check, path,
+                              errmsg) != 0)
+            return -1;
+        r->use_avroc = 1;
+        r->missing = 0;
+        for (int f = 0; f < PF_COUNT; f++)
+            if (r->avroc.field_index[f] < 0)
+                r->missing |= PROFILE_FIELD_BIT(f);
+    }
+    r->failed = 0;
+    r->error[0] = '\0';
+    return 0;
 }
 
 int profile_reader_open(const char *path, profile_engine engine,
@@ -82,47 +175,14 @@ int profile_reader_open(const char *path, profile_engine engine,
 {
     *out = NULL;
     *errmsg = NULL;
-    profile_reader *r = calloc(1, sizeof *r);
+    profile_reader *r = profile_reader_new(engine);
     if (r == NULL) {
         *errmsg = copy_message("out of memory%s%s", "", "");
         return -1;
     }
-    r->container.fd = -1;
-    int fd = open_regular(path, errmsg);
-    if (fd < 0) {
-        free(r);
+    if (profile_reader_reopen(r, path, errmsg) != 0) {
+        profile_reader_close(r);
         return -1;
-    }
-    if (avro_container_open(&r->container, fd) != 0) {
-        *errmsg = copy_message("%s%s", r->container.error, "");
-        reader_free(r);
-        return -1;
-    }
-    int planned = record_plan_compile(&r->plan, r->container.schema_json,
-                                      r->container.schema_len, errmsg);
-    if (planned < 0) {
-        reader_free(r);
-        return -1;
-    }
-    r->missing = r->plan.missing_mask;
-    if (planned > 0 || engine == PROFILE_ENGINE_AVRO_C ||
-        r->container.codec == AVRO_CODEC_OTHER) {
-        /* avro-c reads from the start on its own, as far as the blocks
-         * are found sound, by the plan too when there is one for bytes the
-         * container decodes (avroc_engine.c says why). */
-        r->use_avroc = 1;
-        const record_plan *check =
-            planned == 0 && r->container.codec != AVRO_CODEC_OTHER ? &r->plan
-                                                                  : NULL;
-        if (avroc_engine_open(&r->avroc, &r->container, check, path,
-                              errmsg) != 0) {
-            reader_free(r);
-            return -1;
-        }
-        r->missing = 0;
-        for (int f = 0; f < PF_COUNT; f++)
-            if (r->avroc.field_index[f] < 0)
-                r->missing |= PROFILE_FIELD_BIT(f);
     }
     *out = r;
     return 0;
@@ -190,6 +250,8 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
             if (rc <= 0)
                 return rc;
         }
+        if (wanted != r->plan.selected_wanted || r->plan.steps == NULL)
+            record_plan_select(&r->plan, wanted); /* else the general path */
         const char *why = NULL;
         if (record_plan_decode(&r->plan, &r->cursor, r->block_end, wanted, row,
                                &why) != 0) {
@@ -222,6 +284,11 @@ const char *profile_reader_engine(const profile_reader *r)
 
 void profile_reader_close(profile_reader *r)
 {
-    if (r != NULL)
-        reader_free(r);
+    if (r == NULL)
+        return;
+    if (r->use_avroc)
+        avroc_engine_close(&r->avroc);
+    avro_container_close(&r->container);
+    forget_plan(r);
+    free(r);
 }

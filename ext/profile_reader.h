@@ -68,6 +68,17 @@ typedef struct profile_row {
 int profile_reader_open(const char *path, profile_engine engine,
                         profile_reader **out, char **errmsg);
 
+/* A reader without a file, to be given one file after another with
+ * profile_reader_reopen(): a scan over many files reuses the buffers and
+ * the compiled schema.  NULL when memory runs out. */
+profile_reader *profile_reader_new(profile_engine engine);
+
+/* Close the file r is reading (if any) and open path, as
+ * profile_reader_open() does.  0, or -1 with *errmsg (malloc'd, caller
+ * frees); r then has no file (profile_reader_next() returns -1) and may be
+ * given another. */
+int profile_reader_reopen(profile_reader *r, const char *path, char **errmsg);
+
 /* Decode the next record into *row, filling at least the fields whose bits
  * are set in wanted (others may be left unset).  A field the file lacks
  * gets the schema default (status "ok", attempts 1, others NULL).

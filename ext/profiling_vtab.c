@@ -213,7 +213,7 @@ typedef struct profiling_vtab {
 
 typedef struct profiling_cursor {
     sqlite3_vtab_cursor base;
-    profile_reader *reader; /* the file being read, or NULL */
+    profile_reader *reader; /* reads one file after another; NULL at first */
     profile_row row;        /* the current record */
     uint32_t wanted;        /* fields to decode: the plan's colUsed */
     sqlite3_int64 rowid;    /* the current row's */
@@ -233,15 +233,15 @@ static void warn_file(const char *path, const char *why)
                 why != NULL ? why : "out of memory");
 }
 
-/* Stop reading the current file; rc is the last profile_reader_next()'s. */
+/* Stop reading the current file; rc is the last profile_reader_next()'s.
+ * The reader stays, for the next file: it keeps its buffers and the
+ * schema it compiled. */
 static void close_file(profiling_cursor *c, int rc)
 {
     if (rc < 0)
         warn_file(c->file.path, profile_reader_error(c->reader));
     else if (rc > 0)
         warn_file(c->file.path, "more than 2^32 records: the rest is skipped");
-    profile_reader_close(c->reader);
-    c->reader = NULL;
 }
 
 /* Move to the first record of the next file that has one, or to the end.
@@ -259,9 +259,11 @@ static int next_file(profiling_cursor *c)
             warn_file(c->file.path, c->file.problem);
             continue;
         }
+        if (c->reader == NULL &&
+            (c->reader = profile_reader_new(PROFILE_ENGINE_AUTO)) == NULL)
+            return SQLITE_NOMEM;
         char *why = NULL;
-        if (profile_reader_open(c->file.path, PROFILE_ENGINE_AUTO, &c->reader,
-                                &why) != 0) {
+        if (profile_reader_reopen(c->reader, c->file.path, &why) != 0) {
             warn_file(c->file.path, why);
             free(why);
             continue;

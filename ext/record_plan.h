@@ -49,9 +49,35 @@ typedef struct field_op {
     wire_scalar branches[PLAN_MAX_BRANCHES];
 } field_op;
 
+/* One step of a plan specialised for one `wanted` mask (see
+ * record_plan_select): what to do with the next bytes, nothing else. */
+typedef struct plan_step {
+    uint8_t code;   /* step_code in record_plan.c */
+    uint8_t target; /* the cell it fills, or PLAN_NO_TARGET */
+    uint16_t n_branches;
+    uint32_t arg; /* bytes to skip, symbols' count, or first branch step */
+    const wire_scalar *scalar; /* enum symbols */
+} plan_step;
+
+#define PLAN_NO_TARGET 0xff
+
+/* Layouts with a decoder of their own, written out field by field: the
+ * ones daglib and the Python original write, i.e. nearly every file. */
+typedef enum plan_layout {
+    LAYOUT_OTHER,   /* the steps, or the general path */
+    LAYOUT_DAGLIB,  /* src/profile_schema.c's twelve fields */
+    LAYOUT_ORIGINAL /* the Python original's six, runtime a float */
+} plan_layout;
+
 typedef struct record_plan {
     field_op *ops;
     uint32_t n_ops;
+    plan_layout layout;
+    /* The steps for selected_wanted: one per field, then the union
+     * branches' steps. */
+    plan_step *steps;
+    uint32_t n_steps, n_field_steps;
+    uint32_t selected_wanted;
     /* Fields the file does not have, with their defaults. */
     uint32_t missing_mask;
     /* Smallest size of a record on the wire, to bound a block's count. */
@@ -74,9 +100,15 @@ void record_plan_free(record_plan *plan);
  * lacks them: status "ok", attempts 1, everything else NULL. */
 void profile_row_fill_defaults(uint32_t missing, profile_row *row);
 
+/* Specialise the plan for the fields in `wanted`, so that decoding with
+ * that mask runs straight-line steps instead of asking, field by field,
+ * whether and how to keep it.  0, or -1 when memory runs out (decoding
+ * then takes the general path, with the same results). */
+int record_plan_select(record_plan *plan, uint32_t wanted);
+
 /* Decode one record from *p (advanced past it), not beyond end.  0, or -1
  * when the record runs past end or holds something malformed (*why points
- * to a static message). */
+ * to a static message).  Fastest with the mask last selected. */
 int record_plan_decode(const record_plan *plan, const unsigned char **p,
                        const unsigned char *end, uint32_t wanted,
                        profile_row *row, const char **why);
