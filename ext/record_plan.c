@@ -86,6 +86,9 @@ static int compile_scalar(avro_schema_t s, int kind, wire_scalar *sc)
         sc->type = WIRE_BOOLEAN;
         break;
     case AVRO_INT32:
+        sc->type = WIRE_INT;
+        sc->int32 = 1;
+        break;
     case AVRO_INT64:
         sc->type = WIRE_INT;
         break;
@@ -208,6 +211,12 @@ static int is_optional(const field_op *op, int target, wire_type type)
            op->branches[0].type == WIRE_NULL && op->branches[1].type == type;
 }
 
+/* Whether the (optional) integer field is an Avro int, not a long. */
+static int is_int32(const field_op *op)
+{
+    return op->is_union ? op->branches[1].int32 : op->scalar.int32;
+}
+
 static plan_layout layout_of(const record_plan *plan)
 {
     const field_op *op = plan->ops;
@@ -226,7 +235,9 @@ static plan_layout layout_of(const record_plan *plan)
         is_scalar(&op[PF_STATUS], PF_STATUS, WIRE_ENUM) &&
         is_scalar(&op[PF_ATTEMPTS], PF_ATTEMPTS, WIRE_INT) &&
         is_optional(&op[PF_WORKER], PF_WORKER, WIRE_INT) &&
-        is_optional(&op[PF_ERROR], PF_ERROR, WIRE_BYTES))
+        is_optional(&op[PF_ERROR], PF_ERROR, WIRE_BYTES) &&
+        !is_int32(&op[PF_STARTED_AT]) && !is_int32(&op[PF_ENDED_AT]) &&
+        is_int32(&op[PF_ATTEMPTS]) && is_int32(&op[PF_WORKER]))
         return LAYOUT_DAGLIB;
     return LAYOUT_OTHER;
 }
@@ -428,6 +439,38 @@ static inline int skip_long(const unsigned char **pp, const unsigned char *end)
 
 #define TRUNCATED "a record runs past the end of its block"
 
+/* An Avro int or long.  An int is a varint of at most 5 bytes, of which
+ * the low 32 bits count: what avro-c, the reference, reads, refusing
+ * longer ones (a long takes up to 10).  0, or -1 with *why set. */
+static inline int get_integer(const unsigned char **pp,
+                              const unsigned char *end, int int32,
+                              int64_t *out, const char **why)
+{
+    if (!int32) {
+        if (get_long(pp, end, out) == 0)
+            return 0;
+        *why = TRUNCATED;
+        return -1;
+    }
+    const unsigned char *p = *pp;
+    uint32_t v = 0;
+    for (unsigned i = 0; i < 5; i++) {
+        if (p >= end) {
+            *why = TRUNCATED;
+            return -1;
+        }
+        unsigned char b = *p++;
+        v |= (uint32_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *out = (int32_t)((v >> 1) ^ (0u - (v & 1)));
+            *pp = p;
+            return 0;
+        }
+    }
+    *why = "an int takes more than 5 bytes";
+    return -1;
+}
+
 /* Decode one scalar; store it in *cell when cell is not NULL (the field is
  * wanted and the type usable), converting to the field's kind. */
 static inline int decode_scalar(const wire_scalar *sc, const unsigned char **pp,
@@ -447,8 +490,8 @@ static inline int decode_scalar(const wire_scalar *sc, const unsigned char **pp,
         *pp = p + 1;
         return 0;
     case WIRE_INT:
-        if (get_long(pp, end, &n) != 0)
-            goto truncated;
+        if (get_integer(pp, end, sc->int32, &n, why) != 0)
+            return -1;
         if (cell != NULL) {
             if (kind == CELL_REAL) {
                 cell->kind = CELL_REAL;
@@ -566,10 +609,26 @@ static inline int take_long(const unsigned char **pp, const unsigned char *end,
     return 0;
 }
 
-/* ["null", long] or ["null", string] */
+/* An Avro int (attempts, worker). */
+static inline int take_int(const unsigned char **pp, const unsigned char *end,
+                           profile_cell *cell, int keep, const char **why)
+{
+    int64_t n;
+    if (get_integer(pp, end, 1, &n, why) != 0)
+        return -1;
+    if (keep) {
+        cell->kind = CELL_INT;
+        cell->u.i = n;
+    }
+    return 0;
+}
+
+enum { OPTIONAL_LONG, OPTIONAL_TEXT, OPTIONAL_INT };
+
+/* ["null", long], ["null", string] or ["null", int] */
 static inline int take_optional(const unsigned char **pp,
                                 const unsigned char *end, profile_cell *cell,
-                                int keep, int text, const char **why)
+                                int keep, int type, const char **why)
 {
     int64_t branch;
     if (get_long(pp, end, &branch) != 0) {
@@ -585,8 +644,9 @@ static inline int take_optional(const unsigned char **pp,
         *why = "a union index is out of range";
         return -1;
     }
-    return text ? take_bytes(pp, end, cell, keep, why)
-                : take_long(pp, end, cell, keep, why);
+    return type == OPTIONAL_TEXT ? take_bytes(pp, end, cell, keep, why)
+           : type == OPTIONAL_INT ? take_int(pp, end, cell, keep, why)
+                                  : take_long(pp, end, cell, keep, why);
 }
 
 #define WANTS(f) ((wanted & PROFILE_FIELD_BIT(f)) != 0)
@@ -618,10 +678,10 @@ static int decode_known_layout(const record_plan *plan,
         cell[PF_TASK_RUNTIME].u.d = get_double(p);
     }
     p += 8;
-    if (take_optional(&p, end, &cell[PF_STARTED_AT], WANTS(PF_STARTED_AT), 0,
-                      why) != 0 ||
-        take_optional(&p, end, &cell[PF_ENDED_AT], WANTS(PF_ENDED_AT), 0,
-                      why) != 0)
+    if (take_optional(&p, end, &cell[PF_STARTED_AT], WANTS(PF_STARTED_AT),
+                      OPTIONAL_LONG, why) != 0 ||
+        take_optional(&p, end, &cell[PF_ENDED_AT], WANTS(PF_ENDED_AT),
+                      OPTIONAL_LONG, why) != 0)
         return -1;
     int64_t symbol;
     const wire_scalar *status = &plan->ops[PF_STATUS].scalar;
@@ -636,10 +696,11 @@ static int decode_known_layout(const record_plan *plan,
         cell[PF_STATUS].u.text.p = status->symbols[symbol];
         cell[PF_STATUS].u.text.n = status->symbol_lens[symbol];
     }
-    if (take_long(&p, end, &cell[PF_ATTEMPTS], WANTS(PF_ATTEMPTS), why) != 0 ||
-        take_optional(&p, end, &cell[PF_WORKER], WANTS(PF_WORKER), 0, why) !=
-            0 ||
-        take_optional(&p, end, &cell[PF_ERROR], WANTS(PF_ERROR), 1, why) != 0)
+    if (take_int(&p, end, &cell[PF_ATTEMPTS], WANTS(PF_ATTEMPTS), why) != 0 ||
+        take_optional(&p, end, &cell[PF_WORKER], WANTS(PF_WORKER), OPTIONAL_INT,
+                      why) != 0 ||
+        take_optional(&p, end, &cell[PF_ERROR], WANTS(PF_ERROR), OPTIONAL_TEXT,
+                      why) != 0)
         return -1;
     *pp = p;
     return 0;
@@ -694,6 +755,7 @@ static plan_step step_for(const wire_scalar *sc, int target, int kind)
     case WIRE_INT:
         st.code = !keep ? STEP_SKIP_VARINT
                         : kind == CELL_REAL ? STEP_INT_AS_REAL : STEP_INT;
+        st.arg = sc->int32;
         break;
     case WIRE_BYTES:
         st.code = keep ? STEP_TEXT : STEP_SKIP_BYTES;
@@ -781,8 +843,8 @@ static int run_steps(const record_plan *plan, const unsigned char **pp,
             p += st->arg;
             break;
         case STEP_SKIP_VARINT:
-            if (get_long(&p, end, &n) != 0)
-                goto truncated;
+            if (get_integer(&p, end, (int)st->arg, &n, why) != 0)
+                return -1;
             break;
         case STEP_SKIP_BYTES:
         case STEP_TEXT:
@@ -828,14 +890,14 @@ static int run_steps(const record_plan *plan, const unsigned char **pp,
             p += 4;
             break;
         case STEP_INT:
-            if (get_long(&p, end, &n) != 0)
-                goto truncated;
+            if (get_integer(&p, end, (int)st->arg, &n, why) != 0)
+                return -1;
             CELL->kind = CELL_INT;
             CELL->u.i = n;
             break;
         case STEP_INT_AS_REAL:
-            if (get_long(&p, end, &n) != 0)
-                goto truncated;
+            if (get_integer(&p, end, (int)st->arg, &n, why) != 0)
+                return -1;
             CELL->kind = CELL_REAL;
             CELL->u.d = (double)n;
             break;

@@ -35,6 +35,7 @@ typedef enum wire_type {
 typedef struct wire_scalar {
     uint8_t type;       /* wire_type, never WIRE_UNION */
     uint8_t usable;     /* the value can fill the field's target */
+    uint8_t int32;      /* WIRE_INT: an Avro int, at most 5 bytes */
     uint32_t fixed_size;
     char **symbols; /* WIRE_ENUM: the symbol names */
     size_t *symbol_lens;
@@ -55,7 +56,8 @@ typedef struct plan_step {
     uint8_t code;   /* step_code in record_plan.c */
     uint8_t target; /* the cell it fills, or PLAN_NO_TARGET */
     uint16_t n_branches;
-    uint32_t arg; /* bytes to skip, symbols' count, or first branch step */
+    uint32_t arg; /* bytes to skip, symbols' count, first branch step,
+                     or, for an integer, 1 when it is an Avro int */
     const wire_scalar *scalar; /* enum symbols */
 } plan_step;
 

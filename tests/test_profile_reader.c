@@ -608,9 +608,10 @@ typedef struct craft {
     int64_t name_len; /* task_name's length prefix; -1: the true length */
     int64_t started_branch; /* union index of started_at */
     int64_t status;         /* enum index */
+    int64_t attempts;       /* an Avro int: 5 bytes of varint at most */
 } craft;
 
-#define GOOD_CRAFT ((craft){-1, 1, 0})
+#define GOOD_CRAFT ((craft){-1, 1, 0, 1})
 
 static void put_record(bytes *b, int i, craft c)
 {
@@ -632,7 +633,7 @@ static void put_record(bytes *b, int i, craft c)
         put_long(b, 1000 + i);
     put_long(b, 0);         /* ended_at: null */
     put_long(b, c.status);  /* status */
-    put_long(b, 1);         /* attempts */
+    put_long(b, c.attempts);
     put_long(b, 0);         /* worker: null */
     put_long(b, 0);         /* error: null */
 }
@@ -645,19 +646,41 @@ static void put_block(bytes *b, int64_t count, const bytes *data)
     put(b, crafted_sync, 16);
 }
 
-/* A file: the header and a good block of two records, then `tail`. */
-static void craft_file(const char *path, const bytes *tail)
+/* The full schema with one more field, "x_count": an int, last. */
+static const char *schema_with_extra_int(void)
+{
+    static char json[4096];
+    size_t n = strlen(profile_schema_json);
+    CHECK(n + 64 < sizeof json);
+    memcpy(json, profile_schema_json, n - 2); /* all but the closing "]}" */
+    strcpy(json + n - 2, ",{\"name\":\"x_count\",\"type\":\"int\"}]}");
+    return json;
+}
+
+/* A file: the header and a good block of two records, then `tail`; with
+ * extra_int, the schema has x_count after the twelve fields (7 in the
+ * good records). */
+static void craft_file_of(const char *path, int extra_int, const bytes *tail)
 {
     bytes file = {0}, good = {0};
-    put_header(&file, profile_schema_json, "null");
-    put_record(&good, 0, GOOD_CRAFT);
-    put_record(&good, 1, GOOD_CRAFT);
+    put_header(&file, extra_int ? schema_with_extra_int() : profile_schema_json,
+               "null");
+    for (int i = 0; i < 2; i++) {
+        put_record(&good, i, GOOD_CRAFT);
+        if (extra_int)
+            put_long(&good, 7);
+    }
     put_block(&file, 2, &good);
     if (tail != NULL)
         put(&file, tail->p, tail->n);
     test_write_file(path, file.p, file.n);
     free(file.p);
     free(good.p);
+}
+
+static void craft_file(const char *path, const bytes *tail)
+{
+    craft_file_of(path, 0, tail);
 }
 
 /* ---- libdaglib's files ------------------------------------------------------------ */
@@ -1108,7 +1131,7 @@ TEST(profile_reader_refuses_lying_counts_and_lengths)
 
     /* A string whose length runs past the block. */
     tail.n = data.n = 0;
-    put_record(&data, 2, (craft){1000, 1, 0});
+    put_record(&data, 2, (craft){1000, 1, 0, 1});
     put_block(&tail, 1, &data);
     craft_file("length.avro", &tail);
     check_lie_caught("length.avro", 2, "runs past the end of its block");
@@ -1126,17 +1149,32 @@ TEST(profile_reader_refuses_lying_counts_and_lengths)
 
     /* A union index out of range (started_at has two branches). */
     tail.n = data.n = 0;
-    put_record(&data, 2, (craft){-1, 7, 0});
+    put_record(&data, 2, (craft){-1, 7, 0, 1});
     put_block(&tail, 1, &data);
     craft_file("union.avro", &tail);
     check_lie_caught("union.avro", 2, "union index is out of range");
 
     /* An enum index out of range (three statuses). */
     tail.n = data.n = 0;
-    put_record(&data, 2, (craft){-1, 1, 3});
+    put_record(&data, 2, (craft){-1, 1, 3, 1});
     put_block(&tail, 1, &data);
     craft_file("enum.avro", &tail);
     check_lie_caught("enum.avro", 2, "enum index is out of range");
+
+    /* An int (attempts) of more than 5 bytes: avro-c refuses it, and so
+     * must the decoder of daglib's layout. */
+    tail.n = data.n = 0;
+    put_record(&data, 2, (craft){-1, 1, 0, (int64_t)1 << 40});
+    put_block(&tail, 1, &data);
+    craft_file("attempts.avro", &tail);
+    check_lie_caught("attempts.avro", 2, "an int takes more than 5 bytes");
+    /* The same in a field of a layout decoded step by step. */
+    tail.n = data.n = 0;
+    put_record(&data, 2, GOOD_CRAFT);
+    put_long(&data, (int64_t)1 << 40);
+    put_block(&tail, 1, &data);
+    craft_file_of("x_count.avro", 1, &tail);
+    check_lie_caught("x_count.avro", 2, "an int takes more than 5 bytes");
 
     /* A record that ends before its block does. */
     tail.n = data.n = 0;
