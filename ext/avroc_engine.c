@@ -232,6 +232,40 @@ static off_t check_blocks(avroc_engine *e, avro_container *c,
     return good_end;
 }
 
+/* Whether a field of schema s can fill a cell of `kind` (a union: with
+ * one of its branches).  The block decoder's rule (record_plan.c), so
+ * that both engines take the first field of a name that can, and read a
+ * field that cannot as absent, with its default. */
+static int delivers(avro_schema_t s, int kind)
+{
+    while (s != NULL && avro_typeof(s) == AVRO_LINK)
+        s = avro_schema_link_target(s);
+    if (s == NULL)
+        return 0;
+    switch (avro_typeof(s)) {
+    case AVRO_UNION:
+        for (size_t b = 0; b < avro_schema_union_size(s); b++) {
+            avro_schema_t branch = avro_schema_union_branch(s, (int)b);
+            if (branch != NULL && avro_typeof(branch) != AVRO_UNION &&
+                delivers(branch, kind))
+                return 1;
+        }
+        return 0;
+    case AVRO_STRING:
+    case AVRO_BYTES:
+    case AVRO_ENUM:
+        return kind == CELL_TEXT;
+    case AVRO_INT32:
+    case AVRO_INT64:
+        return kind == CELL_INT || kind == CELL_REAL;
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:
+        return kind == CELL_REAL;
+    default:
+        return 0;
+    }
+}
+
 /* Whether avro-c 1.11 (Debian's build) decodes the codec: it refuses the
  * others only after allocating what it then leaks. */
 static int avroc_knows_codec(const char *name)
@@ -285,17 +319,26 @@ int avroc_engine_open(avroc_engine *e, avro_container *c,
     }
     for (int f = 0; f < PF_COUNT; f++)
         e->field_index[f] = -1;
+    uint32_t named = 0;
     size_t n = avro_schema_record_size(e->schema);
     for (size_t i = 0; i < n; i++) {
         const char *name = avro_schema_record_field_name(e->schema, (int)i);
-        for (int f = 0; name != NULL && f < PF_COUNT; f++)
-            if (e->field_index[f] < 0 && strcmp(profile_field_names[f], name) == 0)
+        for (int f = 0; name != NULL && f < PF_COUNT; f++) {
+            if (e->field_index[f] >= 0 || strcmp(profile_field_names[f], name) != 0)
+                continue;
+            named |= PROFILE_FIELD_BIT(f);
+            if (delivers(avro_schema_record_field_get_by_index(e->schema, (int)i),
+                         profile_field_kinds[f]))
                 e->field_index[f] = (int)i;
+        }
     }
     for (int f = 0; f < PF_REQUIRED_COUNT; f++) {
         if (e->field_index[f] < 0) {
             char buf[96];
-            snprintf(buf, sizeof buf, "not a daglib profile: no field '%s'",
+            snprintf(buf, sizeof buf,
+                     (named & PROFILE_FIELD_BIT(f))
+                         ? "not a daglib profile: field '%s' has an unusable type"
+                         : "not a daglib profile: no field '%s'",
                      profile_field_names[f]);
             *why = copy_message(buf);
             avroc_engine_close(e);

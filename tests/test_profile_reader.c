@@ -1324,6 +1324,56 @@ TEST(profile_reader_skips_empty_blocks_that_stop_avro_c)
     free(data.p);
 }
 
+TEST(profile_reader_fields_of_unusable_types_read_as_absent)
+{
+    /* A status that is a long, attempts that are strings: no value fits
+     * the column, so both engines read such a field as absent (its
+     * default), and of two fields of one name (which Avro forbids, but
+     * avro-c parses) the first that fits counts. */
+    static const char schema[] =
+        "{\"type\":\"record\",\"name\":\"tprofile\",\"fields\":["
+        "{\"name\":\"dag_name\",\"type\":\"string\"},"
+        "{\"name\":\"dag_description\",\"type\":\"string\"},"
+        "{\"name\":\"run_id\",\"type\":\"string\"},"
+        "{\"name\":\"task_name\",\"type\":\"string\"},"
+        "{\"name\":\"task_description\",\"type\":\"string\"},"
+        "{\"name\":\"task_runtime\",\"type\":\"double\"},"
+        "{\"name\":\"status\",\"type\":\"long\"},"
+        "{\"name\":\"attempts\",\"type\":\"string\"},"
+        "{\"name\":\"worker\",\"type\":\"string\"},"
+        "{\"name\":\"worker\",\"type\":[\"null\",\"int\"]}]}";
+    bytes file = {0}, data = {0};
+    put_header(&file, schema, "null");
+    for (int i = 0; i < 4; i++) {
+        put_str(&data, "odd");
+        put_str(&data, "");
+        put_str(&data, "run_000000000");
+        put_str(&data, "t");
+        put_str(&data, "");
+        put_double(&data, 0.5);
+        put_long(&data, 2);        /* status, a long */
+        put_str(&data, "three");   /* attempts, a string */
+        put_str(&data, "w");       /* the worker that does not fit */
+        put_long(&data, 1);        /* the one that does */
+        put_long(&data, 10 + i);
+    }
+    put_block(&file, 4, &data);
+    test_write_file("unusable_fields.avro", file.p, file.n);
+    free(file.p);
+    free(data.p);
+    result rows;
+    CHECK_INT_EQ(both_engines_agree("unusable_fields.avro", &rows), 4);
+    CHECK_STR_EQ(rows.engine, "block");
+    for (int i = 0; i < 4; i++) {
+        CHECK_STR_EQ(rows.rows[i].cell[PF_STATUS].text, "ok");
+        CHECK_INT_EQ(rows.rows[i].cell[PF_ATTEMPTS].i, 1);
+        CHECK_INT_EQ(rows.rows[i].cell[PF_WORKER].kind, CELL_INT);
+        CHECK_INT_EQ(rows.rows[i].cell[PF_WORKER].i, 10 + i);
+        CHECK_INT_EQ(rows.rows[i].cell[PF_ERROR].kind, CELL_NULL);
+    }
+    result_free(&rows);
+}
+
 /* ---- asking for some fields only --------------------------------------------------- */
 
 TEST(profile_reader_fills_the_wanted_fields)
