@@ -266,6 +266,37 @@ static int delivers(avro_schema_t s, int kind)
     }
 }
 
+/* Whether s holds a fixed of size 0: avro-c 1.11 cannot read one (its
+ * allocator's NULL for 0 bytes reads as out of memory), where the block
+ * decoder reads it fine.  Links are not followed: they name a type
+ * defined, and looked at, elsewhere in the schema. */
+static int has_empty_fixed(avro_schema_t s, int depth)
+{
+    if (s == NULL || depth > 64)
+        return 0;
+    switch (avro_typeof(s)) {
+    case AVRO_FIXED:
+        return avro_schema_fixed_size(s) == 0;
+    case AVRO_RECORD:
+        for (size_t i = 0; i < avro_schema_record_size(s); i++)
+            if (has_empty_fixed(
+                    avro_schema_record_field_get_by_index(s, (int)i), depth + 1))
+                return 1;
+        return 0;
+    case AVRO_UNION:
+        for (size_t b = 0; b < avro_schema_union_size(s); b++)
+            if (has_empty_fixed(avro_schema_union_branch(s, (int)b), depth + 1))
+                return 1;
+        return 0;
+    case AVRO_ARRAY:
+        return has_empty_fixed(avro_schema_array_items(s), depth + 1);
+    case AVRO_MAP:
+        return has_empty_fixed(avro_schema_map_values(s), depth + 1);
+    default:
+        return 0;
+    }
+}
+
 /* Whether avro-c 1.11 (Debian's build) decodes the codec: it refuses the
  * others only after allocating what it then leaks. */
 static int avroc_knows_codec(const char *name)
@@ -314,6 +345,11 @@ int avroc_engine_open(avroc_engine *e, avro_container *c,
     e->schema = avro_file_reader_get_writer_schema(e->file);
     if (e->schema == NULL || avro_typeof(e->schema) != AVRO_RECORD) {
         *why = copy_message("not a daglib profile: the schema is not a record");
+        avroc_engine_close(e);
+        return -1;
+    }
+    if (has_empty_fixed(e->schema, 0)) {
+        *why = copy_message("avro-c cannot read a fixed of size 0");
         avroc_engine_close(e);
         return -1;
     }

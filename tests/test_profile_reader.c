@@ -1374,6 +1374,37 @@ TEST(profile_reader_fields_of_unusable_types_read_as_absent)
     result_free(&rows);
 }
 
+TEST(profile_reader_avro_c_refuses_what_it_cannot_read)
+{
+    /* A fixed of size 0 is valid Avro that avro-c 1.11 fails on at the
+     * first record (it takes the NULL of a 0-byte allocation for out of
+     * memory): the block decoder reads the file, the avro-c engine says
+     * at once that it cannot. */
+    static char schema[4096];
+    size_t n = strlen(profile_schema_json);
+    memcpy(schema, profile_schema_json, n - 2);
+    strcpy(schema + n - 2, ",{\"name\":\"x_none\",\"type\":{\"type\":"
+                           "\"fixed\",\"name\":\"nothing\",\"size\":0}}]}");
+    bytes file = {0}, data = {0};
+    put_header(&file, schema, "null");
+    put_record(&data, 0, GOOD_CRAFT);
+    put_record(&data, 1, GOOD_CRAFT);
+    put_block(&file, 2, &data);
+    test_write_file("fixed0.avro", file.p, file.n);
+    free(file.p);
+    free(data.p);
+    result fast, reference;
+    read_all("fixed0.avro", PROFILE_ENGINE_AUTO, ALL, &fast);
+    CHECK(fast.clean);
+    CHECK_INT_EQ(fast.n, 2);
+    CHECK_STR_EQ(fast.rows[1].cell[PF_TASK_NAME].text, "t1");
+    read_all("fixed0.avro", PROFILE_ENGINE_AVRO_C, ALL, &reference);
+    CHECK(!reference.opened);
+    CHECK_CONTAINS(reference.error, "avro-c cannot read a fixed of size 0");
+    result_free(&fast);
+    result_free(&reference);
+}
+
 /* ---- asking for some fields only --------------------------------------------------- */
 
 TEST(profile_reader_fills_the_wanted_fields)
