@@ -57,13 +57,20 @@ static int node_name(const plan *p, uint32_t n, char *buf, size_t size)
 
 /* ---- compiling state ------------------------------------------------------ */
 
+/* What the compiler knows of each task.  The fields it needs from the
+ * daglib_task (kind, chunks, fn) are copied here in one pass: the tasks lie
+ * scattered in the DAG's arena, a cache miss each, and every later pass
+ * reads this compact array instead. */
 typedef struct task_layout {
+    daglib_task_fn fn;
+    uint32_t chunks;   /* 0: the result is not chunked */
     uint32_t count;    /* instances */
     uint32_t first;    /* first instance node */
     uint32_t producer; /* chunked: the node running the function */
     uint32_t kind_ref; /* the REF_MAP or REF_JOIN reference, or NO_REF */
     uint32_t ref_begin, n_refs; /* its inputs then dependencies, in by_task */
     uint32_t const_base;        /* static map: its first constant */
+    uint8_t kind;               /* task_kind */
     uint8_t multi;              /* mapped or chunked: used by instance */
     uint8_t visit;              /* counting: 0 new, 1 in progress, 2 done */
 } task_layout;
@@ -120,16 +127,22 @@ static int resolve_refs(compiler *c)
 static void group_refs(compiler *c)
 {
     const daglib_dag *dag = c->dag;
-    for (uint32_t r = 0; r < dag->n_refs; r++)
+    uint32_t n_depends = 0;
+    for (uint32_t r = 0; r < dag->n_refs; r++) {
         if (dag->refs[r].kind == REF_INPUT || dag->refs[r].kind == REF_DEPENDS)
             c->layout[dag->refs[r].from].n_refs++;
+        n_depends += dag->refs[r].kind == REF_DEPENDS;
+    }
     uint32_t next = 0;
     for (uint32_t t = 0; t < dag->n_tasks; t++) {
         c->layout[t].ref_begin = next;
         next += c->layout[t].n_refs;
         c->layout[t].n_refs = 0;
     }
-    for (int kind = REF_INPUT; kind <= REF_DEPENDS; kind++) {
+    /* One pass per kind, so inputs come first; most DAGs have no
+     * dependencies, and a pass over every reference is worth saving. */
+    int last_kind = n_depends > 0 ? REF_DEPENDS : REF_INPUT;
+    for (int kind = REF_INPUT; kind <= last_kind; kind++) {
         for (uint32_t r = 0; r < dag->n_refs; r++) {
             if (dag->refs[r].kind != (uint32_t)kind)
                 continue;
@@ -147,9 +160,8 @@ static int count_instances(compiler *c, uint32_t t, uint32_t *stack)
     c->layout[t].visit = 1;
     while (depth > 0) {
         uint32_t u = stack[depth - 1];
-        const daglib_task *task = c->dag->tasks[u];
         task_layout *l = &c->layout[u];
-        if (task->kind == TASK_MAP) {
+        if (l->kind == TASK_MAP) {
             uint32_t v = c->target[l->kind_ref];
             task_layout *lv = &c->layout[v];
             if (lv->visit == 0) {
@@ -161,25 +173,26 @@ static int count_instances(compiler *c, uint32_t t, uint32_t *stack)
                 return error_set(c->err, DAGLIB_CYCLE,
                                  "DAG '%s' has a cycle of mapped tasks through "
                                  "'%s' and '%s'",
-                                 c->dag->name, task->name, task_name_of(c, v));
+                                 c->dag->name, task_name_of(c, u),
+                                 task_name_of(c, v));
             if (!lv->multi)
                 return error_set(c->err, DAGLIB_INVALID,
                                  "task '%s' is mapped over '%s', which is not "
                                  "mapped or chunked",
-                                 task->name, task_name_of(c, v));
+                                 task_name_of(c, u), task_name_of(c, v));
             l->count = lv->count;
             l->multi = 1;
-        } else if (task->kind == TASK_MAP_VALUES) {
-            size_t items = daglib_value_count(task->map_values);
+        } else if (l->kind == TASK_MAP_VALUES) {
+            size_t items = daglib_value_count(c->dag->tasks[u]->map_values);
             if (items >= PLAN_ARG_CONST)
                 return error_set(c->err, DAGLIB_INVALID,
                                  "task '%s' is mapped over too many items",
-                                 task->name);
+                                 task_name_of(c, u));
             l->count = (uint32_t)items;
             l->multi = 1;
         } else {
-            l->count = task->chunks > 0 ? task->chunks : 1;
-            l->multi = task->chunks > 0;
+            l->count = l->chunks > 0 ? l->chunks : 1;
+            l->multi = l->chunks > 0;
         }
         l->visit = 2;
         depth--;
@@ -194,21 +207,20 @@ static int check_kinds(compiler *c)
     for (uint32_t r = 0; r < dag->n_refs; r++) {
         const task_ref *ref = &dag->refs[r];
         const task_layout *up = &c->layout[c->target[r]];
-        const char *from = task_name_of(c, ref->from);
-        const char *to = task_name_of(c, c->target[r]);
         if (ref->kind == REF_JOIN && !up->multi)
             return error_set(c->err, DAGLIB_INVALID,
                              "task '%s' joins '%s', which is not mapped or "
                              "chunked",
-                             from, to);
+                             task_name_of(c, ref->from),
+                             task_name_of(c, c->target[r]));
         if ((ref->kind == REF_INPUT || ref->kind == REF_DEPENDS) && up->multi)
             return error_set(c->err, DAGLIB_INVALID,
                              "task '%s' %s '%s', which has %u instances: map "
                              "over it or join it instead",
-                             from,
+                             task_name_of(c, ref->from),
                              ref->kind == REF_INPUT ? "takes the input"
                                                     : "depends on",
-                             to, up->count);
+                             task_name_of(c, c->target[r]), up->count);
     }
     return DAGLIB_OK;
 }
@@ -220,26 +232,25 @@ static int lay_out_nodes(compiler *c)
     plan *p = c->p;
     uint64_t nodes = 0, args = 0, consts = 0;
     for (uint32_t t = 0; t < dag->n_tasks; t++) {
-        const daglib_task *task = dag->tasks[t];
         task_layout *l = &c->layout[t];
         uint64_t common = l->n_refs;
         l->producer = PLAN_NO_NODE;
-        if (task->chunks > 0) {
+        if (l->chunks > 0) {
             l->producer = (uint32_t)nodes++;
             args += common;
-            if (task->kind == TASK_JOIN)
+            if (l->kind == TASK_JOIN)
                 args += c->layout[c->target[l->kind_ref]].count;
             args += l->count; /* each chunk node reads the producer */
-        } else if (task->kind == TASK_JOIN) {
+        } else if (l->kind == TASK_JOIN) {
             args += common + c->layout[c->target[l->kind_ref]].count;
-        } else if (task->kind == TASK_PLAIN) {
+        } else if (l->kind == TASK_PLAIN) {
             args += common;
         } else {
             args += (uint64_t)l->count * (common + 1);
         }
         l->first = (uint32_t)nodes;
         nodes += l->count;
-        if (task->kind == TASK_MAP_VALUES) {
+        if (l->kind == TASK_MAP_VALUES) {
             l->const_base = (uint32_t)consts;
             consts += l->count;
         }
@@ -260,7 +271,7 @@ static int lay_out_nodes(compiler *c)
 
     uint32_t next_arg = 0;
     for (uint32_t t = 0; t < dag->n_tasks; t++) {
-        const daglib_task *task = dag->tasks[t];
+        const daglib_task *task = dag->tasks[t]; /* stored, not read */
         const task_layout *l = &c->layout[t];
         const task_layout *over =
             l->kind_ref != NO_REF ? &c->layout[c->target[l->kind_ref]] : NULL;
@@ -270,19 +281,19 @@ static int lay_out_nodes(compiler *c)
         uint32_t runners = l->producer != PLAN_NO_NODE ? 1 : l->count;
         for (uint32_t i = 0; i < runners; i++) {
             plan_node *pn = &p->nodes[runners_first + i];
-            pn->fn = task->fn;
+            pn->fn = l->fn;
             pn->task = task;
-            pn->instance = task->kind == TASK_MAP_VALUES || task->kind == TASK_MAP
+            pn->instance = l->kind == TASK_MAP_VALUES || l->kind == TASK_MAP
                                ? i
                                : PLAN_NO_INSTANCE;
             pn->arg_begin = next_arg;
-            if (task->kind == TASK_MAP_VALUES) {
+            if (l->kind == TASK_MAP_VALUES) {
                 p->args[next_arg++] = PLAN_ARG_CONST | (l->const_base + i);
                 p->consts[l->const_base + i] =
                     daglib_value_item(task->map_values, i);
-            } else if (task->kind == TASK_MAP) {
+            } else if (l->kind == TASK_MAP) {
                 p->args[next_arg++] = over->first + i;
-            } else if (task->kind == TASK_JOIN) {
+            } else if (l->kind == TASK_JOIN) {
                 for (uint32_t k = 0; k < over->count; k++)
                     p->args[next_arg++] = over->first + k;
                 pn->n_joined = over->count;
@@ -294,7 +305,7 @@ static int lay_out_nodes(compiler *c)
             pn->n_args = next_arg - pn->arg_begin;
             if (l->producer != PLAN_NO_NODE) {
                 pn->flags |= NODE_CHUNKED;
-                pn->n_chunks = task->chunks;
+                pn->n_chunks = l->chunks;
             }
         }
         if (l->producer == PLAN_NO_NODE)
@@ -499,8 +510,13 @@ int plan_compile(const struct daglib_dag *dag, plan **out, error_state *err)
         rc = out_of_memory(&c);
         goto done;
     }
-    for (uint32_t t = 0; t < dag->n_tasks; t++)
+    for (uint32_t t = 0; t < dag->n_tasks; t++) {
+        const daglib_task *task = dag->tasks[t];
+        c.layout[t].fn = task->fn;
+        c.layout[t].chunks = task->chunks;
+        c.layout[t].kind = (uint8_t)task->kind;
         c.layout[t].kind_ref = NO_REF;
+    }
     rc = resolve_refs(&c);
     if (rc != DAGLIB_OK)
         goto done;
