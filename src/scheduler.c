@@ -2,8 +2,8 @@
  * scheduler.c -- execute a plan on a pool of workers.
  *
  * The design follows Taskflow's executor, in C:
- *   - every node has an atomic countdown of unfinished predecessors; the
- *     worker that brings it to zero owns the node;
+ *   - every node has an atomic count of finished predecessors; the worker
+ *     whose arrival completes it owns the node;
  *   - a finishing worker keeps the first successor that became ready and
  *     runs it next itself (no queue round-trip), and pushes the others on
  *     its own work-stealing deque;
@@ -11,15 +11,21 @@
  *     sleep lock is touched only when somebody sleeps;
  *   - a node with a single predecessor or a result with a single consumer
  *     needs no atomic operation at all: the one predecessor (consumer) is
- *     the only writer.
+ *     the only writer; results that own no memory (NULL, numbers) are not
+ *     counted at all.
  * A result is released as soon as its last consumer has run (finals are
  * kept), so a long chain keeps memory flat.  Failures travel with the
- * countdown: a failed or skipped node marks its successors, which are then
+ * counts: a failed or skipped node marks its successors, which are then
  * skipped instead of run, so independent branches carry on and the run
  * still ends when every sink is done.
  *
+ * The counts start at the zero calloc gives, so arming a run reads no plan
+ * node, and the hot path touches a node's plan entry, its state, its
+ * argument and successor lists -- never the daglib_task (retry policy,
+ * names), which only failures and observers need.
+ *
  * With one worker the same code is instantiated with `single` set: a plain
- * stack replaces the deque and the countdowns need no locked instructions.
+ * stack replaces the deque and the counts need no locked instructions.
  */
 #include <errno.h>
 #include <limits.h>
@@ -69,6 +75,23 @@ static ALWAYS_INLINE uint32_t count_down(_Atomic uint32_t *counter, int single)
         return v;
     }
     return atomic_fetch_sub_explicit(counter, 1, memory_order_acq_rel);
+}
+
+/* Count one more arrival on *counter; 1 when it was the last of total.
+ * Node counters count up from the zero calloc gave them, so arming a run
+ * touches no plan node.  The acq_rel increment orders what each arrival
+ * wrote before it (results, failure marks) before what the last one does
+ * next. */
+static ALWAYS_INLINE int arrive(_Atomic uint32_t *counter, uint32_t total,
+                                int single)
+{
+    if (single) {
+        uint32_t v = atomic_load_explicit(counter, memory_order_relaxed) + 1;
+        atomic_store_explicit(counter, v, memory_order_relaxed);
+        return v == total;
+    }
+    return atomic_fetch_add_explicit(counter, 1, memory_order_acq_rel) + 1 ==
+           total;
 }
 
 /* Release a result.  Numbers and NULLs own nothing: no call for them. */
@@ -125,7 +148,8 @@ static int gather_args(run *r, const plan_node *pn, call_args *ca)
 
 static void release_call_args(call_args *ca)
 {
-    value_clear(&ca->joined);
+    if (ca->joined.type != DAGLIB_NULL)
+        value_clear(&ca->joined);
     if (ca->argv != ca->stack)
         free(ca->argv);
 }
@@ -162,8 +186,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
         return;
     }
     daglib_context ctx = {r, n, w->index, st, NULL};
-    const daglib_retry *retry = &pn->task->retry;
-    double wait = retry->delay;
+    double wait = 0;
     node_timing *timing = r->timing != NULL ? &r->timing[n] : NULL;
     for (int attempt = 1;; attempt++) {
         st->attempts = (uint16_t)attempt;
@@ -181,8 +204,15 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
         } else {
             pn->fn(&ctx, ca.argc, ca.argv);
         }
-        if (st->status != NODE_FAILED || attempt >= retry->attempts)
+        if (st->status != NODE_FAILED)
             break;
+        /* The policy only once a try failed: it lives in the task, a cache
+         * line the hot path otherwise never touches. */
+        const daglib_retry *retry = &pn->task->retry;
+        if (attempt >= retry->attempts)
+            break;
+        if (attempt == 1)
+            wait = retry->delay;
         sleep_seconds(retry->max_delay > 0 && wait > retry->max_delay
                           ? retry->max_delay
                           : wait);
@@ -190,6 +220,8 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
     }
     if (ctx.name_buffer != NULL)
         free(ctx.name_buffer);
+    if (st->error != NULL) /* even after a later success (a retry) */
+        atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
     release_call_args(&ca);
     if ((pn->flags & NODE_CHUNKED) && st->status != NODE_FAILED) {
         int rc = split_into_chunks(&st->result, pn->n_chunks);
@@ -205,6 +237,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
                                     pn->n_chunks,
                                     type_names[daglib_value_type(&st->result)]);
             st->status = NODE_FAILED;
+            atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
         }
     }
 }
@@ -219,12 +252,19 @@ static ALWAYS_INLINE void release_args(run *r, const plan_node *pn, int single)
         uint32_t up = args[i];
         if (up & PLAN_ARG_CONST)
             continue;
+        /* NULLs and numbers own nothing, so nobody needs to count their
+         * readers (and their plan node stays out of the cache).  The type
+         * is fixed until the last reader of a result that owns memory
+         * clears it.  A final is kept. */
+        node_state *ust = &r->states[up];
+        if (ust->result.type < DAGLIB_TEXT)
+            continue;
         const plan_node *upn = &p->nodes[up];
         if (upn->flags & NODE_FINAL)
             continue;
         if (upn->n_consumers == 1 ||
-            count_down(&r->states[up].consumers_left, single) == 1)
-            discard_result(&r->states[up].result);
+            arrive(&ust->readers_done, upn->n_consumers, single))
+            discard_result(&ust->result);
     }
 }
 
@@ -411,7 +451,8 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
         if (failed)
             atomic_store_explicit(&sst->upstream_failed, 1,
                                   memory_order_relaxed);
-        if (p->nodes[s].n_preds != 1 && count_down(&sst->pending, single) != 1)
+        uint32_t preds = p->nodes[s].n_preds;
+        if (preds != 1 && !arrive(&sst->preds_done, preds, single))
             continue;
         if (next == PLAN_NO_NODE) {
             next = s;
@@ -555,12 +596,8 @@ int run_init(run *r, const plan *p, const struct daglib_dag *dag,
     if (r->states == NULL || r->workers == NULL ||
         (keep_timing && r->timing == NULL))
         goto nomem;
-    for (uint32_t n = 0; n < p->n_nodes; n++) {
-        atomic_init(&r->states[n].pending, p->nodes[n].n_preds);
-        atomic_init(&r->states[n].consumers_left, p->nodes[n].n_consumers);
-        atomic_init(&r->states[n].upstream_failed, 0);
-        value_init(&r->states[n].result);
-    }
+    /* calloc's zeroes are every node's starting state: no predecessor
+     * done, no reader done, no failure upstream, a NULL result. */
     for (uint32_t i = 0; i < n_workers; i++) {
         worker *w = &r->workers[i];
         w->run = r;
@@ -582,6 +619,7 @@ int run_init(run *r, const plan *p, const struct daglib_dag *dag,
     atomic_init(&r->n_failed, 0);
     atomic_init(&r->n_skipped, 0);
     atomic_init(&r->n_sleeping, 0);
+    atomic_init(&r->messages_kept, 0);
     pthread_mutex_init(&r->sleep_lock, NULL);
     pthread_cond_init(&r->wake_up, NULL);
     return 0;
@@ -628,12 +666,18 @@ int run_execute(run *r)
 
 void run_destroy(run *r)
 {
-    if (r->states != NULL) {
+    /* Every result that owns memory was freed by its last reader, or at
+     * once when it had none, except the finals'; messages are rare and
+     * flagged.  So a clean run has no state to visit but the finals. */
+    if (r->states != NULL && atomic_load(&r->messages_kept)) {
         for (uint32_t n = 0; n < r->plan->n_nodes; n++) {
             discard_result(&r->states[n].result);
             if (r->states[n].error != NULL)
                 free(r->states[n].error);
         }
+    } else if (r->states != NULL) {
+        for (uint32_t f = 0; f < r->plan->n_finals; f++)
+            discard_result(&r->states[r->plan->finals[f]].result);
     }
     if (r->workers != NULL && r->n_workers > 1)
         for (uint32_t i = 0; i < r->n_workers; i++)

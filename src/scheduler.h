@@ -1,13 +1,13 @@
 /*
  * scheduler.h -- the state of one run and the workers that execute it.
  *
- * A run owns one node_state per plan node: a predecessor countdown, a
- * consumer countdown for releasing the result, the result itself (inline,
+ * A run owns one node_state per plan node: a count of predecessors done, a
+ * count of readers done for releasing the result, the result itself (inline,
  * so most results allocate nothing) and the outcome.  Workers are threads
  * (the caller's thread is worker 0), each with a work-stealing deque.
  *
- * Who touches what: node_state.pending and .consumers_left are atomics any
- * worker may decrement; everything else in a node_state is written only by
+ * Who touches what: node_state.preds_done and .readers_done are atomics any
+ * worker may increment; everything else in a node_state is written only by
  * the worker that runs the node, before it hands the node's successors on
  * (a release), and read by others only after they acquired that hand-off.
  */
@@ -34,8 +34,8 @@ enum node_status {
 };
 
 typedef struct node_state {
-    _Atomic uint32_t pending;        /* predecessors not finished yet */
-    _Atomic uint32_t consumers_left; /* argument slots not read yet */
+    _Atomic uint32_t preds_done;     /* predecessors finished so far */
+    _Atomic uint32_t readers_done;   /* argument slots read so far */
     _Atomic uint8_t upstream_failed; /* a predecessor failed or was skipped */
     uint8_t status;                  /* enum node_status */
     uint16_t attempts;
@@ -85,6 +85,7 @@ typedef struct run {
 
     /* Idle workers sleep here; the lock is taken only when someone sleeps. */
     _Atomic uint32_t n_sleeping;
+    _Atomic int messages_kept; /* some node kept an error message */
     pthread_mutex_t sleep_lock;
     pthread_cond_t wake_up;
 } run;
@@ -98,7 +99,7 @@ struct daglib_context {
     char *name_buffer; /* "name 3" for a mapped instance, made on demand */
 };
 
-/* Set up states for plan (all pending counts armed).  0, or -1 when memory
+/* Set up states for plan (every count at zero).  0, or -1 when memory
  * runs out. */
 int run_init(run *r, const plan *p, const struct daglib_dag *dag,
              uint32_t n_workers, int keep_timing);
