@@ -7,7 +7,8 @@
  *   - a finishing worker keeps the first successor that became ready and
  *     runs it next itself (no queue round-trip), and pushes the others on
  *     its own work-stealing deque;
- *   - idle workers steal from the others, spin a little, then sleep; the
+ *   - idle workers steal from the others (half of a deque, up to
+ *     DEQUE_STEAL_MAX nodes at a time), spin a little, then sleep; the
  *     sleep lock is touched only when somebody sleeps;
  *   - a node with a single predecessor or a result with a single consumer
  *     needs no atomic operation at all: the one predecessor (consumer) is
@@ -533,9 +534,16 @@ static uint32_t find_work(worker *w)
                                                     : start + k - n_workers;
             if (victim == w->index)
                 continue;
-            uint32_t n = deque_steal(&r->workers[victim].queue);
-            if (n != DEQUE_EMPTY)
-                return n;
+            uint32_t stolen[DEQUE_STEAL_MAX];
+            uint32_t got = deque_steal(&r->workers[victim].queue, stolen);
+            if (got == 0)
+                continue;
+            /* Run the oldest now, keep the rest where others can steal. */
+            for (uint32_t i = got - 1; i > 0; i--)
+                push_ready(r, w, stolen[i]);
+            if (got > 1)
+                wake_sleepers(r, 0);
+            return stolen[0];
         }
         if (round < SPIN_ROUNDS) {
             cpu_relax();
