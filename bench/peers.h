@@ -1,0 +1,67 @@
+/*
+ * peers.h -- one call per scheduler under test: build a shape, run it once,
+ * say how long each took.
+ *
+ * Every side builds its own graph from the same shape (shapes.h), with the
+ * same task body, and the same number of threads, the calling thread
+ * included.  Times are whole-graph nanoseconds; the driver divides.
+ */
+#ifndef BENCH_PEERS_H
+#define BENCH_PEERS_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "shapes.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum body_kind {
+    BODY_EMPTY, /* does nothing: the scheduler's own cost */
+    BODY_INT,   /* daglib only: returns an integer result */
+    BODY_SPIN   /* spins a calibrated number of iterations */
+} body_kind;
+
+typedef struct bench_task {
+    body_kind body;
+    uint64_t spin_iterations; /* BODY_SPIN */
+    unsigned dag_flags;       /* daglib only: DAGLIB_PROFILE or 0 */
+} bench_task;
+
+/* Nanoseconds for the whole graph; build < 0 when the peer has no separate
+ * build (OpenMP creates its tasks while they run). */
+typedef struct bench_time {
+    double build_ns;
+    double run_ns;
+} bench_time;
+
+/* Each returns 0, or -1 (with a message on stderr) when it failed. */
+int bench_daglib(const shape *s, int workers, const bench_task *task,
+                 bench_time *out);
+int bench_tbb(const shape *s, int workers, const bench_task *task,
+              bench_time *out);
+int bench_openmp(const shape *s, int workers, const bench_task *task,
+                 bench_time *out);
+
+static inline int64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Burn about `iterations` cycles without touching memory; the empty asm
+ * keeps the compiler from folding the loop away. */
+static inline void bench_spin(uint64_t iterations)
+{
+    for (uint64_t i = 0; i < iterations; i++)
+        __asm__ __volatile__("" : : "r"(i));
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

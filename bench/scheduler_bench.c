@@ -1,0 +1,502 @@
+/*
+ * scheduler_bench.c -- `make bench`: daglib's scheduler against oneTBB's
+ * flow graph and OpenMP's depend clauses, in one process.
+ *
+ * Three parts, each printed as a Markdown table:
+ *   1. overhead: the four shapes of ~100,000 empty tasks, 1 and 2 workers,
+ *      ns per task to build the graph and to run it, daglib against the
+ *      best peer (also daglib with tasks that return an integer);
+ *   2. profiling: what DAGLIB_PROFILE adds per task on the fan-out shape,
+ *      the Avro file written and closed included;
+ *   3. speed-up: the shapes with tasks that spin ~1 us, 2 workers against 1.
+ * Every figure is the median of the repetitions (-r, at least 7).  Within a
+ * repetition the sides take turns in a rotating order, with a pause
+ * between them so that a peer's spinning threads have gone to sleep before
+ * the next one starts.  The speed-up part also runs the spinning tasks on
+ * bare threads, without any graph: what this machine's two cores give at
+ * best.  The closing line says how much of the CPUs other processes (and
+ * the hypervisor) took meanwhile, since that moves every figure.  Nothing
+ * here fails on slow numbers: a benchmark measures, tests judge.
+ *
+ *   scheduler_bench [-r REPS] [-n TASKS] [-o RAW.csv] [-p PARTS]
+ *
+ * PARTS is a comma-separated subset of overhead,profiling,speedup.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daglib.h"
+#include "peers.h"
+
+#define MIN_REPS 7
+#define PAUSE_NS 20000000L /* between two measurements */
+#define SPIN_TASK_NS 1000.0
+
+/* Taskflow 4.1 on this machine, one thread, run only (issue 2). */
+static const double taskflow_anchor[SHAPE_COUNT] = {
+    [SHAPE_FAN_OUT] = 46, [SHAPE_CHAIN] = 21, [SHAPE_TREE] = 32,
+    [SHAPE_WAVEFRONT] = 40};
+
+typedef enum side {
+    SIDE_DAGLIB,
+    SIDE_DAGLIB_INT, /* daglib, tasks returning an integer */
+    SIDE_TBB,
+    SIDE_OPENMP,
+    SIDE_BARE, /* spinning tasks split over bare threads, no graph */
+    SIDE_COUNT
+} side;
+
+static const char *const side_names[SIDE_COUNT] = {
+    "daglib", "daglib-int", "tbb", "openmp", "bare-threads"};
+
+static int reps = 11;
+static FILE *raw; /* every measurement, or NULL */
+
+static void pause_briefly(void)
+{
+    struct timespec pause = {0, PAUSE_NS};
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+        ;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n)
+{
+    double sorted[n];
+    memcpy(sorted, v, sizeof sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, compare_doubles);
+    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+/* ---- the machine's own ceiling ------------------------------------------- */
+
+typedef struct bare_share {
+    const shape *s;
+    uint64_t iterations;
+    uint32_t first, step;
+} bare_share;
+
+static void *run_bare_share(void *arg)
+{
+    const bare_share *share = arg;
+    for (uint32_t i = share->first; i < share->s->n; i += share->step)
+        bench_spin(share->iterations);
+    return NULL;
+}
+
+/* The spinning tasks dealt out to `workers` threads (the calling thread
+ * included), no dependencies, no scheduler: the best any scheduler can do. */
+static int bench_bare(const shape *s, int workers, const bench_task *task,
+                      bench_time *out)
+{
+    pthread_t threads[workers];
+    bare_share shares[workers];
+    int64_t t0 = bench_now_ns();
+    for (int k = 0; k < workers; k++) {
+        shares[k] = (bare_share){s, task->spin_iterations, (uint32_t)k,
+                                 (uint32_t)workers};
+        if (k > 0 &&
+            pthread_create(&threads[k], NULL, run_bare_share, &shares[k]) != 0)
+            return -1;
+    }
+    run_bare_share(&shares[0]);
+    for (int k = 1; k < workers; k++)
+        pthread_join(threads[k], NULL);
+    out->build_ns = -1;
+    out->run_ns = (double)(bench_now_ns() - t0);
+    return 0;
+}
+
+/* ---- measuring ------------------------------------------------------------ */
+
+/* One measurement of one side; exits on failure (a broken side would
+ * make every figure after it meaningless). */
+static bench_time measure(const char *part, side sd, const shape *s,
+                          int workers, const bench_task *task, int rep)
+{
+    bench_time t;
+    int rc;
+    switch (sd) {
+    case SIDE_TBB:
+        rc = bench_tbb(s, workers, task, &t);
+        break;
+    case SIDE_OPENMP:
+        rc = bench_openmp(s, workers, task, &t);
+        break;
+    case SIDE_BARE:
+        rc = bench_bare(s, workers, task, &t);
+        break;
+    default:
+        rc = bench_daglib(s, workers, task, &t);
+        break;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "%s failed on %s\n", side_names[sd], s->name);
+        exit(1);
+    }
+    if (raw != NULL && rep >= 0)
+        fprintf(raw, "%s,%s,%u,%d,%s,%d,%.0f,%.0f\n", part, s->name, s->n,
+                workers, side_names[sd], rep, t.build_ns, t.run_ns);
+    pause_briefly();
+    return t;
+}
+
+/* Medians, in ns per task, of the sides measured in turns: build[k] and
+ * run[k] belong to sides[k] of the call. */
+typedef struct cell {
+    double build[SIDE_COUNT];
+    double run[SIDE_COUNT];
+} cell;
+
+static cell measure_cell(const char *part, const shape *s, int workers,
+                         const side *sides, const bench_task *tasks,
+                         int n_sides)
+{
+    double build[SIDE_COUNT][reps], run[SIDE_COUNT][reps];
+    for (int k = 0; k < n_sides; k++) /* warm-up: threads, caches, pools */
+        measure(part, sides[k], s, workers, &tasks[k], -1);
+    for (int rep = 0; rep < reps; rep++)
+        for (int j = 0; j < n_sides; j++) {
+            int k = (rep + j) % n_sides;
+            bench_time t =
+                measure(part, sides[k], s, workers, &tasks[k], rep);
+            build[k][rep] = t.build_ns / s->n;
+            run[k][rep] = t.run_ns / s->n;
+        }
+    cell c;
+    for (int k = 0; k < n_sides; k++) {
+        c.build[k] = median(build[k], reps);
+        c.run[k] = median(run[k], reps);
+    }
+    return c;
+}
+
+static double min2(double a, double b)
+{
+    return a < b ? a : b;
+}
+
+/* ---- 1. overhead ------------------------------------------------------------ */
+
+static void overhead(shape *shapes)
+{
+    /* In enum order, so that c->run[SIDE_TBB] is oneTBB's. */
+    const side sides[] = {SIDE_DAGLIB, SIDE_DAGLIB_INT, SIDE_TBB, SIDE_OPENMP};
+    const bench_task tasks[] = {
+        {BODY_EMPTY, 0, 0}, {BODY_INT, 0, 0}, {BODY_EMPTY, 0, 0},
+        {BODY_EMPTY, 0, 0}};
+    cell cells[SHAPE_COUNT][2];
+    for (int k = 0; k < SHAPE_COUNT; k++)
+        for (int w = 1; w <= 2; w++) {
+            fprintf(stderr, "  overhead: %s, %d worker%s\n", shapes[k].name, w,
+                    w > 1 ? "s" : "");
+            cells[k][w - 1] =
+                measure_cell("overhead", &shapes[k], w, sides, tasks, 4);
+        }
+
+    printf("### Run: ns per task (empty tasks, median of %d)\n\n", reps);
+    printf("| shape | tasks | workers | daglib | daglib, int results | oneTBB "
+           "| OpenMP¹ | Taskflow² | daglib / best peer |\n");
+    printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for (int k = 0; k < SHAPE_COUNT; k++)
+        for (int w = 1; w <= 2; w++) {
+            const cell *c = &cells[k][w - 1];
+            double best = min2(c->run[SIDE_TBB], c->run[SIDE_OPENMP]);
+            char anchor[16] = "";
+            if (w == 1)
+                snprintf(anchor, sizeof anchor, "%.0f", taskflow_anchor[k]);
+            printf("| %s | %u | %d | %.1f | %.1f | %.1f | %.1f | %s | "
+                   "%.2f |\n",
+                   shapes[k].name, shapes[k].n, w, c->run[SIDE_DAGLIB],
+                   c->run[SIDE_DAGLIB_INT], c->run[SIDE_TBB],
+                   c->run[SIDE_OPENMP], anchor, c->run[SIDE_DAGLIB] / best);
+        }
+    printf("\n¹ OpenMP creates its tasks while they run: its run includes "
+           "building.  \n² Taskflow 4.1 on this machine, one thread, run "
+           "only (the issue's anchor, not rerun here).\n\n");
+
+    printf("### Build, and build + run: ns per task (median of %d)\n\n", reps);
+    printf("| shape | workers | build: daglib | build: oneTBB | daglib / "
+           "oneTBB | total: daglib | total: oneTBB | total: OpenMP | "
+           "daglib / best peer |\n");
+    printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for (int k = 0; k < SHAPE_COUNT; k++)
+        for (int w = 1; w <= 2; w++) {
+            const cell *c = &cells[k][w - 1];
+            double total = c->build[SIDE_DAGLIB] + c->run[SIDE_DAGLIB];
+            double tbb = c->build[SIDE_TBB] + c->run[SIDE_TBB];
+            double omp = c->run[SIDE_OPENMP];
+            printf("| %s | %d | %.1f | %.1f | %.2f | %.1f | %.1f | %.1f | "
+                   "%.2f |\n",
+                   shapes[k].name, w, c->build[SIDE_DAGLIB], c->build[SIDE_TBB],
+                   c->build[SIDE_DAGLIB] / c->build[SIDE_TBB], total, tbb, omp,
+                   total / min2(tbb, omp));
+        }
+    printf("\ndaglib's build is the API calls plus the plan compiled at the "
+           "first run (first run minus a second one); its run is the second "
+           "run.\n\n");
+}
+
+/* ---- 2. profiling ------------------------------------------------------------ */
+
+/* The profiling files written, for their size (nftw has no user data). */
+static double profile_bytes;
+static int profile_files;
+
+static int remove_entry(const char *path, const struct stat *st, int type,
+                        struct FTW *ftw)
+{
+    (void)ftw;
+    if (type == FTW_F) {
+        profile_bytes += (double)st->st_size;
+        profile_files++;
+    }
+    return remove(path);
+}
+
+static void profiling(const shape *fan_out)
+{
+    const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
+    char root[4096];
+    snprintf(root, sizeof root, "%s/daglib-bench-XXXXXX", tmp);
+    if (mkdtemp(root) == NULL) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    setenv("DAGLIB_META_DIR", root, 1);
+    const side sides[] = {SIDE_DAGLIB, SIDE_DAGLIB};
+    const bench_task tasks[] = {{BODY_EMPTY, 0, 0},
+                                {BODY_EMPTY, 0, DAGLIB_PROFILE}};
+    cell cells[2];
+    for (int w = 1; w <= 2; w++) {
+        fprintf(stderr, "  profiling: %d worker%s\n", w, w > 1 ? "s" : "");
+        cells[w - 1] = measure_cell("profiling", fan_out, w, sides, tasks, 2);
+    }
+    nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unsetenv("DAGLIB_META_DIR");
+
+    printf("### Profiling: ns per task on the fan-out shape (median of %d)\n\n",
+           reps);
+    printf("| workers | off | on (DAGLIB_PROFILE) | added |\n");
+    printf("|--:|--:|--:|--:|\n");
+    for (int w = 1; w <= 2; w++) {
+        const cell *c = &cells[w - 1];
+        printf("| %d | %.1f | %.1f | %.1f |\n", w, c->run[0], c->run[1],
+               c->run[1] - c->run[0]);
+    }
+    printf("\nThe run with profiling on includes creating, writing, syncing "
+           "and closing its Avro file (in %s; %.1f MB per run, %.0f bytes per "
+           "task).\n\n",
+           tmp, profile_bytes / profile_files / 1e6,
+           profile_bytes / profile_files / fan_out->n);
+}
+
+/* ---- 3. speed-up with ~1 us tasks -------------------------------------------- */
+
+/* Spin iterations that take SPIN_TASK_NS; the fastest of a few tries, as
+ * interruptions only ever make a try slower. */
+static uint64_t calibrate_spin(double *task_ns)
+{
+    const uint64_t probe = 1u << 24;
+    double best = 1e30;
+    for (int i = 0; i < 5; i++) {
+        int64_t t0 = bench_now_ns();
+        bench_spin(probe);
+        double ns = (double)(bench_now_ns() - t0);
+        if (ns < best)
+            best = ns;
+    }
+    uint64_t iterations = (uint64_t)(SPIN_TASK_NS * (double)probe / best);
+    /* Check: one task's spin, timed over many. */
+    const int n = 100000;
+    int64_t t0 = bench_now_ns();
+    for (int i = 0; i < n; i++)
+        bench_spin(iterations);
+    *task_ns = (double)(bench_now_ns() - t0) / n;
+    return iterations;
+}
+
+/* Each repetition runs a side on 1 and on 2 workers back to back (in
+ * alternating order), and the speed-up is the median of those pairs'
+ * ratios: a neighbour's load then slows both halves of a pair alike. */
+static void speed_up(shape *shapes)
+{
+    double task_ns;
+    uint64_t iterations = calibrate_spin(&task_ns);
+    enum { N_SIDES = 4, N_KINDS = 3 };
+    const side sides[N_SIDES] = {SIDE_DAGLIB, SIDE_TBB, SIDE_OPENMP,
+                                 SIDE_BARE};
+    const bench_task spin = {BODY_SPIN, iterations, 0};
+    const shape_kind kinds[N_KINDS] = {SHAPE_FAN_OUT, SHAPE_TREE,
+                                       SHAPE_WAVEFRONT};
+    double ratio[N_KINDS][N_SIDES], one_ms[N_KINDS], two_ms[N_KINDS];
+    for (int k = 0; k < N_KINDS; k++) {
+        const shape *s = &shapes[kinds[k]];
+        fprintf(stderr, "  speed-up: %s\n", s->name);
+        double ratios[N_SIDES][reps], one[reps], two[reps];
+        for (int i = 0; i < N_SIDES; i++) /* warm-up */
+            measure("speed-up", sides[i], s, 2, &spin, -1);
+        for (int rep = 0; rep < reps; rep++)
+            for (int j = 0; j < N_SIDES; j++) {
+                int i = (rep + j) % N_SIDES;
+                bench_time t1, t2;
+                if (rep % 2 == 0) {
+                    t1 = measure("speed-up", sides[i], s, 1, &spin, rep);
+                    t2 = measure("speed-up", sides[i], s, 2, &spin, rep);
+                } else {
+                    t2 = measure("speed-up", sides[i], s, 2, &spin, rep);
+                    t1 = measure("speed-up", sides[i], s, 1, &spin, rep);
+                }
+                ratios[i][rep] = t1.run_ns / t2.run_ns;
+                if (i == 0) {
+                    one[rep] = t1.run_ns / 1e6;
+                    two[rep] = t2.run_ns / 1e6;
+                }
+            }
+        for (int i = 0; i < N_SIDES; i++)
+            ratio[k][i] = median(ratios[i], reps);
+        one_ms[k] = median(one, reps);
+        two_ms[k] = median(two, reps);
+    }
+
+    printf("### Speed-up with ~1 µs tasks (each spins %.0f ns; median of "
+           "%d)\n\n",
+           task_ns, reps);
+    printf("| shape | daglib, 1 worker | daglib, 2 workers | daglib "
+           "speed-up | oneTBB | OpenMP | bare threads³ | daglib / bare |\n");
+    printf("|---|--:|--:|--:|--:|--:|--:|--:|\n");
+    for (int k = 0; k < N_KINDS; k++)
+        printf("| %s | %.1f ms | %.1f ms | %.2f× | %.2f× | %.2f× | %.2f× | "
+               "%.2f |\n",
+               shapes[kinds[k]].name, one_ms[k], two_ms[k], ratio[k][0],
+               ratio[k][1], ratio[k][2], ratio[k][3],
+               ratio[k][0] / ratio[k][3]);
+    printf("\nSpeed-up: a run on 1 worker over the same run on 2, paired "
+           "within each repetition.  Goal for daglib: at least 1.9×.  \n³ "
+           "The same spinning dealt out to two threads, with no graph and no "
+           "scheduler: the ceiling this machine gives.\n\n");
+}
+
+/* ---- the machine's load ---------------------------------------------------- */
+
+/* CPU time of the whole machine, in seconds, from /proc/stat: busy (user,
+ * nice, system, irq, softirq) and stolen by the hypervisor; and this
+ * process's own, to tell the others' apart. */
+typedef struct machine_time {
+    double busy, steal, wall, own;
+} machine_time;
+
+static machine_time machine_now(void)
+{
+    machine_time m = {0, 0, (double)bench_now_ns() / 1e9, 0};
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    if (f != NULL) {
+        if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+                   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+            double tick = (double)sysconf(_SC_CLK_TCK);
+            m.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / tick;
+            m.steal = (double)v[7] / tick;
+        }
+        fclose(f);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    m.own = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    return m;
+}
+
+static void report_load(machine_time start)
+{
+    machine_time end = machine_now();
+    double capacity =
+        (end.wall - start.wall) * (double)sysconf(_SC_NPROCESSORS_ONLN);
+    double others = (end.busy - start.busy) - (end.own - start.own);
+    if (others < 0)
+        others = 0;
+    printf("While this ran (%.0f s), other processes used %.0f%% of the "
+           "CPUs' time and the hypervisor stole %.0f%%.\n",
+           end.wall - start.wall, 100 * others / capacity,
+           100 * (end.steal - start.steal) / capacity);
+}
+
+int main(int argc, char **argv)
+{
+    uint32_t size = 100000;
+    const char *raw_path = NULL;
+    const char *parts = "overhead,profiling,speedup";
+    int opt;
+    while ((opt = getopt(argc, argv, "r:n:o:p:")) != -1) {
+        switch (opt) {
+        case 'r':
+            reps = atoi(optarg);
+            break;
+        case 'n':
+            size = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'o':
+            raw_path = optarg;
+            break;
+        case 'p':
+            parts = optarg;
+            break;
+        default:
+            fprintf(stderr,
+                    "usage: %s [-r REPS] [-n TASKS] [-o RAW.csv] [-p PARTS]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (reps < MIN_REPS)
+        reps = MIN_REPS;
+    if (size < 16)
+        size = 16;
+    if (raw_path != NULL) {
+        if ((raw = fopen(raw_path, "w")) == NULL) {
+            perror(raw_path);
+            return 1;
+        }
+        fprintf(raw, "part,shape,tasks,workers,side,rep,build_ns,run_ns\n");
+    }
+
+    shape shapes[SHAPE_COUNT];
+    for (int k = 0; k < SHAPE_COUNT; k++)
+        if (shape_build(&shapes[k], (shape_kind)k, size) != 0) {
+            fprintf(stderr, "out of memory building the shapes\n");
+            return 1;
+        }
+
+    machine_time start = machine_now();
+    double load[3] = {0, 0, 0};
+    if (getloadavg(load, 3) < 0)
+        load[0] = -1;
+    printf("## daglib %s: scheduler benchmark\n\n", daglib_version());
+    printf("%ld CPUs online, load average %.2f at the start.\n\n",
+           sysconf(_SC_NPROCESSORS_ONLN), load[0]);
+    if (strstr(parts, "overhead") != NULL)
+        overhead(shapes);
+    if (strstr(parts, "profiling") != NULL)
+        profiling(&shapes[SHAPE_FAN_OUT]);
+    if (strstr(parts, "speedup") != NULL)
+        speed_up(shapes);
+    report_load(start);
+
+    for (int k = 0; k < SHAPE_COUNT; k++)
+        shape_free(&shapes[k]);
+    if (raw != NULL)
+        fclose(raw);
+    return 0;
+}
