@@ -48,7 +48,7 @@ endif
 SANITIZER_OPT = -O1 -g -fno-omit-frame-pointer
 
 .PHONY: all lib ext examples tests test demo bench install uninstall clean \
-        help deps asan tsan
+        help deps asan tsan fuzz
 
 all: lib ext examples
 
@@ -65,6 +65,7 @@ help:
 	@echo "make demo       run the profiling page's example end to end"
 	@echo "make test       every test: unit, ASan+UBSan, TSan, SQL, Python, ODBC, valgrind"
 	@echo "make bench      scheduler and SQL benchmarks against their peers"
+	@echo "make fuzz       build the libFuzzer target for the profiling file reader"
 	@echo "make install    PREFIX=/usr/local: header, libraries, extension, daglib.pc"
 	@echo "make deps       install missing Debian packages (as root) or say which"
 	@echo "make clean      remove build products"
@@ -124,6 +125,34 @@ tsan:
 	$(MAKE) BUILD=build/tsan CC=clang OPT='$(SANITIZER_OPT)' \
 	    SANITIZE='-fsanitize=thread' \
 	    EXT_SO=build/tsan/daglib_sqlite.so build/tsan/tests/run
+
+# ---- fuzzing: the profiling file reader under libFuzzer, ASan and UBSan ----
+# Not part of `make test`.  Run the target with, for example,
+#   build/fuzz/fuzz_profile_reader -max_total_time=600 build/fuzz/corpus
+FUZZ_PYTHON_SEEDS = legacy partial extra nested array reordered deflate other
+
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang OPT='$(SANITIZER_OPT)' \
+	    SANITIZE='-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all' \
+	    EXT_SO=build/fuzz/daglib_sqlite.so build/fuzz/fuzz_profile_reader \
+	    build/fuzz/corpus.stamp
+
+$(BUILD)/fuzz_profile_reader: fuzz/fuzz_profile_reader.c $(STATIC_LIB)
+	$(COMPILE) -fsanitize=fuzzer $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(STATIC_LIB) $(LIBS)
+
+$(BUILD)/fuzz_seeds: fuzz/seeds.c $(STATIC_LIB)
+	$(COMPILE) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS)
+
+# The seeds: small files of every writer, layout and codec the reader knows.
+$(BUILD)/corpus.stamp: $(BUILD)/fuzz_seeds tests/support/write_legacy.py
+	@mkdir -p $(BUILD)/corpus
+	$(BUILD)/fuzz_seeds $(BUILD)/corpus
+	for kind in $(FUZZ_PYTHON_SEEDS); do \
+	    /usr/bin/python3 tests/support/write_legacy.py $$kind \
+	        $(BUILD)/corpus/python-$$kind.avro 4 || exit 1; \
+	done
+	touch $@
 
 # ---- what a newcomer runs ---------------------------------------------------
 
