@@ -90,20 +90,10 @@ static void result_free(result *res)
     memset(res, 0, sizeof *res);
 }
 
-/* Read every row of path with engine, copying the wanted fields. */
-static void read_all(const char *path, profile_engine engine, uint32_t wanted,
-                     result *res)
+/* Read every row of the file r has just opened, copying the wanted
+ * fields. */
+static void drain(profile_reader *r, uint32_t wanted, result *res)
 {
-    memset(res, 0, sizeof *res);
-    profile_reader *r = NULL;
-    char *why = (char *)"untouched";
-    if (profile_reader_open(path, engine, &r, &why) != 0) {
-        CHECK(r == NULL);
-        CHECK(why != NULL && why[0] != '\0');
-        res->error = why;
-        return;
-    }
-    CHECK(why == NULL);
     res->opened = 1;
     snprintf(res->engine, sizeof res->engine, "%s", profile_reader_engine(r));
     CHECK(profile_reader_error(r) == NULL);
@@ -141,6 +131,23 @@ static void read_all(const char *path, profile_engine engine, uint32_t wanted,
         profile_row row;
         CHECK_INT_EQ(profile_reader_next(r, wanted, &row), -1);
     }
+}
+
+/* Read every row of path with engine, copying the wanted fields. */
+static void read_all(const char *path, profile_engine engine, uint32_t wanted,
+                     result *res)
+{
+    memset(res, 0, sizeof *res);
+    profile_reader *r = NULL;
+    char *why = (char *)"untouched";
+    if (profile_reader_open(path, engine, &r, &why) != 0) {
+        CHECK(r == NULL);
+        CHECK(why != NULL && why[0] != '\0');
+        res->error = why;
+        return;
+    }
+    CHECK(why == NULL);
+    drain(r, wanted, res);
     profile_reader_close(r);
 }
 
@@ -1447,6 +1454,76 @@ TEST(profile_reader_fills_the_wanted_fields)
             }
         }
         result_free(&reference);
+    }
+}
+
+/* ---- one reader, file after file ------------------------------------------------------ */
+
+TEST(profile_reader_reopened_reads_each_file_as_a_fresh_one)
+{
+    /* A scan gives one reader every file in turn, keeping its buffers and
+     * compiled schema: nothing of one file may leak into the next, whatever
+     * the order of layouts, codecs, engines, damage and masks. */
+    written a, b;
+    daglib_writes("reuse", "null", 700, 100, &a);
+    daglib_writes("reuse", "deflate", 300, 64, &b);
+    python_writes("legacy", "legacy.avro", 7);
+    python_writes("extra", "extra.avro", 9);
+    python_writes("nested", "nested.avro", 5);
+    python_writes("other", "other.avro", 2);
+    avroc_writes("snappy.avro", "snappy", 500);
+    size_t len;
+    char *bytes_a = test_read_file(a.path, &len);
+    CHECK(bytes_a != NULL);
+    test_write_file("cut.avro", bytes_a, len - 100);
+    free(bytes_a);
+    test_write_file("empty.avro", "", 0);
+    const char *paths[] = {a.path,        a.path,       "legacy.avro",
+                           b.path,        "cut.avro",   "snappy.avro",
+                           "extra.avro",  "other.avro", a.path,
+                           "nested.avro", "empty.avro", "legacy.avro",
+                           b.path};
+    enum { N = sizeof paths / sizeof paths[0] };
+    static const uint32_t masks[] = {
+        ALL, PROFILE_FIELD_BIT(PF_TASK_RUNTIME),
+        PROFILE_FIELD_BIT(PF_STATUS) | PROFILE_FIELD_BIT(PF_ERROR)};
+    for (int e = 0; e < 2; e++) {
+        profile_engine engine = e == 0 ? PROFILE_ENGINE_AUTO : PROFILE_ENGINE_AVRO_C;
+        profile_reader *r = profile_reader_new(engine);
+        CHECK(r != NULL);
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < N; i++) {
+                uint32_t wanted = masks[(i + round) % 3];
+                result fresh, reused = {0};
+                read_all(paths[i], engine, wanted, &fresh);
+                char *why = NULL;
+                if (profile_reader_reopen(r, paths[i], &why) != 0) {
+                    CHECK(why != NULL);
+                    reused.error = why;
+                    /* a reader without a file has nothing to give */
+                    profile_row row;
+                    CHECK_INT_EQ(profile_reader_next(r, wanted, &row), -1);
+                } else {
+                    CHECK(why == NULL);
+                    drain(r, wanted, &reused);
+                }
+                char what[96];
+                snprintf(what, sizeof what, "%s (%s, mask 0x%x)", paths[i],
+                         e == 0 ? "auto" : "avro-c", wanted);
+                if (fresh.opened != reused.opened ||
+                    fresh.clean != reused.clean || fresh.n != reused.n)
+                    FAIL("%s: fresh %d/%d/%zu rows, reused %d/%d/%zu rows", what,
+                         fresh.opened, fresh.clean, fresh.n, reused.opened,
+                         reused.clean, reused.n);
+                CHECK_STR_EQ(reused.engine, fresh.engine);
+                if (fresh.error != NULL || reused.error != NULL)
+                    CHECK_STR_EQ(reused.error, fresh.error);
+                check_same_rows(&reused, &fresh, fresh.n, wanted, what);
+                result_free(&fresh);
+                result_free(&reused);
+            }
+        }
+        profile_reader_close(r);
     }
 }
 
