@@ -7,27 +7,15 @@
 # runtimes of a profiled run when asked.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/support/suite.sh
+. tests/support/suite.sh
 
 root=$PWD
 expected=$root/tests/expected/chapters
 programs="getting_started task_types testing retries assets larger_projects visualizing"
 
-passed=0
-failed=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-check() { # check NAME COMMAND...: a test that passes when COMMAND succeeds
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok $((passed + failed)) $name"
-    else
-        failed=$((failed + 1))
-        echo "not ok $((passed + failed)) $name"
-    fi
-}
 
 # run_in PROGRAM ARGS...: run examples/PROGRAM from a working directory of
 # its own, with a metadata root of its own, so that nothing it might write
@@ -56,8 +44,7 @@ writes_no_file() { # PROGRAM: run before, by prints_the_chapter_results
 valgrind_clean() { # valgrind_clean PROGRAM ARGS...: no error, no leak
     [ -x "examples/$1" ] || { echo "examples/$1 is missing"; return 1; }
     DAGLIB_META_DIR="$work/meta-valgrind" \
-        valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
-        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+        "${VALGRIND_CLEAN[@]}" \
         "examples/$1" "${@:2}" >"$work/valgrind.out" 2>"$work/valgrind.err"
     local status=$?
     [ $status -eq 0 ] || { cat "$work/valgrind.err"; return 1; }
@@ -131,5 +118,4 @@ check visualizing_labels_nodes_with_a_runs_runtimes visualizing_labels_nodes_wit
 check visualizing_with_runtimes_is_clean_under_valgrind visualizing_with_runtimes_is_clean_under_valgrind
 check visualizing_refuses_unknown_arguments visualizing_refuses_unknown_arguments
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

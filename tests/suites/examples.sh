@@ -3,27 +3,14 @@
 # their files where the contract says, and leak nothing under valgrind.
 set -u
 cd "$(dirname "$0")/../.."
+# shellcheck source=tests/support/suite.sh
+. tests/support/suite.sh
 
-passed=0
-failed=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-check() { # check NAME COMMAND...: a test that passes when COMMAND succeeds
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok $((passed + failed)) $name"
-    else
-        failed=$((failed + 1))
-        echo "not ok $((passed + failed)) $name"
-    fi
-}
-
 valgrind_clean() { # valgrind_clean PROGRAM: no error, no leak
-    valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect \
-        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+    "${VALGRIND_CLEAN[@]}" \
         "$@" >"$work/valgrind.out" 2>"$work/valgrind.err"
     local status=$?
     [ $status -eq 0 ] || { cat "$work/valgrind.err"; return 1; }
@@ -72,5 +59,4 @@ check analytics_prints_five_scaled_lists analytics_prints_five_scaled_lists
 check profiling_is_clean_under_valgrind profiling_is_clean_under_valgrind
 check analytics_is_clean_under_valgrind analytics_is_clean_under_valgrind
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

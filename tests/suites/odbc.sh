@@ -10,28 +10,15 @@
 # directory); /etc/odbc*.ini are never read or written.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/support/suite.sh
+. tests/support/suite.sh
 
 root=$PWD
 python=/usr/bin/python3
 driver=$(find /usr/lib -path '*/odbc/libsqlite3odbc.so' 2>/dev/null | head -n 1)
-passed=0
-failed=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-check() { # check NAME COMMAND...: a test that passes when COMMAND succeeds
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok $((passed + failed)) $name"
-    else
-        failed=$((failed + 1))
-        echo "not ok $((passed + failed)) $name"
-    fi
-}
-
-give_up() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
 
 command -v isql >/dev/null || give_up "isql is missing (unixodbc): scripts/deps.sh test"
 [ -n "$driver" ] || give_up "the SQLite3 ODBC driver is missing (libsqliteodbc): scripts/deps.sh test"
@@ -177,5 +164,4 @@ check root_set_from_sql root_set_from_sql
 check query_columns_are_varchar_not_memo query_columns_are_varchar_not_memo
 check catalog_columns_are_varchar_not_memo catalog_columns_are_varchar_not_memo
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

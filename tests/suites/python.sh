@@ -8,26 +8,14 @@
 # the fixture trees of tests/support/sql_fixtures.py, meta = the page's).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/support/suite.sh
+. tests/support/suite.sh
 
 root=$PWD
 python=/usr/bin/python3
 script=$root/tests/support/python_metadb.py
-passed=0
-failed=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-check() { # check NAME COMMAND...: a test that passes when COMMAND succeeds
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok $((passed + failed)) $name"
-    else
-        failed=$((failed + 1))
-        echo "not ok $((passed + failed)) $name"
-    fi
-}
 
 python_test() { # python_test NAME: test_NAME of python_metadb.py holds
     local dir=$work/t/$1
@@ -39,7 +27,6 @@ python_test() { # python_test NAME: test_NAME of python_metadb.py holds
     (cd "$dir" && env -u DAGLIB_META_DIR "$python" "$script" "$1")
 }
 
-give_up() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
 
 "$python" -c 'import sqlite3, pandas, avro.datafile' 2>/dev/null ||
     give_up "Debian's python3-pandas or python3-avro is missing: scripts/deps.sh test"
@@ -53,5 +40,4 @@ for name in $tests; do
     check "python_$name" python_test "$name"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

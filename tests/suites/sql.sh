@@ -23,25 +23,13 @@
 # the current output (check the diff before committing it).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/support/suite.sh
+. tests/support/suite.sh
 
 root=$PWD
 python=/usr/bin/python3
-passed=0
-failed=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-check() { # check NAME COMMAND...: a test that passes when COMMAND succeeds
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok $((passed + failed)) $name"
-    else
-        failed=$((failed + 1))
-        echo "not ok $((passed + failed)) $name"
-    fi
-}
 
 # A fresh working directory for one test: links, fixture copies, meta.
 prepare_dir() { # prepare_dir DIR [FIXTURE]
@@ -97,9 +85,7 @@ sql_test() { # sql_test NAME: tests/sql/NAME.sql gives NAME.expected
 sql_test_under_valgrind() { # sql_test_under_valgrind NAME
     local name=$1
     local sql=$root/tests/sql/$name.sql expected=$root/tests/sql/$name.expected
-    shell_output "$sql" "$work/vg/$name" valgrind --quiet --leak-check=full \
-        --show-leak-kinds=definite,indirect \
-        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+    shell_output "$sql" "$work/vg/$name" "${VALGRIND_CLEAN[@]}" \
         >"$work/$name.vg.out"
     [ $? -ne 99 ] || { echo "valgrind found errors:"; cat "$work/$name.vg.out"; return 1; }
     diff -u --label "expected: tests/sql/$name.expected" --label "got under valgrind" \
@@ -186,7 +172,6 @@ every_view_has_a_test() {
         { echo "views.sql defines fewer views than expected"; return 1; }
 }
 
-give_up() { echo "$1"; echo "0 passed, 1 failed"; exit 1; }
 
 "$python" -c 'import avro.datafile' 2>/dev/null ||
     give_up "Debian's python3-avro is missing: scripts/deps.sh test"
@@ -207,5 +192,4 @@ check views_filtered_by_dag_read_one_directory views_filtered_by_dag_read_one_di
 check chrome_trace_of_a_run_reads_one_file chrome_trace_of_a_run_reads_one_file
 check every_view_has_a_test every_view_has_a_test
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
