@@ -16,7 +16,9 @@ need() { # need PACKAGE TEST-COMMAND...
         missing="$missing $pkg"
     fi
 }
+# shellcheck disable=SC2317 # called through need()
 have_file() { test -e "$1"; }
+# shellcheck disable=SC2317
 have_cmd() { command -v "$1"; }
 
 need make have_cmd make

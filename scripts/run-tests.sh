@@ -5,7 +5,7 @@
 # before printing one counts as one failure.  Logs: build/test-logs/.
 # Called by `make test` once everything is built.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 export DAGLIB_SOURCE_DIR=$PWD
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1

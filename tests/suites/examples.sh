@@ -2,7 +2,7 @@
 # examples.sh -- the example programs print what the page shows, write
 # their files where the contract says, and leak nothing under valgrind.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/support/suite.sh
 . tests/support/suite.sh
 

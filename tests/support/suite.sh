@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # suite.sh -- what every tests/suites/*.sh shares; sourced, never run.
 #
 #   check NAME COMMAND...   one test: passes when COMMAND succeeds
@@ -33,7 +34,7 @@ finish() {
     [ "$failed" -eq 0 ]
 }
 
-# shellcheck disable=SC2034 # used by the suites that source this file
+# shellcheck disable=SC2034,SC2054 # used by the suites; commas are valgrind's
 VALGRIND_CLEAN=(valgrind --quiet --leak-check=full
     --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
