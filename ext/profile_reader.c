@@ -53,10 +53,12 @@ static char *copy_message(const char *fmt, const char *a, const char *b)
 }
 
 /* A regular file, opened without blocking on a FIFO or a device that
- * happens to be named .avro. */
+ * happens to be named .avro, and not through a symbolic link: the tree
+ * walk passes links over, and one swapped in since must not lead out of
+ * the metadata root. */
 static int open_regular(const char *path, char **why)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) {
         *why = copy_message("cannot open: %s%s", strerror(errno), "");
         return -1;

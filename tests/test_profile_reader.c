@@ -974,6 +974,19 @@ TEST(profile_reader_never_blocks_on_a_fifo)
     alarm(0);
 }
 
+TEST(profile_reader_never_reads_through_a_symbolic_link)
+{
+    /* The tree walk passes links over; one swapped in after the walk saw a
+     * file must not lead the reader out of the metadata root. */
+    written w;
+    daglib_writes("linked", "null", 3, 10, &w);
+    CHECK(symlink(w.path, "link.avro") == 0);
+    check_refused("link.avro", "cannot open");
+    result rows;
+    CHECK_INT_EQ(both_engines_agree(w.path, &rows), 3); /* the file itself */
+    result_free(&rows);
+}
+
 /* ---- truncated, flipped and lying files ---------------------------------------------- */
 
 /* Write the first `len` bytes of data to path. */
