@@ -95,19 +95,24 @@ $(SHARED_LIB): $(LIB_OBJ) $(CORE_EXT_OBJ)
 	$(CC) -shared -Wl,-soname,libdaglib.so.0 $(DAGLIB_LDFLAGS) $(LDFLAGS) \
 	    -o $@ $^ $(LIBS)
 
-$(EXT_SO): $(LOADABLE_OBJ)
-	$(CC) -shared $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AVRO_LIBS)
+$(EXT_SO): $(LOADABLE_OBJ) ext/daglib_sqlite.map
+	$(CC) -shared -Wl,--version-script=ext/daglib_sqlite.map \
+	    $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $(LOADABLE_OBJ) $(AVRO_LIBS)
 
 $(TEST_RUNNER): $(TEST_OBJ) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC_LIB) $(LIBS)
 
+# Their dependency files go with the objects, not beside the sources.
 examples/%: examples/%.c $(STATIC_LIB)
-	$(COMPILE) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS)
+	@mkdir -p $(BUILD)/obj/examples
+	$(COMPILE) -MF $(BUILD)/obj/examples/$*.d $(DAGLIB_LDFLAGS) $(LDFLAGS) \
+	    -o $@ $< $(STATIC_LIB) $(LIBS)
 
 $(BUILD)/examples/%: examples/%.c $(STATIC_LIB)
-	@mkdir -p $(@D)
-	$(COMPILE) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS)
+	@mkdir -p $(@D) $(BUILD)/obj/examples
+	$(COMPILE) -MF $(BUILD)/obj/examples/$*.d $(DAGLIB_LDFLAGS) $(LDFLAGS) \
+	    -o $@ $< $(STATIC_LIB) $(LIBS)
 
 $(BUILD)/daglib.pc: daglib.pc.in
 	@mkdir -p $(@D)

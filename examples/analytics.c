@@ -11,6 +11,8 @@
  * averages over all of them.  The random numbers come from a small
  * generator of the program's own (the library never touches rand()).
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>

@@ -11,6 +11,8 @@
  *   [2, 4, 6]
  *   $ sqlite3 -cmd '.load ./daglib_sqlite' :memory: 'SELECT * FROM profiling'
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+
 #include <stdio.h>
 #include <time.h>
 

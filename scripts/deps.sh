@@ -41,6 +41,7 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
     need graphviz have_cmd dot
     need avro-bin have_cmd avrocat
     need locales have_file /usr/share/i18n/locales/de_DE
+    need pkg-config have_cmd pkg-config
 fi
 if [ "$profile" = bench ]; then
     need g++ have_cmd g++

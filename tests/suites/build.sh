@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# build.sh -- what the build hands out: the loadable extension exports
+# its entry point and nothing else, never carries its own SQLite, and
+# `make install` gives a header, libraries, the extension and a daglib.pc
+# that a program builds and runs with, statically and dynamically.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/support/suite.sh
+. tests/support/suite.sh
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+extension_exports_only_its_entry_point() {
+    local exported
+    exported=$(nm -D --defined-only daglib_sqlite.so | awk '$2 == "T" { print $3 }')
+    [ "$exported" = "sqlite3_daglibsqlite_init" ] || { echo "exports: $exported"; return 1; }
+}
+
+extension_uses_the_hosts_sqlite() {
+    ! readelf -d daglib_sqlite.so | grep -q 'NEEDED.*libsqlite3' || { echo "links libsqlite3"; return 1; }
+    ! nm --defined-only daglib_sqlite.so | grep -q ' sqlite3_prepare' || { echo "has its own SQLite"; return 1; }
+}
+
+install_gives_what_pkg_config_names() {
+    make --no-print-directory install PREFIX="$work/prefix" >"$work/install.log" 2>&1 ||
+        { cat "$work/install.log"; return 1; }
+    local f
+    for f in include/daglib.h lib/libdaglib.a lib/libdaglib.so lib/libdaglib.so.0 \
+        lib/daglib/daglib_sqlite.so lib/pkgconfig/daglib.pc; do
+        [ -e "$work/prefix/$f" ] || { echo "missing $f"; return 1; }
+    done
+}
+
+pc() { PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config "$@" daglib; }
+
+installed_library_builds_the_page_example() {
+    local flags
+    flags=$(pc --cflags --libs) || return 1
+    # shellcheck disable=SC2086 # pkg-config output is a list of words
+    cc -std=c11 -Wall -Wextra -Werror -o "$work/dynamic" examples/profiling.c $flags \
+        -Wl,-rpath,"$work/prefix/lib" || return 1
+    [ "$(cd "$work" && ./dynamic)" = "[2, 4, 6]" ]
+}
+
+installed_static_library_links_with_its_private_deps() {
+    local flags
+    flags=$(pc --static --cflags --libs) || return 1
+    flags=${flags/-ldaglib/-l:libdaglib.a}
+    # shellcheck disable=SC2086
+    cc -std=c11 -Wall -Wextra -Werror -o "$work/static" examples/profiling.c $flags || return 1
+    ! readelf -d "$work/static" | grep -q 'NEEDED.*libdaglib' || return 1
+    [ "$(cd "$work" && ./static)" = "[2, 4, 6]" ]
+}
+
+installed_extension_loads_by_its_path() {
+    local out
+    out=$(sqlite3 -cmd ".load $work/prefix/lib/daglib/daglib_sqlite" :memory: \
+        'SELECT daglib_version()') || return 1
+    [ "$out" = "$(pc --modversion)" ] || { echo "version: $out"; return 1; }
+}
+
+check extension_exports_only_its_entry_point extension_exports_only_its_entry_point
+check extension_uses_the_hosts_sqlite extension_uses_the_hosts_sqlite
+check install_gives_what_pkg_config_names install_gives_what_pkg_config_names
+check installed_library_builds_the_page_example installed_library_builds_the_page_example
+check installed_static_library_links_with_its_private_deps installed_static_library_links_with_its_private_deps
+check installed_extension_loads_by_its_path installed_extension_loads_by_its_path
+finish
