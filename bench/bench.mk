@@ -1,13 +1,16 @@
 # bench/bench.mk -- the benchmarks, built against $(BUILD)/libdaglib.a.
 #
-#   make bench                              build everything, run, print one table
-#   make -f bench/bench.mk stress           check the scheduler on many runs
-#   make -f bench/bench.mk stress-tsan      the same under ThreadSanitizer
+#   make bench                                 both benchmarks, one report each
+#   make -f bench/bench.mk scheduler-bench     the scheduler against its peers
+#   make -f bench/bench.mk sql-bench           the SQL one (bench/sql.mk)
+#   make -f bench/bench.mk stress              check the scheduler on many runs
+#   make -f bench/bench.mk stress-tsan         the same under ThreadSanitizer
 #
 # The top Makefile's `bench` target calls this file after `make all`.  The
-# tables go to stdout and to bench/results/scheduler.md, every measurement
-# to bench/results/scheduler-raw.csv.  BUILD=... benchmarks another build
-# of the library (an A/B comparison of two scheduler versions).
+# scheduler's tables go to stdout and to bench/results/scheduler.md, every
+# measurement to bench/results/scheduler-raw.csv.  BUILD=... benchmarks
+# another build of the library (an A/B comparison of two scheduler
+# versions).
 
 BUILD    ?= build
 CC       = gcc
@@ -29,9 +32,13 @@ SCHEDULER_OBJ := $(BENCH_DIR)/scheduler_bench.o $(BENCH_DIR)/shapes.o \
                  $(BENCH_DIR)/side_daglib.o $(BENCH_DIR)/side_openmp.o \
                  $(BENCH_DIR)/side_tbb.o
 
-.PHONY: run stress stress-tsan FORCE
+.PHONY: run scheduler-bench stress stress-tsan FORCE
+# One benchmark at a time, even under make -j: they would measure each other.
+.NOTPARALLEL:
 
-run: $(BENCH_DIR)/scheduler_bench
+run: scheduler-bench sql-bench
+
+scheduler-bench: $(BENCH_DIR)/scheduler_bench
 	@mkdir -p $(RESULTS)
 	@echo "Running the scheduler benchmark (a few minutes; progress on stderr)" >&2
 	$(BENCH_DIR)/scheduler_bench -r $(REPS) -n $(TASKS) \
@@ -76,3 +83,5 @@ $(BUILD)/tsan-bench/stress: bench/stress.c bench/shapes.c bench/shapes.h $(TSAN_
 	@mkdir -p $(@D)
 	clang $(BENCH_CPPFLAGS) $(BENCH_CFLAGS) -O1 -fsanitize=thread -o $@ \
 	    bench/stress.c bench/shapes.c $(TSAN_LIB) $(DAGLIB_LIBS)
+
+include bench/sql.mk
