@@ -83,6 +83,26 @@ int tree_names_contains(const tree_names *set, const char *s)
     return 0;
 }
 
+int tree_names_contains_n(const tree_names *set, const char *s, size_t n)
+{
+    size_t lo = 0, hi = set->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *name = set->names[mid];
+        size_t len = strlen(name);
+        int c = memcmp(s, name, n < len ? n : len);
+        if (c == 0)
+            c = n < len ? -1 : n > len;
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 0;
+}
+
 void tree_names_clear(tree_names *set)
 {
     for (size_t i = 0; i < set->count; i++)

@@ -42,6 +42,8 @@ typedef struct tree_names {
 int tree_names_add(tree_names *set, const char *s, size_t n);
 void tree_names_finish(tree_names *set);
 int tree_names_contains(const tree_names *set, const char *s);
+/* The same for [s, s + n), which need not end in a NUL. */
+int tree_names_contains_n(const tree_names *set, const char *s, size_t n);
 void tree_names_clear(tree_names *set);
 
 typedef struct tree_file {

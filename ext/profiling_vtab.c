@@ -47,9 +47,13 @@
  *
  * Pushdown: `dag_name = x`, `run_id = x` and IN lists of either open only
  * the matching directories and files, under BINARY collation only.  The
- * constraints are never marked omitted, so SQLite re-checks each row: a
- * directory or file whose name misleads returns rows that the check drops,
- * never loses rows, and the result is the full scan's, filtered.
+ * table then checks each record's own dag_name and run_id against the
+ * values itself, on the decoded bytes, and tells SQLite it need not (the
+ * constraints are omitted): cheaper than handing SQLite a copy of the text
+ * of every row to compare, and exact, since a directory or file whose name
+ * misleads gives rows the check drops.  A record is only missed when it
+ * sits under another DAG's directory or another run's file name, which
+ * daglib never writes; profiling_files lists such files with an error.
  *
  * Rowids: (file number << 32) | record index, the file number assigned on
  * a file's first sight and kept while any cursor of the table is open, so
@@ -223,6 +227,8 @@ typedef struct profiling_cursor {
     tree_file file;    /* the file being read (strings owned by walk) */
     tree_names dags;   /* dag_name values of the plan */
     tree_names runs;   /* run_id values */
+    int check_dags;    /* each record's dag_name must be in dags */
+    int check_runs;    /* and its run_id in runs */
     char *root;        /* the root of this scan, sqlite3_mprintf'd */
 } profiling_cursor;
 
@@ -242,6 +248,36 @@ static void close_file(profiling_cursor *c, int rc)
         warn_file(c->file.path, profile_reader_error(c->reader));
     else if (rc > 0)
         warn_file(c->file.path, "more than 2^32 records: the rest is skipped");
+}
+
+/* Whether a value of the current record is in set (a NULL never is). */
+static int cell_in(const profile_cell *cell, const tree_names *set)
+{
+    return cell->kind == CELL_TEXT &&
+           tree_names_contains_n(set, cell->u.text.p, cell->u.text.n);
+}
+
+/* Whether the current record passes the constraints the table took over
+ * from SQLite (see "Pushdown" above). */
+static int record_passes(const profiling_cursor *c)
+{
+    return (!c->check_dags || cell_in(&c->row.cell[PF_DAG_NAME], &c->dags)) &&
+           (!c->check_runs || cell_in(&c->row.cell[PF_RUN_ID], &c->runs));
+}
+
+/* Move to the next record of the current file that passes them, counting
+ * the ones passed over in the rowid.  The reader's 1, 0 or -1; 1 also when
+ * the file has more records than a rowid can number (close_file says so). */
+static int next_passing_record(profiling_cursor *c)
+{
+    for (;;) {
+        if (c->rowid == c->last_rowid)
+            return 1;
+        c->rowid++;
+        int rc = profile_reader_next(c->reader, c->wanted, &c->row);
+        if (rc <= 0 || record_passes(c))
+            return rc;
+    }
 }
 
 /* Move to the first record of the next file that has one, or to the end.
@@ -276,10 +312,10 @@ static int next_file(profiling_cursor *c)
                                MAX_FILE_NUMBER);
             return rc;
         }
-        c->rowid = number << 32;
-        c->last_rowid = c->rowid | RECORDS_PER_FILE_MASK;
-        rc = profile_reader_next(c->reader, c->wanted, &c->row);
-        if (rc > 0)
+        c->rowid = (number << 32) - 1; /* next_passing_record counts from here */
+        c->last_rowid = (number << 32) | RECORDS_PER_FILE_MASK;
+        rc = next_passing_record(c);
+        if (rc > 0 && c->rowid < c->last_rowid)
             return SQLITE_OK;
         close_file(c, rc);
     }
@@ -299,35 +335,38 @@ static void reset_cursor(profiling_cursor *c)
     c->eof = 1;
 }
 
-/* Add the text of a filter value to set, unless it can name nothing: NULL
- * (= NULL is never true), text with a NUL byte, or for run_id anything but
- * a run id.  Unsafe DAG names are left to the walk, which never opens
- * them. */
-static int add_filter_value(tree_names *set, sqlite3_value *v, int is_run_id)
+/* Add the text of a filter value to set, unless it can equal no stored
+ * text: NULL (= NULL is never true), a blob (SQLite orders every blob
+ * after every text), or text with a NUL byte.  Numbers compare as their
+ * text, as the column's text affinity makes SQLite compare them.  The
+ * walk only ever compares names with the set: a value that is not a safe
+ * DAG name or not a run id opens nothing, and records are checked against
+ * the set one by one. */
+static int add_filter_value(tree_names *set, sqlite3_value *v)
 {
-    if (sqlite3_value_type(v) == SQLITE_NULL)
+    int type = sqlite3_value_type(v);
+    if (type == SQLITE_NULL || type == SQLITE_BLOB)
         return SQLITE_OK;
     const char *s = (const char *)sqlite3_value_text(v);
     if (s == NULL)
         return SQLITE_NOMEM;
     size_t n = (size_t)sqlite3_value_bytes(v);
-    if (strlen(s) != n || (is_run_id && !meta_is_run_id(s, n)))
+    if (strlen(s) != n)
         return SQLITE_OK;
     return tree_names_add(set, s, n) == 0 ? SQLITE_OK : SQLITE_NOMEM;
 }
 
 /* Collect the values of one constraint: a single one, or an IN list. */
-static int collect_filter(tree_names *set, sqlite3_value *arg, int is_list,
-                          int is_run_id)
+static int collect_filter(tree_names *set, sqlite3_value *arg, int is_list)
 {
     int rc = SQLITE_OK;
     if (!is_list) {
-        rc = add_filter_value(set, arg, is_run_id);
+        rc = add_filter_value(set, arg);
     } else {
         sqlite3_value *v = NULL;
         for (rc = sqlite3_vtab_in_first(arg, &v); rc == SQLITE_OK;
              rc = sqlite3_vtab_in_next(arg, &v)) {
-            rc = add_filter_value(set, v, is_run_id);
+            rc = add_filter_value(set, v);
             if (rc != SQLITE_OK)
                 break;
         }
@@ -407,6 +446,7 @@ static int profilingBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info)
     if (dag >= 0) {
         plan |= PLAN_DAG;
         info->aConstraintUsage[dag].argvIndex = ++argv_index;
+        info->aConstraintUsage[dag].omit = 1; /* checked by the table */
         if (can_read_lists && sqlite3_vtab_in(info, dag, -1)) {
             sqlite3_vtab_in(info, dag, 1);
             plan |= PLAN_DAG_IN;
@@ -417,6 +457,7 @@ static int profilingBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info)
     if (run >= 0) {
         plan |= PLAN_RUN;
         info->aConstraintUsage[run].argvIndex = ++argv_index;
+        info->aConstraintUsage[run].omit = 1;
         if (can_read_lists && sqlite3_vtab_in(info, run, -1)) {
             sqlite3_vtab_in(info, run, 1);
             plan |= PLAN_RUN_IN;
@@ -467,11 +508,17 @@ static int profilingFilter(sqlite3_vtab_cursor *cur, int idx_num,
     if ((c->root = sqlite3_mprintf("%s", root)) == NULL)
         return SQLITE_NOMEM;
     if (idx_num & PLAN_DAG)
-        rc = collect_filter(&c->dags, argv[arg++], idx_num & PLAN_DAG_IN, 0);
+        rc = collect_filter(&c->dags, argv[arg++], idx_num & PLAN_DAG_IN);
     if (rc == SQLITE_OK && (idx_num & PLAN_RUN))
-        rc = collect_filter(&c->runs, argv[arg++], idx_num & PLAN_RUN_IN, 1);
+        rc = collect_filter(&c->runs, argv[arg++], idx_num & PLAN_RUN_IN);
     if (rc != SQLITE_OK)
         return rc;
+    c->check_dags = (idx_num & PLAN_DAG) != 0;
+    c->check_runs = (idx_num & PLAN_RUN) != 0;
+    if (c->check_dags)
+        c->wanted |= PROFILE_FIELD_BIT(PF_DAG_NAME);
+    if (c->check_runs)
+        c->wanted |= PROFILE_FIELD_BIT(PF_RUN_ID);
     if (tree_walk_open(c->root, idx_num & PLAN_DAG ? &c->dags : NULL,
                        idx_num & PLAN_RUN ? &c->runs : NULL, &c->walk) != 0)
         return SQLITE_NOMEM;
@@ -484,11 +531,9 @@ static int profilingFilter(sqlite3_vtab_cursor *cur, int idx_num,
 static int profilingNext(sqlite3_vtab_cursor *cur)
 {
     profiling_cursor *c = (profiling_cursor *)cur;
-    int rc = profile_reader_next(c->reader, c->wanted, &c->row);
-    if (rc > 0 && c->rowid < c->last_rowid) {
-        c->rowid++;
+    int rc = next_passing_record(c);
+    if (rc > 0 && c->rowid < c->last_rowid)
         return SQLITE_OK;
-    }
     close_file(c, rc);
     return next_file(c);
 }

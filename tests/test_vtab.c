@@ -624,6 +624,51 @@ TEST(vtab_pushdown_gives_the_full_scan_filtered)
     sqlite3_close(db);
 }
 
+/* The Python original's layout, with a run id that is not one of ours. */
+static void fill_odd_run(avro_value_t *record, int i)
+{
+    fill_legacy(record, i);
+    set_string(record, "run_id", "nightly 7");
+}
+
+TEST(vtab_pushdown_checks_each_records_own_names)
+{
+    char alpha_run[16];
+    run_dag(NULL, "alpha", 2, alpha_run);
+    run_dag(NULL, "beta", 3, NULL);
+    /* Misfiled by hand: alpha's records under beta, in a file named after
+     * alpha's run; and a run id no file name can carry. */
+    CHECK(test_system("cp meta/profiling/alpha/%s.avro meta/profiling/beta/",
+                      alpha_run) == 0);
+    make_dirs("meta/profiling/legacy");
+    write_avro("meta/profiling/legacy/odd.avro", legacy_schema, 2, fill_odd_run);
+    sqlite3 *db = open_metadb(NULL);
+    snapshot_full_scan(db);
+    char sql[256];
+    const char *const wheres[] = {
+        "WHERE dag_name = 'beta'",
+        "WHERE dag_name IN ('beta', 'legacy')",
+        "WHERE run_id = 'nightly 7'",
+        "WHERE run_id IN ('nightly 7', 'nightly 8') AND dag_name = 'legacy'",
+        "WHERE dag_name = CAST('beta' AS BLOB)",
+        "WHERE run_id = CAST('nightly 7' AS BLOB)",
+    };
+    for (size_t i = 0; i < sizeof wheres / sizeof wheres[0]; i++)
+        check_like_full_scan(db, wheres[i]);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM profiling WHERE dag_name = 'beta' AND "
+             "run_id = '%s'",
+             alpha_run);
+    CHECK_INT_EQ(query_int(db, sql), 0); /* the file is opened, its rows not */
+    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling WHERE "
+                               "dag_name = 'beta'"),
+                 3);
+    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling WHERE "
+                               "run_id = 'nightly 7'"),
+                 2);
+    sqlite3_close(db);
+}
+
 TEST(vtab_plans_push_down_only_binary_equality_and_in)
 {
     run_dag(NULL, "alpha", 1, NULL);
