@@ -38,15 +38,13 @@
 #include <zlib.h>
 
 #include "avroc_engine.h"
+#include "error.h"
 #include "record_plan.h"
 
+/* A malloc'd copy of a message, as the open functions hand out. */
 static char *copy_message(const char *s)
 {
-    size_t n = strlen(s) + 1;
-    char *m = malloc(n);
-    if (m != NULL)
-        memcpy(m, s, n);
-    return m;
+    return format_string("%s", s);
 }
 
 /* ---- the file as far as its blocks are good ----------------------------- */

@@ -67,22 +67,6 @@ void tree_names_finish(tree_names *set)
     set->count = kept;
 }
 
-int tree_names_contains(const tree_names *set, const char *s)
-{
-    size_t lo = 0, hi = set->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(s, set->names[mid]);
-        if (c == 0)
-            return 1;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return 0;
-}
-
 int tree_names_contains_n(const tree_names *set, const char *s, size_t n)
 {
     size_t lo = 0, hi = set->count;
@@ -101,6 +85,11 @@ int tree_names_contains_n(const tree_names *set, const char *s, size_t n)
             lo = mid + 1;
     }
     return 0;
+}
+
+int tree_names_contains(const tree_names *set, const char *s)
+{
+    return tree_names_contains_n(set, s, strlen(s));
 }
 
 void tree_names_clear(tree_names *set)
