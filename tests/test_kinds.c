@@ -3,8 +3,10 @@
  * subdags, assets and retries: each story gives the result the original
  * library's documentation shows, and each misuse a clear error.
  */
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -748,5 +750,48 @@ TEST(kinds_progress_prints_plain_lines_when_not_on_a_terminal)
     CHECK(strchr(text, '\r') == NULL);
     CHECK(strstr(text, "\033[K") == NULL);
     free(text);
+    daglib_dag_free(dag);
+}
+
+static void slow_add_two(daglib_context *ctx, int argc,
+                         const daglib_value *const *argv)
+{
+    struct timespec pause = {0, 60 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    add_two(ctx, argc, argv);
+}
+
+TEST(kinds_progress_redraws_one_line_in_place_on_a_terminal)
+{
+    int terminal = posix_openpt(O_RDWR | O_NOCTTY);
+    CHECK(terminal >= 0);
+    CHECK(grantpt(terminal) == 0 && unlockpt(terminal) == 0);
+    int fd = open(ptsname(terminal), O_WRONLY | O_NOCTTY);
+    CHECK(fd >= 0);
+    FILE *out = fdopen(fd, "w");
+    CHECK(out != NULL && isatty(fileno(out)));
+    daglib_dag *dag = daglib_dag_new("drawn", NULL, 0);
+    daglib_value *items = int_list(1, 10);
+    daglib_task_map_values(
+        daglib_task_add(dag, "add_two", NULL, slow_add_two, NULL), items);
+    daglib_value_free(items);
+    CHECK_OK(daglib_dag_set_workers(dag, 1));
+    CHECK_OK(daglib_dag_set_progress(dag, out));
+    CHECK_OK(daglib_run(dag, NULL)); /* 0.6 s: a redraw every 0.2 s */
+    fclose(out);
+    char text[8192];
+    ssize_t got = read(terminal, text, sizeof text - 1);
+    CHECK(got > 0);
+    text[got] = '\0';
+    close(terminal);
+    CHECK_CONTAINS(text, "drawn: 10/10 done, 0 running, 0 failed");
+    /* Each redraw goes back to the start of the line and erases its rest;
+     * the line is redrawn more than once, and only the last one ends it. */
+    int redraws = 0;
+    for (const char *p = text; (p = strstr(p, "\r")) != NULL; p++)
+        if (p[1] != '\n')
+            redraws++;
+    CHECK(redraws >= 2);
+    CHECK_CONTAINS(text, "\033[K");
     daglib_dag_free(dag);
 }
