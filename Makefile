@@ -114,6 +114,9 @@ $(BUILD)/examples/%: examples/%.c $(STATIC_LIB)
 	$(COMPILE) -MF $(BUILD)/obj/examples/$*.d $(DAGLIB_LDFLAGS) $(LDFLAGS) \
 	    -o $@ $< $(STATIC_LIB) $(LIBS)
 
+# Written for each PREFIX: a file kept from an earlier install would point
+# at that install's directories.
+.PHONY: $(BUILD)/daglib.pc
 $(BUILD)/daglib.pc: daglib.pc.in
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n \

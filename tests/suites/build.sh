@@ -32,6 +32,13 @@ install_gives_what_pkg_config_names() {
     done
 }
 
+second_install_elsewhere_names_its_own_prefix() {
+    make --no-print-directory install PREFIX="$work/other" >"$work/install2.log" 2>&1 ||
+        { cat "$work/install2.log"; return 1; }
+    grep -qx "prefix=$work/other" "$work/other/lib/pkgconfig/daglib.pc" ||
+        { cat "$work/other/lib/pkgconfig/daglib.pc"; return 1; }
+}
+
 pc() { PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config "$@" daglib; }
 
 installed_library_builds_the_page_example() {
@@ -63,6 +70,7 @@ installed_extension_loads_by_its_path() {
 check extension_exports_only_its_entry_point extension_exports_only_its_entry_point
 check extension_uses_the_hosts_sqlite extension_uses_the_hosts_sqlite
 check install_gives_what_pkg_config_names install_gives_what_pkg_config_names
+check second_install_elsewhere_names_its_own_prefix second_install_elsewhere_names_its_own_prefix
 check installed_library_builds_the_page_example installed_library_builds_the_page_example
 check installed_static_library_links_with_its_private_deps installed_static_library_links_with_its_private_deps
 check installed_extension_loads_by_its_path installed_extension_loads_by_its_path
