@@ -230,40 +230,6 @@ static off_t check_blocks(avroc_engine *e, avro_container *c,
     return good_end;
 }
 
-/* Whether a field of schema s can fill a cell of `kind` (a union: with
- * one of its branches).  The block decoder's rule (record_plan.c), so
- * that both engines take the first field of a name that can, and read a
- * field that cannot as absent, with its default. */
-static int delivers(avro_schema_t s, int kind)
-{
-    while (s != NULL && avro_typeof(s) == AVRO_LINK)
-        s = avro_schema_link_target(s);
-    if (s == NULL)
-        return 0;
-    switch (avro_typeof(s)) {
-    case AVRO_UNION:
-        for (size_t b = 0; b < avro_schema_union_size(s); b++) {
-            avro_schema_t branch = avro_schema_union_branch(s, (int)b);
-            if (branch != NULL && avro_typeof(branch) != AVRO_UNION &&
-                delivers(branch, kind))
-                return 1;
-        }
-        return 0;
-    case AVRO_STRING:
-    case AVRO_BYTES:
-    case AVRO_ENUM:
-        return kind == CELL_TEXT;
-    case AVRO_INT32:
-    case AVRO_INT64:
-        return kind == CELL_INT || kind == CELL_REAL;
-    case AVRO_FLOAT:
-    case AVRO_DOUBLE:
-        return kind == CELL_REAL;
-    default:
-        return 0;
-    }
-}
-
 /* Whether s holds a fixed of size 0: avro-c 1.11 cannot read one (its
  * allocator's NULL for 0 bytes reads as out of memory), where the block
  * decoder reads it fine.  Links are not followed: they name a type
@@ -361,8 +327,9 @@ int avroc_engine_open(avroc_engine *e, avro_container *c,
             if (e->field_index[f] >= 0 || strcmp(profile_field_names[f], name) != 0)
                 continue;
             named |= PROFILE_FIELD_BIT(f);
-            if (delivers(avro_schema_record_field_get_by_index(e->schema, (int)i),
-                         profile_field_kinds[f]))
+            if (record_plan_schema_delivers(
+                    avro_schema_record_field_get_by_index(e->schema, (int)i),
+                    profile_field_kinds[f]))
                 e->field_index[f] = (int)i;
         }
     }

@@ -18,6 +18,7 @@
 
 #include "avro_container.h"
 #include "avroc_engine.h"
+#include "error.h"
 #include "profile_reader.h"
 #include "record_plan.h"
 
@@ -43,15 +44,6 @@ struct profile_reader {
     char error[320];
 };
 
-static char *copy_message(const char *fmt, const char *a, const char *b)
-{
-    int n = snprintf(NULL, 0, fmt, a, b);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s != NULL)
-        snprintf(s, (size_t)n + 1, fmt, a, b);
-    return s;
-}
-
 /* A regular file, opened without blocking on a FIFO or a device that
  * happens to be named .avro, and not through a symbolic link: the tree
  * walk passes links over, and one swapped in since must not lead out of
@@ -60,13 +52,13 @@ static int open_regular(const char *path, char **why)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) {
-        *why = copy_message("cannot open: %s%s", strerror(errno), "");
+        *why = format_string("cannot open: %s", strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        *why = copy_message("not a regular file%s%s", "", "");
+        *why = format_string("not a regular file");
         return -1;
     }
     int flags = fcntl(fd, F_GETFL);
@@ -143,7 +135,7 @@ int profile_reader_reopen(profile_reader *r, const char *path, char **errmsg)
     if (fd < 0)
         return -1;
     if (avro_container_reopen(&r->container, fd) != 0) {
-        *errmsg = copy_message("%s%s", r->container.error, "");
+        *errmsg = format_string("%s", r->container.error);
         return -1;
     }
     int planned = plan_for_schema(r, errmsg);
@@ -179,7 +171,7 @@ int profile_reader_open(const char *path, profile_engine engine,
     *errmsg = NULL;
     profile_reader *r = profile_reader_new(engine);
     if (r == NULL) {
-        *errmsg = copy_message("out of memory%s%s", "", "");
+        *errmsg = format_string("out of memory");
         return -1;
     }
     if (profile_reader_reopen(r, path, errmsg) != 0) {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "record_plan.h"
 
 const uint8_t profile_field_kinds[PF_COUNT] = {
@@ -29,15 +30,6 @@ const uint8_t profile_field_kinds[PF_COUNT] = {
 };
 
 /* ---- compiling ------------------------------------------------------------ */
-
-static char *message(const char *fmt, const char *arg)
-{
-    size_t n = strlen(fmt) + (arg != NULL ? strlen(arg) : 0) + 1;
-    char *s = malloc(n);
-    if (s != NULL)
-        snprintf(s, n, fmt, arg != NULL ? arg : "");
-    return s;
-}
 
 static int target_of(const char *name)
 {
@@ -66,6 +58,33 @@ static int usable_for(wire_type type, int kind)
     }
 }
 
+/* The wire type of a scalar Avro type; WIRE_UNION for anything else. */
+static wire_type wire_type_of(avro_type_t type)
+{
+    switch (type) {
+    case AVRO_NULL:
+        return WIRE_NULL;
+    case AVRO_BOOLEAN:
+        return WIRE_BOOLEAN;
+    case AVRO_INT32:
+    case AVRO_INT64:
+        return WIRE_INT;
+    case AVRO_FLOAT:
+        return WIRE_FLOAT;
+    case AVRO_DOUBLE:
+        return WIRE_DOUBLE;
+    case AVRO_STRING:
+    case AVRO_BYTES:
+        return WIRE_BYTES;
+    case AVRO_FIXED:
+        return WIRE_FIXED;
+    case AVRO_ENUM:
+        return WIRE_ENUM;
+    default:
+        return WIRE_UNION;
+    }
+}
+
 static avro_schema_t resolved(avro_schema_t s)
 {
     while (s != NULL && avro_typeof(s) == AVRO_LINK)
@@ -73,46 +92,45 @@ static avro_schema_t resolved(avro_schema_t s)
     return s;
 }
 
+int record_plan_schema_delivers(avro_schema_t s, int kind)
+{
+    s = resolved(s);
+    if (s == NULL)
+        return 0;
+    if (avro_typeof(s) != AVRO_UNION) {
+        wire_type type = wire_type_of(avro_typeof(s));
+        return type != WIRE_NULL && type != WIRE_UNION && usable_for(type, kind);
+    }
+    for (size_t b = 0; b < avro_schema_union_size(s); b++) {
+        avro_schema_t branch = resolved(avro_schema_union_branch(s, (int)b));
+        if (branch != NULL && avro_typeof(branch) != AVRO_UNION &&
+            record_plan_schema_delivers(branch, kind))
+            return 1;
+    }
+    return 0;
+}
+
 /* Fill sc from a non-union schema.  0, or 1 for a type the plan does not
  * decode (records, arrays, maps), or -1 when memory runs out. */
 static int compile_scalar(avro_schema_t s, int kind, wire_scalar *sc)
 {
     memset(sc, 0, sizeof *sc);
-    switch (avro_typeof(s)) {
-    case AVRO_NULL:
-        sc->type = WIRE_NULL;
+    sc->type = wire_type_of(avro_typeof(s));
+    switch (sc->type) {
+    case WIRE_UNION:
+        return 1; /* records, arrays, maps, or a union inside a union */
+    case WIRE_INT:
+        sc->int32 = avro_typeof(s) == AVRO_INT32;
         break;
-    case AVRO_BOOLEAN:
-        sc->type = WIRE_BOOLEAN;
-        break;
-    case AVRO_INT32:
-        sc->type = WIRE_INT;
-        sc->int32 = 1;
-        break;
-    case AVRO_INT64:
-        sc->type = WIRE_INT;
-        break;
-    case AVRO_FLOAT:
-        sc->type = WIRE_FLOAT;
-        break;
-    case AVRO_DOUBLE:
-        sc->type = WIRE_DOUBLE;
-        break;
-    case AVRO_STRING:
-    case AVRO_BYTES:
-        sc->type = WIRE_BYTES;
-        break;
-    case AVRO_FIXED: {
+    case WIRE_FIXED: {
         int64_t size = avro_schema_fixed_size(s);
         if (size < 0 || size > UINT32_MAX)
             return 1;
-        sc->type = WIRE_FIXED;
         sc->fixed_size = (uint32_t)size;
         break;
     }
-    case AVRO_ENUM: {
+    case WIRE_ENUM: {
         int n = avro_schema_enum_number_of_symbols(s);
-        sc->type = WIRE_ENUM;
         if (n <= 0)
             break;
         sc->symbols = calloc((size_t)n, sizeof *sc->symbols);
@@ -132,7 +150,7 @@ static int compile_scalar(avro_schema_t s, int kind, wire_scalar *sc)
         break;
     }
     default:
-        return 1;
+        break;
     }
     sc->usable = kind >= 0 && usable_for((wire_type)sc->type, kind);
     return 0;
@@ -188,17 +206,6 @@ static int compile_field(avro_schema_t s, int target, field_op *op,
     return 0;
 }
 
-/* Whether the field can deliver a real value (not only NULL). */
-static int delivers_values(const field_op *op)
-{
-    if (!op->is_union)
-        return op->scalar.usable && op->scalar.type != WIRE_NULL;
-    for (uint8_t b = 0; b < op->n_branches; b++)
-        if (op->branches[b].usable && op->branches[b].type != WIRE_NULL)
-            return 1;
-    return 0;
-}
-
 static int is_scalar(const field_op *op, int target, wire_type type)
 {
     return op->target == target && !op->is_union && op->scalar.type == type;
@@ -251,12 +258,12 @@ int record_plan_compile(record_plan *plan, const char *json, size_t len,
     /* avro_strerror() is one global buffer in this avro-c: never read it,
      * another thread may be writing it. */
     if (avro_schema_from_json_length(json, len, &schema) != 0 || schema == NULL) {
-        *why = message("the header's schema is not valid Avro schema JSON", NULL);
+        *why = format_string("the header's schema is not valid Avro schema JSON");
         return -1;
     }
     int rc = 0;
     if (avro_typeof(schema) != AVRO_RECORD) {
-        *why = message("not a daglib profile: the schema is a %s, not a record",
+        *why = format_string("not a daglib profile: the schema is a %s, not a record",
                        avro_schema_type_name(schema));
         rc = -1;
         goto done;
@@ -277,16 +284,16 @@ int record_plan_compile(record_plan *plan, const char *json, size_t len,
         if (target >= 0)
             named |= PROFILE_FIELD_BIT(target);
         field_op *op = &plan->ops[i];
-        int frc = compile_field(
-            avro_schema_record_field_get_by_index(schema, (int)i), target, op,
-            &plan->min_record_bytes);
+        avro_schema_t field = avro_schema_record_field_get_by_index(schema, (int)i);
+        int frc = compile_field(field, target, op, &plan->min_record_bytes);
         if (frc < 0) {
             rc = -1;
             goto done;
         }
         if (frc > 0)
             rc = 1; /* keep going: a missing required field still wins */
-        else if (target >= 0 && delivers_values(op))
+        else if (target >= 0 &&
+                 record_plan_schema_delivers(field, profile_field_kinds[target]))
             present |= PROFILE_FIELD_BIT(target);
         else if (target >= 0)
             op->target = -1; /* unusable type: read as if absent */
@@ -295,13 +302,13 @@ int record_plan_compile(record_plan *plan, const char *json, size_t len,
         if (present & PROFILE_FIELD_BIT(f))
             continue;
         if (!(named & PROFILE_FIELD_BIT(f))) {
-            *why = message("not a daglib profile: no field '%s'",
+            *why = format_string("not a daglib profile: no field '%s'",
                            profile_field_names[f]);
             rc = -1;
             goto done;
         }
         if (rc != 1) { /* a type avro-c could not make usable either */
-            *why = message("not a daglib profile: field '%s' has an "
+            *why = format_string("not a daglib profile: field '%s' has an "
                            "unusable type",
                            profile_field_names[f]);
             rc = -1;
@@ -315,7 +322,7 @@ done:
     avro_schema_decref(schema);
     if (rc < 0) {
         if (*why == NULL)
-            *why = message("out of memory compiling the schema", NULL);
+            *why = format_string("out of memory compiling the schema");
         record_plan_free(plan);
     }
     return rc;

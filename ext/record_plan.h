@@ -98,6 +98,13 @@ int record_plan_compile(record_plan *plan, const char *json, size_t len,
 
 void record_plan_free(record_plan *plan);
 
+/* Whether a field of Avro schema s can fill a field delivered as `kind`
+ * (a union: with one of its non-null branches).  The rule both engines
+ * match fields by: the first field of a name that can is read, a field
+ * that cannot reads as absent, with its default. */
+struct avro_obj_t;
+int record_plan_schema_delivers(struct avro_obj_t *s, int kind);
+
 /* Set the fields in the `missing` mask to the defaults of a file that
  * lacks them: status "ok", attempts 1, everything else NULL. */
 void profile_row_fill_defaults(uint32_t missing, profile_row *row);
