@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "avro_container.h"
+#include "avro_varint.h"
 
 #define READ_CHUNK (64 * 1024)
 /* Far above anything daglib writes (a block of 65536 records is a few
@@ -24,7 +25,6 @@
  * machine away. */
 #define MAX_HEADER_BYTES (16u << 20)
 #define MAX_BLOCK_BYTES (1u << 30)
-#define MAX_VARINT_BYTES 10
 
 static int fail(avro_container *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -89,23 +89,17 @@ static void consume(avro_container *c, size_t n)
  * before it does, -1 when it is malformed. */
 static int read_long(avro_container *c, int64_t *out)
 {
-    int rc = ensure(c, MAX_VARINT_BYTES);
+    int rc = ensure(c, VARINT_LONG_BYTES);
     if (rc < 0)
         return -1;
-    const unsigned char *p = c->buf + c->pos;
-    size_t avail = c->len - c->pos;
-    uint64_t v = 0;
-    for (size_t i = 0; i < MAX_VARINT_BYTES; i++) {
-        if (i == avail)
-            return 1;
-        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if ((p[i] & 0x80) == 0) {
-            consume(c, i + 1);
-            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-            return 0;
-        }
-    }
-    return fail(c, "malformed number at offset %lld", (long long)c->consumed);
+    const unsigned char *start = c->buf + c->pos, *p = start;
+    rc = varint_long(&p, c->buf + c->len, out);
+    if (rc == VARINT_SHORT)
+        return 1;
+    if (rc == VARINT_BAD)
+        return fail(c, "malformed number at offset %lld", (long long)c->consumed);
+    consume(c, (size_t)(p - start));
+    return 0;
 }
 
 /* A length-prefixed string or bytes of the header, malloc'd with a NUL

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avro_varint.h"
 #include "error.h"
 #include "record_plan.h"
 
@@ -369,30 +370,6 @@ void profile_row_fill_defaults(uint32_t missing, profile_row *row)
     }
 }
 
-/* ---- decoding --------------------------------------------------------------- */
-
-static inline int get_long(const unsigned char **pp, const unsigned char *end,
-                           int64_t *out)
-{
-    const unsigned char *p = *pp;
-    if (p < end && *p < 0x80) { /* most numbers here fit in one byte */
-        *out = (int64_t)(*p >> 1) ^ -(int64_t)(*p & 1);
-        *pp = p + 1;
-        return 0;
-    }
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 70 && p < end; shift += 7) {
-        unsigned char b = *p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-            *pp = p;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 /* Avro's doubles and floats are little-endian, as this machine is: then
  * one load instead of a loop over the bytes (a measured quarter of a
  * scan's decoding time). */
@@ -431,19 +408,6 @@ static inline float get_float(const unsigned char *p)
 }
 #endif
 
-/* Step over a varint whose value nobody wants: the same bytes get_long()
- * accepts, without assembling them. */
-static inline int skip_long(const unsigned char **pp, const unsigned char *end)
-{
-    const unsigned char *p = *pp;
-    for (int i = 0; i < 10 && p < end; i++)
-        if (!(*p++ & 0x80)) {
-            *pp = p;
-            return 0;
-        }
-    return -1;
-}
-
 #define TRUNCATED "a record runs past the end of its block"
 
 /* An Avro int or long.  An int is a varint of at most 5 bytes, of which
@@ -453,28 +417,11 @@ static inline int get_integer(const unsigned char **pp,
                               const unsigned char *end, int int32,
                               int64_t *out, const char **why)
 {
-    if (!int32) {
-        if (get_long(pp, end, out) == 0)
-            return 0;
-        *why = TRUNCATED;
-        return -1;
-    }
-    const unsigned char *p = *pp;
-    uint32_t v = 0;
-    for (unsigned i = 0; i < 5; i++) {
-        if (p >= end) {
-            *why = TRUNCATED;
-            return -1;
-        }
-        unsigned char b = *p++;
-        v |= (uint32_t)(b & 0x7f) << (7 * i);
-        if (!(b & 0x80)) {
-            *out = (int32_t)((v >> 1) ^ (0u - (v & 1)));
-            *pp = p;
-            return 0;
-        }
-    }
-    *why = "an int takes more than 5 bytes";
+    int rc = int32 ? varint_int(pp, end, out) : varint_long(pp, end, out);
+    if (rc == VARINT_OK)
+        return 0;
+    *why = rc == VARINT_BAD && int32 ? "an int takes more than 5 bytes"
+                                     : TRUNCATED;
     return -1;
 }
 
@@ -528,7 +475,7 @@ static inline int decode_scalar(const wire_scalar *sc, const unsigned char **pp,
         *pp = p + 8;
         return 0;
     case WIRE_BYTES:
-        if (get_long(&p, end, &n) != 0)
+        if (varint_long(&p, end, &n) != 0)
             goto truncated;
         if (n < 0 || n > end - p) {
             *why = n < 0 ? "a string has a negative length" : TRUNCATED;
@@ -547,7 +494,7 @@ static inline int decode_scalar(const wire_scalar *sc, const unsigned char **pp,
         *pp = p + sc->fixed_size;
         return 0;
     case WIRE_ENUM:
-        if (get_long(pp, end, &n) != 0)
+        if (varint_long(pp, end, &n) != 0)
             goto truncated;
         if (n < 0 || (uint64_t)n >= sc->n_symbols) {
             *why = "an enum index is out of range";
@@ -578,7 +525,7 @@ static inline int take_bytes(const unsigned char **pp, const unsigned char *end,
                              profile_cell *cell, int keep, const char **why)
 {
     int64_t n;
-    if (get_long(pp, end, &n) != 0) {
+    if (varint_long(pp, end, &n) != 0) {
         *why = TRUNCATED;
         return -1;
     }
@@ -600,12 +547,12 @@ static inline int take_long(const unsigned char **pp, const unsigned char *end,
 {
     int64_t n;
     if (!keep) {
-        if (skip_long(pp, end) == 0)
+        if (varint_skip_long(pp, end) == 0)
             return 0;
         *why = TRUNCATED;
         return -1;
     }
-    if (get_long(pp, end, &n) != 0) {
+    if (varint_long(pp, end, &n) != 0) {
         *why = TRUNCATED;
         return -1;
     }
@@ -638,7 +585,7 @@ static inline int take_optional(const unsigned char **pp,
                                 int keep, int type, const char **why)
 {
     int64_t branch;
-    if (get_long(pp, end, &branch) != 0) {
+    if (varint_long(pp, end, &branch) != 0) {
         *why = TRUNCATED;
         return -1;
     }
@@ -692,7 +639,7 @@ static int decode_known_layout(const record_plan *plan,
         return -1;
     int64_t symbol;
     const wire_scalar *status = &plan->ops[PF_STATUS].scalar;
-    if (get_long(&p, end, &symbol) != 0)
+    if (varint_long(&p, end, &symbol) != 0)
         goto truncated;
     if (symbol < 0 || (uint64_t)symbol >= status->n_symbols) {
         *why = "an enum index is out of range";
@@ -829,7 +776,7 @@ static int run_steps(const record_plan *plan, const unsigned char **pp,
     for (uint32_t i = 0; i < plan->n_field_steps; i++) {
         const plan_step *st = &steps[i];
         if (st->code == STEP_UNION) {
-            if (get_long(&p, end, &n) != 0)
+            if (varint_long(&p, end, &n) != 0)
                 goto truncated;
             if (n < 0 || n >= st->n_branches) {
                 *why = "a union index is out of range";
@@ -855,7 +802,7 @@ static int run_steps(const record_plan *plan, const unsigned char **pp,
             break;
         case STEP_SKIP_BYTES:
         case STEP_TEXT:
-            if (get_long(&p, end, &n) != 0)
+            if (varint_long(&p, end, &n) != 0)
                 goto truncated;
             if (n < 0 || n > end - p) {
                 *why = n < 0 ? "a string has a negative length" : TRUNCATED;
@@ -870,7 +817,7 @@ static int run_steps(const record_plan *plan, const unsigned char **pp,
             break;
         case STEP_SKIP_ENUM:
         case STEP_ENUM:
-            if (get_long(&p, end, &n) != 0)
+            if (varint_long(&p, end, &n) != 0)
                 goto truncated;
             if (n < 0 || (uint64_t)n >= st->arg) {
                 *why = "an enum index is out of range";
@@ -941,7 +888,7 @@ int record_plan_decode(const record_plan *plan, const unsigned char **p,
         const wire_scalar *sc = &op->scalar;
         if (op->is_union) {
             int64_t branch;
-            if (get_long(p, end, &branch) != 0) {
+            if (varint_long(p, end, &branch) != 0) {
                 *why = TRUNCATED;
                 return -1;
             }

@@ -1,0 +1,83 @@
+/*
+ * avro_varint.h -- Avro's zig-zag varints, decoded from memory.
+ *
+ * One place for the rule both the container framing (avro_container.c)
+ * and the record decoder (record_plan.c) read numbers by: a long takes at
+ * most 10 bytes, an int at most 5 (as avro-c reads them, keeping the low
+ * 32 bits), and nothing is read at or past `end`.
+ *
+ * Each returns VARINT_OK with *pp advanced past the number, VARINT_SHORT
+ * when the bytes end inside it, or VARINT_BAD when it is longer than its
+ * type allows; *pp is left alone unless it is VARINT_OK.
+ */
+#ifndef DAGLIB_AVRO_VARINT_H
+#define DAGLIB_AVRO_VARINT_H
+
+#include <stdint.h>
+
+enum { VARINT_OK = 0, VARINT_SHORT = 1, VARINT_BAD = -1 };
+
+#define VARINT_LONG_BYTES 10
+#define VARINT_INT_BYTES 5
+
+static inline int varint_long(const unsigned char **pp, const unsigned char *end,
+                              int64_t *out)
+{
+    const unsigned char *p = *pp;
+    if (p < end && *p < 0x80) { /* most numbers in a profile fit in a byte */
+        *out = (int64_t)(*p >> 1) ^ -(int64_t)(*p & 1);
+        *pp = p + 1;
+        return VARINT_OK;
+    }
+    uint64_t v = 0;
+    for (unsigned i = 0; i < VARINT_LONG_BYTES; i++) {
+        if (p == end)
+            return VARINT_SHORT;
+        unsigned char b = *p++;
+        v |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+            *pp = p;
+            return VARINT_OK;
+        }
+    }
+    return VARINT_BAD;
+}
+
+static inline int varint_int(const unsigned char **pp, const unsigned char *end,
+                             int64_t *out)
+{
+    const unsigned char *p = *pp;
+    uint32_t v = 0;
+    for (unsigned i = 0; i < VARINT_INT_BYTES; i++) {
+        if (p == end)
+            return VARINT_SHORT;
+        unsigned char b = *p++;
+        v |= (uint32_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            *out = (int32_t)((v >> 1) ^ (0u - (v & 1)));
+            *pp = p;
+            return VARINT_OK;
+        }
+    }
+    return VARINT_BAD;
+}
+
+/* Step over a long whose value nobody wants: the bytes varint_long()
+ * accepts, without assembling them. */
+static inline int varint_skip_long(const unsigned char **pp,
+                                   const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    for (unsigned i = 0; i < VARINT_LONG_BYTES; i++) {
+        if (p == end)
+            return VARINT_SHORT;
+        if (!(*p++ & 0x80)) {
+            *pp = p;
+            return VARINT_OK;
+        }
+    }
+    return VARINT_BAD;
+}
+
+#endif
