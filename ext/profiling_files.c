@@ -62,6 +62,7 @@ typedef struct files_cursor {
     sqlite3_vtab_cursor base;
     tree_walk *walk;
     tree_file file;         /* the current row's entry (owned by walk) */
+    profile_reader *reader; /* reads one file after another; NULL at first */
     sqlite3_int64 records;  /* read from it */
     char *error;            /* sqlite3_mprintf'd, or NULL */
     sqlite3_int64 rowid;
@@ -99,12 +100,17 @@ static char *describe_mismatch(const files_cursor *c, const profile_row *row)
 }
 
 /* Read the current file to its end: count its records and keep why it
- * stopped early, or which record first disagrees with its path. */
+ * stopped early, or which record first disagrees with its path.  One
+ * reader serves the whole scan, keeping its buffers and compiled schema
+ * from file to file. */
 static int read_file(files_cursor *c)
 {
+    if (c->reader == NULL &&
+        (c->reader = profile_reader_new(PROFILE_ENGINE_AUTO)) == NULL)
+        return SQLITE_NOMEM;
+    profile_reader *r = c->reader;
     char *why = NULL;
-    profile_reader *r = NULL;
-    if (profile_reader_open(c->file.path, PROFILE_ENGINE_AUTO, &r, &why) != 0) {
+    if (profile_reader_reopen(r, c->file.path, &why) != 0) {
         c->error = sqlite3_mprintf("%s", why ? why : "out of memory");
         free(why);
         return c->error ? SQLITE_OK : SQLITE_NOMEM;
@@ -117,10 +123,8 @@ static int read_file(files_cursor *c)
     while ((rc = profile_reader_next(r, wanted, &row)) > 0) {
         c->records++;
         if (mismatch == NULL && !record_matches_path(c, &row) &&
-            (mismatch = describe_mismatch(c, &row)) == NULL) {
-            profile_reader_close(r);
+            (mismatch = describe_mismatch(c, &row)) == NULL)
             return SQLITE_NOMEM;
-        }
     }
     if (rc < 0) {
         const char *stopped = profile_reader_error(r);
@@ -130,7 +134,6 @@ static int read_file(files_cursor *c)
     } else {
         c->error = mismatch;
     }
-    profile_reader_close(r);
     return rc < 0 && c->error == NULL ? SQLITE_NOMEM : SQLITE_OK;
 }
 
@@ -309,7 +312,9 @@ static int filesEof(sqlite3_vtab_cursor *cur)
 /* Free a cursor and its walk. */
 static int filesClose(sqlite3_vtab_cursor *cur)
 {
-    reset_cursor((files_cursor *)cur);
+    files_cursor *c = (files_cursor *)cur;
+    reset_cursor(c);
+    profile_reader_close(c->reader);
     sqlite3_free(cur);
     return SQLITE_OK;
 }
