@@ -244,8 +244,8 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
             if (rc <= 0)
                 return rc;
         }
-        if (wanted != r->plan.selected_wanted || r->plan.steps == NULL)
-            record_plan_select(&r->plan, wanted); /* else the general path */
+        if (wanted != r->plan.selected_wanted)
+            record_plan_select(&r->plan, wanted);
         const char *why = NULL;
         if (record_plan_decode(&r->plan, &r->cursor, r->block_end, wanted, row,
                                &why) != 0) {

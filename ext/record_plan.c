@@ -254,6 +254,7 @@ int record_plan_compile(record_plan *plan, const char *json, size_t len,
                         char **why)
 {
     memset(plan, 0, sizeof *plan);
+    plan->selected_wanted = PLAN_NONE_SELECTED;
     *why = NULL;
     avro_schema_t schema = NULL;
     /* avro_strerror() is one global buffer in this avro-c: never read it,
@@ -731,8 +732,15 @@ static plan_step step_for(const wire_scalar *sc, int target, int kind)
 
 int record_plan_select(record_plan *plan, uint32_t wanted)
 {
-    if (plan->steps != NULL && plan->selected_wanted == wanted)
+    if (plan->selected_wanted == wanted)
         return 0;
+    /* Set first: out of memory, the general path serves this mask rather
+     * than a retry for every record. */
+    plan->selected_wanted = wanted;
+    free(plan->steps);
+    plan->steps = NULL;
+    if (plan->layout != LAYOUT_OTHER)
+        return 0; /* decode_known_layout() needs no steps */
     uint32_t n = plan->n_ops;
     for (uint32_t i = 0; i < plan->n_ops; i++)
         n += plan->ops[i].n_branches;
@@ -756,11 +764,7 @@ int record_plan_select(record_plan *plan, uint32_t wanted)
         for (uint8_t b = 0; b < op->n_branches; b++)
             steps[next_branch++] = step_for(&op->branches[b], target, kind);
     }
-    free(plan->steps);
     plan->steps = steps;
-    plan->n_steps = n;
-    plan->n_field_steps = plan->n_ops;
-    plan->selected_wanted = wanted;
     return 0;
 }
 
@@ -773,7 +777,7 @@ static int run_steps(const record_plan *plan, const unsigned char **pp,
     const unsigned char *p = *pp;
     const plan_step *steps = plan->steps;
     int64_t n;
-    for (uint32_t i = 0; i < plan->n_field_steps; i++) {
+    for (uint32_t i = 0; i < plan->n_ops; i++) {
         const plan_step *st = &steps[i];
         if (st->code == STEP_UNION) {
             if (varint_long(&p, end, &n) != 0)

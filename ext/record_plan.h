@@ -62,6 +62,8 @@ typedef struct plan_step {
 } plan_step;
 
 #define PLAN_NO_TARGET 0xff
+/* No `wanted` mask has all bits set: none was selected yet. */
+#define PLAN_NONE_SELECTED UINT32_MAX
 
 /* Layouts with a decoder of their own, written out field by field: the
  * ones daglib and the Python original write, i.e. nearly every file. */
@@ -75,10 +77,10 @@ typedef struct record_plan {
     field_op *ops;
     uint32_t n_ops;
     plan_layout layout;
-    /* The steps for selected_wanted: one per field, then the union
-     * branches' steps. */
+    /* The steps for selected_wanted (PLAN_NONE_SELECTED at first): one
+     * per field, then the union branches' steps; NULL for the layouts
+     * with a decoder of their own. */
     plan_step *steps;
-    uint32_t n_steps, n_field_steps;
     uint32_t selected_wanted;
     /* Fields the file does not have, with their defaults. */
     uint32_t missing_mask;
