@@ -310,7 +310,12 @@ DAGLIB_EXTERN void daglib_result_pointer(daglib_context *ctx, void *p,
                                          daglib_destructor destroy);
 
 /* Hand a value over as the result; the library owns v afterwards, even if
- * the call fails.  Use it for lists. */
+ * the call fails.  Use it for lists.  A NULL v (what the constructors give
+ * when memory runs out) fails the task, so a task may build its value and
+ * hand it over without checking each constructor:
+ *
+ *     daglib_result_value(ctx, daglib_value_new_list());  // [] or a failure
+ */
 DAGLIB_EXTERN void daglib_result_value(daglib_context *ctx, daglib_value *v);
 
 /* A deep copy of v as the result (to pass an input on unchanged). */

@@ -117,9 +117,14 @@ void daglib_result_value(daglib_context *ctx, daglib_value *v)
         daglib_value_free(v);
         return;
     }
-    daglib_value *slot = result_slot(ctx);
-    if (v != NULL)
-        value_unbox(slot, v);
+    if (v == NULL) {
+        /* What a constructor gives when memory runs out: a task that hands
+         * it over must not quietly return None. */
+        fail_with(ctx, format_string("the result value is NULL (out of "
+                                     "memory building it?)"));
+        return;
+    }
+    value_unbox(result_slot(ctx), v);
 }
 
 void daglib_result_copy(daglib_context *ctx, const daglib_value *v)

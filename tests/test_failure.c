@@ -166,3 +166,28 @@ TEST(failure_without_a_message_still_reads_well)
     CHECK_CONTAINS(daglib_dag_errmsg(dag), "without a message");
     daglib_dag_free(dag);
 }
+
+static void null_result(daglib_context *ctx, int argc,
+                        const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_result_int(ctx, 7);
+    daglib_result_value(ctx, NULL); /* a constructor that ran out of memory */
+}
+
+TEST(failure_when_the_result_value_handed_over_is_null)
+{
+    daglib_dag *dag = daglib_dag_new("nulled", NULL, 0);
+    daglib_task *t = daglib_task_add(dag, "builder", NULL, null_result, NULL);
+    daglib_task_set_final(t);
+    daglib_task_input(daglib_task_add(dag, "after", NULL, ok_task, NULL),
+                      "builder");
+    daglib_value *finals = NULL;
+    CHECK_CODE(daglib_run(dag, &finals), DAGLIB_TASK_FAILED);
+    CHECK(finals == NULL);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "task 'builder'");
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "result value is NULL");
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "1 skipped");
+    daglib_dag_free(dag);
+}

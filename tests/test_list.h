@@ -114,6 +114,7 @@ TEST_ENTRY(failure_is_not_sticky_the_dag_runs_again)
 TEST_ENTRY(failure_of_many_tasks_is_counted)
 TEST_ENTRY(failure_when_a_result_is_not_valid_utf8)
 TEST_ENTRY(failure_without_a_message_still_reads_well)
+TEST_ENTRY(failure_when_the_result_value_handed_over_is_null)
 
 
 /* ---- kinds of tasks (test_kinds.c) ---- */
