@@ -25,18 +25,13 @@ static void task_1(daglib_context *ctx, int argc,
     (void)argc;
     (void)argv;
     daglib_value *list = daglib_value_new_list();
-    if (list == NULL) {
-        daglib_result_error(ctx, "out of memory");
-        return;
-    }
-    for (int i = 1; i <= 3; i++) {
+    for (int i = 1; list != NULL && i <= 3; i++) {
         if (daglib_list_append_int(list, i) != DAGLIB_OK) {
             daglib_value_free(list);
-            daglib_result_error(ctx, "out of memory");
-            return;
+            list = NULL;
         }
     }
-    daglib_result_value(ctx, list);
+    daglib_result_value(ctx, list); /* NULL fails the task */
 }
 
 /* "Do some other stuff": task_1's items doubled.  argv[0] is task_1's
@@ -46,19 +41,14 @@ static void task_2(daglib_context *ctx, int argc,
 {
     (void)argc;
     daglib_value *doubled = daglib_value_new_list();
-    if (doubled == NULL) {
-        daglib_result_error(ctx, "out of memory");
-        return;
-    }
-    for (size_t i = 0; i < daglib_value_count(argv[0]); i++) {
+    for (size_t i = 0; doubled != NULL && i < daglib_value_count(argv[0]); i++) {
         int64_t x = daglib_value_int(daglib_value_item(argv[0], i));
         if (daglib_list_append_int(doubled, 2 * x) != DAGLIB_OK) {
             daglib_value_free(doubled);
-            daglib_result_error(ctx, "out of memory");
-            return;
+            doubled = NULL;
         }
     }
-    daglib_result_value(ctx, doubled);
+    daglib_result_value(ctx, doubled); /* NULL fails the task */
 }
 
 /* Which of the two tasks are final in one story. */

@@ -43,10 +43,7 @@ static void numbers(daglib_context *ctx, int argc,
             list = NULL;
         }
     }
-    if (list == NULL)
-        daglib_result_error(ctx, "out of memory");
-    else
-        daglib_result_value(ctx, list);
+    daglib_result_value(ctx, list); /* NULL fails the task */
 }
 
 static void squares(daglib_context *ctx, int argc,
@@ -61,10 +58,7 @@ static void squares(daglib_context *ctx, int argc,
             out = NULL;
         }
     }
-    if (out == NULL)
-        daglib_result_error(ctx, "out of memory");
-    else
-        daglib_result_value(ctx, out);
+    daglib_result_value(ctx, out); /* NULL fails the task */
 }
 
 /* The sum of every item of every argument (each a list of squares). */
