@@ -65,19 +65,28 @@ static void text_add_quoted(text *t, const char *s, size_t len)
     }
 }
 
-/* Runtimes of one run, by instance name. */
+/* Runtimes of one run, sorted by instance name once, so labelling a DAG
+ * of n instances costs n binary searches, not n scans of the run. */
+typedef struct runtime {
+    char *name;
+    double seconds; /* -1 when the record has none */
+} runtime;
+
 typedef struct runtimes {
-    char **names;
-    double *seconds;
+    runtime *entries;
     size_t count;
 } runtimes;
 
 static void runtimes_free(runtimes *r)
 {
     for (size_t i = 0; i < r->count; i++)
-        free(r->names[i]);
-    free(r->names);
-    free(r->seconds);
+        free(r->entries[i].name);
+    free(r->entries);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const runtime *)a)->name, ((const runtime *)b)->name);
 }
 
 static int load_runtimes(daglib_dag *dag, const char *run_id, runtimes *out)
@@ -109,47 +118,50 @@ static int load_runtimes(daglib_dag *dag, const char *run_id, runtimes *out)
     int rc = DAGLIB_OK, got;
     while ((got = profile_reader_next(reader, wanted, &row)) == 1) {
         if (out->count == cap) {
-            cap = cap == 0 ? 64 : cap * 2;
-            char **names = realloc(out->names, cap * sizeof *names);
-            double *seconds =
-                names == NULL ? NULL : realloc(out->seconds, cap * sizeof *seconds);
-            if (names != NULL)
-                out->names = names;
-            if (seconds == NULL) {
+            size_t bigger_cap = cap == 0 ? 64 : cap * 2;
+            runtime *bigger =
+                realloc(out->entries, bigger_cap * sizeof *bigger);
+            if (bigger == NULL) {
                 rc = dag_run_error(dag, DAGLIB_NOMEM, "out of memory");
                 break;
             }
-            out->seconds = seconds;
+            out->entries = bigger;
+            cap = bigger_cap;
         }
         const profile_cell *name = &row.cell[PF_TASK_NAME];
         const profile_cell *seconds = &row.cell[PF_TASK_RUNTIME];
-        char *copy = malloc(name->u.text.n + 1);
+        size_t len = name->kind == CELL_TEXT ? name->u.text.n : 0;
+        char *copy = malloc(len + 1);
         if (copy == NULL) {
             rc = dag_run_error(dag, DAGLIB_NOMEM, "out of memory");
             break;
         }
-        memcpy(copy, name->u.text.p, name->u.text.n);
-        copy[name->u.text.n] = '\0';
-        out->names[out->count] = copy;
-        out->seconds[out->count] =
-            seconds->kind == CELL_REAL ? seconds->u.d : -1.0;
-        out->count++;
+        if (len > 0)
+            memcpy(copy, name->u.text.p, len);
+        copy[len] = '\0';
+        out->entries[out->count++] = (runtime){
+            copy, seconds->kind == CELL_REAL ? seconds->u.d : -1.0};
     }
     if (rc == DAGLIB_OK && got < 0)
         rc = dag_run_error(dag, DAGLIB_IO, "cannot read run %s: %s", run_id,
                            profile_reader_error(reader));
     profile_reader_close(reader);
-    if (rc != DAGLIB_OK)
+    if (rc != DAGLIB_OK) {
         runtimes_free(out);
-    return rc;
+        return rc;
+    }
+    if (out->count > 1)
+        qsort(out->entries, out->count, sizeof *out->entries, by_name);
+    return DAGLIB_OK;
 }
 
 static double runtime_of(const runtimes *r, const char *name)
 {
-    for (size_t i = 0; i < r->count; i++)
-        if (strcmp(r->names[i], name) == 0)
-            return r->seconds[i];
-    return -1.0;
+    runtime key = {(char *)name, 0};
+    const runtime *found =
+        r->count > 0 ? bsearch(&key, r->entries, r->count, sizeof key, by_name)
+                     : NULL;
+    return found != NULL ? found->seconds : -1.0;
 }
 
 static char *render(const daglib_dag *dag, const plan *p, const runtimes *times)
