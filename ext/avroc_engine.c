@@ -213,6 +213,7 @@ static off_t check_blocks(avroc_engine *e, avro_container *c,
             whole = whole_records(plan, &plain, &bytes, &why);
         if (!plain.cut_short && why == NULL) {
             good_end = c->consumed;
+            e->records_left += plain.count;
             continue;
         }
         if (whole > 0 && keep_tail(e, &plain, bytes, whole) != 0) {
@@ -289,24 +290,36 @@ int avroc_engine_open(avroc_engine *e, avro_container *c,
         return -1;
     }
     off_t good_end = check_blocks(e, c, plan);
-    int fd = good_end < 0 ? -1 : fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
-    avro_container_close(c);
-    FILE *view = fd >= 0 ? open_view(fd, good_end) : NULL;
-    if (view == NULL) {
-        *why = copy_message(good_end < 0 || fd >= 0
-                                ? "out of memory"
-                                : "cannot open the file again for avro-c");
-        avroc_engine_close(e);
-        return -1;
+    if (good_end >= 0 && e->records_left == 0) {
+        /* No checked block for avro-c to read: opening the file would only
+         * make it miss a first block and write its global error buffer
+         * (see avroc_engine_next).  The schema is all it would give. */
+        if (avro_schema_from_json_length(c->schema_json, c->schema_len,
+                                         &e->schema) != 0)
+            e->schema = NULL;
+        avro_container_close(c);
+        e->file_done = 1;
+    } else {
+        int fd = good_end < 0 ? -1 : fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+        avro_container_close(c);
+        FILE *view = fd >= 0 ? open_view(fd, good_end) : NULL;
+        if (view == NULL) {
+            *why = copy_message(good_end < 0 || fd >= 0
+                                    ? "out of memory"
+                                    : "cannot open the file again for avro-c");
+            avroc_engine_close(e);
+            return -1;
+        }
+        /* avro-c closes the view, on failure too. */
+        if (avro_file_reader_fp(view, path, 1, &e->file) != 0) {
+            e->file = NULL;
+            *why = copy_message(
+                "avro-c cannot read the file's header or first block");
+            avroc_engine_close(e);
+            return -1;
+        }
+        e->schema = avro_file_reader_get_writer_schema(e->file);
     }
-    /* avro-c closes the view, on failure too. */
-    if (avro_file_reader_fp(view, path, 1, &e->file) != 0) {
-        e->file = NULL;
-        *why = copy_message("avro-c cannot read the file's header or first block");
-        avroc_engine_close(e);
-        return -1;
-    }
-    e->schema = avro_file_reader_get_writer_schema(e->file);
     if (e->schema == NULL || avro_typeof(e->schema) != AVRO_RECORD) {
         *why = copy_message("not a daglib profile: the schema is not a record");
         avroc_engine_close(e);
@@ -460,8 +473,15 @@ int avroc_engine_next(avroc_engine *e, uint32_t wanted, profile_row *row,
 {
     if (e->ended)
         return 0;
-    /* Once at its end, avro-c's reader gives errors, not EOF again. */
+    /* avro-c is never asked for a record past the checked ones: at the end
+     * of a file it writes its one global error buffer (Debian's build
+     * keeps no buffer per thread), which readers on other threads write
+     * too; and once at its end it gives errors, not EOF again. */
+    if (e->records_left == 0)
+        e->file_done = 1;
     int rc = e->file_done ? EOF : avro_file_reader_read_value(e->file, &e->value);
+    if (rc == 0)
+        e->records_left--;
     if (rc == EOF) {
         e->file_done = 1;
         rc = next_tail_record(e);

@@ -28,6 +28,7 @@ typedef struct avroc_engine {
     int have_value;
     int field_index[PF_COUNT]; /* in the writer's record, or -1 */
     int file_done; /* avro-c's reader is at the end of the view */
+    int64_t records_left; /* in the checked blocks, not read yet */
     int ended;
     /* After the checked blocks: the whole records of the block the check
      * stopped in (cut short, or damaged further on), which avro-c decodes
