@@ -5,9 +5,12 @@
  * whole block in memory, which avro-c's file reader never exposes.  Every
  * number read from the file is distrusted: a size is checked against the
  * limits below before anything is allocated for it, and a block is only
- * handed out once all of it, sync marker included, has been read.  A file
- * that ends inside a block (still being written, or cut short) yields every
- * block before, then an error naming the offset.
+ * handed out once all of it, sync marker included, has been read and
+ * matched: only whole blocks count.  A file that ends inside a block
+ * (still being written, cut short, or followed by zeros a power loss left)
+ * yields every block before, then an error naming the offset; none of the
+ * records of that block, not even those whose bytes are all there, since
+ * bytes that were never framed by a sync marker may be anything.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,13 +21,14 @@
 
 #include "avro_container.h"
 #include "avro_varint.h"
+#include "profile_schema.h"
 
 #define READ_CHUNK (64 * 1024)
-/* Far above anything daglib writes (a block of 65536 records is a few
- * MiB), low enough that a corrupt size cannot make us allocate the
- * machine away. */
+/* Far above anything daglib writes, low enough that a corrupt size cannot
+ * make us allocate the machine away.  Blocks: the limit the writer keeps
+ * to (profile_schema.h); other Avro writers make blocks of 16-64 KiB. */
 #define MAX_HEADER_BYTES (16u << 20)
-#define MAX_BLOCK_BYTES (1u << 30)
+#define MAX_BLOCK_BYTES PROFILE_BLOCK_MAX_BYTES
 
 static int fail(avro_container *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -263,6 +267,41 @@ static int inflate_block(avro_container *c, const unsigned char *in,
     return 0;
 }
 
+/* Before reading a block of `size` bytes that is not in the buffer yet,
+ * look at where its sync marker should be: a block claiming far more than
+ * was written (a zero-filled or sparse tail, a damaged size) is then
+ * refused without reading, or allocating, what it claims (offset: where
+ * the block starts, for the message).  0 when the
+ * marker is there (or the descriptor cannot seek: then the block is read
+ * and checked as usual), 1 when the file ends first, -1 when the marker is
+ * wrong. */
+static int sync_marker_ahead(avro_container *c, size_t size, off_t offset)
+{
+    if (c->len - c->pos >= size + AVRO_CONTAINER_SYNC_SIZE)
+        return 0;
+    unsigned char marker[AVRO_CONTAINER_SYNC_SIZE];
+    off_t at = c->consumed + (off_t)size;
+    size_t got = 0;
+    while (got < sizeof marker) {
+        ssize_t n = pread(c->fd, marker + got, sizeof marker - got,
+                          at + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == ESPIPE ? 0
+                                   : fail(c, "read error at offset %lld: %s",
+                                          (long long)at, strerror(errno));
+        if (n == 0)
+            return 1;
+        got += (size_t)n;
+    }
+    if (memcmp(marker, c->sync, AVRO_CONTAINER_SYNC_SIZE) != 0)
+        return fail(c, "the block at offset %lld does not end with the "
+                       "file's sync marker",
+                    (long long)offset);
+    return 0;
+}
+
 int avro_container_next_block(avro_container *c, avro_block *out)
 {
     for (;;) {
@@ -288,25 +327,15 @@ int avro_container_next_block(avro_container *c, avro_block *out)
             return fail(c, "the block at offset %lld claims %lld records in "
                            "%lld bytes",
                         (long long)offset, (long long)count, (long long)size);
-        rc = ensure(c, (size_t)size + AVRO_CONTAINER_SYNC_SIZE);
+        rc = sync_marker_ahead(c, (size_t)size, offset);
+        if (rc == 0)
+            rc = ensure(c, (size_t)size + AVRO_CONTAINER_SYNC_SIZE);
         if (rc < 0)
             return -1;
-        if (rc > 0) {
-            fail(c, "the block at offset %lld is cut short (the file may "
-                    "still be being written)",
-                 (long long)offset);
-            if (c->codec != AVRO_CODEC_NULL || count == 0)
-                return -1;
-            /* Uncompressed records that are all there are real records:
-             * hand them out, as avro-c does; the error comes after. */
-            out->data = c->buf + c->pos;
-            out->size = c->len - c->pos;
-            out->count = count;
-            out->offset = offset;
-            out->cut_short = 1;
-            consume(c, c->len - c->pos);
-            return 1;
-        }
+        if (rc > 0) /* no sync marker read: none of its records count */
+            return fail(c, "the block at offset %lld is cut short (the file "
+                           "may still be being written)",
+                        (long long)offset);
         const unsigned char *data = c->buf + c->pos;
         if (memcmp(data + size, c->sync, AVRO_CONTAINER_SYNC_SIZE) != 0)
             return fail(c, "the block at offset %lld does not end with the "
@@ -319,7 +348,6 @@ int avro_container_next_block(avro_container *c, avro_block *out)
         }
         out->count = count;
         out->offset = offset;
-        out->cut_short = 0;
         if (c->codec == AVRO_CODEC_DEFLATE) {
             size_t len = 0;
             if (inflate_block(c, data, (size_t)size, offset, &len) != 0)

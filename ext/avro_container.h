@@ -55,8 +55,6 @@ typedef struct avro_block {
     size_t size;
     int64_t count;
     off_t offset; /* where the block starts in the file */
-    int cut_short; /* the file ends inside the block: data holds what there
-                      is, and c->error says so */
 } avro_block;
 
 /* Take over fd (closed by avro_container_close, even on failure) and read
@@ -72,9 +70,8 @@ int avro_container_reopen(avro_container *c, int fd);
  * the rest cannot be read (c->error: truncated, a wrong sync marker, a
  * block that does not inflate, an I/O error).  Blocks of zero records are
  * skipped, and counted in c->empty_blocks (avro-c cannot read past one:
- * see avroc_engine.c).  An uncompressed block the file ends inside is
- * still handed out, flagged cut_short, so that its whole records can be
- * read; the next call returns -1. */
+ * see avroc_engine.c).  A block is handed out only with its sync marker
+ * read and matched: one the file ends inside gives -1, whatever the codec. */
 int avro_container_next_block(avro_container *c, avro_block *out);
 
 /* Release everything; the struct may be reused by avro_container_open. */

@@ -20,11 +20,11 @@
  * the caller gives a record plan, the plan checks the records (those of
  * a snappy block its CRC vouches for).  avro-c then reads
  * the file through a view that ends after the last block that passed, or
- * before the first block of zero records.  The whole records of the block
- * the walk stopped in (cut short by the end of the file, or damaged
- * further on) are decoded by avro-c from memory, and what stopped the
- * walk is reported last: the same rows, and the same stop, as the block
- * decoder's.  Only where there is no plan (a field type it does not
+ * before the first block of zero records.  The whole records of a block
+ * the walk stopped in (one framed by its sync marker but damaged further
+ * on) are decoded by avro-c from memory, and what stopped the walk is
+ * reported last: the same rows, and the same stop, as the block
+ * decoder's.  A block without its sync marker yields nothing.  Only where there is no plan (a field type it does not
  * decode: a nested record, an array, a map) or for lzma does avro-c
  * decode records nothing has checked.
  */
@@ -105,7 +105,7 @@ static int64_t whole_records(const record_plan *plan, const avro_block *b,
     *why = NULL;
     *bytes = 0;
     size_t smallest = plan->min_record_bytes > 0 ? plan->min_record_bytes : 1;
-    if (!b->cut_short && (uint64_t)b->count > b->size / smallest) {
+    if ((uint64_t)b->count > b->size / smallest) {
         *why = "a block claims more records than its bytes can hold";
         return 0;
     }
@@ -118,7 +118,7 @@ static int64_t whole_records(const record_plan *plan, const avro_block *b,
         *bytes = (size_t)(p - b->data);
         n++;
     }
-    if (p != end && !b->cut_short)
+    if (p != end)
         *why = "bytes are left after the block's last record";
     return n;
 }
@@ -208,10 +208,10 @@ static off_t check_blocks(avroc_engine *e, avro_container *c,
         if (snappy)
             why = unsnappy(&block, &plain_buf, &plain_cap, &plain);
         size_t bytes = plain.size;
-        int64_t whole = plain.cut_short || why != NULL ? 0 : plain.count;
+        int64_t whole = why != NULL ? 0 : plain.count;
         if (plan != NULL && why == NULL)
             whole = whole_records(plan, &plain, &bytes, &why);
-        if (!plain.cut_short && why == NULL) {
+        if (why == NULL) {
             good_end = c->consumed;
             e->records_left += plain.count;
             continue;
@@ -220,11 +220,8 @@ static off_t check_blocks(avroc_engine *e, avro_container *c,
             good_end = -1;
             break;
         }
-        if (plain.cut_short)
-            snprintf(e->stop, sizeof e->stop, "%s", c->error);
-        else
-            snprintf(e->stop, sizeof e->stop, "%s (block at offset %lld)", why,
-                     (long long)block.offset);
+        snprintf(e->stop, sizeof e->stop, "%s (block at offset %lld)", why,
+                 (long long)block.offset);
         break;
     }
     free(plain_buf);

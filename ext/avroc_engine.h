@@ -31,7 +31,7 @@ typedef struct avroc_engine {
     int64_t records_left; /* in the checked blocks, not read yet */
     int ended;
     /* After the checked blocks: the whole records of the block the check
-     * stopped in (cut short, or damaged further on), which avro-c decodes
+     * stopped in (framed by its sync marker, damaged further on), which avro-c decodes
      * from memory. */
     char *tail;
     size_t tail_len;

@@ -37,7 +37,6 @@ struct profile_reader {
     const unsigned char *cursor, *block_end;
     int64_t block_left;
     off_t block_offset;
-    int block_cut_short;
 
     uint64_t records;
     int failed;
@@ -110,7 +109,6 @@ static void end_file(profile_reader *r, const char *why)
     r->cursor = r->block_end = NULL;
     r->block_left = 0;
     r->block_offset = 0;
-    r->block_cut_short = 0;
     r->records = 0;
     r->failed = 1;
     snprintf(r->error, sizeof r->error, "%s", why);
@@ -207,9 +205,8 @@ static int next_block(profile_reader *r)
         return rc;
     }
     r->block_offset = block.offset;
-    r->block_cut_short = block.cut_short;
     size_t smallest = r->plan.min_record_bytes > 0 ? r->plan.min_record_bytes : 1;
-    if (!block.cut_short && (uint64_t)block.count > block.size / smallest)
+    if ((uint64_t)block.count > block.size / smallest)
         return stop(r, "a block claims more records than its bytes can hold",
                     1);
     r->cursor = block.data;
@@ -235,8 +232,6 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
             return 0;
     } else {
         while (r->block_left == 0) {
-            if (r->block_cut_short)
-                return stop(r, r->container.error, 0);
             if (r->cursor != r->block_end)
                 return stop(r, "bytes are left after the block's last record",
                             1);
@@ -248,11 +243,8 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
             record_plan_select(&r->plan, wanted);
         const char *why = NULL;
         if (record_plan_decode(&r->plan, &r->cursor, r->block_end, wanted, row,
-                               &why) != 0) {
-            if (r->block_cut_short)
-                return stop(r, r->container.error, 0);
+                               &why) != 0)
             return stop(r, why, 1);
-        }
         r->block_left--;
     }
     if (r->missing & wanted)

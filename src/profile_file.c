@@ -420,8 +420,24 @@ int profile_file_append(profile_file *f, const profile_record *r,
         return error_set(err, DAGLIB_NOMEM,
                          "out of memory encoding a profiling record");
     }
+    if (b->len - mark > PROFILE_RECORD_MAX_BYTES) {
+        size_t size = b->len - mark;
+        b->len = mark; /* a block holding it could not be read back */
+        return error_set(err, DAGLIB_INVALID,
+                         "the profiling record of task '%.*s' takes %zu bytes, "
+                         "more than the %u a record may (its names, "
+                         "descriptions and error are too long)",
+                         (int)r->task_name_len, r->task_name, size,
+                         PROFILE_RECORD_MAX_BYTES);
+    }
     f->pending++;
     return DAGLIB_OK;
+}
+
+int profile_file_block_full(const profile_file *f)
+{
+    return f->pending >= PROFILE_BLOCK_MAX_RECORDS ||
+           f->block.len >= PROFILE_BLOCK_TARGET_BYTES;
 }
 
 size_t profile_file_pending(const profile_file *f)

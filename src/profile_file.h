@@ -56,12 +56,17 @@ const char *profile_file_run_id(const profile_file *f);
 const char *profile_file_path(const profile_file *f);
 
 /* Encode one record into the pending block (memory only).
- * DAGLIB_OK or DAGLIB_NOMEM. */
+ * DAGLIB_OK, DAGLIB_NOMEM, or DAGLIB_INVALID for a record larger than
+ * PROFILE_RECORD_MAX_BYTES (dropped: no reader would accept its block). */
 int profile_file_append(profile_file *f, const profile_record *r,
                         error_state *err);
 
 /* Records waiting in the pending block. */
 size_t profile_file_pending(const profile_file *f);
+
+/* Whether the pending block has reached the size a block should have
+ * (profile_schema.h): time to flush it. */
+int profile_file_block_full(const profile_file *f);
 
 /* Write the pending records as one block (nothing when there are none).
  * DAGLIB_OK or DAGLIB_IO (the block stays pending) / DAGLIB_NOMEM. */

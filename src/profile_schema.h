@@ -47,6 +47,18 @@ extern const char *const profile_status_names[PROFILE_STATUS_COUNT];
 /* The full schema JSON, defaults included, as written in every header. */
 extern const char profile_schema_json[];
 
+/* How big a block may be.  The writer closes a block once its records
+ * reach PROFILE_BLOCK_TARGET_BYTES (or PROFILE_BLOCK_MAX_RECORDS records),
+ * so that a query during a run sees blocks often and a reader never holds
+ * much at once; the reader refuses a block, compressed or not, of more
+ * than PROFILE_BLOCK_MAX_BYTES, and reports it in profiling_files.  One
+ * record may not exceed PROFILE_RECORD_MAX_BYTES, which keeps every block
+ * the writer makes under the reader's limit. */
+#define PROFILE_BLOCK_TARGET_BYTES (1u << 20)
+#define PROFILE_BLOCK_MAX_RECORDS 65536
+#define PROFILE_RECORD_MAX_BYTES (16u << 20)
+#define PROFILE_BLOCK_MAX_BYTES (64u << 20)
+
 /* The record name and namespace. */
 #define PROFILE_RECORD_NAME "tprofile"
 #define PROFILE_RECORD_NAMESPACE "daglib.profiling"

@@ -3,10 +3,12 @@
  *
  * The thread wakes every PROFILER_WAKE_MS, turns what the workers noted
  * into records (encoding happens here, not on the workers), and writes a
- * block when PROFILER_FLUSH_MS have passed since the last one or when the
- * pending block grows past PROFILER_BLOCK_RECORDS.  Blocks of many records
- * are what make the files fast to query; the time bound is what lets a
- * query during the run see the tasks finished so far.
+ * block when PROFILER_FLUSH_MS have passed since the last one or as soon as
+ * the pending block is full (profile_file_block_full: a record count and a
+ * byte size, checked after every record).  Blocks of many records are what
+ * make the files fast to query; the time bound is what lets a query during
+ * the run see the tasks finished so far, and the size bound keeps every
+ * block within what a reader accepts.
  *
  * A write error is kept, later records are dropped, and the run's caller
  * gets the error from profiler_finish(); the tasks themselves never wait
@@ -23,7 +25,6 @@
 
 #define PROFILER_WAKE_MS 100
 #define PROFILER_FLUSH_MS 500
-#define PROFILER_BLOCK_RECORDS 65536
 
 static int64_t clock_ns(clockid_t clock)
 {
@@ -117,7 +118,9 @@ static void record_node(profiler *pr, uint32_t n)
         if (st->status == NODE_FAILED && rec.error == NULL)
             rec.error = "out of memory";
     }
-    profile_file_append(pr->file, &rec, &pr->error);
+    if (profile_file_append(pr->file, &rec, &pr->error) == DAGLIB_OK &&
+        profile_file_block_full(pr->file))
+        profile_file_flush(pr->file, &pr->error);
 }
 
 /* Turn everything the workers have published into records. */
@@ -166,8 +169,7 @@ static void *profiler_main(void *arg)
         pthread_mutex_unlock(&pr->lock);
         drain_logs(pr);
         int64_t now = clock_ns(CLOCK_MONOTONIC);
-        if (now - last_flush >= PROFILER_FLUSH_MS * 1000000LL ||
-            profile_file_pending(pr->file) >= PROFILER_BLOCK_RECORDS) {
+        if (now - last_flush >= PROFILER_FLUSH_MS * 1000000LL) {
             flush_block(pr);
             last_flush = now;
         }

@@ -7,6 +7,7 @@
 #include <avro.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -14,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "avro_container.h"
+#include "profile_schema.h"
 #include "test.h"
 
 /* ---- reading a file back with avro-c -------------------------------------- */
@@ -347,6 +350,92 @@ TEST(profiling_records_every_task_of_a_large_parallel_run)
     free(seen);
     free(records);
     daglib_dag_free(dag);
+}
+
+/* The largest block of path, in bytes as stored, and how many blocks and
+ * records the file holds; the file must read cleanly to its end. */
+static size_t largest_block(const char *path, int *blocks, int64_t *records)
+{
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    avro_container c;
+    CHECK(avro_container_open(&c, fd) == 0);
+    avro_block block;
+    size_t largest = 0;
+    off_t start = c.consumed;
+    int rc;
+    *blocks = 0;
+    *records = 0;
+    while ((rc = avro_container_next_block(&c, &block)) == 1) {
+        size_t stored = (size_t)(c.consumed - start);
+        if (stored > largest)
+            largest = stored;
+        start = c.consumed;
+        (*blocks)++;
+        *records += block.count;
+    }
+    if (rc != 0)
+        FAIL("%s does not read to its end: %s", path, c.error);
+    avro_container_close(&c);
+    return largest;
+}
+
+TEST(profiling_keeps_blocks_small_whatever_the_descriptions)
+{
+    /* Every record repeats the DAG's description: 400 records of 20 KB
+     * are 8 MB, which must go out as blocks of about
+     * PROFILE_BLOCK_TARGET_BYTES, never as one block a reader would
+     * refuse, whatever the pace of the run. */
+    enum { TASKS = 400, DESCRIPTION = 20000 };
+    char *description = malloc(DESCRIPTION + 1);
+    CHECK(description != NULL);
+    memset(description, 'd', DESCRIPTION);
+    description[DESCRIPTION] = '\0';
+    for (int k = 0; k < 2; k++) {
+        daglib_dag *dag = daglib_dag_new("wordy", description, DAGLIB_PROFILE);
+        for (int i = 0; i < TASKS; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "t%d", i);
+            daglib_task_add(dag, name, NULL, quick, NULL);
+        }
+        CHECK_OK(daglib_dag_set_codec(dag, k == 0 ? "null" : "deflate"));
+        CHECK_OK(daglib_run(dag, NULL));
+        int blocks = 0;
+        int64_t records = 0;
+        size_t largest = largest_block(daglib_dag_profile_path(dag), &blocks,
+                                       &records);
+        CHECK_INT_EQ(records, TASKS);
+        CHECK(largest <= PROFILE_BLOCK_TARGET_BYTES + 2 * DESCRIPTION);
+        if (k == 0)
+            CHECK(blocks >= (int)(TASKS * DESCRIPTION / PROFILE_BLOCK_TARGET_BYTES));
+        daglib_dag_free(dag);
+    }
+    free(description);
+}
+
+TEST(profiling_refuses_a_record_too_large_to_read_back)
+{
+    /* A record no reader would take (a description past
+     * PROFILE_RECORD_MAX_BYTES) fails the run with a message naming the
+     * task; the file holds whole blocks only, and reads to its end. */
+    size_t size = PROFILE_RECORD_MAX_BYTES + 1;
+    char *description = malloc(size + 1);
+    CHECK(description != NULL);
+    memset(description, 'x', size);
+    description[size] = '\0';
+    daglib_dag *dag = daglib_dag_new("huge", NULL, DAGLIB_PROFILE);
+    daglib_task_add(dag, "small", NULL, quick, NULL);
+    daglib_task_add(dag, "verbose", description, quick, NULL);
+    CHECK_INT_EQ(daglib_run(dag, NULL), DAGLIB_INVALID);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "verbose");
+    const char *path = daglib_dag_profile_path(dag);
+    CHECK(path != NULL);
+    int blocks = 0;
+    int64_t records = 0;
+    largest_block(path, &blocks, &records);
+    CHECK(records <= 1);
+    daglib_dag_free(dag);
+    free(description);
 }
 
 /* A child process runs a chain of slow tasks, profiled; the parent finds
