@@ -46,13 +46,19 @@
  * SQLITE_WARNING, and is listed by the profiling_files table.
  *
  * Pushdown: `dag_name = x`, `run_id = x` and IN lists of either open only
- * the matching directories and files, under BINARY collation only.  The
- * table then checks each record's own dag_name and run_id against the
- * values itself, on the decoded bytes, and tells SQLite it need not (the
- * constraints are omitted): cheaper than handing SQLite a copy of the text
- * of every row to compare, and exact, since a directory or file whose name
- * misleads gives rows the check drops.  A record is only missed when it
- * sits under another DAG's directory or another run's file name, which
+ * the matching directories and files, under BINARY collation only, and
+ * the table checks each record's own dag_name and run_id against the
+ * values, on the decoded bytes.  The rows must be exactly SQLite's, and
+ * SQLite's comparison depends on affinities the table cannot see: the
+ * integer 123 equals the name '123' in `dag_name = 123`, but also '0123'
+ * in `dag_name = CAST(x AS INTEGER)`, and neither in `dag_name IN (SELECT
+ * x FROM t)` when t.x has no affinity.  A text value is safe to prune by
+ * (a name equals it only byte for byte, whatever the affinities), so text
+ * values prune and numbers do not: a constraint with a number among its
+ * values opens every directory or file.  SQLite still checks each row
+ * (the constraint is not omitted) unless it is `= 'literal text'`, where
+ * the table's own check is SQLite's answer.  A record is only missed when
+ * it sits under another DAG's directory or another run's file name, which
  * daglib never writes; profiling_files lists such files with an error.
  *
  * Rowids: (file number << 32) | record index, the file number assigned on
@@ -337,15 +343,17 @@ static void reset_cursor(profiling_cursor *c)
 
 /* Add the text of a filter value to set, unless it can equal no stored
  * text: NULL (= NULL is never true), a blob (SQLite orders every blob
- * after every text), or text with a NUL byte.  Numbers compare as their
- * text, as the column's text affinity makes SQLite compare them.  The
- * walk only ever compares names with the set: a value that is not a safe
- * DAG name or not a run id opens nothing, and records are checked against
- * the set one by one. */
-static int add_filter_value(tree_names *set, sqlite3_value *v)
+ * after every text), or text with a NUL byte.  A number makes the whole
+ * constraint unusable for pruning (*prunes = 0): which names equal it
+ * depends on affinities only SQLite knows.  The walk only ever compares
+ * names with the set: a value that is not a safe DAG name or not a run id
+ * opens nothing, and records are checked against the set one by one. */
+static int add_filter_value(tree_names *set, sqlite3_value *v, int *prunes)
 {
     int type = sqlite3_value_type(v);
-    if (type == SQLITE_NULL || type == SQLITE_BLOB)
+    if (type == SQLITE_INTEGER || type == SQLITE_FLOAT)
+        *prunes = 0;
+    if (type != SQLITE_TEXT)
         return SQLITE_OK;
     const char *s = (const char *)sqlite3_value_text(v);
     if (s == NULL)
@@ -356,17 +364,21 @@ static int add_filter_value(tree_names *set, sqlite3_value *v)
     return tree_names_add(set, s, n) == 0 ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-/* Collect the values of one constraint: a single one, or an IN list. */
-static int collect_filter(tree_names *set, sqlite3_value *arg, int is_list)
+/* Collect the values of one constraint: a single one, or an IN list.
+ * *prunes: whether the set may decide which names are read (1), or the
+ * constraint is left to SQLite alone (0). */
+static int collect_filter(tree_names *set, sqlite3_value *arg, int is_list,
+                          int *prunes)
 {
     int rc = SQLITE_OK;
+    *prunes = 1;
     if (!is_list) {
-        rc = add_filter_value(set, arg);
+        rc = add_filter_value(set, arg, prunes);
     } else {
         sqlite3_value *v = NULL;
         for (rc = sqlite3_vtab_in_first(arg, &v); rc == SQLITE_OK;
              rc = sqlite3_vtab_in_next(arg, &v)) {
-            rc = add_filter_value(set, v);
+            rc = add_filter_value(set, v, prunes);
             if (rc != SQLITE_OK)
                 break;
         }
@@ -403,6 +415,21 @@ static int profilingConnect(sqlite3 *db, void *aux, int argc,
      * views and triggers of untrusted files (sql/ uses TEMP views). */
     *out = &vtab->base;
     return SQLITE_OK;
+}
+
+/* Whether constraint i compares with text the statement spells out
+ * (`dag_name = 'x'`): then the table's own byte-for-byte check of each
+ * record is what SQLite would decide, and SQLite need not check again.
+ * Anything else (a parameter, an expression, an IN list) may turn out to
+ * be a number, which SQLite compares by rules of affinity. */
+static int table_check_is_exact(sqlite3_index_info *info, int i)
+{
+    sqlite3_value *rhs = NULL;
+    if (sqlite3_libversion_number() < EXT_VTAB_IN_SQLITE) /* no rhs_value */
+        return 0;
+    return sqlite3_vtab_rhs_value(info, i, &rhs) == SQLITE_OK && rhs != NULL &&
+           sqlite3_value_type(rhs) == SQLITE_TEXT &&
+           !sqlite3_vtab_in(info, i, -1);
 }
 
 /* Choose a plan: the root argument, and at most one dag_name and one
@@ -446,7 +473,7 @@ static int profilingBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info)
     if (dag >= 0) {
         plan |= PLAN_DAG;
         info->aConstraintUsage[dag].argvIndex = ++argv_index;
-        info->aConstraintUsage[dag].omit = 1; /* checked by the table */
+        info->aConstraintUsage[dag].omit = table_check_is_exact(info, dag);
         if (can_read_lists && sqlite3_vtab_in(info, dag, -1)) {
             sqlite3_vtab_in(info, dag, 1);
             plan |= PLAN_DAG_IN;
@@ -457,7 +484,7 @@ static int profilingBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info)
     if (run >= 0) {
         plan |= PLAN_RUN;
         info->aConstraintUsage[run].argvIndex = ++argv_index;
-        info->aConstraintUsage[run].omit = 1;
+        info->aConstraintUsage[run].omit = table_check_is_exact(info, run);
         if (can_read_lists && sqlite3_vtab_in(info, run, -1)) {
             sqlite3_vtab_in(info, run, 1);
             plan |= PLAN_RUN_IN;
@@ -508,19 +535,19 @@ static int profilingFilter(sqlite3_vtab_cursor *cur, int idx_num,
     if ((c->root = sqlite3_mprintf("%s", root)) == NULL)
         return SQLITE_NOMEM;
     if (idx_num & PLAN_DAG)
-        rc = collect_filter(&c->dags, argv[arg++], idx_num & PLAN_DAG_IN);
+        rc = collect_filter(&c->dags, argv[arg++], idx_num & PLAN_DAG_IN,
+                            &c->check_dags);
     if (rc == SQLITE_OK && (idx_num & PLAN_RUN))
-        rc = collect_filter(&c->runs, argv[arg++], idx_num & PLAN_RUN_IN);
+        rc = collect_filter(&c->runs, argv[arg++], idx_num & PLAN_RUN_IN,
+                            &c->check_runs);
     if (rc != SQLITE_OK)
         return rc;
-    c->check_dags = (idx_num & PLAN_DAG) != 0;
-    c->check_runs = (idx_num & PLAN_RUN) != 0;
     if (c->check_dags)
         c->wanted |= PROFILE_FIELD_BIT(PF_DAG_NAME);
     if (c->check_runs)
         c->wanted |= PROFILE_FIELD_BIT(PF_RUN_ID);
-    if (tree_walk_open(c->root, idx_num & PLAN_DAG ? &c->dags : NULL,
-                       idx_num & PLAN_RUN ? &c->runs : NULL, &c->walk) != 0)
+    if (tree_walk_open(c->root, c->check_dags ? &c->dags : NULL,
+                       c->check_runs ? &c->runs : NULL, &c->walk) != 0)
         return SQLITE_NOMEM;
     c->eof = 0;
     return next_file(c);
