@@ -398,16 +398,18 @@ DAGLIB_EXTERN const char *daglib_dag_errmsg(const daglib_dag *dag);
  * the environment variable DAGLIB_META_DIR when set and non-empty, else
  * "meta", read when each run starts, relative to the working directory at
  * that time.  The string is copied.  Returns DAGLIB_OK, DAGLIB_INVALID for
- * an empty root, DAGLIB_NOMEM. */
+ * an empty root, DAGLIB_NOMEM; errors are sticky build errors. */
 DAGLIB_EXTERN int daglib_dag_set_meta_dir(daglib_dag *dag, const char *root);
 
 /* The number of threads a run uses, the calling thread included:
  * 1 .. DAGLIB_MAX_WORKERS.  The default is the number of online CPUs.
- * Returns DAGLIB_OK or DAGLIB_INVALID. */
+ * Returns DAGLIB_OK or DAGLIB_INVALID (a sticky build error). */
 DAGLIB_EXTERN int daglib_dag_set_workers(daglib_dag *dag, int workers);
 
 /* The Avro codec of the profiling files: "null" (the default: fastest to
- * query) or "deflate" (smaller).  Returns DAGLIB_OK or DAGLIB_INVALID. */
+ * query) or "deflate" (smaller).  Returns DAGLIB_OK or DAGLIB_INVALID (a
+ * sticky build error: an unchecked bad codec stops the run rather than
+ * letting it write uncompressed files). */
 DAGLIB_EXTERN int daglib_dag_set_codec(daglib_dag *dag, const char *codec);
 
 /* Add a task.  name must be unique in the DAG, non-empty UTF-8 without

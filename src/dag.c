@@ -178,12 +178,12 @@ int daglib_dag_set_meta_dir(daglib_dag *dag, const char *root)
     if (rc != DAGLIB_OK)
         return rc;
     if (root != NULL && root[0] == '\0')
-        return dag_run_error(dag, DAGLIB_INVALID,
-                             "the metadata root of DAG '%s' cannot be empty",
-                             dag->name);
+        return dag_build_error(dag, DAGLIB_INVALID,
+                               "the metadata root of DAG '%s' cannot be empty",
+                               dag->name);
     char *copy = NULL;
     if (root != NULL && (copy = copy_string(root)) == NULL)
-        return dag_run_error(dag, DAGLIB_NOMEM, "out of memory");
+        return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
     free(dag->meta_dir);
     dag->meta_dir = copy;
     return dag_ok(dag);
@@ -195,9 +195,9 @@ int daglib_dag_set_workers(daglib_dag *dag, int workers)
     if (rc != DAGLIB_OK)
         return rc;
     if (workers < 1 || workers > DAGLIB_MAX_WORKERS)
-        return dag_run_error(dag, DAGLIB_INVALID,
-                             "%d workers for DAG '%s': a run needs 1 to %d",
-                             workers, dag->name, DAGLIB_MAX_WORKERS);
+        return dag_build_error(dag, DAGLIB_INVALID,
+                               "%d workers for DAG '%s': a run needs 1 to %d",
+                               workers, dag->name, DAGLIB_MAX_WORKERS);
     dag->workers = workers;
     return dag_ok(dag);
 }
@@ -212,10 +212,10 @@ int daglib_dag_set_codec(daglib_dag *dag, const char *codec)
     else if (codec != NULL && strcmp(codec, "deflate") == 0)
         dag->codec = DAG_CODEC_DEFLATE;
     else
-        return dag_run_error(dag, DAGLIB_INVALID,
-                             "unknown codec '%s' for DAG '%s': use \"null\" or "
-                             "\"deflate\"",
-                             codec != NULL ? codec : "(null)", dag->name);
+        return dag_build_error(dag, DAGLIB_INVALID,
+                               "unknown codec '%s' for DAG '%s': use \"null\" or "
+                               "\"deflate\"",
+                               codec != NULL ? codec : "(null)", dag->name);
     return dag_ok(dag);
 }
 
