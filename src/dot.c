@@ -4,9 +4,11 @@
  * One node per task instance (what actually runs), one edge per argument;
  * nodes are named n<index> and labelled with the instance name, so any
  * name prints safely.  With a run id, each label gets the instance's
- * runtime from that run's profiling file, read through the same reader as
- * the SQL table (records match by instance name).  Rendering is left to
- * Graphviz (`dot -Tsvg`).
+ * runtime in a readable unit (850 ns, 12 µs, 3.4 ms, 1.2 s) and its status
+ * from that run's profiling file, read through the same reader as the SQL
+ * table (records match by instance name): a failed task is drawn red, a
+ * skipped one grey and dashed, so neither reads as a success.  Rendering
+ * is left to Graphviz (`dot -Tsvg`).
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -70,6 +72,7 @@ static void text_add_quoted(text *t, const char *s, size_t len)
 typedef struct runtime {
     char *name;
     double seconds; /* -1 when the record has none */
+    profile_status status;
 } runtime;
 
 typedef struct runtimes {
@@ -87,6 +90,18 @@ static void runtimes_free(runtimes *r)
 static int by_name(const void *a, const void *b)
 {
     return strcmp(((const runtime *)a)->name, ((const runtime *)b)->name);
+}
+
+/* The status a record's cell names; ok for one without (older files). */
+static profile_status status_of(const profile_cell *cell)
+{
+    if (cell->kind == CELL_TEXT)
+        for (int s = 0; s < PROFILE_STATUS_COUNT; s++)
+            if (strlen(profile_status_names[s]) == cell->u.text.n &&
+                memcmp(profile_status_names[s], cell->u.text.p,
+                       cell->u.text.n) == 0)
+                return (profile_status)s;
+    return PROFILE_OK;
 }
 
 static int load_runtimes(daglib_dag *dag, const char *run_id, runtimes *out)
@@ -114,7 +129,8 @@ static int load_runtimes(daglib_dag *dag, const char *run_id, runtimes *out)
     size_t cap = 0;
     profile_row row;
     uint32_t wanted = PROFILE_FIELD_BIT(PF_TASK_NAME) |
-                      PROFILE_FIELD_BIT(PF_TASK_RUNTIME);
+                      PROFILE_FIELD_BIT(PF_TASK_RUNTIME) |
+                      PROFILE_FIELD_BIT(PF_STATUS);
     int rc = DAGLIB_OK, got;
     while ((got = profile_reader_next(reader, wanted, &row)) == 1) {
         if (out->count == cap) {
@@ -140,7 +156,8 @@ static int load_runtimes(daglib_dag *dag, const char *run_id, runtimes *out)
             memcpy(copy, name->u.text.p, len);
         copy[len] = '\0';
         out->entries[out->count++] = (runtime){
-            copy, seconds->kind == CELL_REAL ? seconds->u.d : -1.0};
+            copy, seconds->kind == CELL_REAL ? seconds->u.d : -1.0,
+            status_of(&row.cell[PF_STATUS])};
     }
     if (rc == DAGLIB_OK && got < 0)
         rc = dag_run_error(dag, DAGLIB_IO, "cannot read run %s: %s", run_id,
@@ -155,13 +172,59 @@ static int load_runtimes(daglib_dag *dag, const char *run_id, runtimes *out)
     return DAGLIB_OK;
 }
 
-static double runtime_of(const runtimes *r, const char *name)
+static const runtime *runtime_of(const runtimes *r, const char *name)
 {
-    runtime key = {(char *)name, 0};
-    const runtime *found =
-        r->count > 0 ? bsearch(&key, r->entries, r->count, sizeof key, by_name)
-                     : NULL;
-    return found != NULL ? found->seconds : -1.0;
+    runtime key = {(char *)name, 0, PROFILE_OK};
+    return r->count > 0
+               ? bsearch(&key, r->entries, r->count, sizeof key, by_name)
+               : NULL;
+}
+
+/* seconds in the unit that keeps two or three significant digits:
+ * "850 ns", "12 µs", "3.4 ms", "1.2 s" ("0 s" for a task that took no
+ * measurable time). */
+static void add_duration(text *t, double seconds)
+{
+    static const struct {
+        double scale;
+        const char *unit;
+    } units[] = {{1e-6, "µs"}, {1e-3, "ms"}, {1, "s"}};
+    if (seconds <= 0) {
+        text_add(t, "0 s");
+        return;
+    }
+    if (seconds < 1e-6) {
+        text_add(t, "%.0f ns", seconds * 1e9);
+        return;
+    }
+    size_t u = 0;
+    while (u + 1 < sizeof units / sizeof units[0] &&
+           seconds >= units[u + 1].scale * 0.9995)
+        u++;
+    double value = seconds / units[u].scale;
+    text_add(t, value < 999.5 ? "%.3g %s" : "%.0f %s", value, units[u].unit);
+}
+
+/* The label's second line and the node's style for its record in a run. */
+static void add_outcome(text *t, const runtime *r)
+{
+    if (r == NULL) {
+        text_add(t, "\\nnot in this run\"");
+        return;
+    }
+    if (r->status == PROFILE_SKIPPED) {
+        text_add(t, "\\nskipped\", style=\"rounded,dashed\", color=gray50, "
+                    "fontcolor=gray50");
+        return;
+    }
+    text_add(t, "\\n%s", r->status == PROFILE_FAILED ? "failed after " : "");
+    if (r->seconds >= 0)
+        add_duration(t, r->seconds);
+    else
+        text_add(t, "no time");
+    text_add(t, "\"%s", r->status == PROFILE_FAILED
+                           ? ", color=red, fontcolor=red"
+                           : "");
 }
 
 static char *render(const daglib_dag *dag, const plan *p, const runtimes *times)
@@ -182,14 +245,11 @@ static char *render(const daglib_dag *dag, const plan *p, const runtimes *times)
             snprintf(name, sizeof name, "%s %u", pn->task->name, pn->instance);
         text_add(&t, "    n%u [label=\"", n);
         text_add_quoted(&t, name, strlen(name));
-        if (times != NULL) {
-            double seconds = runtime_of(times, name);
-            if (seconds >= 0)
-                text_add(&t, "\\n%.6f s", seconds);
-            else
-                text_add(&t, "\\nnot in this run");
-        }
-        text_add(&t, "\"%s];\n", pn->flags & NODE_FINAL ? ", penwidth=2" : "");
+        if (times != NULL)
+            add_outcome(&t, runtime_of(times, name));
+        else
+            text_add(&t, "\"");
+        text_add(&t, "%s];\n", pn->flags & NODE_FINAL ? ", penwidth=2" : "");
     }
     for (uint32_t n = 0; n < p->n_nodes; n++) {
         const plan_node *pn = &p->nodes[n];

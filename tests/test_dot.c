@@ -3,6 +3,8 @@
  * and an edge per argument, Graphviz renders it, culling to a step keeps
  * only what the step needs, and a run's profile labels the nodes.
  */
+#include <time.h>
+
 #include "test.h"
 
 static void nothing(daglib_context *ctx, int argc,
@@ -113,9 +115,50 @@ TEST(dot_labels_nodes_with_the_runtimes_of_a_run)
     daglib_task_add(dag, "later", NULL, one, NULL);
     char *dot = daglib_dag_to_dot(dag, NULL, run_id);
     CHECK(dot != NULL);
-    CHECK_INT_EQ(count_of(dot, " s\""), 2);
-    CHECK_CONTAINS(dot, "label=\"first\\n0.");
+    /* Tasks this quick take nanoseconds or microseconds, never
+     * "0.000000 s". */
+    CHECK_INT_EQ(count_of(dot, "s\"]"), 2);
+    CHECK(strstr(dot, "0.000000") == NULL);
+    CHECK_CONTAINS(dot, "label=\"first\\n");
     CHECK_CONTAINS(dot, "label=\"later\\nnot in this run\"");
+    daglib_free(dot);
+    daglib_dag_free(dag);
+}
+
+static void nap_3ms(daglib_context *ctx, int argc,
+                    const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    struct timespec pause = {0, 3000000};
+    nanosleep(&pause, NULL);
+    daglib_result_int(ctx, 1);
+}
+
+static void fail(daglib_context *ctx, int argc, const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_result_error(ctx, "no");
+}
+
+TEST(dot_shows_each_tasks_status_and_a_readable_unit)
+{
+    daglib_dag *dag = daglib_dag_new("outcomes", NULL, DAGLIB_PROFILE);
+    daglib_task_add(dag, "slow", NULL, nap_3ms, NULL);
+    daglib_task_add(dag, "broken", NULL, fail, NULL);
+    daglib_task_input(daglib_task_add(dag, "after", NULL, one, NULL), "broken");
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_TASK_FAILED);
+    char *dot = daglib_dag_to_dot(dag, NULL, daglib_dag_run_id(dag));
+    CHECK(dot != NULL);
+    /* 3 ms and a little: milliseconds, two or three digits. */
+    CHECK_CONTAINS(dot, "label=\"slow\\n3");
+    CHECK_CONTAINS(dot, " ms\"];");
+    /* A failure and what it skipped do not look like successes. */
+    CHECK_CONTAINS(dot, "label=\"broken\\nfailed after ");
+    CHECK_CONTAINS(dot, "color=red, fontcolor=red];");
+    CHECK_CONTAINS(dot, "label=\"after\\nskipped\", style=\"rounded,dashed\"");
+    CHECK_INT_EQ(count_of(dot, ", color=red"), 1);
     daglib_free(dot);
     daglib_dag_free(dag);
 }

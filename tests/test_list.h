@@ -150,6 +150,7 @@ TEST_ENTRY(dot_renders_with_graphviz)
 TEST_ENTRY(dot_culled_to_a_step_keeps_its_ancestors_only)
 TEST_ENTRY(dot_refuses_a_bad_run_id)
 TEST_ENTRY(dot_labels_nodes_with_the_runtimes_of_a_run)
+TEST_ENTRY(dot_shows_each_tasks_status_and_a_readable_unit)
 
 
 /* ---- running: profiling (test_profiling.c) ---- */

@@ -89,7 +89,7 @@ visualizing_labels_nodes_with_a_runs_runtimes() {
         return 1
     [ "$(head -n 1 <<<"$out")" = "result: 36" ] || { echo "$out"; return 1; }
     local labelled
-    labelled=$(grep -cE '\[label="[a-z_0-9 ]+\\n[0-9]+\.[0-9]{6} s"' <<<"$out")
+    labelled=$(grep -cE '\[label="[a-z_0-9 ]+\\n[0-9.]+ (ns|µs|ms|s)"' <<<"$out")
     [ "$labelled" -eq 8 ] || { echo "$labelled of 8 nodes labelled:"; echo "$out"; return 1; }
     local files
     files=$(find "$meta/profiling/visualizing" -name 'run_*.avro' | wc -l)
