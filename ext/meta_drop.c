@@ -4,10 +4,11 @@
  *   SELECT daglib_drop();             -- the connection's root
  *   SELECT daglib_drop('/tmp/meta');  -- another root
  *
- * Removes every file, link and directory under the root (the root itself
- * stays, as the Python original's db.drop() leaves its directory) and
- * returns how many entries it removed.  A missing root removes nothing and
- * returns 0.  After it, SELECT * FROM profiling returns no rows.
+ * Removes every file, link and directory under the root that lies on the
+ * root's own filesystem (the root itself stays, as the Python original's
+ * db.drop() leaves its directory) and returns how many entries it removed.
+ * A missing root removes nothing and returns 0.  After it, SELECT * FROM
+ * profiling returns no rows.
  *
  * What the root is, is decided by identity, not by its spelling.  The root
  * is opened once (it may be a link: that is where the user said the
@@ -18,6 +19,14 @@
  *     is refused before anything is removed.  So is a root whose '..' is
  *     itself: the top of a mount namespace or of a chroot, such as the
  *     machine's '/' seen from inside a chroot through /proc.
+ *   - The walk never leaves the root's filesystem.  An entry on another
+ *     device, or on another mount of the same device (a bind mount, told
+ *     apart by statx's mount id where the kernel reports it), is neither
+ *     entered nor removed, and neither are the directories that lead to
+ *     it; the rest of the tree is still emptied, and the call then fails
+ *     naming that mount point, like rm --one-file-system.  A directory is
+ *     checked again once opened, on its descriptor, so that a mount made
+ *     while the walk runs is not entered either.
  *   - Nothing below the root is followed.  The walk holds each directory
  *     open and reaches its entries with statx/openat/unlinkat relative to
  *     it, opening subdirectories with O_NOFOLLOW: a symbolic link, to a
@@ -58,6 +67,7 @@ typedef struct drop_level {
     DIR *dir;
     char *name;    /* this directory's name in its parent; NULL for the root */
     int removed;   /* entries removed during the current readdir pass */
+    int kept;      /* entries kept during it: mount points, or lead to one */
 } drop_level;
 
 typedef struct drop_walk {
@@ -66,7 +76,9 @@ typedef struct drop_walk {
     drop_level level[DROP_MAX_DEPTH];
     int depth;
     sqlite3_int64 removed;
-    char *errmsg; /* sqlite3_mprintf, or NULL */
+    char *mount_path;  /* the first mount point met (sqlite3_mprintf) */
+    int other_mounts;  /* and others after it */
+    char *errmsg;      /* sqlite3_mprintf, or NULL */
 } drop_walk;
 
 /* statx(dirfd, name, flags), or fstatat where the kernel has no statx
@@ -93,6 +105,13 @@ static int place_of(int dirfd, const char *name, int flags, drop_place *p)
     p->dev = st.st_dev;
     p->ino = st.st_ino;
     return 0;
+}
+
+static int same_filesystem(const drop_place *a, const drop_place *b)
+{
+    if (a->dev != b->dev)
+        return 0;
+    return !a->has_mnt_id || !b->has_mnt_id || a->mnt_id == b->mnt_id;
 }
 
 static int same_file(const drop_place *a, const drop_place *b)
@@ -162,6 +181,25 @@ static void pop(drop_walk *w)
     free(l->name);
 }
 
+/* name, an entry of the current directory, is another filesystem: leave
+ * it (and so the directories above it) in place and remember it. */
+static int keep_mount_point(drop_walk *w, const char *name)
+{
+    w->level[w->depth - 1].kept++;
+    char *path = entry_path(w, name);
+    if (path == NULL)
+        return -1;
+    if (w->mount_path == NULL) {
+        w->mount_path = path;
+        return 0;
+    }
+    /* Met again when a directory is read a second time: not another. */
+    if (strcmp(path, w->mount_path) != 0)
+        w->other_mounts = 1;
+    sqlite3_free(path);
+    return 0;
+}
+
 /* Remove one entry of the current directory: a file or a link at once, a
  * directory by descending into it (it is removed when left). */
 static int remove_entry(drop_walk *w, const char *name)
@@ -171,11 +209,25 @@ static int remove_entry(drop_walk *w, const char *name)
     drop_place at;
     if (place_of(fd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, &at) != 0)
         return errno == ENOENT ? 0 : fail(w, "cannot inspect", name, errno);
+    if (!same_filesystem(&at, &w->fs))
+        return keep_mount_point(w, name);
     if (S_ISDIR(at.mode)) {
         int sub = openat(fd, name,
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub >= 0)
+        if (sub >= 0) {
+            /* What is entered is the opened directory: check it, not the
+             * name, which a mount may have covered since. */
+            if (place_of(sub, "", AT_EMPTY_PATH, &at) != 0) {
+                int err = errno;
+                close(sub);
+                return fail(w, "cannot inspect", name, err);
+            }
+            if (!same_filesystem(&at, &w->fs)) {
+                close(sub);
+                return keep_mount_point(w, name);
+            }
             return push(w, sub, name);
+        }
         if (errno == ENOENT)
             return 0;
         if (errno != ELOOP && errno != ENOTDIR)
@@ -197,17 +249,21 @@ static int leave_directory(drop_walk *w)
         /* readdir need not return entries that follow removed ones; look
          * again until a pass finds nothing left to remove. */
         top->removed = 0;
+        top->kept = 0;
         rewinddir(top->dir);
         return 0;
     }
     char *name = top->name;
+    int kept = top->kept;
     top->name = NULL;
     pop(w);
     if (w->depth == 0)
         return 0; /* the root stays */
     drop_level *parent = &w->level[w->depth - 1];
     int rc = 0;
-    if (unlinkat(dirfd(parent->dir), name, AT_REMOVEDIR) == 0) {
+    if (kept > 0) {
+        parent->kept++; /* it leads to a mount point: it stays */
+    } else if (unlinkat(dirfd(parent->dir), name, AT_REMOVEDIR) == 0) {
         parent->removed++;
         w->removed++;
     } else if (errno != ENOENT) {
@@ -274,6 +330,23 @@ static int drop_tree(drop_walk *w)
     }
     while (w->depth > 0)
         pop(w);
+    if (rc == 0 && w->mount_path != NULL) {
+        if (w->other_mounts)
+            w->errmsg = sqlite3_mprintf(
+                "daglib_drop: '%s' and other entries are other filesystems "
+                "(mount points), which daglib_drop never enters: they and the "
+                "directories that lead to them were kept, everything else was "
+                "removed (%lld %s)", w->mount_path, (long long)w->removed,
+                w->removed == 1 ? "entry" : "entries");
+        else
+            w->errmsg = sqlite3_mprintf(
+                "daglib_drop: '%s' is another filesystem (a mount point), "
+                "which daglib_drop never enters: it and the directories that "
+                "lead to it were kept, everything else was removed (%lld %s)",
+                w->mount_path, (long long)w->removed,
+                w->removed == 1 ? "entry" : "entries");
+        rc = -1;
+    }
     return rc;
 }
 
@@ -295,7 +368,9 @@ static void drop_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             return;
         }
     }
-    if (drop_tree(&w) != 0) {
+    int rc = drop_tree(&w);
+    sqlite3_free(w.mount_path);
+    if (rc != 0) {
         if (w.errmsg == NULL)
             sqlite3_result_error_nomem(ctx);
         else

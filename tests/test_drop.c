@@ -1,8 +1,9 @@
 /*
  * test_drop.c -- daglib_drop(): it empties the metadata root (the page's
  * db.drop()), counts what it removed, never follows a link out of the
- * root, never empties '/' whatever the path that names it, and only SQL
- * the user writes may call it.
+ * root, never empties '/' whatever the path that names it, never enters
+ * another filesystem mounted under the root, and only SQL the user writes
+ * may call it.
  *
  * The tests about '/' and mounts run in a private mount namespace: what
  * they mount is seen by no other process, and a drop that might reach '/'
@@ -290,6 +291,12 @@ static void mount_tmpfs(const char *dir)
         FAIL("mount tmpfs on %s: %s", dir, strerror(errno));
 }
 
+static void bind_mount(const char *from, const char *to)
+{
+    if (mount(from, to, NULL, MS_BIND, NULL) != 0)
+        FAIL("bind mount %s on %s: %s", from, to, strerror(errno));
+}
+
 /* Run sql in a child process that enter() first moves into the view of
  * the file system the test wants (a chroot into a tmpfs of the private
  * namespace, so that '/' there is a throwaway tree): "removed <n>",
@@ -479,4 +486,117 @@ TEST(drop_refuses_the_top_of_another_tree)
     CHECK_CONTAINS(result, "refusing to empty '/'");
     free(result);
     CHECK_INT_EQ(count_entries("newroot"), 4);
+}
+
+/* A tmpfs under the root is another filesystem: its files stay, and so
+ * do the directories that lead to it; everything else goes. */
+TEST(drop_never_enters_a_filesystem_mounted_under_the_root)
+{
+    if (!private_mount_namespace(
+            "drop_never_enters_a_filesystem_mounted_under_the_root"))
+        return;
+    run_dag(NULL, "alpha", 1, NULL);
+    mount_tmpfs("meta/profiling/mnt");
+    make_dirs("meta/profiling/mnt/sub");
+    test_write_file("meta/profiling/mnt/sub/keep.avro", "keep", 4);
+    test_write_file("meta/profiling/mnt/keep.txt", "keep", 4);
+    make_dirs("meta/other/deeper");
+    test_write_file("meta/other/deeper/x", "x", 1);
+    sqlite3 *db = open_metadb(NULL);
+    char *err = query_error(db, "SELECT daglib_drop()");
+    /* alpha, its file, other, deeper, x */
+    CHECK_STR_EQ(err, "daglib_drop: 'meta/profiling/mnt' is another "
+                      "filesystem (a mount point), which daglib_drop never "
+                      "enters: it and the directories that lead to it were "
+                      "kept, everything else was removed (5 entries)");
+    free(err);
+    CHECK_INT_EQ(count_entries("meta/profiling/mnt"), 3);
+    char *kept = test_read_file("meta/profiling/mnt/sub/keep.avro", NULL);
+    CHECK_STR_EQ(kept, "keep");
+    free(kept);
+    /* profiling and the mount point are all that is left */
+    CHECK_INT_EQ(count_entries("meta") - count_entries("meta/profiling/mnt"), 2);
+
+    /* Two of them: both stay, and the message says there are others. */
+    mount_tmpfs("meta/b/mnt2");
+    test_write_file("meta/b/mnt2/keep.txt", "keep", 4);
+    test_write_file("meta/b/gone.txt", "x", 1);
+    err = query_error(db, "SELECT daglib_drop()");
+    CHECK_CONTAINS(err, "and other entries are other filesystems (mount "
+                        "points), which daglib_drop never enters");
+    CHECK_CONTAINS(err, "everything else was removed (1 entry)");
+    free(err);
+    CHECK(!exists("meta/b/gone.txt"));
+    CHECK(exists("meta/b/mnt2/keep.txt"));
+    CHECK_INT_EQ(count_entries("meta/profiling/mnt"), 3);
+
+    CHECK(umount("meta/profiling/mnt") == 0);
+    CHECK(umount("meta/b/mnt2") == 0);
+    CHECK_INT_EQ(query_int(db, "SELECT daglib_drop()"), 4);
+    CHECK_INT_EQ(count_entries("meta"), 0);
+    sqlite3_close(db);
+}
+
+/* A bind mount lies on the root's own device: only its mount tells it
+ * apart.  The directory or file it shows is never emptied. */
+TEST(drop_never_empties_a_bind_mount_under_the_root)
+{
+    if (!private_mount_namespace("drop_never_empties_a_bind_mount_under_the_root"))
+        return;
+    make_dirs("outside/data/sub");
+    test_write_file("outside/data/sub/keep.avro", "keep", 4);
+    test_write_file("outside/data/keep.txt", "keep", 4);
+    test_write_file("outside/file.txt", "keep", 4);
+    make_dirs("meta/a/data");
+    test_write_file("meta/gone.txt", "x", 1);
+    bind_mount("outside/data", "meta/a/data");
+    sqlite3 *db = open_metadb(NULL);
+    char *err = query_error(db, "SELECT daglib_drop()");
+    CHECK_STR_EQ(err, "daglib_drop: 'meta/a/data' is another filesystem "
+                      "(a mount point), which daglib_drop never enters: it "
+                      "and the directories that lead to it were kept, "
+                      "everything else was removed (1 entry)");
+    free(err);
+    CHECK(!exists("meta/gone.txt"));
+    CHECK_INT_EQ(count_entries("outside"), 5);
+    char *kept = test_read_file("outside/data/sub/keep.avro", NULL);
+    CHECK_STR_EQ(kept, "keep");
+    free(kept);
+    CHECK(umount("meta/a/data") == 0);
+
+    /* A file can be a mount point too. */
+    test_write_file("meta/a/file.txt", "", 0);
+    bind_mount("outside/file.txt", "meta/a/file.txt");
+    err = query_error(db, "SELECT daglib_drop()");
+    CHECK_CONTAINS(err, "daglib_drop: 'meta/a/file.txt' is another filesystem");
+    free(err);
+    kept = test_read_file("outside/file.txt", NULL);
+    CHECK_STR_EQ(kept, "keep");
+    free(kept);
+    CHECK(umount("meta/a/file.txt") == 0);
+    CHECK_INT_EQ(count_entries("meta"), 2); /* a, file.txt */
+    CHECK_INT_EQ(query_int(db, "SELECT daglib_drop()"), 2);
+    CHECK_INT_EQ(count_entries("outside"), 5);
+    sqlite3_close(db);
+}
+
+/* The root's own filesystem is whatever the root lies on. */
+TEST(drop_empties_a_root_that_is_itself_a_mount_point)
+{
+    if (!private_mount_namespace("drop_empties_a_root_that_is_itself_a_mount_point"))
+        return;
+    mount_tmpfs("meta");
+    run_dag(NULL, "alpha", 2, NULL);
+    make_dirs("elsewhere/inner");
+    test_write_file("elsewhere/inner/x", "x", 1);
+    make_dirs("meta/bound");
+    bind_mount("elsewhere", "meta/bound");
+    sqlite3 *db = open_metadb(NULL);
+    /* Through the bind mount, the root is its own filesystem's top. */
+    CHECK_INT_EQ(query_int(db, "SELECT daglib_drop('meta/bound')"), 2);
+    CHECK_INT_EQ(count_entries("elsewhere"), 0);
+    CHECK(umount("meta/bound") == 0);
+    CHECK_INT_EQ(query_int(db, "SELECT daglib_drop()"), 4);
+    CHECK_INT_EQ(count_entries("meta"), 0);
+    sqlite3_close(db);
 }

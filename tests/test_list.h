@@ -231,6 +231,9 @@ TEST_ENTRY(drop_from_c_is_daglib_metadb_drop)
 TEST_ENTRY(drop_refuses_a_root_that_is_slash_by_any_name)
 TEST_ENTRY(drop_refuses_proc_self_root_and_a_working_directory_that_is_slash)
 TEST_ENTRY(drop_refuses_the_top_of_another_tree)
+TEST_ENTRY(drop_never_enters_a_filesystem_mounted_under_the_root)
+TEST_ENTRY(drop_never_empties_a_bind_mount_under_the_root)
+TEST_ENTRY(drop_empties_a_root_that_is_itself_a_mount_point)
 
 
 /* ---- MetaDB (test_metadb.c) ---- */
