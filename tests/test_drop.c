@@ -279,7 +279,7 @@ static int private_mount_namespace(const char *test)
         write_id_map("/proc/self/gid_map", map);
     }
     /* Without this a mount below could propagate to the machine's tree. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
         FAIL("making the mount namespace private: %s", strerror(errno));
     return 1;
 }
@@ -293,7 +293,7 @@ static void mount_tmpfs(const char *dir)
 
 static void bind_mount(const char *from, const char *to)
 {
-    if (mount(from, to, NULL, MS_BIND, NULL) != 0)
+    if (mount(from, to, "none", MS_BIND, NULL) != 0)
         FAIL("bind mount %s on %s: %s", from, to, strerror(errno));
 }
 
@@ -445,7 +445,7 @@ static const char *outside_a_chroot(const char *newroot)
 {
     if (unshare(CLONE_NEWNS) != 0)
         return "unshare";
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
         return "making the namespace private";
     if (chdir(newroot) != 0 || mkdir("old", 0700) != 0)
         return "mkdir old";
