@@ -416,7 +416,8 @@ TEST(drop_refuses_proc_self_root_and_a_working_directory_that_is_slash)
     /* Read-only: nothing in it could be removed anyway. */
     if (mount("proc", "jail/proc", "proc",
               MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
-        printf("    skipped: cannot mount /proc in the jail: %s\n",
+        printf("    drop_refuses_proc_self_root_and_a_working_directory_that_"
+               "is_slash: skipped, cannot mount /proc here (%s)\n",
                strerror(errno));
         return;
     }
