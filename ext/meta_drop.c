@@ -232,7 +232,7 @@ static int remove_entry(drop_walk *w, const char *name)
             return 0;
         if (errno != ELOOP && errno != ENOTDIR)
             return fail(w, "cannot open", name, errno);
-        /* Replaced by a link or a file since fstatat: remove that. */
+        /* Replaced by a link or a file since inspected: remove that. */
     }
     if (unlinkat(fd, name, 0) != 0)
         return errno == ENOENT ? 0 : fail(w, "cannot remove", name, errno);
@@ -241,7 +241,8 @@ static int remove_entry(drop_walk *w, const char *name)
     return 0;
 }
 
-/* Leave the current directory (now empty) and remove it from its parent. */
+/* Leave the current directory, now empty but for mount points and what
+ * leads to them, and remove it from its parent unless it holds such. */
 static int leave_directory(drop_walk *w)
 {
     drop_level *top = &w->level[w->depth - 1];
