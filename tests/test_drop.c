@@ -1,10 +1,24 @@
 /*
  * test_drop.c -- daglib_drop(): it empties the metadata root (the page's
  * db.drop()), counts what it removed, never follows a link out of the
- * root, and only SQL the user writes may call it.
+ * root, never empties '/' whatever the path that names it, never enters
+ * another filesystem mounted under the root, and only SQL the user writes
+ * may call it.
+ *
+ * The tests about '/' and mounts run in a private mount namespace: what
+ * they mount is seen by no other process, and a drop that might reach '/'
+ * runs chrooted into a fresh tmpfs, so that even a broken daglib_drop()
+ * could only empty a throwaway tree.  Where no private mount namespace can
+ * be made (no privilege, no user namespaces) they say so and do nothing
+ * rather than risk the machine's '/'.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sql_check.h"
@@ -230,4 +244,360 @@ TEST(drop_from_c_is_daglib_metadb_drop)
     CHECK_CODE(daglib_metadb_drop(plain, &removed), DAGLIB_SQL);
     CHECK_CONTAINS(sqlite3_errmsg(plain), "no such function: daglib_drop");
     sqlite3_close(plain);
+}
+
+/* ---- '/' and other filesystems: in a private mount namespace ---------------- */
+
+static void write_id_map(const char *file, const char *map)
+{
+    int fd = open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = write(fd, map, strlen(map));
+    (void)n;
+    close(fd);
+}
+
+/* Move this test process into a mount namespace of its own, whose mounts
+ * propagate nowhere: 1, or 0 after saying why it cannot be done here. */
+static int private_mount_namespace(const char *test)
+{
+    if (unshare(CLONE_NEWNS) != 0) {
+        /* Not root: a user namespace of our own may still allow it. */
+        uid_t uid = getuid();
+        gid_t gid = getgid();
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+            printf("    %s: skipped, no private mount namespace here "
+                   "(unshare: %s)\n", test, strerror(errno));
+            return 0;
+        }
+        char map[64];
+        write_id_map("/proc/self/setgroups", "deny");
+        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+        write_id_map("/proc/self/uid_map", map);
+        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+        write_id_map("/proc/self/gid_map", map);
+    }
+    /* Without this a mount below could propagate to the machine's tree. */
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
+        FAIL("making the mount namespace private: %s", strerror(errno));
+    return 1;
+}
+
+static void mount_tmpfs(const char *dir)
+{
+    make_dirs(dir);
+    if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m") != 0)
+        FAIL("mount tmpfs on %s: %s", dir, strerror(errno));
+}
+
+static void bind_mount(const char *from, const char *to)
+{
+    if (mount(from, to, "none", MS_BIND, NULL) != 0)
+        FAIL("bind mount %s on %s: %s", from, to, strerror(errno));
+}
+
+/* Run sql in a child process that enter() first moves into the view of
+ * the file system the test wants (a chroot into a tmpfs of the private
+ * namespace, so that '/' there is a throwaway tree): "removed <n>",
+ * "error: <message>", or what enter() failed at.  malloc'd. */
+static char *query_in_child(const char *(*enter)(const char *), const char *arg,
+                            const char *sql)
+{
+    int out[2];
+    CHECK(pipe(out) == 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(out[0]);
+        char text[1024];
+        const char *failed = enter(arg);
+        if (failed != NULL) {
+            snprintf(text, sizeof text, "%s: %s", failed, strerror(errno));
+        } else {
+            sqlite3 *db = open_metadb(NULL);
+            sqlite3_stmt *stmt = NULL;
+            int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+            if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+                snprintf(text, sizeof text, "removed %lld",
+                         (long long)sqlite3_column_int64(stmt, 0));
+            else
+                snprintf(text, sizeof text, "error: %s", sqlite3_errmsg(db));
+            sqlite3_finalize(stmt);
+            sqlite3_close(db);
+        }
+        ssize_t n = write(out[1], text, strlen(text));
+        /* _exit: no leak check where /proc may not exist */
+        _exit(n == (ssize_t)strlen(text) ? 0 : 1);
+    }
+    close(out[1]);
+    char text[1024];
+    size_t used = 0;
+    ssize_t n;
+    while (used < sizeof text - 1 &&
+           (n = read(out[0], text + used, sizeof text - 1 - used)) > 0)
+        used += (size_t)n;
+    text[used] = '\0';
+    close(out[0]);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return strdup(text);
+}
+
+static const char *chroot_into(const char *jail)
+{
+    if (chroot(jail) != 0 || chdir("/") != 0)
+        return "chroot";
+    return NULL;
+}
+
+static char *query_in_jail(const char *jail, const char *sql)
+{
+    return query_in_child(chroot_into, jail, sql);
+}
+
+/* jail: a tmpfs holding keep/precious.txt and whatever the test adds. */
+static void make_jail(void)
+{
+    mount_tmpfs("jail");
+    make_dirs("jail/keep");
+    test_write_file("jail/keep/precious.txt", "keep", 4);
+}
+
+static void check_jail_intact(int entries)
+{
+    CHECK_INT_EQ(count_entries("jail"), entries);
+    char *kept = test_read_file("jail/keep/precious.txt", NULL);
+    CHECK_STR_EQ(kept, "keep");
+    free(kept);
+}
+
+TEST(drop_refuses_a_root_that_is_slash_by_any_name)
+{
+    if (!private_mount_namespace("drop_refuses_a_root_that_is_slash_by_any_name"))
+        return;
+    make_jail();
+    CHECK(symlink("/", "jail/meta") == 0);
+    CHECK(symlink("../..", "jail/keep/up") == 0);
+    /* keep, precious.txt, meta, up */
+    check_jail_intact(4);
+    static const char *const drops[] = {
+        "SELECT daglib_drop()",                /* the default root, meta */
+        "SELECT daglib_drop('meta')",
+        "SELECT daglib_drop('/meta/')",
+        "SELECT daglib_drop('keep/up')",
+        "SELECT daglib_drop('/keep/up/keep/..')",
+        "SELECT daglib_drop('//')",
+        "SELECT daglib_drop('/./..')",
+        "SELECT daglib_drop('.')",
+    };
+    for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++) {
+        char *result = query_in_jail("jail", drops[i]);
+        CHECK_CONTAINS(result, "error: daglib_drop: refusing to empty '/'");
+        free(result);
+        check_jail_intact(4);
+    }
+    char *result = query_in_jail("jail", "SELECT daglib_drop('meta')");
+    CHECK_STR_EQ(result, "error: daglib_drop: refusing to empty '/' "
+                         "(the metadata root 'meta' is '/')");
+    free(result);
+}
+
+TEST(drop_refuses_proc_self_root_and_a_working_directory_that_is_slash)
+{
+    if (!private_mount_namespace(
+            "drop_refuses_proc_self_root_and_a_working_directory_that_is_slash"))
+        return;
+    make_jail();
+    make_dirs("jail/proc");
+    /* Read-only: nothing in it could be removed anyway. */
+    if (mount("proc", "jail/proc", "proc",
+              MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+        printf("    drop_refuses_proc_self_root_and_a_working_directory_that_"
+               "is_slash: skipped, cannot mount /proc here (%s)\n",
+               strerror(errno));
+        return;
+    }
+    static const char *const drops[] = {
+        "SELECT daglib_drop('/proc/self/root')",
+        "SELECT daglib_drop('/proc/self/root/keep/..')",
+        "SELECT daglib_drop('/proc/self/cwd')",
+        "SELECT daglib_drop('/proc/thread-self/root')",
+    };
+    for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++) {
+        char *result = query_in_jail("jail", drops[i]);
+        CHECK_CONTAINS(result, "error: daglib_drop: refusing to empty '/'");
+        free(result);
+        CHECK(exists("jail/keep/precious.txt"));
+    }
+    CHECK(umount("jail/proc") == 0);
+    /* keep, precious.txt, proc */
+    check_jail_intact(3);
+}
+
+/* A mount namespace of its own whose '/' is the tmpfs newroot (the
+ * machine's tree detached from it), then chrooted into /inner with the
+ * working directory left at that '/': '.' is then the top of a tree that is
+ * not this process's '/', as the machine's '/' is from inside a chroot. */
+static const char *outside_a_chroot(const char *newroot)
+{
+    if (unshare(CLONE_NEWNS) != 0)
+        return "unshare";
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
+        return "making the namespace private";
+    if (chdir(newroot) != 0 || mkdir("old", 0700) != 0)
+        return "mkdir old";
+    if (syscall(SYS_pivot_root, ".", "old") != 0)
+        return "pivot_root";
+    /* Nothing of the machine's may stay reachable from the tmpfs. */
+    if (chdir("/") != 0 || umount2("/old", MNT_DETACH) != 0 ||
+        rmdir("/old") != 0)
+        return "detaching the old root";
+    int top = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (top < 0 || chroot("/inner") != 0)
+        return "chroot";
+    if (fchdir(top) != 0)
+        return "fchdir";
+    close(top);
+    return NULL;
+}
+
+TEST(drop_refuses_the_top_of_another_tree)
+{
+    if (!private_mount_namespace("drop_refuses_the_top_of_another_tree"))
+        return;
+    mount_tmpfs("newroot");
+    make_dirs("newroot/keep");
+    make_dirs("newroot/inner/meta");
+    test_write_file("newroot/keep/precious.txt", "keep", 4);
+    char *result = query_in_child(outside_a_chroot, "newroot",
+                                  "SELECT daglib_drop('.')");
+    CHECK_STR_EQ(result, "error: daglib_drop: refusing to empty '.': it is "
+                         "the '/' of another directory tree (its '..' is itself)");
+    free(result);
+    /* keep, precious.txt, inner, meta */
+    CHECK_INT_EQ(count_entries("newroot"), 4);
+    CHECK(exists("newroot/keep/precious.txt"));
+    /* The chroot's own root, by the same rule, and by being '/'. */
+    result = query_in_child(outside_a_chroot, "newroot",
+                            "SELECT daglib_drop('inner/meta/..')");
+    CHECK_CONTAINS(result, "refusing to empty '/'");
+    free(result);
+    CHECK_INT_EQ(count_entries("newroot"), 4);
+}
+
+/* A tmpfs under the root is another filesystem: its files stay, and so
+ * do the directories that lead to it; everything else goes. */
+TEST(drop_never_enters_a_filesystem_mounted_under_the_root)
+{
+    if (!private_mount_namespace(
+            "drop_never_enters_a_filesystem_mounted_under_the_root"))
+        return;
+    run_dag(NULL, "alpha", 1, NULL);
+    mount_tmpfs("meta/profiling/mnt");
+    make_dirs("meta/profiling/mnt/sub");
+    test_write_file("meta/profiling/mnt/sub/keep.avro", "keep", 4);
+    test_write_file("meta/profiling/mnt/keep.txt", "keep", 4);
+    make_dirs("meta/other/deeper");
+    test_write_file("meta/other/deeper/x", "x", 1);
+    sqlite3 *db = open_metadb(NULL);
+    char *err = query_error(db, "SELECT daglib_drop()");
+    /* alpha, its file, other, deeper, x */
+    CHECK_STR_EQ(err, "daglib_drop: 'meta/profiling/mnt' is another "
+                      "filesystem (a mount point), which daglib_drop never "
+                      "enters: it and the directories that lead to it were "
+                      "kept, everything else was removed (5 entries)");
+    free(err);
+    CHECK_INT_EQ(count_entries("meta/profiling/mnt"), 3);
+    char *kept = test_read_file("meta/profiling/mnt/sub/keep.avro", NULL);
+    CHECK_STR_EQ(kept, "keep");
+    free(kept);
+    /* profiling and the mount point are all that is left */
+    CHECK_INT_EQ(count_entries("meta") - count_entries("meta/profiling/mnt"), 2);
+
+    /* Two of them: both stay, and the message says there are others. */
+    mount_tmpfs("meta/b/mnt2");
+    test_write_file("meta/b/mnt2/keep.txt", "keep", 4);
+    test_write_file("meta/b/gone.txt", "x", 1);
+    err = query_error(db, "SELECT daglib_drop()");
+    CHECK_CONTAINS(err, "and other entries are other filesystems (mount "
+                        "points), which daglib_drop never enters");
+    CHECK_CONTAINS(err, "everything else was removed (1 entry)");
+    free(err);
+    CHECK(!exists("meta/b/gone.txt"));
+    CHECK(exists("meta/b/mnt2/keep.txt"));
+    CHECK_INT_EQ(count_entries("meta/profiling/mnt"), 3);
+
+    CHECK(umount("meta/profiling/mnt") == 0);
+    CHECK(umount("meta/b/mnt2") == 0);
+    CHECK_INT_EQ(query_int(db, "SELECT daglib_drop()"), 4);
+    CHECK_INT_EQ(count_entries("meta"), 0);
+    sqlite3_close(db);
+}
+
+/* A bind mount lies on the root's own device: only its mount tells it
+ * apart.  The directory or file it shows is never emptied. */
+TEST(drop_never_empties_a_bind_mount_under_the_root)
+{
+    if (!private_mount_namespace("drop_never_empties_a_bind_mount_under_the_root"))
+        return;
+    make_dirs("outside/data/sub");
+    test_write_file("outside/data/sub/keep.avro", "keep", 4);
+    test_write_file("outside/data/keep.txt", "keep", 4);
+    test_write_file("outside/file.txt", "keep", 4);
+    make_dirs("meta/a/data");
+    test_write_file("meta/gone.txt", "x", 1);
+    bind_mount("outside/data", "meta/a/data");
+    sqlite3 *db = open_metadb(NULL);
+    char *err = query_error(db, "SELECT daglib_drop()");
+    CHECK_STR_EQ(err, "daglib_drop: 'meta/a/data' is another filesystem "
+                      "(a mount point), which daglib_drop never enters: it "
+                      "and the directories that lead to it were kept, "
+                      "everything else was removed (1 entry)");
+    free(err);
+    CHECK(!exists("meta/gone.txt"));
+    CHECK_INT_EQ(count_entries("outside"), 5);
+    char *kept = test_read_file("outside/data/sub/keep.avro", NULL);
+    CHECK_STR_EQ(kept, "keep");
+    free(kept);
+    CHECK(umount("meta/a/data") == 0);
+
+    /* A file can be a mount point too. */
+    test_write_file("meta/a/file.txt", "", 0);
+    bind_mount("outside/file.txt", "meta/a/file.txt");
+    err = query_error(db, "SELECT daglib_drop()");
+    CHECK_CONTAINS(err, "daglib_drop: 'meta/a/file.txt' is another filesystem");
+    free(err);
+    kept = test_read_file("outside/file.txt", NULL);
+    CHECK_STR_EQ(kept, "keep");
+    free(kept);
+    CHECK(umount("meta/a/file.txt") == 0);
+    CHECK_INT_EQ(count_entries("meta"), 2); /* a, file.txt */
+    CHECK_INT_EQ(query_int(db, "SELECT daglib_drop()"), 2);
+    CHECK_INT_EQ(count_entries("outside"), 5);
+    sqlite3_close(db);
+}
+
+/* The root's own filesystem is whatever the root lies on. */
+TEST(drop_empties_a_root_that_is_itself_a_mount_point)
+{
+    if (!private_mount_namespace("drop_empties_a_root_that_is_itself_a_mount_point"))
+        return;
+    mount_tmpfs("meta");
+    run_dag(NULL, "alpha", 2, NULL);
+    make_dirs("elsewhere/inner");
+    test_write_file("elsewhere/inner/x", "x", 1);
+    make_dirs("meta/bound");
+    bind_mount("elsewhere", "meta/bound");
+    sqlite3 *db = open_metadb(NULL);
+    /* Through the bind mount, the root is its own filesystem's top. */
+    CHECK_INT_EQ(query_int(db, "SELECT daglib_drop('meta/bound')"), 2);
+    CHECK_INT_EQ(count_entries("elsewhere"), 0);
+    CHECK(umount("meta/bound") == 0);
+    CHECK_INT_EQ(query_int(db, "SELECT daglib_drop()"), 4);
+    CHECK_INT_EQ(count_entries("meta"), 0);
+    sqlite3_close(db);
 }

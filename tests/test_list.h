@@ -235,6 +235,12 @@ TEST_ENTRY(drop_refuses_a_null_root_and_a_root_that_is_not_a_directory)
 TEST_ENTRY(drop_empties_deep_and_wide_trees)
 TEST_ENTRY(drop_is_refused_in_stored_views_and_triggers)
 TEST_ENTRY(drop_from_c_is_daglib_metadb_drop)
+TEST_ENTRY(drop_refuses_a_root_that_is_slash_by_any_name)
+TEST_ENTRY(drop_refuses_proc_self_root_and_a_working_directory_that_is_slash)
+TEST_ENTRY(drop_refuses_the_top_of_another_tree)
+TEST_ENTRY(drop_never_enters_a_filesystem_mounted_under_the_root)
+TEST_ENTRY(drop_never_empties_a_bind_mount_under_the_root)
+TEST_ENTRY(drop_empties_a_root_that_is_itself_a_mount_point)
 
 
 /* ---- MetaDB (test_metadb.c) ---- */
