@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -761,16 +762,24 @@ static void slow_add_two(daglib_context *ctx, int argc,
     add_two(ctx, argc, argv);
 }
 
-TEST(kinds_progress_redraws_one_line_in_place_on_a_terminal)
+/* Run a 0.6 s DAG called name with its progress on a pseudo-terminal of
+ * `columns` columns (0: as it comes); what the terminal received goes to
+ * text. */
+static void run_on_terminal(const char *name, unsigned short columns,
+                            char *text, size_t size)
 {
     int terminal = posix_openpt(O_RDWR | O_NOCTTY);
     CHECK(terminal >= 0);
     CHECK(grantpt(terminal) == 0 && unlockpt(terminal) == 0);
+    if (columns > 0) {
+        struct winsize ws = {.ws_row = 24, .ws_col = columns};
+        CHECK(ioctl(terminal, TIOCSWINSZ, &ws) == 0);
+    }
     int fd = open(ptsname(terminal), O_WRONLY | O_NOCTTY);
     CHECK(fd >= 0);
     FILE *out = fdopen(fd, "w");
     CHECK(out != NULL && isatty(fileno(out)));
-    daglib_dag *dag = daglib_dag_new("drawn", NULL, 0);
+    daglib_dag *dag = daglib_dag_new(name, NULL, 0);
     daglib_value *items = int_list(1, 10);
     daglib_task_map_values(
         daglib_task_add(dag, "add_two", NULL, slow_add_two, NULL), items);
@@ -781,14 +790,20 @@ TEST(kinds_progress_redraws_one_line_in_place_on_a_terminal)
     fclose(out);
     /* The terminal hands the bytes over in pieces; once they are all
      * read, with the other side closed, read() fails (EIO). */
-    char text[8192];
     size_t used = 0;
     ssize_t got;
-    while (used < sizeof text - 1 &&
-           (got = read(terminal, text + used, sizeof text - 1 - used)) > 0)
+    while (used < size - 1 &&
+           (got = read(terminal, text + used, size - 1 - used)) > 0)
         used += (size_t)got;
     text[used] = '\0';
     close(terminal);
+    daglib_dag_free(dag);
+}
+
+TEST(kinds_progress_redraws_one_line_in_place_on_a_terminal)
+{
+    char text[8192];
+    run_on_terminal("drawn", 0, text, sizeof text);
     CHECK_CONTAINS(text, "drawn: 10/10 done, 0 running, 0 failed");
     /* Each draw goes back to the start of the line and erases its rest
      * (the terminal turns the last line's newline into "\r\n"); how many
@@ -802,5 +817,35 @@ TEST(kinds_progress_redraws_one_line_in_place_on_a_terminal)
     CHECK_CONTAINS(text, "\033[K");
     const char *first_newline = strchr(text, '\n');
     CHECK(first_newline != NULL && first_newline[1] == '\0');
-    daglib_dag_free(dag);
+}
+
+TEST(kinds_progress_line_fits_a_narrow_terminal)
+{
+    /* A line as wide as the terminal wraps, and every redraw then leaves
+     * a line behind.  Each draw must leave the last column free, the
+     * DAG's name giving way first, however narrow the pane. */
+    static const char long_name[] =
+        "nightly_warehouse_refresh_for_every_region_and_every_product_line";
+    static const unsigned short widths[] = {60, 40, 12};
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        char text[8192];
+        run_on_terminal(long_name, widths[w], text, sizeof text);
+        int draws = 0;
+        for (char *line = strtok(text, "\r"); line != NULL;
+             line = strtok(NULL, "\r")) {
+            char *erase = strstr(line, "\033[K");
+            if (erase == NULL)
+                continue; /* the "\n" the terminal adds after the last */
+            *erase = '\0';
+            draws++;
+            if (strlen(line) >= widths[w])
+                FAIL("%zu columns drawn on a %u-column terminal: '%s'",
+                     strlen(line), widths[w], line);
+            if (widths[w] >= 60)
+                CHECK_CONTAINS(line, "/10 done, ");
+            else if (widths[w] >= 40)
+                CHECK_CONTAINS(line, "/10, ");
+        }
+        CHECK(draws >= 1);
+    }
 }

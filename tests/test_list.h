@@ -142,6 +142,7 @@ TEST_ENTRY(kinds_misuse_is_a_clear_error)
 TEST_ENTRY(kinds_observer_sees_every_try_and_every_instance)
 TEST_ENTRY(kinds_progress_prints_plain_lines_when_not_on_a_terminal)
 TEST_ENTRY(kinds_progress_redraws_one_line_in_place_on_a_terminal)
+TEST_ENTRY(kinds_progress_line_fits_a_narrow_terminal)
 
 
 /* ---- drawing (test_dot.c) ---- */
