@@ -66,7 +66,7 @@ help:
 	@echo "make test       every test: unit, ASan+UBSan, TSan, SQL, Python, ODBC, valgrind"
 	@echo "make bench      scheduler and SQL benchmarks against their peers"
 	@echo "make fuzz       build the libFuzzer target for the profiling file reader"
-	@echo "make install    PREFIX=/usr/local: header, libraries, extension, daglib.pc"
+	@echo "make install    PREFIX=/usr/local: header, libraries, extension, daglib.pc, sql/"
 	@echo "make deps       install missing Debian packages (as root) or say which"
 	@echo "make clean      remove build products"
 
@@ -195,6 +195,8 @@ install: lib ext $(BUILD)/daglib.pc
 	ln -sf libdaglib.so.0 $(DESTDIR)$(PREFIX)/lib/libdaglib.so
 	install -m 755 $(EXT_SO) $(DESTDIR)$(PREFIX)/lib/daglib/daglib_sqlite.so
 	install -m 644 $(BUILD)/daglib.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -d $(DESTDIR)$(PREFIX)/share/daglib/sql
+	install -m 644 sql/* $(DESTDIR)$(PREFIX)/share/daglib/sql/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/daglib.h \
@@ -203,6 +205,7 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/libdaglib.so.0 \
 	    $(DESTDIR)$(PREFIX)/lib/daglib/daglib_sqlite.so \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/daglib.pc
+	rm -rf $(DESTDIR)$(PREFIX)/share/daglib
 
 clean:
 	rm -rf build daglib_sqlite.so $(EXAMPLE_SRC:%.c=%)

@@ -60,6 +60,38 @@ installed_static_library_links_with_its_private_deps() {
     [ "$(cd "$work" && ./static)" = "[2, 4, 6]" ]
 }
 
+installed_sql_is_where_pkg_config_says() {
+    local dir
+    dir=$(pc --variable=sqldir) || return 1
+    [ "$dir" = "$work/prefix/share/daglib/sql" ] || { echo "sqldir: $dir"; return 1; }
+    cmp -s sql/views.sql "$dir/views.sql" || { echo "no views.sql in $dir"; return 1; }
+    local out
+    out=$(sqlite3 -cmd ".load $work/prefix/lib/daglib/daglib_sqlite" \
+        -cmd ".read $dir/views.sql" :memory: 'SELECT count(*) FROM task_stats') ||
+        return 1
+    [ "$out" = 0 ] || { echo "task_stats: $out"; return 1; }
+}
+
+# Every C block of the README, as printed, built against the installed
+# copy with nothing but pkg-config's flags and the project's warnings, and
+# run: the page's example first, so that the MetaDB one has a run to read.
+readme_c_examples_build_and_run_as_printed() {
+    local dir=$work/readme n=0 flags
+    mkdir -p "$dir"
+    awk -v dir="$dir" '/^```c$/ { n++; f = dir "/example" n ".c"; next }
+                       /^```/ { f = "" }
+                       f != "" { print > f }' README.md
+    flags=$(pc --cflags --libs) || return 1
+    for src in "$dir"/example*.c; do
+        n=$((n + 1))
+        # shellcheck disable=SC2086 # pkg-config output is a list of words
+        cc -std=c11 -Wall -Wextra -Werror -o "${src%.c}" "$src" $flags \
+            -Wl,-rpath,"$work/prefix/lib" || { echo "in $src:"; cat -n "$src"; return 1; }
+        (cd "$dir" && "${src%.c}") >"${src%.c}.out" || { echo "$src failed"; return 1; }
+    done
+    [ "$n" -ge 2 ] || { echo "$n C blocks in the README"; return 1; }
+}
+
 installed_extension_loads_by_its_path() {
     local out
     out=$(sqlite3 -cmd ".load $work/prefix/lib/daglib/daglib_sqlite" :memory: \
@@ -74,4 +106,6 @@ check second_install_elsewhere_names_its_own_prefix second_install_elsewhere_nam
 check installed_library_builds_the_page_example installed_library_builds_the_page_example
 check installed_static_library_links_with_its_private_deps installed_static_library_links_with_its_private_deps
 check installed_extension_loads_by_its_path installed_extension_loads_by_its_path
+check installed_sql_is_where_pkg_config_says installed_sql_is_where_pkg_config_says
+check readme_c_examples_build_and_run_as_printed readme_c_examples_build_and_run_as_printed
 finish
