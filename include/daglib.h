@@ -538,7 +538,10 @@ DAGLIB_EXTERN daglib_task *daglib_dag_task(daglib_dag *dag, const char *name);
  * configured number of workers (the calling thread is one of them; the call
  * returns when the run is over).  With DAGLIB_PROFILE, the run writes
  * <root>/profiling/<dag>/<run id>.avro: a new file, never an existing one,
- * with one record per task, flushed at least once a second and at the end.
+ * with one record per task.  A block of records is written at least every
+ * half second (and whenever one reaches about 1 MiB), so a query sees a
+ * finished task within a second; the file is synced and closed before the
+ * call returns.
  *
  * On success, *finals (if finals is not NULL) receives the result of the
  * final task when there is one, a tuple (a list printed in parentheses) of
