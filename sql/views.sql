@@ -5,6 +5,7 @@
 --   sqlite> SELECT * FROM task_stats;
 --   sqlite> SELECT * FROM runs ORDER BY started_at DESC LIMIT 5;
 --   sqlite> SELECT * FROM timeline WHERE run_id = 'run_5d508d060';
+--   sqlite> SELECT * FROM slowdowns WHERE slow;
 --
 -- All are TEMP views: they belong to this connection only, leave nothing
 -- in a database file, and work with PRAGMA trusted_schema=OFF (SQLite
@@ -20,6 +21,7 @@ DROP VIEW IF EXISTS temp.runs;
 DROP VIEW IF EXISTS temp.slowest_tasks;
 DROP VIEW IF EXISTS temp.failures;
 DROP VIEW IF EXISTS temp.timeline;
+DROP VIEW IF EXISTS temp.slowdowns;
 
 -- task_stats: one row per DAG and task (instance name: a mapped task's
 -- instances are "name 0", "name 1", ...), over every run.  count is every
@@ -141,3 +143,71 @@ SELECT dag_name, run_id, task_name, worker, status, attempts,
 FROM timed
 WINDOW run AS (PARTITION BY dag_name, run_id)
 ORDER BY dag_name, run_id, offset_us, worker;
+
+-- slowdowns: which task is slow, since when.  One row per DAG and task
+-- (instance name) with an ok run: its latest ok run's runtime against the
+-- median of its earlier ok runs, slow when at least twice that median,
+-- and then the run where the slowness began: the oldest of the latest
+-- runs that were all at least twice that median.  Runs are ordered by
+-- when the task started; records without times (the Python original's
+-- files) are left out, and a task with one run has no median to compare.
+-- A slowness that lasts becomes the new median: once more than half of
+-- the earlier runs are slow, the latest is no longer flagged.
+CREATE TEMP VIEW slowdowns AS
+WITH timed AS (
+    SELECT dag_name, task_name, run_id, task_runtime, started_at,
+           row_number() OVER (PARTITION BY dag_name, task_name
+                              ORDER BY started_at DESC, run_id DESC) AS age
+    FROM profiling
+    WHERE status = 'ok' AND started_at IS NOT NULL
+),
+earlier AS (
+    SELECT dag_name, task_name, task_runtime,
+           row_number() OVER task_runtimes AS pos,
+           count(*) OVER (PARTITION BY dag_name, task_name) AS n
+    FROM timed
+    WHERE age > 1
+    WINDOW task_runtimes AS (PARTITION BY dag_name, task_name
+                             ORDER BY task_runtime)
+),
+baseline AS (
+    SELECT dag_name, task_name, avg(task_runtime) AS median_s,
+           max(n) AS earlier_runs
+    FROM earlier
+    WHERE pos IN ((n + 1) / 2, (n + 2) / 2)
+    GROUP BY dag_name, task_name
+),
+judged AS (
+    SELECT t.*, b.median_s, b.earlier_runs,
+           b.median_s > 0 AND t.task_runtime >= 2 * b.median_s AS slow
+    FROM timed t LEFT JOIN baseline b USING (dag_name, task_name)
+),
+streak AS (
+    -- the age of the newest run that was not slow; the streak is younger
+    SELECT dag_name, task_name, min(age) AS newest_fast_age
+    FROM judged
+    WHERE NOT slow
+    GROUP BY dag_name, task_name
+)
+SELECT latest.dag_name, latest.task_name,
+       latest.run_id AS latest_run, latest.started_at AS latest_at,
+       latest.task_runtime AS latest_s,
+       latest.median_s AS earlier_median_s,
+       coalesce(latest.earlier_runs, 0) AS earlier_runs,
+       latest.task_runtime / latest.median_s AS times_median,
+       coalesce(latest.slow, 0) AS slow,
+       first.run_id AS slow_since_run,
+       first.started_at AS slow_since_at,
+       CASE WHEN latest.slow THEN coalesce(streak.newest_fast_age - 1,
+                                           latest.earlier_runs + 1) END
+           AS slow_runs
+FROM judged AS latest
+LEFT JOIN streak USING (dag_name, task_name)
+LEFT JOIN judged AS first
+       ON latest.slow
+      AND first.dag_name = latest.dag_name
+      AND first.task_name = latest.task_name
+      AND first.age = coalesce(streak.newest_fast_age - 1,
+                               latest.earlier_runs + 1)
+WHERE latest.age = 1
+ORDER BY slow DESC, times_median DESC, latest.dag_name, latest.task_name;

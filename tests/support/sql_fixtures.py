@@ -21,6 +21,8 @@ the extension reads files that libdaglib did not write.  Under DIR:
                           the rest, run_200000003 retries extract_a once
                  legacy   one run in the Python original's layout: six
                           fields, task_runtime a float, a block per record
+  drift/       ingest: 8 daily runs where parse is twice as slow from the
+               sixth on; other: a steady DAG with a task of the same name
   broken/      profiling/good: one clean file, one truncated inside its
                last block, 1000 random bytes, an empty file; profiling/empty:
                a DAG directory with no file
@@ -201,6 +203,30 @@ def stats_tree(root):
                 w.append(rec)
 
 
+def drift_tree(root):
+    """Eight daily runs of `ingest`, where parse doubles from the sixth
+    on (1.0, 1.1, 0.9, 1.0, 1.05, then 2.5, 2.6, 2.4 s), load stays at
+    0.5 s, fetch was slow once (3 s in the seventh run) but is back, and
+    audit is new in the last run; `other` has a parse of its own that
+    never changes."""
+    parse = [1.0, 1.1, 0.9, 1.0, 1.05, 2.5, 2.6, 2.4]
+    fetch = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 1.0]
+    for i in range(8):
+        run = Run("ingest", "Daily ingest", "run_5%08d" % (i + 1),
+                  utc("2024-07-01T06:00:00Z") + i * 86400 * SECOND)
+        run.task("fetch", "Download", fetch[i], 0, fetch[i])
+        run.task("parse", "Parse", parse[i], fetch[i], fetch[i] + parse[i])
+        end = fetch[i] + parse[i]
+        run.task("load", "Load", 0.5, end, end + 0.5)
+        if i == 7:
+            run.task("audit", "Audit", 0.1, end + 0.5, end + 0.6)
+        run.write(root)
+    for i in range(3):
+        Run("other", "Another DAG", "run_6%08d" % (i + 1),
+            utc("2024-07-01T07:00:00Z") + i * 86400 * SECOND) \
+            .task("parse", "Parse", 4.0, 0, 4.0).write(root)
+
+
 def broken_tree(root):
     def three(run_id, tasks):
         run = Run("good", "Some files are not", run_id,
@@ -232,6 +258,7 @@ def main():
     example2_runs(os.path.join(out, "example2-runs"))
     stats_tree(os.path.join(out, "stats"))
     broken_tree(os.path.join(out, "broken"))
+    drift_tree(os.path.join(out, "drift"))
 
 
 if __name__ == "__main__":
