@@ -285,14 +285,17 @@ static int list_directory(tree_walk *w, DIR *d, tree_names *names,
                           int (*keep)(const tree_walk *, const char *),
                           int *list_err)
 {
-    struct dirent *e;
     *list_err = 0;
-    errno = 0;
-    while ((e = readdir(d)) != NULL) {
-        if (!is_dot_or_dot_dot(e->d_name) && (keep == NULL || keep(w, e->d_name)) &&
-            tree_names_add(names, e->d_name, strlen(e->d_name)) != 0)
+    for (;;) {
+        errno = 0; /* readdir's NULL is the end unless it sets errno */
+        struct dirent *e = readdir(d);
+        if (e == NULL)
+            break;
+        if (is_dot_or_dot_dot(e->d_name) ||
+            (keep != NULL && !keep(w, e->d_name)))
+            continue;
+        if (tree_names_add(names, e->d_name, strlen(e->d_name)) != 0)
             return -1;
-        errno = 0;
     }
     if (errno != 0 && errno != ENOENT)
         *list_err = errno;
@@ -397,7 +400,8 @@ static int start(tree_walk *w, tree_file *file)
 }
 
 /* Whether a filter limits the walk: then what is no DAG directory or
- * profiling file is passed over, since it can hold no row the filter asks for. */
+ * profiling file is passed over, since it holds no row the filter asks
+ * for. */
 static int filtered(const tree_walk *w)
 {
     return w->dags != &w->own_dags || w->runs != NULL;
@@ -493,7 +497,8 @@ static int open_next_dag(tree_walk *w, tree_file *file)
                 return fail(w, "cannot open", err);
             if (err == ELOOP || err == ENOTDIR) {
                 struct stat st;
-                if (fstatat(w->profiling_fd, dag, &st, AT_SYMLINK_NOFOLLOW) != 0)
+                if (fstatat(w->profiling_fd, dag, &st,
+                            AT_SYMLINK_NOFOLLOW) != 0)
                     continue; /* gone since the listing */
                 if (S_ISLNK(st.st_mode))
                     return report_problem(w, file, dag,
