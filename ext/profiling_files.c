@@ -10,7 +10,7 @@
  * An eponymous table of this shape:
  *
  *   CREATE TABLE profiling_files(
- *     path,       -- <root>/profiling/<dag>/<name>.avro
+ *     path,       -- <root>/profiling/<dag>/<name>.avro, or above it
  *     dag_name,   -- the DAG directory's name
  *     run_id,     -- from the file name when it is <run id>.avro, else NULL
  *     bytes,      -- the file's size; NULL for what is not a regular file
@@ -23,7 +23,11 @@
  * (profile_tree.h) and reads every file to its end, so it lists exactly
  * the files `profiling` reads and says what `profiling` could not: a
  * truncated or torn block, a file that is not Avro or not a daglib
- * profile, a link not followed, an unreadable DAG directory.  It also
+ * profile, a link not followed, an unreadable DAG directory, anything
+ * else in the tree, and a root that does not exist (yet) or cannot be
+ * read -- that row's path is absolute, to show where the query looked,
+ * and its other columns are NULL.  Running out of memory or file
+ * descriptors fails the query rather than leave a file out.  It also
  * flags a file whose records name another DAG or run than its path does:
  * such records are in `profiling`, but a query filtered on dag_name or
  * run_id looks for them by path and will not find them.
@@ -146,7 +150,13 @@ static int next_entry(files_cursor *c)
     int rc = tree_walk_next(c->walk, &c->file);
     if (rc <= 0) {
         c->eof = 1;
-        return rc == 0 ? SQLITE_OK : SQLITE_NOMEM;
+        if (rc == 0)
+            return SQLITE_OK;
+        const char *why = tree_walk_error(c->walk);
+        if (why == NULL)
+            return SQLITE_NOMEM;
+        vtab_set_error(c->base.pVtab, "profiling_files: %s", why);
+        return SQLITE_ERROR;
     }
     c->rowid++;
     if (c->file.problem != NULL) {

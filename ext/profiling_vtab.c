@@ -295,7 +295,13 @@ static int next_file(profiling_cursor *c)
         int rc = tree_walk_next(c->walk, &c->file);
         if (rc <= 0) {
             c->eof = 1;
-            return rc == 0 ? SQLITE_OK : SQLITE_NOMEM;
+            if (rc == 0)
+                return SQLITE_OK;
+            if (tree_walk_error(c->walk) == NULL)
+                return SQLITE_NOMEM;
+            vtab_set_error(&vtab->base, "profiling: %s",
+                           tree_walk_error(c->walk));
+            return SQLITE_ERROR;
         }
         if (c->file.problem != NULL) {
             warn_file(c->file.path, c->file.problem);

@@ -11,7 +11,10 @@
 #include <avro.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "profile_file.h"
@@ -857,10 +860,23 @@ TEST(vtab_unsafe_names_and_bad_run_ids_match_nothing)
         CHECK_INT_EQ(query_int(db, sql), 0);
         sqlite3_free(sql);
     }
-    CHECK_INT_EQ(the_log()->warnings, 0);
-    /* Only alpha's file is in the table at all. */
+    if (the_log()->warnings != 0)
+        FAIL("%s", the_log()->text);
+    /* Only alpha's file is read at all; the rest is listed as unread. */
     CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling"), 2);
-    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling_files"), 1);
+    char *listed = query_rows(
+        db, "SELECT iif(path GLOB '*/run_*', 'run_*', substr(path, 16)), "
+            "dag_name, error FROM profiling_files "
+            "WHERE error IS NOT NULL ORDER BY path");
+    CHECK_STR_EQ(listed,
+                 ".hidden|NULL|not a DAG directory: DAG name '.hidden' starts "
+                 "with '.': it would be a hidden or special directory\n"
+                 "a/b|a|not a profiling file: the name does not end in .avro\n"
+                 "run_*|NULL|not a DAG directory: a regular file\n");
+    free(listed);
+    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling_files "
+                               "WHERE error IS NULL"),
+                 1);
     sqlite3_close(db);
 }
 
@@ -869,12 +885,38 @@ TEST(vtab_unsafe_names_and_bad_run_ids_match_nothing)
 TEST(vtab_missing_root_and_empty_directories_are_empty_tables)
 {
     capture_sqlite_log();
+    char cwd[1024];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    char expected[4096];
     sqlite3 *db = open_metadb(NULL);
+    /* No root yet, the state of a new project: no rows, and one row of
+     * profiling_files and one warning per query saying where it looked. */
     CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling"), 0);
+    CHECK_INT_EQ(the_log()->warnings, 1);
+    CHECK_CONTAINS(the_log()->text, "does not exist");
+    char *rows = query_rows(db, "SELECT * FROM profiling_files");
+    snprintf(expected, sizeof expected,
+             "%s/meta|NULL|NULL|NULL|NULL|the metadata root does not exist "
+             "(no DAG has been run with it yet)\n",
+             cwd);
+    CHECK_STR_EQ(rows, expected);
+    free(rows);
+    /* A root without a profiling directory: no run recorded there yet. */
     make_dirs("meta");
+    clear_log();
     CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling"), 0);
+    CHECK_INT_EQ(the_log()->warnings, 1);
+    rows = query_rows(db, "SELECT path, error FROM profiling_files");
+    snprintf(expected, sizeof expected,
+             "%s/meta/profiling|no profiling directory: no profiled run has "
+             "been recorded under this root yet\n",
+             cwd);
+    CHECK_STR_EQ(rows, expected);
+    free(rows);
+    /* Empty DAG directories: nothing to say. */
     make_dirs("meta/profiling/empty");
     make_dirs("meta/profiling/also_empty");
+    clear_log();
     CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling"), 0);
     CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling_files"), 0);
     CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling "
@@ -883,16 +925,243 @@ TEST(vtab_missing_root_and_empty_directories_are_empty_tables)
     CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling "
                                "WHERE run_id = 'run_000000000'"),
                  0);
-    /* Other names are ignored. */
-    test_write_file("meta/profiling/empty/notes.txt", "x", 1);
-    test_write_file("meta/profiling/stray.avro", "x", 1);
-    test_write_file("meta/profiling/empty/.run_000000000.avro", "x", 1);
-    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling_files"), 0);
     CHECK_INT_EQ(the_log()->warnings, 0);
-    /* A root that is a file is reported, not fatal. */
+    /* A root that is a file is reported, not fatal; so is a relative
+     * root argument, by its absolute path. */
     test_write_file("not_a_dir", "x", 1);
     CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling('not_a_dir')"), 0);
     CHECK_INT_EQ(the_log()->warnings, 1);
+    rows = query_rows(db, "SELECT path, error FROM profiling_files('not_a_dir')"
+                          " UNION ALL "
+                          "SELECT path, error FROM profiling_files('no/root')");
+    snprintf(expected, sizeof expected,
+             "%s/not_a_dir|the metadata root is not a directory\n"
+             "%s/no/root|the metadata root does not exist (no DAG has been "
+             "run with it yet)\n",
+             cwd, cwd);
+    CHECK_STR_EQ(rows, expected);
+    free(rows);
+    sqlite3_close(db);
+}
+
+TEST(vtab_every_entry_that_is_not_a_profile_is_listed_with_its_reason)
+{
+    capture_sqlite_log();
+    write_profile("meta", "good", 2, 2, NULL, 0);
+    make_dirs("meta/profiling/good/old");
+    test_write_file("meta/profiling/good/notes.txt", "x", 1);
+    test_write_file("meta/profiling/good/.run_000000000.avro", "x", 1);
+    test_write_file("meta/profiling/stray.avro", "x", 1);
+    make_dirs("meta/profiling/.git");
+    CHECK(mkfifo("meta/profiling/pipe", 0600) == 0);
+    sqlite3 *db = open_metadb(NULL);
+    clear_log();
+    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling"), 2);
+    CHECK_INT_EQ(the_log()->warnings, 6);
+    char *rows = query_rows(db, "SELECT substr(path, 16), dag_name, bytes, "
+                                "error FROM profiling_files "
+                                "WHERE error IS NOT NULL ORDER BY path");
+    CHECK_STR_EQ(rows,
+                 ".git|NULL|NULL|not a DAG directory: DAG name '.git' starts "
+                 "with '.': it would be a hidden or special directory\n"
+                 "good/.run_000000000.avro|good|1|not a profiling file: a "
+                 "hidden name\n"
+                 "good/notes.txt|good|1|not a profiling file: the name does "
+                 "not end in .avro\n"
+                 "good/old|good|NULL|not a profiling file: the name does not "
+                 "end in .avro\n"
+                 "pipe|NULL|NULL|not a DAG directory: a FIFO\n"
+                 "stray.avro|NULL|NULL|not a DAG directory: a regular file\n");
+    free(rows);
+    /* A filter asks only for what can hold its rows: nothing to report. */
+    clear_log();
+    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling "
+                               "WHERE dag_name = 'good'"),
+                 2);
+    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling "
+                               "WHERE run_id = 'run_000000000'"),
+                 0);
+    CHECK_INT_EQ(the_log()->warnings, 0);
+    sqlite3_close(db);
+}
+
+/* Run body in a child process as the user nobody when this one is root:
+ * root may read whatever the permissions say, so only another user meets
+ * what they deny.  The test fails with the child. */
+static void as_nobody(void (*body)(void))
+{
+    CHECK(chmod(".", 0755) == 0); /* the test's directory, reachable */
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        if (geteuid() == 0 &&
+            (setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
+             setuid(65534) != 0))
+            FAIL("cannot become nobody: %s", strerror(errno));
+        CHECK(geteuid() != 0);
+        body();
+        exit(0);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        FAIL("the child failed (wait status %d)", status);
+}
+
+static void query_unreadable_dag_directories(void)
+{
+    sqlite3 *db = open_metadb(NULL);
+    clear_log();
+    /* The query succeeds with what can be read, and logs the rest. */
+    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling"), 2);
+    const char *const logged[] = {"no_read", "no_search: cannot search",
+                                  "no_search/run_", "no_search_empty",
+                                  "secret/run_"};
+    for (size_t i = 0; i < sizeof logged / sizeof logged[0]; i++)
+        CHECK_CONTAINS(the_log()->text, logged[i]);
+    if (the_log()->warnings != 5)
+        FAIL("%d warnings, not 5:\n%s", the_log()->warnings, the_log()->text);
+    char *rows = query_rows(
+        db, "SELECT iif(path GLOB '*/run_*', dag_name || '/run_*', "
+            "substr(path, 16)), dag_name, run_id IS NOT NULL, "
+            "coalesce(error, 'ok') FROM profiling_files ORDER BY path");
+    CHECK_STR_EQ(
+        rows,
+        "no_read|no_read|0|cannot open the directory: Permission denied\n"
+        "no_search|no_search|0|cannot search the directory: Permission "
+        "denied\n"
+        "no_search/run_*|no_search|1|cannot stat the file: Permission denied\n"
+        "no_search_empty|no_search_empty|0|cannot search the directory: "
+        "Permission denied\n"
+        "readable/run_*|readable|1|ok\n"
+        "secret/run_*|secret|1|cannot open: Permission denied\n");
+    free(rows);
+    sqlite3_close(db);
+}
+
+TEST(vtab_dag_directories_and_files_a_user_cannot_read_are_listed)
+{
+    capture_sqlite_log();
+    char secret[256];
+    write_profile("meta", "readable", 2, 2, NULL, 0);
+    write_profile("meta", "no_search", 2, 2, NULL, 0);
+    write_profile("meta", "no_read", 2, 2, NULL, 0);
+    write_profile("meta", "secret", 2, 2, secret, sizeof secret);
+    make_dirs("meta/profiling/no_search_empty");
+    CHECK(chmod("meta/profiling/no_search", 0644) == 0); /* r, no x */
+    CHECK(chmod("meta/profiling/no_search_empty", 0644) == 0);
+    CHECK(chmod("meta/profiling/no_read", 0311) == 0); /* x, no r */
+    CHECK(chmod(secret, 0200) == 0);
+    as_nobody(query_unreadable_dag_directories);
+}
+
+static void query_unreadable_roots(void)
+{
+    char cwd[1024], expected[4096];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    sqlite3 *db = open_metadb(NULL);
+    const char *const roots[] = {"locked", "closed", "half_open"};
+    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+        char *sql = sqlite3_mprintf("SELECT count(*) FROM profiling(%Q)",
+                                    roots[i]);
+        clear_log();
+        CHECK_INT_EQ(query_int(db, sql), 0);
+        CHECK_INT_EQ(the_log()->warnings, i < 2 ? 1 : 2);
+        sqlite3_free(sql);
+    }
+    char *rows = query_rows(
+        db, "SELECT path, error FROM profiling_files('locked') UNION ALL "
+            "SELECT path, error FROM profiling_files('closed') UNION ALL "
+            "SELECT path, error FROM profiling_files('half_open')");
+    snprintf(expected, sizeof expected,
+             "%s/locked|cannot search the metadata root: Permission denied\n"
+             "%s/closed/profiling|cannot open the profiling directory: "
+             "Permission denied\n"
+             "half_open/profiling|cannot search the directory: Permission "
+             "denied\n"
+             "half_open/profiling/etl|cannot open the directory: Permission "
+             "denied\n",
+             cwd, cwd);
+    CHECK_STR_EQ(rows, expected);
+    free(rows);
+    sqlite3_close(db);
+}
+
+TEST(vtab_a_root_a_user_cannot_read_is_listed)
+{
+    capture_sqlite_log();
+    write_profile("locked", "etl", 1, 1, NULL, 0);
+    write_profile("closed", "etl", 1, 1, NULL, 0);
+    write_profile("half_open", "etl", 1, 1, NULL, 0);
+    CHECK(chmod("locked", 0644) == 0);            /* no search */
+    CHECK(chmod("closed/profiling", 0) == 0);     /* nothing */
+    CHECK(chmod("half_open/profiling", 0644) == 0); /* list, no search */
+    as_nobody(query_unreadable_roots);
+}
+
+/* Lower the descriptor limit to `free_fds` above the lowest free one,
+ * step sql once, and restore it.  The step's code; the message into msg. */
+static int step_with_descriptors(sqlite3 *db, const char *sql, int free_fds,
+                                 int64_t *value, char *msg, size_t msg_size)
+{
+    sqlite3_stmt *stmt = NULL;
+    CHECK(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK);
+    int lowest = dup(0);
+    CHECK(lowest >= 0);
+    close(lowest);
+    struct rlimit saved, lowered;
+    CHECK(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    lowered = saved;
+    lowered.rlim_cur = (rlim_t)(lowest + free_fds);
+    CHECK(setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+    int rc = sqlite3_step(stmt);
+    CHECK(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    *value = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+    snprintf(msg, msg_size, "%s", sqlite3_errmsg(db));
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+TEST(vtab_running_out_of_descriptors_fails_the_query_never_a_directory)
+{
+    capture_sqlite_log();
+    write_profile("meta", "alpha", 2, 2, NULL, 0);
+    write_profile("meta", "beta", 3, 3, NULL, 0);
+    sqlite3 *db = open_metadb(NULL);
+    const char *const sql[] = {"SELECT count(*) FROM profiling",
+                               "SELECT count(*) FROM profiling_files"};
+    const int64_t all[] = {5, 2};
+    for (size_t q = 0; q < 2; q++) {
+        int failures = 0;
+        /* With none, one (the profiling directory's), ... free. */
+        for (int free_fds = 0; free_fds <= 6; free_fds++) {
+            int64_t value;
+            char msg[512];
+            int rc = step_with_descriptors(db, sql[q], free_fds, &value, msg,
+                                           sizeof msg);
+            if (rc == SQLITE_ROW) {
+                /* The walk went through; a file the reader could not
+                 * open is logged and listed as such. */
+                CHECK(value <= all[q]);
+                continue;
+            }
+            if (rc != SQLITE_ERROR)
+                FAIL("%s with %d free descriptors: code %d, %s", sql[q],
+                     free_fds, rc, msg);
+            CHECK_CONTAINS(msg, "Too many open files");
+            failures++;
+        }
+        /* No descriptor, and one for the directory but none to list it
+         * (dup) or open a DAG directory: the walk's own failures. */
+        CHECK(failures >= 2);
+        int64_t value;
+        char msg[512];
+        CHECK_INT_EQ(step_with_descriptors(db, sql[q], 16, &value, msg,
+                                           sizeof msg),
+                     SQLITE_ROW);
+        CHECK_INT_EQ(value, all[q]);
+    }
     sqlite3_close(db);
 }
 

@@ -12,6 +12,7 @@ SELECT dag_name, count(*) AS rows FROM profiling GROUP BY 1;
 .print "-- profiling('<root>'): another tree, this query only"
 SELECT dag_name, count(*) AS rows FROM profiling('stats') GROUP BY 1;
 SELECT count(*) AS rows FROM profiling('no/such/root');
+SELECT path, error FROM profiling_files('no/such/root');
 SELECT dag_name, count(*) AS rows FROM profiling GROUP BY 1;
 
 .print
