@@ -50,9 +50,9 @@
 #define COLUMN_ROOT 6
 
 #define PROFILING_FILES_SCHEMA                                               \
-    "CREATE TABLE x(path VARCHAR(255), dag_name VARCHAR(128), "              \
+    "CREATE TABLE x(path TEXT, dag_name VARCHAR(128), "                      \
     "run_id VARCHAR(13), bytes INTEGER, records INTEGER, "                   \
-    "error VARCHAR(255), root HIDDEN)"
+    "error TEXT, root HIDDEN)"
 
 /* idxNum: 0x01 when root = ? is the (only) argument. */
 #define PLAN_ROOT 0x01

@@ -25,11 +25,19 @@
  *
  * SELECT * gives the first six.  A file without the later fields (the
  * Python original's) gives their defaults: status 'ok', attempts 1, the
- * others NULL.  The declared types are VARCHAR(n), DOUBLE and INTEGER
- * because ODBC drivers map a declared TEXT to a long "memo" type that BI
- * tools refuse to group by; the SQLite3 ODBC driver does the same for a
- * VARCHAR longer than 255, so no text column declares more.  The
- * declaration limits nothing: SQLite returns every value whole.
+ * others NULL.  The declared types are for ODBC clients, which size
+ * their buffers and choose their types from them (SQLite itself returns
+ * every value whole, whatever is declared):
+ *   - what a report groups by (dag_name, run_id, task_name, status) is
+ *     VARCHAR(n): the SQLite3 ODBC driver reports a TEXT, or a VARCHAR
+ *     longer than 255, as a long "memo" type BI tools refuse to group by;
+ *     n is the longest value daglib writes, but a task name may be longer
+ *     than 255 bytes (see README);
+ *   - free text (the descriptions, error, path) is TEXT, reported with a
+ *     size no value exceeds, so a client never cuts it;
+ *   - started_at and ended_at are TIMESTAMP, which the driver reports as
+ *     SQL_TYPE_TIMESTAMP and parses in the format the table returns, so
+ *     a BI tool can plot over time.
  *
  * The files are <root>/profiling/<dag>/<name>.avro (profile_tree.h); the
  * root is profiling(root)'s argument, else the connection's
@@ -85,13 +93,12 @@
 
 #define PROFILING_SCHEMA                                                      \
     "CREATE TABLE x("                                                         \
-    "dag_name VARCHAR(128), dag_description VARCHAR(255), "                   \
+    "dag_name VARCHAR(128), dag_description TEXT, "                           \
     "run_id VARCHAR(13), task_name VARCHAR(255), "                            \
-    "task_description VARCHAR(255), task_runtime DOUBLE, root HIDDEN, "       \
-    "started_at HIDDEN VARCHAR(27), ended_at HIDDEN VARCHAR(27), "            \
+    "task_description TEXT, task_runtime DOUBLE, root HIDDEN, "               \
+    "started_at HIDDEN TIMESTAMP, ended_at HIDDEN TIMESTAMP, "                \
     "status HIDDEN VARCHAR(7), attempts HIDDEN INTEGER, "                     \
-    "worker HIDDEN INTEGER, error HIDDEN VARCHAR(255), "                      \
-    "path HIDDEN VARCHAR(255))"
+    "worker HIDDEN INTEGER, error HIDDEN TEXT, path HIDDEN TEXT)"
 
 _Static_assert(PF_TASK_RUNTIME == COLUMN_ROOT - 1 &&
                    PF_STARTED_AT == COLUMN_STARTED_AT - 1 &&

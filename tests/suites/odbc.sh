@@ -27,6 +27,8 @@ command -v isql >/dev/null || give_up "isql is missing (unixodbc): scripts/deps.
 "$python" tests/support/sql_fixtures.py "$work/fixtures" || give_up "cannot write the fixtures"
 cc -std=c11 -Wall -Wextra -Werror -o "$work/odbc_columns" \
     tests/support/odbc_columns.c -lodbc || give_up "cannot build tests/support/odbc_columns.c"
+cc -std=c11 -Wall -Wextra -Werror -o "$work/odbc_fetch" \
+    tests/support/odbc_fetch.c -lodbc || give_up "cannot build tests/support/odbc_fetch.c"
 
 # The client's working directory: the page's tree as meta/, the others.
 client=$work/client
@@ -122,21 +124,22 @@ nightly|40" "$got"
 }
 
 # What SQLDescribeCol says of a query's columns, and SQLColumns of a
-# stored view's: every text column VARCHAR, the runtime DOUBLE, the counts
-# INTEGER.
+# stored view's: what a report groups by is VARCHAR (never a memo type),
+# free text is LONGVARCHAR (never cut), the times are TIMESTAMP (a BI tool
+# plots over them), the runtime DOUBLE, the counts INTEGER.
 column_types_want="dag_name|VARCHAR
-dag_description|VARCHAR
+dag_description|LONGVARCHAR
 run_id|VARCHAR
 task_name|VARCHAR
-task_description|VARCHAR
+task_description|LONGVARCHAR
 task_runtime|DOUBLE
-started_at|VARCHAR
-ended_at|VARCHAR
+started_at|TIMESTAMP
+ended_at|TIMESTAMP
 status|VARCHAR
 attempts|INTEGER
 worker|INTEGER
-error|VARCHAR
-path|VARCHAR"
+error|LONGVARCHAR
+path|LONGVARCHAR"
 
 query_columns_are_varchar_not_memo() {
     local got
@@ -157,11 +160,26 @@ catalog_columns_are_varchar_not_memo() {
         { echo "(SQLColumns, with sizes:)"; cat "$work/catalog.out"; return 1; }
 }
 
+# A client that binds each column by the type and size the driver reports:
+# the times arrive as SQL_C_TYPE_TIMESTAMP, microseconds included, and a
+# 440-character error whole (a cut value fails odbc_fetch with 01004).
+timestamps_and_long_text_fetch_as_reported() {
+    local got
+    got=$(cd "$client" && "$work/odbc_fetch" daglib \
+        "SELECT task_name, started_at, ended_at, length(error), error
+         FROM profiling('drift') WHERE error IS NOT NULL") || return 1
+    local want_error
+    want_error=$("$python" -c 'import sys; sys.path.insert(0, "tests/support")
+import sql_fixtures; print(sql_fixtures.LONG_ERROR)')
+    expect_output "notify|2024-07-03 07:00:04.000000|2024-07-03 07:00:04.250000|440|$want_error" "$got"
+}
+
 check select_star_gives_the_page_table select_star_gives_the_page_table
 check average_of_the_page_run average_of_the_page_run
 check drop_then_the_five_runs drop_then_the_five_runs
 check root_set_from_sql root_set_from_sql
 check query_columns_are_varchar_not_memo query_columns_are_varchar_not_memo
 check catalog_columns_are_varchar_not_memo catalog_columns_are_varchar_not_memo
+check timestamps_and_long_text_fetch_as_reported timestamps_and_long_text_fetch_as_reported
 
 finish

@@ -208,7 +208,8 @@ def drift_tree(root):
     on (1.0, 1.1, 0.9, 1.0, 1.05, then 2.5, 2.6, 2.4 s), load stays at
     0.5 s, fetch was slow once (3 s in the seventh run) but is back, and
     audit is new in the last run; `other` has a parse of its own that
-    never changes."""
+    never changes, and a notify that failed once with a 400-character
+    error."""
     parse = [1.0, 1.1, 0.9, 1.0, 1.05, 2.5, 2.6, 2.4]
     fetch = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 1.0]
     for i in range(8):
@@ -222,9 +223,17 @@ def drift_tree(root):
             run.task("audit", "Audit", 0.1, end + 0.5, end + 0.6)
         run.write(root)
     for i in range(3):
-        Run("other", "Another DAG", "run_6%08d" % (i + 1),
-            utc("2024-07-01T07:00:00Z") + i * 86400 * SECOND) \
-            .task("parse", "Parse", 4.0, 0, 4.0).write(root)
+        run = Run("other", "Another DAG", "run_6%08d" % (i + 1),
+                  utc("2024-07-01T07:00:00Z") + i * 86400 * SECOND)
+        run.task("parse", "Parse", 4.0, 0, 4.0)
+        if i == 2:  # an error longer than any VARCHAR an ODBC client sizes
+            run.task("notify", "Tell the team", 0.25, 4.0, 4.25,
+                     status="failed", attempts=1, error=LONG_ERROR)
+        run.write(root)
+
+
+LONG_ERROR = ("smtp: 421 service not available, closing transmission "
+              "channel; " + "retried and gave up; " * 18).strip()
 
 
 def broken_tree(root):
