@@ -34,6 +34,17 @@ python_test() { # python_test NAME: test_NAME of python_metadb.py holds
 "$python" tests/support/sql_fixtures.py "$work/fixtures" ||
     give_up "cannot write the fixtures"
 
+# The README's one-line check that a Python can load extensions: it says
+# "ok" for the Python the README recommends.
+readme_check_accepts_debians_python() {
+    local line out
+    line=$(grep -m 1 "^python3 -c 'import sqlite3;.*enable_load_extension" README.md) ||
+        { echo "no check command in the README"; return 1; }
+    out=$(bash -c "${line/#python3/$python}") || return 1
+    [ "$out" = ok ] || { echo "got: $out"; return 1; }
+}
+check readme_check_accepts_debians_python readme_check_accepts_debians_python
+
 tests=$(sed -n 's/^def test_\([a-z0-9_]*\)().*/\1/p' "$script")
 [ -n "$tests" ] || give_up "no test in $script"
 for name in $tests; do
