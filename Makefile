@@ -5,13 +5,21 @@ PREFIX   ?= /usr/local
 BUILD    ?= build
 CC       ?= cc
 CXX      ?= c++
+LD       ?= ld
+OBJCOPY  ?= objcopy
 OPT      ?= -O2 -g
 SANITIZE ?=
 # Where the loadable extension goes: the repository root for the main build
 # (so that `.load ./daglib_sqlite` works there), the build dir otherwise.
 EXT_SO   ?= daglib_sqlite.so
 
-DAGLIB_CPPFLAGS = -Iinclude -Isrc -Iext -D_GNU_SOURCE
+# Each layer compiles with only the include paths it may use, so that an
+# include of a layer above fails the build: src/ (the library) and
+# src/profile/ (the profile format, shared with the extension) never see
+# ext/ (the SQLite glue); tests, fuzz targets and benchmarks see all.
+CORE_CPPFLAGS   = -Iinclude -Isrc -Isrc/profile -D_GNU_SOURCE
+EXT_CPPFLAGS    = $(CORE_CPPFLAGS) -Iext
+DAGLIB_CPPFLAGS = $(EXT_CPPFLAGS)
 DAGLIB_CFLAGS   = -std=c11 -Wall -Wextra -Werror -pthread -fPIC \
                   -fvisibility=hidden $(OPT) $(SANITIZE)
 DAGLIB_LDFLAGS  = -pthread $(SANITIZE)
@@ -20,24 +28,35 @@ DAGLIB_LDFLAGS  = -pthread $(SANITIZE)
 AVRO_LIBS       = -lavro -lsnappy -lz -lm
 LIBS            = -lsqlite3 $(AVRO_LIBS)
 
-COMPILE = $(CC) $(DAGLIB_CPPFLAGS) $(CPPFLAGS) $(DAGLIB_CFLAGS) $(CFLAGS) -MMD -MP
+CC_FLAGS = $(DAGLIB_CFLAGS) $(CFLAGS) -MMD -MP
+COMPILE  = $(CC) $(DAGLIB_CPPFLAGS) $(CPPFLAGS) $(CC_FLAGS)
 
-LIB_SRC  := $(wildcard src/*.c)
-EXT_SRC  := $(wildcard ext/*.c)
-# The parts of src/ the loadable extension needs.  Never metadb.c: it calls
-# SQLite directly, and the loadable extension must go through sqlite3_api.
-EXT_SHARED_SRC := src/error.c src/meta_path.c src/profile_schema.c src/value.c
+LIB_SRC     := $(wildcard src/*.c)
+FORMAT_SRC  := $(wildcard src/profile/*.c)
+EXT_SRC     := $(wildcard ext/*.c)
+# MetaDB calls SQLite directly: it is libdaglib's, never the loadable
+# extension's, which must go through the host's sqlite3_api.
+LOADABLE_EXT_SRC := $(filter-out ext/metadb.c,$(EXT_SRC))
+# The parts of src/ the loadable extension needs besides the format's
+# reader (it writes no profile).
+EXT_SHARED_SRC := src/error.c src/meta_path.c src/value.c
 TEST_SRC := $(wildcard tests/*.c)
 EXAMPLE_SRC := $(wildcard examples/*.c)
 
 LIB_OBJ      := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+FORMAT_OBJ   := $(FORMAT_SRC:%.c=$(BUILD)/obj/%.o)
 CORE_EXT_OBJ := $(EXT_SRC:ext/%.c=$(BUILD)/obj/ext-core/%.o)
-LOADABLE_OBJ := $(EXT_SRC:ext/%.c=$(BUILD)/obj/ext-loadable/%.o) \
+LOADABLE_OBJ := $(LOADABLE_EXT_SRC:ext/%.c=$(BUILD)/obj/ext-loadable/%.o) \
+                $(filter-out %/profile_file.o,$(FORMAT_OBJ)) \
                 $(EXT_SHARED_SRC:%.c=$(BUILD)/obj/%.o)
+ALL_LIB_OBJ  := $(LIB_OBJ) $(FORMAT_OBJ) $(CORE_EXT_OBJ)
 TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
 STATIC_LIB := $(BUILD)/libdaglib.a
 SHARED_LIB := $(BUILD)/libdaglib.so
+# Every object with its internal symbols still global, for the tests, the
+# fuzz targets and the SQL benchmark's writer, which call internals.
+INTERNAL_LIB := $(BUILD)/libdaglib-internal.a
 TEST_RUNNER := $(BUILD)/tests/run
 ifeq ($(BUILD),build)
 EXAMPLES := $(EXAMPLE_SRC:%.c=%)
@@ -72,26 +91,40 @@ help:
 
 # ---- objects ---------------------------------------------------------------
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CC_FLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(COMPILE) -Itests -c $< -o $@
 
 $(BUILD)/obj/ext-core/%.o: ext/%.c
 	@mkdir -p $(@D)
-	$(COMPILE) -DSQLITE_CORE -c $< -o $@
+	$(CC) $(EXT_CPPFLAGS) $(CPPFLAGS) $(CC_FLAGS) -DSQLITE_CORE -c $< -o $@
 
 $(BUILD)/obj/ext-loadable/%.o: ext/%.c
 	@mkdir -p $(@D)
-	$(COMPILE) -c $< -o $@
+	$(CC) $(EXT_CPPFLAGS) $(CPPFLAGS) $(CC_FLAGS) -c $< -o $@
 
 # ---- artefacts -------------------------------------------------------------
 
-$(STATIC_LIB): $(LIB_OBJ) $(CORE_EXT_OBJ)
+# One relocatable object whose internal (hidden) symbols are made local:
+# only daglib_* stay global, so a program may define its own error_set or
+# arena_alloc and still link against libdaglib.a.
+$(STATIC_LIB): $(ALL_LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ $(BUILD)/libdaglib.o
+	$(LD) -r -o $(BUILD)/libdaglib.o $^
+	$(OBJCOPY) --localize-hidden $(BUILD)/libdaglib.o
+	$(AR) rcs $@ $(BUILD)/libdaglib.o
+
+$(INTERNAL_LIB): $(ALL_LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(SHARED_LIB): $(LIB_OBJ) $(CORE_EXT_OBJ)
+$(SHARED_LIB): $(ALL_LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libdaglib.so.0 $(DAGLIB_LDFLAGS) $(LDFLAGS) \
 	    -o $@ $^ $(LIBS)
 
@@ -99,9 +132,9 @@ $(EXT_SO): $(LOADABLE_OBJ) ext/daglib_sqlite.map
 	$(CC) -shared -Wl,--version-script=ext/daglib_sqlite.map \
 	    $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $(LOADABLE_OBJ) $(AVRO_LIBS)
 
-$(TEST_RUNNER): $(TEST_OBJ) $(STATIC_LIB)
+$(TEST_RUNNER): $(TEST_OBJ) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC_LIB) $(LIBS)
+	$(CC) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(INTERNAL_LIB) $(LIBS)
 
 # Their dependency files go with the objects, not beside the sources.
 examples/%: examples/%.c $(STATIC_LIB)
@@ -145,12 +178,12 @@ fuzz:
 	    EXT_SO=build/fuzz/daglib_sqlite.so build/fuzz/fuzz_profile_reader \
 	    build/fuzz/corpus.stamp
 
-$(BUILD)/fuzz_profile_reader: fuzz/fuzz_profile_reader.c $(STATIC_LIB)
+$(BUILD)/fuzz_profile_reader: fuzz/fuzz_profile_reader.c $(INTERNAL_LIB)
 	$(COMPILE) -fsanitize=fuzzer $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $< \
-	    $(STATIC_LIB) $(LIBS)
+	    $(INTERNAL_LIB) $(LIBS)
 
-$(BUILD)/fuzz_seeds: fuzz/seeds.c $(STATIC_LIB)
-	$(COMPILE) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS)
+$(BUILD)/fuzz_seeds: fuzz/seeds.c $(INTERNAL_LIB)
+	$(COMPILE) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $< $(INTERNAL_LIB) $(LIBS)
 
 # The seeds: small files of every writer, layout and codec the reader knows.
 $(BUILD)/corpus.stamp: $(BUILD)/fuzz_seeds tests/support/write_legacy.py

@@ -21,6 +21,7 @@ TASKS    ?= 100000
 BENCH_DIR := $(BUILD)/bench
 RESULTS   := bench/results
 LIB       := $(BUILD)/libdaglib.a
+INTERNAL_LIB := $(BUILD)/libdaglib-internal.a
 TSAN_LIB  := build/tsan/libdaglib.a
 
 BENCH_CPPFLAGS = -Iinclude -Ibench -D_GNU_SOURCE
@@ -54,8 +55,8 @@ stress-tsan: $(BUILD)/tsan-bench/stress
 
 # The library is the top Makefile's business: ask it, every time, whether
 # the archive is up to date.
-$(LIB): FORCE
-	@$(MAKE) -s --no-print-directory -f Makefile BUILD=$(BUILD) $(LIB)
+$(LIB) $(INTERNAL_LIB): FORCE
+	@$(MAKE) -s --no-print-directory -f Makefile BUILD=$(BUILD) $@
 
 $(TSAN_LIB): FORCE
 	@$(MAKE) --no-print-directory -f Makefile BUILD=build/tsan CC=clang \

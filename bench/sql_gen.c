@@ -6,7 +6,7 @@
  *
  * Writes DAGS x FILES_PER_DAG files under ROOT/profiling/dag_NN/, each one
  * run of RECORDS_PER_FILE task records, with libdaglib's own writer
- * (src/profile_file.h, internal but linkable from build/libdaglib.a): the
+ * (src/profile/profile_file.h, internal but linkable from build/libdaglib-internal.a): the
  * same bytes a profiled run writes, without running tasks.  CODEC is
  * "null" or "deflate".  Records are flushed in blocks of up to 1000, as
  * the profiler's time-based flush gives for a run of that many tasks.

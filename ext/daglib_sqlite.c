@@ -14,7 +14,7 @@
  *
  * Loadable as ./daglib_sqlite.so through the default entry point
  * sqlite3_daglibsqlite_init, using the host's SQLite (sqlite3ext.h); built
- * into libdaglib with SQLITE_CORE, where MetaDB (src/metadb.c) calls
+ * into libdaglib with SQLITE_CORE, where MetaDB (ext/metadb.c) calls
  * extension_register() directly.
  */
 #include <stddef.h>

@@ -2,7 +2,7 @@
  * extension.h -- the one entry into the daglib_sqlite extension from
  * outside ext/.
  *
- * Deliberately free of SQLite headers: src/metadb.c includes it while
+ * Deliberately free of SQLite headers: ext/metadb.c includes it while
  * calling SQLite directly, and ext/ includes sqlite3ext.h, whose macros
  * must not leak into metadb.c (in the loadable build they turn every
  * sqlite3_* call into a call through the host's sqlite3_api table).

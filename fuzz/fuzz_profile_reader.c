@@ -1,6 +1,6 @@
 /*
  * fuzz_profile_reader.c -- libFuzzer target: any bytes, read as a
- * profiling file by both engines of ext/profile_reader.c.
+ * profiling file by both engines of src/profile/profile_reader.c.
  *
  *   make fuzz
  *   build/fuzz/fuzz_profile_reader -max_total_time=600 build/fuzz/corpus

@@ -1,5 +1,5 @@
 /*
- * test_profile_file.c -- the profiling file writer (src/profile_file.c),
+ * test_profile_file.c -- the profiling file writer (src/profile/profile_file.c),
  * checked by readers it does not share code with: avro-c, Debian's
  * python3-avro (tests/support/read_avro.py) and a walk over the container
  * bytes written here.

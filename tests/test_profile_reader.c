@@ -1,5 +1,5 @@
 /*
- * test_profile_reader.c -- reading profiling files (ext/profile_reader.c
+ * test_profile_reader.c -- reading profiling files (src/profile/profile_reader.c
  * and the block decoder and avro-c engine behind it).
  *
  * The block decoder is fast and hand-written; avro-c is slow and written

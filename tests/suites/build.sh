@@ -2,7 +2,8 @@
 # build.sh -- what the build hands out: the loadable extension exports
 # its entry point and nothing else, never carries its own SQLite, and
 # `make install` gives a header, libraries, the extension and a daglib.pc
-# that a program builds and runs with, statically and dynamically.
+# that a program builds and runs with, statically and dynamically; and
+# neither library exports a name but daglib_*.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/support/suite.sh
@@ -92,6 +93,56 @@ readme_c_examples_build_and_run_as_printed() {
     [ "$n" -ge 2 ] || { echo "$n C blocks in the README"; return 1; }
 }
 
+library_exports_only_daglib_names() {
+    local bad
+    bad=$(nm -g --defined-only build/libdaglib.a | awk 'NF == 3 && $3 !~ /^daglib_/ { print $3 }')
+    [ -z "$bad" ] || { echo "libdaglib.a exports:" $bad; return 1; }
+    bad=$(nm -D --defined-only build/libdaglib.so | awk 'NF == 3 && $3 !~ /^daglib_/ { print $3 }')
+    [ -z "$bad" ] || { echo "libdaglib.so exports:" $bad; return 1; }
+    [ "$(nm -g --defined-only build/libdaglib.a | grep -c ' T daglib_')" -ge 50 ] ||
+        { echo "too few daglib_ functions in libdaglib.a"; return 1; }
+}
+
+# A program that defines, as its own, every name the library uses inside
+# (error_set, arena_alloc, plan_compile, ...) links against the installed
+# static library and runs a profiled DAG.
+program_with_the_librarys_internal_names_links() {
+    local names src=$work/own_names.c flags
+    names=$(nm -g --defined-only build/libdaglib-internal.a |
+        awk 'NF == 3 && $3 !~ /^daglib_/ && $3 !~ /^sqlite3_/ { print $3 }' | sort -u)
+    [ "$(wc -l <<<"$names")" -ge 50 ] || { echo "only these internal names: $names"; return 1; }
+    {
+        echo '#include <daglib.h>'
+        echo '#include <stdio.h>'
+        for n in $names; do echo "int $n(void); int $n(void) { return 1; }"; done
+        cat <<'EOF'
+static void one(daglib_context *ctx, int argc, const daglib_value *const *argv)
+{
+    (void)argc, (void)argv;
+    daglib_result_int(ctx, 1);
+}
+
+int main(void)
+{
+    daglib_dag *dag = daglib_dag_new("own_names", NULL, DAGLIB_PROFILE);
+    daglib_task_set_final(daglib_task_add(dag, "one", NULL, one, NULL));
+    daglib_value *result = NULL;
+    int rc = daglib_run(dag, &result);
+    if (rc == DAGLIB_OK)
+        daglib_value_print(result, stdout);
+    daglib_value_free(result);
+    daglib_dag_free(dag);
+    return rc;
+}
+EOF
+    } >"$src"
+    flags=$(pc --static --cflags --libs) || return 1
+    flags=${flags/-ldaglib/-l:libdaglib.a}
+    # shellcheck disable=SC2086
+    cc -std=c11 -Wall -Wextra -Werror -o "$work/own_names" "$src" $flags || return 1
+    [ "$(cd "$work" && ./own_names)" = 1 ]
+}
+
 installed_extension_loads_by_its_path() {
     local out
     out=$(sqlite3 -cmd ".load $work/prefix/lib/daglib/daglib_sqlite" :memory: \
@@ -106,6 +157,8 @@ check second_install_elsewhere_names_its_own_prefix second_install_elsewhere_nam
 check installed_library_builds_the_page_example installed_library_builds_the_page_example
 check installed_static_library_links_with_its_private_deps installed_static_library_links_with_its_private_deps
 check installed_extension_loads_by_its_path installed_extension_loads_by_its_path
+check library_exports_only_daglib_names library_exports_only_daglib_names
+check program_with_the_librarys_internal_names_links program_with_the_librarys_internal_names_links
 check installed_sql_is_where_pkg_config_says installed_sql_is_where_pkg_config_says
 check readme_c_examples_build_and_run_as_printed readme_c_examples_build_and_run_as_printed
 finish

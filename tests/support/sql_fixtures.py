@@ -6,7 +6,7 @@
 Real runs have runtimes and timestamps that differ every time; these trees
 hold fixed ones, so that every query over them has one right answer, kept
 in tests/sql/*.expected.  Debian's python3-avro writes the files with the
-daglib schema (the JSON of src/profile_schema.c, defaults included), so
+daglib schema (the JSON of src/profile/profile_schema.c, defaults included), so
 the extension reads files that libdaglib did not write.  Under DIR:
 
   page/        the profiling page's tree: one run of `example`, its two
@@ -40,7 +40,7 @@ from avro.io import DatumWriter
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 SECOND = 1000000  # microseconds
 
-# src/profile_schema.c's profile_schema_json, defaults included.
+# src/profile/profile_schema.c's profile_schema_json, defaults included.
 TIMESTAMP = {"type": "long", "logicalType": "timestamp-micros"}
 FIELDS = [
     {"name": "dag_name", "type": "string"},

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "profile_schema.h"
+#include "profile_row.h"
 
 typedef struct profile_reader profile_reader;
 
@@ -31,35 +31,6 @@ typedef enum profile_engine {
     PROFILE_ENGINE_AUTO,  /* block decoder, avro-c where it must */
     PROFILE_ENGINE_AVRO_C /* avro-c only */
 } profile_engine;
-
-typedef enum profile_cell_kind {
-    CELL_NULL,
-    CELL_INT,  /* attempts, worker; started_at/ended_at in epoch microseconds */
-    CELL_REAL, /* task_runtime */
-    CELL_TEXT  /* strings, status symbol; not NUL-terminated */
-} profile_cell_kind;
-
-typedef struct profile_cell {
-    uint8_t kind; /* profile_cell_kind */
-    union {
-        int64_t i;
-        double d;
-        struct {
-            const char *p;
-            size_t n;
-        } text;
-    } u;
-} profile_cell;
-
-/* One record.  Text points into the reader's buffers: valid until the next
- * profile_reader_next() or profile_reader_close() on the same reader. */
-typedef struct profile_row {
-    profile_cell cell[PF_COUNT];
-} profile_row;
-
-/* Bit of a field in a `wanted` mask. */
-#define PROFILE_FIELD_BIT(f) (1u << (f))
-#define PROFILE_ALL_FIELDS ((1u << PF_COUNT) - 1u)
 
 /* Open path and read its header.  Returns 0 with *out set, or -1 with *out
  * NULL and *errmsg (malloc'd, caller frees) saying why: cannot open, not an

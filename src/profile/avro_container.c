@@ -206,20 +206,20 @@ int avro_container_reopen(avro_container *c, int fd)
     c->zs = kept.zs;
     c->zs_ready = kept.zs_ready;
     c->fd = fd;
-    int rc = ensure(c, 4);
+    int rc = ensure(c, AVRO_MAGIC_SIZE);
     if (rc < 0)
         return -1;
-    if (rc > 0 || memcmp(c->buf + c->pos, "Obj\x01", 4) != 0)
+    if (rc > 0 || memcmp(c->buf + c->pos, AVRO_MAGIC, AVRO_MAGIC_SIZE) != 0)
         return fail(c, c->len == 0 ? "empty file, not an Avro container"
                                    : "not an Avro container (bad magic)");
-    consume(c, 4);
+    consume(c, AVRO_MAGIC_SIZE);
     if (read_metadata(c) != 0)
         return -1;
-    rc = ensure(c, AVRO_CONTAINER_SYNC_SIZE);
+    rc = ensure(c, AVRO_SYNC_SIZE);
     if (rc != 0)
         return rc < 0 ? -1 : fail(c, "the header is cut short");
-    memcpy(c->sync, c->buf + c->pos, AVRO_CONTAINER_SYNC_SIZE);
-    consume(c, AVRO_CONTAINER_SYNC_SIZE);
+    memcpy(c->sync, c->buf + c->pos, AVRO_SYNC_SIZE);
+    consume(c, AVRO_SYNC_SIZE);
     return 0;
 }
 
@@ -277,9 +277,9 @@ static int inflate_block(avro_container *c, const unsigned char *in,
  * wrong. */
 static int sync_marker_ahead(avro_container *c, size_t size, off_t offset)
 {
-    if (c->len - c->pos >= size + AVRO_CONTAINER_SYNC_SIZE)
+    if (c->len - c->pos >= size + AVRO_SYNC_SIZE)
         return 0;
-    unsigned char marker[AVRO_CONTAINER_SYNC_SIZE];
+    unsigned char marker[AVRO_SYNC_SIZE];
     off_t at = c->consumed + (off_t)size;
     size_t got = 0;
     while (got < sizeof marker) {
@@ -295,7 +295,7 @@ static int sync_marker_ahead(avro_container *c, size_t size, off_t offset)
             return 1;
         got += (size_t)n;
     }
-    if (memcmp(marker, c->sync, AVRO_CONTAINER_SYNC_SIZE) != 0)
+    if (memcmp(marker, c->sync, AVRO_SYNC_SIZE) != 0)
         return fail(c, "the block at offset %lld does not end with the "
                        "file's sync marker",
                     (long long)offset);
@@ -329,7 +329,7 @@ int avro_container_next_block(avro_container *c, avro_block *out)
                         (long long)offset, (long long)count, (long long)size);
         rc = sync_marker_ahead(c, (size_t)size, offset);
         if (rc == 0)
-            rc = ensure(c, (size_t)size + AVRO_CONTAINER_SYNC_SIZE);
+            rc = ensure(c, (size_t)size + AVRO_SYNC_SIZE);
         if (rc < 0)
             return -1;
         if (rc > 0) /* no sync marker read: none of its records count */
@@ -337,11 +337,11 @@ int avro_container_next_block(avro_container *c, avro_block *out)
                            "may still be being written)",
                         (long long)offset);
         const unsigned char *data = c->buf + c->pos;
-        if (memcmp(data + size, c->sync, AVRO_CONTAINER_SYNC_SIZE) != 0)
+        if (memcmp(data + size, c->sync, AVRO_SYNC_SIZE) != 0)
             return fail(c, "the block at offset %lld does not end with the "
                            "file's sync marker",
                         (long long)offset);
-        consume(c, (size_t)size + AVRO_CONTAINER_SYNC_SIZE);
+        consume(c, (size_t)size + AVRO_SYNC_SIZE);
         if (count == 0) {
             c->empty_blocks++;
             continue;

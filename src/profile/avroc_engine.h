@@ -17,7 +17,7 @@
 #include <avro.h>
 
 #include "avro_container.h"
-#include "profile_reader.h"
+#include "profile_row.h"
 #include "record_plan.h"
 
 typedef struct avroc_engine {

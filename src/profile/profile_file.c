@@ -24,14 +24,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "avro_format.h"
+#include "avro_varint.h"
 #include "meta_path.h"
 #include "profile_file.h"
 #include "value.h"
 
-#define AVRO_MAGIC "Obj\x01"
-#define AVRO_SYNC_SIZE 16
 /* A zig-zag varint of 64 bits takes at most 10 bytes. */
-#define VARINT_MAX 10
 
 /* A growing byte buffer; `failed` is sticky so encoders need no checks. */
 typedef struct bytes {
@@ -99,16 +98,9 @@ static void put_raw(bytes *b, const void *p, size_t n)
 
 static void put_long(bytes *b, int64_t v)
 {
-    if (bytes_reserve(b, VARINT_MAX) != 0)
+    if (bytes_reserve(b, VARINT_LONG_BYTES) != 0)
         return;
-    uint64_t z = ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63));
-    unsigned char *p = b->data + b->len;
-    while (z >= 0x80) {
-        *p++ = (unsigned char)(z | 0x80);
-        z >>= 7;
-    }
-    *p++ = (unsigned char)z;
-    b->len = (size_t)(p - b->data);
+    b->len = (size_t)(varint_put_long(b->data + b->len, v) - b->data);
 }
 
 static void put_string(bytes *b, const char *s, size_t n)
@@ -242,7 +234,7 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 static void encode_header(bytes *b, const char *codec,
                           const unsigned char sync[AVRO_SYNC_SIZE])
 {
-    put_raw(b, AVRO_MAGIC, 4);
+    put_raw(b, AVRO_MAGIC, AVRO_MAGIC_SIZE);
     put_long(b, 2); /* metadata map: one block of two entries */
     put_string(b, "avro.schema", 11);
     put_string(b, profile_schema_json, strlen(profile_schema_json));

@@ -1,14 +1,15 @@
 /*
- * avro_varint.h -- Avro's zig-zag varints, decoded from memory.
+ * avro_varint.h -- Avro's zig-zag varints, encoded and decoded in memory.
  *
- * One place for the rule both the container framing (avro_container.c)
- * and the record decoder (record_plan.c) read numbers by: a long takes at
- * most 10 bytes, an int at most 5 (as avro-c reads them, keeping the low
- * 32 bits), and nothing is read at or past `end`.
+ * One place for the rule the writer (profile_file.c) writes numbers by
+ * and both the container framing (avro_container.c) and the record
+ * decoder (record_plan.c) read them by: a long takes at most 10 bytes, an
+ * int at most 5 (as avro-c reads them, keeping the low 32 bits), and
+ * nothing is read at or past `end`.
  *
- * Each returns VARINT_OK with *pp advanced past the number, VARINT_SHORT
- * when the bytes end inside it, or VARINT_BAD when it is longer than its
- * type allows; *pp is left alone unless it is VARINT_OK.
+ * The decoders return VARINT_OK with *pp advanced past the number,
+ * VARINT_SHORT when the bytes end inside it, or VARINT_BAD when it is
+ * longer than its type allows; *pp is left alone unless it is VARINT_OK.
  */
 #ifndef DAGLIB_AVRO_VARINT_H
 #define DAGLIB_AVRO_VARINT_H
@@ -19,6 +20,18 @@ enum { VARINT_OK = 0, VARINT_SHORT = 1, VARINT_BAD = -1 };
 
 #define VARINT_LONG_BYTES 10
 #define VARINT_INT_BYTES 5
+
+/* Write v at p (room for VARINT_LONG_BYTES); returns the end. */
+static inline unsigned char *varint_put_long(unsigned char *p, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63));
+    while (z >= 0x80) {
+        *p++ = (unsigned char)(z | 0x80);
+        z >>= 7;
+    }
+    *p++ = (unsigned char)z;
+    return p;
+}
 
 static inline int varint_long(const unsigned char **pp, const unsigned char *end,
                               int64_t *out)

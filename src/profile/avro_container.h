@@ -2,11 +2,11 @@
  * avro_container.h -- the framing of an Avro object container file, read
  * from a file descriptor a block at a time.
  *
- * A container is: "Obj\x01", a metadata map (avro.schema, avro.codec, ...),
- * a 16-byte sync marker, then blocks of (record count, byte size, data,
- * sync marker).  This layer checks every count and size against what the
- * file really holds and hands out a block's (decompressed) bytes; it knows
- * nothing about the records inside.  Memory: one buffer as large as the
+ * A container (avro_format.h) is the magic, a metadata map, a sync marker,
+ * then blocks of (record count, byte size, data, sync marker).  This layer
+ * checks every count and size against what the file really holds and
+ * hands out a block's (decompressed) bytes; it knows nothing about the
+ * records inside.  Memory: one buffer as large as the
  * largest block, reused.
  */
 #ifndef DAGLIB_AVRO_CONTAINER_H
@@ -17,7 +17,7 @@
 #include <sys/types.h>
 #include <zlib.h>
 
-#define AVRO_CONTAINER_SYNC_SIZE 16
+#include "avro_format.h"
 
 typedef enum avro_codec {
     AVRO_CODEC_NULL,
@@ -37,7 +37,7 @@ typedef struct avro_container {
     size_t schema_len;
     char codec_name[32];
     avro_codec codec;
-    unsigned char sync[AVRO_CONTAINER_SYNC_SIZE];
+    unsigned char sync[AVRO_SYNC_SIZE];
 
     unsigned char *inflated; /* deflate codec: the block's bytes */
     size_t inflated_cap;

@@ -1,6 +1,6 @@
 /*
  * profile_schema.h -- the Avro record daglib.profiling.tprofile, shared by
- * the writer (src/profile_file.c) and the reader (ext/profile_reader.c).
+ * the writer (src/profile/profile_file.c) and the reader (src/profile/profile_reader.c).
  *
  * The first six fields are those of the Python original, in its order;
  * every later field has a default so that a reader taking the newest

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "profile_reader.h"
+#include "profile_row.h"
 
 /* What one field (or union branch) is on the wire. */
 typedef enum wire_type {
@@ -69,7 +69,7 @@ typedef struct plan_step {
  * ones daglib and the Python original write, i.e. nearly every file. */
 typedef enum plan_layout {
     LAYOUT_OTHER,   /* the steps, or the general path */
-    LAYOUT_DAGLIB,  /* src/profile_schema.c's twelve fields */
+    LAYOUT_DAGLIB,  /* src/profile/profile_schema.c's twelve fields */
     LAYOUT_ORIGINAL /* the Python original's six, runtime a float */
 } plan_layout;
 
