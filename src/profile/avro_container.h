@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "avro_format.h"
 
@@ -41,8 +41,7 @@ typedef struct avro_container {
 
     unsigned char *inflated; /* deflate codec: the block's bytes */
     size_t inflated_cap;
-    z_stream zs;
-    int zs_ready;
+    struct libdeflate_decompressor *inflater; /* NULL until needed */
 
     uint64_t empty_blocks; /* blocks of zero records skipped so far */
     char error[256]; /* why reading stopped; "" when it has not */
