@@ -241,5 +241,12 @@ TEST_ENTRY(metadb_version_function_returns_the_library_version)
 TEST_ENTRY(metadb_runs_the_pages_three_queries)
 
 
+/* ---- registering the extension: all or nothing (test_registration.c) ---- */
+TEST_ENTRY(registration_failing_at_any_step_leaves_nothing_behind)
+TEST_ENTRY(registration_failing_while_a_statement_runs_keeps_the_connection_working)
+TEST_ENTRY(registration_is_refused_before_any_step_when_it_would_fail_half_way)
+TEST_ENTRY(registration_from_sql_twice_keeps_the_first)
+
+
 /* ---- examples (test_examples.c) ---- */
 
