@@ -258,6 +258,38 @@ closed: 0"
     [ "$out" = "$expected" ] || { printf '   got:\n%s\n' "$out"; return 1; }
 }
 
+# SELECT load_extension(...) failing at each of its last allocations, the
+# extension's registration steps among them, with a statement running:
+# SQLite then refuses to remove what was registered before the failure,
+# so the library must stay loaded, and the connection work and close.
+late_allocation_failures_never_crash() { # ... DRIVER
+    local driver=$1 load="SELECT load_extension('$root/daglib_sqlite')"
+    fresh_dirs
+    local lo=1 hi=100000 mid n out
+    while [ $lo -lt $hi ]; do # the number of allocations the load makes
+        mid=$(((lo + hi) / 2))
+        out=$(cd "$run" && "$driver" :memory: .hold "SELECT 1 UNION ALL SELECT 2" \
+            .fail-allocation $mid "$load" 2>&1) || return 1
+        if grep -qx "allocation failed" <<<"$out"; then
+            lo=$((mid + 1))
+        else
+            hi=$mid
+        fi
+    done
+    [ $lo -gt 30 ] || { echo "   the load makes only $lo allocations"; return 1; }
+    for n in $(seq $((lo - 30)) $((lo - 1))); do
+        out=$(cd "$run" && "$driver" :memory: .hold "SELECT 1 UNION ALL SELECT 2" \
+            .fail-allocation "$n" "$load" .release "SELECT 6 * 7" \
+            "SELECT count(*) FROM profiling" "SELECT daglib_drop('$victim/none')" 2>&1)
+        local status=$?
+        if [ $status -ne 0 ] || ! grep -qx 42 <<<"$out" ||
+            ! grep -qxF "closed: 0" <<<"$out"; then
+            printf '   allocation %s of %s, exit status %s:\n%s\n' "$n" "$lo" "$status" "$out"
+            return 1
+        fi
+    done
+}
+
 # ---- the checks -------------------------------------------------------------
 
 for driver in "${drivers[@]}"; do
@@ -281,6 +313,8 @@ for driver in "${drivers[@]}"; do
         refused_load_leaves_nothing "$driver"
     check "sqlite_${label}_second_sql_load_keeps_the_first" \
         second_sql_load_keeps_the_first "$driver"
+    check "sqlite_${label}_load_failing_at_any_late_allocation_never_crashes" \
+        late_allocation_failures_never_crash "$driver"
 done
 check "system_refused_load_leaves_nothing_under_valgrind" \
     refused_load_leaves_nothing "$work/drivers/system" "${VALGRIND_CLEAN[@]}"

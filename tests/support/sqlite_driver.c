@@ -13,6 +13,8 @@
  *   .stub NAME NARG   register a do-nothing function NAME of NARG args
  *   .hold SQL         step SQL once and keep it running (an active statement)
  *   .release          finalize the held statement
+ *   .fail-allocation N  fail SQLite's N-th allocation during the next ARG
+ *                     (printing "allocation failed" when it came to that)
  *   SQL               run every statement of SQL, printing each row as
  *                     values joined by '|', and "error: MESSAGE" on error
  *
@@ -24,6 +26,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* SQLite's allocator, failing the n-th allocation while armed. */
+static sqlite3_mem_methods real_methods;
+static int countdown; /* > 0: allocations left before one fails */
+static int failed;
+
+static void *failing_malloc(int n)
+{
+    if (countdown > 0 && --countdown == 0) {
+        failed = 1;
+        return NULL;
+    }
+    return real_methods.xMalloc(n);
+}
+
+static void *failing_realloc(void *p, int n)
+{
+    if (countdown > 0 && --countdown == 0) {
+        failed = 1;
+        return NULL;
+    }
+    return real_methods.xRealloc(p, n);
+}
+
+static void install_failing_allocator(void)
+{
+    sqlite3_mem_methods methods;
+    if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_methods) != SQLITE_OK)
+        return;
+    methods = real_methods;
+    methods.xMalloc = failing_malloc;
+    methods.xRealloc = failing_realloc;
+    sqlite3_config(SQLITE_CONFIG_MALLOC, &methods);
+}
 
 static void stub(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -67,6 +103,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: sqlite_driver DATABASE ARG...\n");
         return 2;
     }
+    install_failing_allocator();
     sqlite3 *db = NULL;
     if (sqlite3_open(argv[1], &db) != SQLITE_OK) {
         fprintf(stderr, "cannot open %s: %s\n", argv[1], sqlite3_errmsg(db));
@@ -77,6 +114,14 @@ int main(int argc, char **argv)
     sqlite3_stmt *held = NULL;
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i];
+        if (failed) {
+            printf("allocation failed\n");
+            failed = 0;
+        }
+        if (strcmp(arg, ".fail-allocation") == 0 && i + 1 < argc) {
+            countdown = atoi(argv[++i]);
+            continue;
+        }
         if (strcmp(arg, ".load") == 0 && i + 1 < argc) {
             char *err = NULL;
             if (sqlite3_load_extension(db, argv[++i], NULL, &err) != SQLITE_OK)
@@ -100,7 +145,11 @@ int main(int argc, char **argv)
         } else {
             run_sql(db, arg);
         }
+        countdown = 0;
     }
+    if (failed)
+        printf("allocation failed\n");
+    countdown = 0;
     sqlite3_finalize(held);
     printf("closed: %d\n", sqlite3_close(db));
     return 0;
