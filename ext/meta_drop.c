@@ -251,12 +251,12 @@ int meta_drop_register(ext_registry *reg, meta_conn *conn)
      * generated column or index of a database file someone hands you may
      * call it, or merely using that file would empty a directory of
      * yours.  SQLITE_DIRECTONLY asks SQLite to refuse such calls, but
-     * SQLite's resolver marks a call in a CHECK, DEFAULT, generated
-     * column or index as coming from the schema only when the function is
-     * SQLITE_DETERMINISTIC (hence that flag, though a drop is anything
-     * but) and was registered before the schema was read; so the guard
-     * also refuses at run time, whenever a stored schema object names
-     * the function.  Only SQL the connection's owner writes (including
+     * SQLite's resolver marks a call in a CHECK, generated column or
+     * index as coming from the schema only when the function was
+     * registered before the schema was read, and before SQLite 3.50 only
+     * when it is SQLITE_DETERMINISTIC (hence that flag, though a drop is
+     * anything but); so the guard also refuses at run time, whenever a
+     * stored schema object names the function.  Only SQL the connection's owner writes (including
      * TEMP views and triggers) can call it.  Being deterministic, a call
      * with constant arguments runs once per statement. */
     static const int flags =

@@ -9,10 +9,11 @@
  * who opened it reads or writes its tables.  SQLITE_DIRECTONLY is meant
  * to keep such calls out, but it relies on SQLite's resolver marking a
  * call as coming from the schema, and before 3.50 the resolver marks one
- * in a CHECK, DEFAULT, generated column or index only when the function
- * is deterministic -- and in every version only when the function was
+ * in a CHECK, generated column or index only when the function is
+ * deterministic -- and in every version only when the function was
  * registered before the schema was read: a file opened, queried, and
- * only then given the extension keeps its CHECK constraints unmarked.
+ * only then given the extension keeps its CHECK constraints unmarked
+ * (tests/suites/untrusted_schema.sh shows both, up to SQLite 3.54).
  *
  * So the functions also check at run time, without the resolver: a call
  * is refused while any stored schema object of any attached database
