@@ -227,6 +227,7 @@ TEST_ENTRY(drop_with_a_root_argument_empties_that_root_only)
 TEST_ENTRY(drop_refuses_a_null_root_and_a_root_that_is_not_a_directory)
 TEST_ENTRY(drop_empties_deep_and_wide_trees)
 TEST_ENTRY(drop_is_refused_in_stored_views_and_triggers)
+TEST_ENTRY(drop_is_refused_while_any_attached_schema_names_it)
 TEST_ENTRY(drop_from_c_is_daglib_metadb_drop)
 
 
