@@ -57,10 +57,46 @@ int meta_conn_set_root(meta_conn *conn, const char *root, char **errmsg);
 
 /* ---- registration: one function per part ------------------------------- */
 
-int meta_root_register(sqlite3 *db, meta_conn *conn);       /* meta_root.c */
-int meta_drop_register(sqlite3 *db, meta_conn *conn);       /* meta_drop.c */
-int profiling_vtab_register(sqlite3 *db, meta_conn *conn);  /* profiling_vtab.c */
-int profiling_files_register(sqlite3 *db, meta_conn *conn); /* profiling_files.c */
+/* Everything extension_register() has registered so far on one
+ * connection, so that a failure half way can take it all back
+ * (daglib_sqlite.c).  Each part registers through ext_create_function()
+ * and ext_create_module(), never sqlite3_create_* directly. */
+#define EXT_MAX_REGISTRATIONS 8
+typedef struct ext_registry {
+    sqlite3 *db;
+    int count;
+    struct {
+        const char *name;
+        int narg; /* EXT_MODULE for a module */
+    } done[EXT_MAX_REGISTRATIONS];
+} ext_registry;
+#define EXT_MODULE (-100)
+
+/* sqlite3_create_function_v2() for a scalar function, recorded in reg.
+ * conn (or NULL) is the function's user data; the function holds its own
+ * reference, which SQLite releases when the function goes, even when
+ * registering it fails. */
+int ext_create_function(ext_registry *reg, const char *name, int narg,
+                        int flags, meta_conn *conn,
+                        void (*func)(sqlite3_context *, int, sqlite3_value **));
+/* sqlite3_create_module_v2(), recorded in reg; the module holds its own
+ * reference to conn, as above. */
+int ext_create_module(ext_registry *reg, const char *name,
+                      const sqlite3_module *module, meta_conn *conn);
+
+int meta_root_register(ext_registry *reg, meta_conn *conn);      /* meta_root.c */
+int meta_drop_register(ext_registry *reg, meta_conn *conn);      /* meta_drop.c */
+int profiling_vtab_register(ext_registry *reg, meta_conn *conn); /* profiling_vtab.c */
+int profiling_files_register(ext_registry *reg, meta_conn *conn); /* profiling_files.c */
+
+/* ---- calls that only the connection's owner may make (schema_guard.c) ---- */
+
+/* 1 when no stored schema object of any database attached to the
+ * context's connection (temp aside) names the SQL function `function`,
+ * so that the call cannot come from one; else 0, with an error set on
+ * ctx.  For functions that touch the filesystem or redirect the
+ * metadata root. */
+int schema_guard_allows(sqlite3_context *ctx, const char *function);
 
 /* ---- errors --------------------------------------------------------------- */
 

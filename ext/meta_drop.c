@@ -382,18 +382,34 @@ static void drop_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(ctx, w.removed);
 }
 
-int meta_drop_register(sqlite3 *db, meta_conn *conn)
+/* daglib_drop as registered: drop_func, unless a stored schema object
+ * could be the caller (schema_guard.c). */
+static void guarded_drop_func(sqlite3_context *ctx, int argc,
+                              sqlite3_value **argv)
 {
-    /* SQLITE_DIRECTONLY: daglib_drop() deletes files.  Without the flag a
-     * stored view or trigger in a database file someone hands you could
-     * call it, and merely reading that view would empty your metadata
-     * root.  With it, only SQL the connection's owner writes (including
-     * its TEMP views and triggers) can. */
+    if (schema_guard_allows(ctx, "daglib_drop"))
+        drop_func(ctx, argc, argv);
+}
+
+int meta_drop_register(ext_registry *reg, meta_conn *conn)
+{
+    /* daglib_drop() deletes files: no view, trigger, CHECK, DEFAULT,
+     * generated column or index of a database file someone hands you may
+     * call it, or merely using that file would empty a directory of
+     * yours.  SQLITE_DIRECTONLY asks SQLite to refuse such calls, but
+     * SQLite's resolver marks a call in a CHECK, generated column or
+     * index as coming from the schema only when the function was
+     * registered before the schema was read, and before SQLite 3.50 only
+     * when it is SQLITE_DETERMINISTIC (hence that flag, though a drop is
+     * anything but); so the guard also refuses at run time, whenever a
+     * stored schema object names the function.  Only SQL the connection's owner writes (including
+     * TEMP views and triggers) can call it.  Being deterministic, a call
+     * with constant arguments runs once per statement. */
+    static const int flags =
+        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY;
     int rc = SQLITE_OK;
     for (int argc = 0; argc <= 1 && rc == SQLITE_OK; argc++)
-        rc = sqlite3_create_function_v2(db, "daglib_drop", argc,
-                                        SQLITE_UTF8 | SQLITE_DIRECTONLY,
-                                        meta_conn_ref(conn), drop_func, NULL,
-                                        NULL, meta_conn_unref);
+        rc = ext_create_function(reg, "daglib_drop", argc, flags, conn,
+                                 guarded_drop_func);
     return rc;
 }

@@ -100,6 +100,8 @@ static void meta_dir_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     meta_conn *conn = sqlite3_user_data(ctx);
     if (argc == 1) {
+        if (!schema_guard_allows(ctx, "daglib_meta_dir"))
+            return;
         const char *root = (const char *)sqlite3_value_text(argv[0]);
         if (root == NULL && sqlite3_value_type(argv[0]) != SQLITE_NULL) {
             sqlite3_result_error_nomem(ctx);
@@ -127,23 +129,25 @@ static void version_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, DAGLIB_VERSION, -1, SQLITE_STATIC);
 }
 
-int meta_root_register(sqlite3 *db, meta_conn *conn)
+int meta_root_register(ext_registry *reg, meta_conn *conn)
 {
     /* daglib_meta_dir decides which directory daglib_drop() empties: a
-     * stored view or trigger of an untrusted database file must not be
-     * able to point it elsewhere (or probe where it points), so it is
-     * SQLITE_DIRECTONLY.  TEMP views may still use it. */
-    static const int meta_dir_flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
+     * stored view, trigger, CHECK, DEFAULT, generated column or index of
+     * an untrusted database file must not be able to point it elsewhere
+     * (or probe where it points).  SQLITE_DIRECTONLY and
+     * SQLITE_DETERMINISTIC, and a guard when setting the root, for the
+     * reasons given in meta_drop_register().  TEMP views may still use
+     * it. */
+    static const int meta_dir_flags =
+        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY;
     int rc = SQLITE_OK;
     for (int argc = 0; argc <= 1 && rc == SQLITE_OK; argc++)
-        rc = sqlite3_create_function_v2(db, "daglib_meta_dir", argc,
-                                        meta_dir_flags, meta_conn_ref(conn),
-                                        meta_dir_func, NULL, NULL,
-                                        meta_conn_unref);
+        rc = ext_create_function(reg, "daglib_meta_dir", argc, meta_dir_flags,
+                                 conn, meta_dir_func);
     if (rc == SQLITE_OK)
-        rc = sqlite3_create_function_v2(
-            db, "daglib_version", 0,
+        rc = ext_create_function(
+            reg, "daglib_version", 0,
             SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
-            version_func, NULL, NULL, NULL);
+            version_func);
     return rc;
 }

@@ -354,8 +354,7 @@ static const sqlite3_module files_module = {
     .xRowid = filesRowid,
 };
 
-int profiling_files_register(sqlite3 *db, meta_conn *conn)
+int profiling_files_register(ext_registry *reg, meta_conn *conn)
 {
-    return sqlite3_create_module_v2(db, "profiling_files", &files_module,
-                                    meta_conn_ref(conn), meta_conn_unref);
+    return ext_create_module(reg, "profiling_files", &files_module, conn);
 }

@@ -699,8 +699,7 @@ static const sqlite3_module profiling_module = {
     .xRowid = profilingRowid,
 };
 
-int profiling_vtab_register(sqlite3 *db, meta_conn *conn)
+int profiling_vtab_register(ext_registry *reg, meta_conn *conn)
 {
-    return sqlite3_create_module_v2(db, "profiling", &profiling_module,
-                                    meta_conn_ref(conn), meta_conn_unref);
+    return ext_create_module(reg, "profiling", &profiling_module, conn);
 }

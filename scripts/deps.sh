@@ -43,6 +43,9 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
     need avro-bin have_cmd avrocat
     need locales have_file /usr/share/i18n/locales/de_DE
     need pkg-config have_cmd pkg-config
+    # tests/suites/untrusted_schema.sh fetches other SQLite versions from npm.
+    need curl have_cmd curl
+    need ca-certificates have_file /etc/ssl/certs/ca-certificates.crt
 fi
 if [ "$profile" = bench ]; then
     need g++ have_cmd g++

@@ -217,10 +217,58 @@ TEST(drop_is_refused_in_stored_views_and_triggers)
     free(err);
     CHECK_INT_EQ(count_entries("meta"), 3);
 
-    /* The connection's own TEMP view may: SQLite allows that. */
+    /* The connection's own TEMP view may (SQLite allows that), once no
+     * stored object names daglib_drop: until then the run-time guard
+     * cannot tell its calls from the file's. */
     exec_ok(db, "CREATE TEMP VIEW my_wipe AS SELECT daglib_drop() AS n");
+    err = query_error(db, "SELECT n FROM my_wipe");
+    CHECK_CONTAINS(err, "the schema of database 'main' names daglib_drop");
+    free(err);
+    CHECK_INT_EQ(count_entries("meta"), 3);
+    exec_ok(db, "DROP VIEW wipe; DROP TRIGGER wipe_on_insert");
     CHECK_INT_EQ(query_int(db, "SELECT n FROM my_wipe"), 3);
     CHECK_INT_EQ(count_entries("meta"), 0);
+    sqlite3_close(db);
+}
+
+TEST(drop_is_refused_while_any_attached_schema_names_it)
+{
+    run_dag(NULL, "precious", 1, NULL);
+    /* A file whose CHECK calls it, written where no daglib_drop exists
+     * (SQLite accepts an unknown function in a schema it reads), and
+     * read before the extension is registered: SQLite's resolver then
+     * cannot mark the call, and only the run-time guard stands. */
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open("hostile.db", &db) == SQLITE_OK);
+    exec_ok(db, "CREATE TABLE t(x);"
+                "PRAGMA writable_schema = ON;"
+                "UPDATE sqlite_master SET sql = "
+                "'CREATE TABLE t(x CHECK (\"DAGLIB_DROP\" /* */ () >= 0))' "
+                "WHERE name = 't';"
+                "PRAGMA writable_schema = OFF;");
+    sqlite3_close(db);
+    CHECK(sqlite3_open("hostile.db", &db) == SQLITE_OK);
+    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM sqlite_master"), 1);
+    CHECK_OK(daglib_metadb_register(db, NULL));
+    char *err = query_error(db, "INSERT INTO t VALUES (1)");
+    CHECK_CONTAINS(err, "the schema of database 'main' names daglib_drop");
+    free(err);
+    CHECK_INT_EQ(count_entries("meta"), 3);
+    sqlite3_close(db);
+
+    db = open_metadb(NULL);
+    /* Longer names that merely contain it do not count... */
+    exec_ok(db, "CREATE TABLE daglib_drop_log(x_daglib_drop, \"daglib_drops\");"
+                "CREATE VIEW v AS SELECT daglib_version() AS daglib_dropped;"
+                "ATTACH 'other.db' AS other;"
+                "CREATE VIEW other.w AS SELECT daglib_drop() AS n");
+    /* ...but a view of any attached database naming it does. */
+    err = query_error(db, "SELECT daglib_drop()");
+    CHECK_CONTAINS(err, "the schema of database 'other' names daglib_drop");
+    free(err);
+    CHECK_INT_EQ(count_entries("meta"), 3);
+    exec_ok(db, "DETACH other");
+    CHECK_INT_EQ(query_int(db, "SELECT daglib_drop()"), 3);
     sqlite3_close(db);
 }
 

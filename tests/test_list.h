@@ -239,6 +239,7 @@ TEST_ENTRY(drop_with_a_root_argument_empties_that_root_only)
 TEST_ENTRY(drop_refuses_a_null_root_and_a_root_that_is_not_a_directory)
 TEST_ENTRY(drop_empties_deep_and_wide_trees)
 TEST_ENTRY(drop_is_refused_in_stored_views_and_triggers)
+TEST_ENTRY(drop_is_refused_while_any_attached_schema_names_it)
 TEST_ENTRY(drop_from_c_is_daglib_metadb_drop)
 TEST_ENTRY(drop_refuses_a_root_that_is_slash_by_any_name)
 TEST_ENTRY(drop_refuses_proc_self_root_and_a_working_directory_that_is_slash)
@@ -257,6 +258,13 @@ TEST_ENTRY(metadb_register_adds_the_extension_to_the_callers_connection)
 TEST_ENTRY(metadb_meta_dir_function_shows_and_sets_the_root)
 TEST_ENTRY(metadb_version_function_returns_the_library_version)
 TEST_ENTRY(metadb_runs_the_pages_three_queries)
+
+
+/* ---- registering the extension: all or nothing (test_registration.c) ---- */
+TEST_ENTRY(registration_failing_at_any_step_leaves_nothing_behind)
+TEST_ENTRY(registration_failing_while_a_statement_runs_keeps_the_connection_working)
+TEST_ENTRY(registration_is_refused_before_any_step_when_it_would_fail_half_way)
+TEST_ENTRY(registration_from_sql_twice_keeps_the_first)
 
 
 /* ---- examples (test_examples.c) ---- */

@@ -1,6 +1,7 @@
 -- fixture: page
 -- daglib_drop() deletes files, so a view or trigger stored in a database
--- file may not call it (SQLITE_DIRECTONLY); the connection's own SQL,
+-- file may not call it (SQLITE_DIRECTONLY, and a run-time guard that
+-- refuses while a stored object names it); the connection's own SQL,
 -- TEMP triggers included, may.
 .load ./daglib_sqlite
 .headers on
@@ -25,7 +26,10 @@ CREATE TEMP TRIGGER temp_drop AFTER INSERT ON audit
 BEGIN
     SELECT daglib_drop();
 END;
+.print "-- refused while a stored view still names daglib_drop"
 INSERT INTO audit VALUES (2);
+DROP VIEW drop_everything;
+INSERT INTO audit VALUES (3);
 SELECT count(*) AS rows_after_the_temp_trigger FROM profiling;
 SELECT name FROM fsdir('meta');
 
