@@ -39,6 +39,10 @@ TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 STATIC_LIB := $(BUILD)/libdaglib.a
 SHARED_LIB := $(BUILD)/libdaglib.so
 TEST_RUNNER := $(BUILD)/tests/run
+# The out-of-memory sweep (tests/suites/oom.sh): a malloc shim to preload,
+# and the program that fails each allocation in turn.
+FAILMALLOC  := $(BUILD)/tests/failmalloc.so
+OOM_SWEEP   := $(BUILD)/tests/oom_sweep
 ifeq ($(BUILD),build)
 EXAMPLES := $(EXAMPLE_SRC:%.c=%)
 else
@@ -58,7 +62,7 @@ ext: $(EXT_SO)
 
 examples: $(EXAMPLES)
 
-tests: $(TEST_RUNNER)
+tests: $(TEST_RUNNER) $(FAILMALLOC) $(OOM_SWEEP)
 
 help:
 	@echo "make            build libdaglib, ./daglib_sqlite.so and the examples"
@@ -102,6 +106,17 @@ $(EXT_SO): $(LOADABLE_OBJ) ext/daglib_sqlite.map
 $(TEST_RUNNER): $(TEST_OBJ) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC_LIB) $(LIBS)
+
+# Plain flags: the shim's malloc must stay visible to interpose, and it
+# never runs under a sanitizer (they bring their own allocator).
+$(FAILMALLOC): tests/support/failmalloc.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -o $@ $<
+
+$(OOM_SWEEP): tests/support/oom_sweep.c $(STATIC_LIB)
+	@mkdir -p $(@D) $(BUILD)/obj/tests/support
+	$(COMPILE) -MF $(BUILD)/obj/tests/support/oom_sweep.d $(DAGLIB_LDFLAGS) \
+	    $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS) -ldl
 
 # Their dependency files go with the objects, not beside the sources.
 examples/%: examples/%.c $(STATIC_LIB)
