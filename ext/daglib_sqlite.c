@@ -36,13 +36,14 @@ int extension_register(sqlite3 *db, const char *meta_dir, char **errmsg)
             sqlite3_free(message);
         return SQLITE_ERROR;
     }
-    meta_conn *conn = meta_conn_new(meta_dir, &message);
+    int code = SQLITE_OK;
+    meta_conn *conn = meta_conn_new(meta_dir, &message, &code);
     if (conn == NULL) {
         if (errmsg != NULL)
             *errmsg = message;
         else
             sqlite3_free(message);
-        return SQLITE_ERROR;
+        return code;
     }
     int rc = profiling_vtab_register(db, conn);
     if (rc == SQLITE_OK)
