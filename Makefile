@@ -17,7 +17,7 @@ DAGLIB_CFLAGS   = -std=c11 -Wall -Wextra -Werror -pthread -fPIC \
 DAGLIB_LDFLAGS  = -pthread $(SANITIZE)
 # What libdaglib and the extension link against (SQLite only for
 # libdaglib: the loadable extension uses the host's).
-AVRO_LIBS       = -lavro -lsnappy -lz -lm
+AVRO_LIBS       = -lavro -ljansson -lsnappy -lz -lm
 LIBS            = -lsqlite3 $(AVRO_LIBS)
 
 COMPILE = $(CC) $(DAGLIB_CPPFLAGS) $(CPPFLAGS) $(DAGLIB_CFLAGS) $(CFLAGS) -MMD -MP

@@ -28,6 +28,7 @@ need libsqlite3-dev have_file /usr/include/sqlite3.h
 need sqlite3 have_cmd sqlite3
 need zlib1g-dev have_file /usr/include/zlib.h
 need libsnappy-dev have_file /usr/include/snappy-c.h
+need libjansson-dev have_file /usr/include/jansson.h
 
 if [ "$profile" = test ] || [ "$profile" = bench ]; then
     need clang have_cmd clang
