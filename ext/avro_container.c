@@ -38,6 +38,13 @@ static int fail(avro_container *c, const char *fmt, ...)
     return -1;
 }
 
+/* The same for a failed allocation: the file may be fine. */
+static int fail_nomem(avro_container *c, const char *what)
+{
+    c->nomem = 1;
+    return fail(c, "out of memory %s", what);
+}
+
 /* Make buf[pos .. len) hold at least n bytes.  0 when it does, 1 when the
  * file ends first (what there is stays available), -1 on error.
  * The buffer grows only as read() fills it, doubling, never straight to n:
@@ -61,7 +68,7 @@ static int ensure(avro_container *c, size_t n)
                 cap = c->len + READ_CHUNK;
             unsigned char *bigger = realloc(c->buf, cap);
             if (bigger == NULL)
-                return fail(c, "out of memory reading a block of %zu bytes", n);
+                return fail_nomem(c, "reading a block");
             c->buf = bigger;
             c->cap = cap;
         }
@@ -117,7 +124,7 @@ static int read_header_bytes(avro_container *c, char **out, size_t *len)
         return rc < 0 ? -1 : fail(c, "the header is cut short");
     char *s = malloc((size_t)n + 1);
     if (s == NULL)
-        return fail(c, "out of memory reading the header");
+        return fail_nomem(c, "reading the header");
     memcpy(s, c->buf + c->pos, (size_t)n);
     s[n] = '\0';
     consume(c, (size_t)n);
@@ -225,8 +232,10 @@ static int inflate_block(avro_container *c, const unsigned char *in,
                          size_t in_len, off_t offset, size_t *out_len)
 {
     if (!c->zs_ready) {
-        if (inflateInit2(&c->zs, -15) != Z_OK)
-            return fail(c, "cannot start zlib");
+        int z = inflateInit2(&c->zs, -15);
+        if (z != Z_OK)
+            return z == Z_MEM_ERROR ? fail_nomem(c, "starting zlib")
+                                    : fail(c, "cannot start zlib");
         c->zs_ready = 1;
     } else if (inflateReset(&c->zs) != Z_OK) {
         return fail(c, "cannot reset zlib");
@@ -244,7 +253,7 @@ static int inflate_block(avro_container *c, const unsigned char *in,
                             (long long)offset, MAX_BLOCK_BYTES);
             unsigned char *bigger = realloc(c->inflated, cap);
             if (bigger == NULL)
-                return fail(c, "out of memory inflating a block");
+                return fail_nomem(c, "inflating a block");
             c->inflated = bigger;
             c->inflated_cap = cap;
         }
@@ -256,6 +265,8 @@ static int inflate_block(avro_container *c, const unsigned char *in,
             break;
         if (z == Z_OK && c->zs.avail_out == 0)
             continue; /* more room needed */
+        if (z == Z_MEM_ERROR) /* zlib allocates its window lazily */
+            return fail_nomem(c, "inflating a block");
         return fail(c, "the block at offset %lld does not inflate (%s)",
                     (long long)offset, z == Z_BUF_ERROR ? "cut short" : "corrupt");
     }
