@@ -142,17 +142,24 @@ static void add(daglib_context *ctx, int argc, const daglib_value *const *argv)
 }
 
 /* Build the sweep's DAG: a = 3, b = 2a, c = b, and d = a + b + c = 15,
- * the final. */
-static daglib_dag *sweep_dag(const char *name, const char *root,
-                             const char *codec)
+ * the final.  DAGLIB_OK with *out set, or the first error (*out NULL). */
+static int sweep_dag(const char *name, const char *root, const char *codec,
+                     daglib_dag **out)
 {
+    *out = NULL;
     daglib_dag *dag = daglib_dag_new(name, "the out-of-memory sweep",
                                      DAGLIB_PROFILE);
     if (dag == NULL)
-        return NULL;
-    daglib_dag_set_meta_dir(dag, root);
-    daglib_dag_set_codec(dag, codec);
-    daglib_dag_set_workers(dag, 2);
+        return DAGLIB_NOMEM;
+    int rc = daglib_dag_set_meta_dir(dag, root);
+    if (rc == DAGLIB_OK)
+        rc = daglib_dag_set_codec(dag, codec);
+    if (rc == DAGLIB_OK)
+        rc = daglib_dag_set_workers(dag, 2);
+    if (rc != DAGLIB_OK) {
+        daglib_dag_free(dag);
+        return rc;
+    }
     daglib_task_add(dag, "a", "three", three, NULL);
     daglib_task_input(daglib_task_add(dag, "b", "twice a", twice, NULL), "a");
     daglib_task_input(daglib_task_add(dag, "c", "b, passed on", add, NULL),
@@ -162,7 +169,13 @@ static daglib_dag *sweep_dag(const char *name, const char *root,
     daglib_task_input(d, "b");
     daglib_task_input(d, "c");
     daglib_task_set_final(d);
-    return dag;
+    rc = daglib_dag_errcode(dag);
+    if (rc != DAGLIB_OK) {
+        daglib_dag_free(dag);
+        return rc;
+    }
+    *out = dag;
+    return DAGLIB_OK;
 }
 
 /* Whether a profiling file exists under dir (read after disarming). */
@@ -203,13 +216,8 @@ static void library_run(long n, const char *const *args, answer *a)
     int path_null = 1, ran = -1;
     a->outcome = OUT_OK;
     arm(n);
-    daglib_dag *dag = sweep_dag("oom", root, "deflate");
-    if (dag == NULL) {
-        a->outcome = OUT_NOMEM;
-        snprintf(a->text, sizeof a->text, "daglib_dag_new: NULL");
-        goto done;
-    }
-    if (library_code(daglib_dag_errcode(dag), a, "building"))
+    daglib_dag *dag = NULL;
+    if (library_code(sweep_dag("oom", root, "deflate", &dag), a, "building"))
         goto done;
     daglib_value *finals = NULL;
     ran = daglib_run(dag, &finals);
@@ -227,8 +235,11 @@ static void library_run(long n, const char *const *args, answer *a)
         goto done;
     }
     sqlite3 *db = NULL;
-    if (library_code(daglib_metadb_open(NULL, root, &db, NULL), a,
-                     "daglib_metadb_open"))
+    char *why = NULL;
+    int opened = daglib_metadb_open(NULL, root, &db, &why);
+    snprintf(msg, sizeof msg, "daglib_metadb_open (%s)", why ? why : "no message");
+    daglib_free(why);
+    if (library_code(opened, a, msg))
         goto done;
     sqlite3_stmt *stmt = NULL;
     int rc = sqlite3_prepare_v2(
@@ -358,10 +369,11 @@ static int write_files(const char *root)
 {
     const char *names[2] = {"oom_small", "oom_other"};
     for (int i = 0; i < 8; i++) {
-        daglib_dag *dag = sweep_dag(names[i % 2], root,
-                                    i < 4 ? "null" : "deflate");
+        daglib_dag *dag = NULL;
         daglib_value *finals = NULL;
-        int rc = dag ? daglib_run(dag, &finals) : DAGLIB_NOMEM;
+        int rc = sweep_dag(names[i % 2], root, i < 4 ? "null" : "deflate", &dag);
+        if (rc == DAGLIB_OK)
+            rc = daglib_run(dag, &finals);
         daglib_value_free(finals);
         daglib_dag_free(dag);
         if (rc != DAGLIB_OK) {
