@@ -5,9 +5,12 @@
  * This is the scan's hot path: avro-c's generic reader makes a function
  * call per byte of every varint and builds a value tree per record, which
  * measured about 8x slower than a native SQLite table; a loop over a flat
- * plan reading the bytes in place runs at native speed.  The schema is
- * parsed with jansson, not avro-c: avro-c crashes when an allocation of
- * its own parser fails (see "the writer's schema" below).
+ * plan reading the bytes in place runs at native speed.  The schema's
+ * JSON is read here into jansson values, not by avro-c, which crashes when
+ * an allocation of its own parser fails, nor by jansson's json_loadb(),
+ * which reports a failed allocation as a syntax error: either would turn
+ * out of memory into a crash or a file listed as broken (see "the
+ * writer's schema" and "reading the JSON" below).
  *
  * Trust nothing from the file: every length is checked against the end of
  * the block before it is used, every union index and enum index against
@@ -63,16 +66,17 @@ static int usable_for(wire_type type, int kind)
     }
 }
 
-/* ---- the writer's schema, parsed with jansson --------------------------------
+/* ---- the writer's schema --------------------------------------------------------
  *
  * avro-c 1.11 dereferences NULL when one of its own allocations fails
- * while it parses a schema, so the scan never hands it a schema to parse:
- * jansson (which avro-c itself parses with, and which returns NULL when
- * memory runs out) reads the JSON, and the few rules of Avro's schema
- * grammar that matter are checked here -- every type known, named types
- * defined once with valid names, enum symbols and field names valid
- * identifiers, "type" a string.  Only a schema that passed is ever given
- * to avro-c (for what the plan does not decode).
+ * while it parses a schema, so the scan never hands it a schema it has not
+ * checked: the JSON is read into jansson values (the library avro-c
+ * itself keeps JSON in; its constructors return NULL when memory runs
+ * out), and the rules of Avro's schema grammar that matter are checked
+ * here -- every type known, named types defined once with valid names,
+ * enum symbols and field names valid identifiers, "type" a string.  Only
+ * a schema that passed is ever given to avro-c (for what the plan does
+ * not decode: snappy blocks, nested types).
  *
  * Internal codes: 0, NEEDS_AVROC (a type the plan does not decode),
  * INVALID (with cx->why), NOMEM. */
