@@ -965,6 +965,29 @@ TEST(profile_reader_refuses_files_that_are_not_profiles)
     CHECK_INT_EQ(open_fds(), fds);
 }
 
+/* Whether avro-c refuses the schema.  Asked in a child that ends with
+ * _exit(): avro-c 1.11 leaks what it built when it refuses some schemas
+ * (a type defined twice, a name used before its definition). */
+static int avroc_refuses(const char *json)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        avro_schema_t s = NULL;
+        char verdict =
+            avro_schema_from_json_length(json, strlen(json), &s) != 0 ? 'n' : 'y';
+        _exit(write(fds[1], &verdict, 1) == 1 ? 0 : 1);
+    }
+    close(fds[1]);
+    char verdict = '?';
+    CHECK(read(fds[0], &verdict, 1) == 1);
+    close(fds[0]);
+    CHECK(waitpid(pid, NULL, 0) == pid);
+    return verdict == 'n';
+}
+
 /* Whether record_plan_compile() finds the schema invalid, and why. */
 static int plan_refuses(const char *json, char **why)
 {
@@ -1020,16 +1043,12 @@ TEST(profile_reader_checks_schemas_as_avro_c_does_without_calling_it)
     };
 #undef R
     for (size_t i = 0; i < sizeof schemas / sizeof *schemas; i++) {
-        avro_schema_t s = NULL;
-        int avroc_refuses =
-            avro_schema_from_json_length(schemas[i], strlen(schemas[i]), &s) != 0;
-        if (s != NULL)
-            avro_schema_decref(s);
+        int avroc_says_no = avroc_refuses(schemas[i]);
         char *why = NULL;
         int refused = plan_refuses(schemas[i], &why);
-        if (refused != avroc_refuses)
+        if (refused != avroc_says_no)
             FAIL("schema %zu: avro-c %s it, the plan %s it (%s): %s", i,
-                 avroc_refuses ? "refuses" : "accepts",
+                 avroc_says_no ? "refuses" : "accepts",
                  refused ? "refuses" : "accepts", why ? why : "no message",
                  schemas[i]);
         free(why);
