@@ -25,7 +25,7 @@ DAGLIB_CFLAGS   = -std=c11 -Wall -Wextra -Werror -pthread -fPIC \
 DAGLIB_LDFLAGS  = -pthread $(SANITIZE)
 # What libdaglib and the extension link against (SQLite only for
 # libdaglib: the loadable extension uses the host's).
-AVRO_LIBS       = -lavro -ldeflate -lsnappy -lz -lm
+AVRO_LIBS       = -lavro -ljansson -ldeflate -lsnappy -lz -lm
 LIBS            = -lsqlite3 $(AVRO_LIBS)
 
 CC_FLAGS = $(DAGLIB_CFLAGS) $(CFLAGS) -MMD -MP
@@ -58,6 +58,10 @@ SHARED_LIB := $(BUILD)/libdaglib.so
 # fuzz targets and the SQL benchmark's writer, which call internals.
 INTERNAL_LIB := $(BUILD)/libdaglib-internal.a
 TEST_RUNNER := $(BUILD)/tests/run
+# The out-of-memory sweep (tests/suites/oom.sh): a malloc shim to preload,
+# and the program that fails each allocation in turn.
+FAILMALLOC  := $(BUILD)/tests/failmalloc.so
+OOM_SWEEP   := $(BUILD)/tests/oom_sweep
 ifeq ($(BUILD),build)
 EXAMPLES := $(EXAMPLE_SRC:%.c=%)
 else
@@ -77,7 +81,7 @@ ext: $(EXT_SO)
 
 examples: $(EXAMPLES)
 
-tests: $(TEST_RUNNER)
+tests: $(TEST_RUNNER) $(FAILMALLOC) $(OOM_SWEEP)
 
 help:
 	@echo "make            build libdaglib, ./daglib_sqlite.so and the examples"
@@ -135,6 +139,17 @@ $(EXT_SO): $(LOADABLE_OBJ) ext/daglib_sqlite.map
 $(TEST_RUNNER): $(TEST_OBJ) $(INTERNAL_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(INTERNAL_LIB) $(LIBS)
+
+# Plain flags: the shim's malloc must stay visible to interpose, and it
+# never runs under a sanitizer (they bring their own allocator).
+$(FAILMALLOC): tests/support/failmalloc.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g -fPIC -shared -o $@ $<
+
+$(OOM_SWEEP): tests/support/oom_sweep.c $(STATIC_LIB)
+	@mkdir -p $(@D) $(BUILD)/obj/tests/support
+	$(COMPILE) -MF $(BUILD)/obj/tests/support/oom_sweep.d $(DAGLIB_LDFLAGS) \
+	    $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS) -ldl
 
 # Their dependency files go with the objects, not beside the sources.
 examples/%: examples/%.c $(STATIC_LIB)

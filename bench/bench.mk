@@ -27,7 +27,7 @@ TSAN_LIB  := build/tsan/libdaglib.a
 BENCH_CPPFLAGS = -Iinclude -Ibench -D_GNU_SOURCE
 BENCH_CFLAGS   = -std=c11 -Wall -Wextra -Werror -O2 -g -pthread
 BENCH_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -O2 -g -pthread
-DAGLIB_LIBS    = -lsqlite3 -lavro -ldeflate -lsnappy -lz -lm -pthread
+DAGLIB_LIBS    = -lsqlite3 -lavro -ljansson -ldeflate -lsnappy -lz -lm -pthread
 
 SCHEDULER_OBJ := $(BENCH_DIR)/scheduler_bench.o $(BENCH_DIR)/shapes.o \
                  $(BENCH_DIR)/side_daglib.o $(BENCH_DIR)/side_openmp.o \

@@ -19,7 +19,7 @@ RESULTS   := bench/results
 LIB       := $(BUILD)/libdaglib.a
 INTERNAL_LIB := $(BUILD)/libdaglib-internal.a
 BENCH_CFLAGS = -std=c11 -Wall -Wextra -Werror -O2 -g -pthread
-DAGLIB_LIBS  = -lsqlite3 -lavro -ldeflate -lsnappy -lz -lm -pthread
+DAGLIB_LIBS  = -lsqlite3 -lavro -ljansson -ldeflate -lsnappy -lz -lm -pthread
 
 .PHONY: FORCE
 # The library is the top Makefile's business.

@@ -145,13 +145,19 @@ static int name_taken(sqlite3 *db)
 
 /* ---- the entry --------------------------------------------------------------- */
 
-static int fail(char **errmsg, char *message)
+/* Hand message to the caller (or free it) and return code. */
+static int fail_with(char **errmsg, char *message, int code)
 {
     if (errmsg != NULL)
         *errmsg = message;
     else
         sqlite3_free(message);
-    return SQLITE_ERROR;
+    return code;
+}
+
+static int fail(char **errmsg, char *message)
+{
+    return fail_with(errmsg, message, SQLITE_ERROR);
 }
 
 int extension_register(sqlite3 *db, const char *meta_dir, char **errmsg)
@@ -171,9 +177,10 @@ int extension_register(sqlite3 *db, const char *meta_dir, char **errmsg)
                         "daglib_meta_dir or daglib_version exists already "
                         "(load the extension with sqlite3_load_extension() "
                         "or the shell's .load, with no statement running)"));
-    meta_conn *conn = meta_conn_new(meta_dir, &message);
+    int code = SQLITE_OK;
+    meta_conn *conn = meta_conn_new(meta_dir, &message, &code);
     if (conn == NULL)
-        return fail(errmsg, message);
+        return fail_with(errmsg, message, code);
     ext_registry reg;
     memset(&reg, 0, sizeof reg);
     reg.db = db;

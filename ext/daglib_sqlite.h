@@ -41,8 +41,9 @@ typedef struct meta_conn {
 } meta_conn;
 
 /* A new state with one reference.  root (or NULL) as for
- * daglib_meta_dir(root).  NULL with *errmsg (sqlite3_mprintf) on error. */
-meta_conn *meta_conn_new(const char *root, char **errmsg);
+ * daglib_meta_dir(root).  NULL on error, with *errmsg (sqlite3_mprintf)
+ * and *code (SQLITE_NOMEM when memory ran out, else SQLITE_ERROR). */
+meta_conn *meta_conn_new(const char *root, char **errmsg, int *code);
 meta_conn *meta_conn_ref(meta_conn *conn);
 void meta_conn_unref(void *conn);
 

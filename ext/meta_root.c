@@ -26,15 +26,16 @@
 
 /* ---- the state ------------------------------------------------------------ */
 
-meta_conn *meta_conn_new(const char *root, char **errmsg)
+meta_conn *meta_conn_new(const char *root, char **errmsg, int *code)
 {
     meta_conn *conn = calloc(1, sizeof *conn);
     if (conn == NULL) {
         *errmsg = sqlite3_mprintf("out of memory");
+        *code = SQLITE_NOMEM;
         return NULL;
     }
     conn->refs = 1;
-    if (meta_conn_set_root(conn, root, errmsg) != SQLITE_OK) {
+    if ((*code = meta_conn_set_root(conn, root, errmsg)) != SQLITE_OK) {
         free(conn);
         return NULL;
     }

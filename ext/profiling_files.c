@@ -114,8 +114,12 @@ static int read_file(files_cursor *c)
         return SQLITE_NOMEM;
     profile_reader *r = c->reader;
     char *why = NULL;
-    if (profile_reader_reopen(r, c->file.path, &why) != 0) {
-        c->error = sqlite3_mprintf("%s", why ? why : "out of memory");
+    int opened = profile_reader_reopen(r, c->file.path, &why);
+    if (opened != 0) {
+        /* Out of memory is not the file's fault: it ends the query. */
+        c->error = opened == PROFILE_READER_NOMEM
+                       ? NULL
+                       : sqlite3_mprintf("%s", why ? why : "out of memory");
         free(why);
         return c->error ? SQLITE_OK : SQLITE_NOMEM;
     }
@@ -129,6 +133,10 @@ static int read_file(files_cursor *c)
         if (mismatch == NULL && !record_matches_path(c, &row) &&
             (mismatch = describe_mismatch(c, &row)) == NULL)
             return SQLITE_NOMEM;
+    }
+    if (rc == PROFILE_READER_NOMEM) {
+        sqlite3_free(mismatch);
+        return SQLITE_NOMEM;
     }
     if (rc < 0) {
         const char *stopped = profile_reader_error(r);

@@ -279,8 +279,9 @@ static int record_passes(const profiling_cursor *c)
 }
 
 /* Move to the next record of the current file that passes them, counting
- * the ones passed over in the rowid.  The reader's 1, 0 or -1; 1 also when
- * the file has more records than a rowid can number (close_file says so). */
+ * the ones passed over in the rowid.  The reader's 1, 0, -1 or
+ * PROFILE_READER_NOMEM; 1 also when the file has more records than a rowid
+ * can number (close_file says so). */
 static int next_passing_record(profiling_cursor *c)
 {
     for (;;) {
@@ -318,9 +319,15 @@ static int next_file(profiling_cursor *c)
             (c->reader = profile_reader_new(PROFILE_ENGINE_AUTO)) == NULL)
             return SQLITE_NOMEM;
         char *why = NULL;
-        if (profile_reader_reopen(c->reader, c->file.path, &why) != 0) {
-            warn_file(c->file.path, why);
+        rc = profile_reader_reopen(c->reader, c->file.path, &why);
+        if (rc != 0) {
+            /* Out of memory ends the query: going on would return a
+             * result without this file's rows, as if it were broken. */
+            if (rc != PROFILE_READER_NOMEM)
+                warn_file(c->file.path, why);
             free(why);
+            if (rc == PROFILE_READER_NOMEM)
+                return SQLITE_NOMEM;
             continue;
         }
         sqlite3_int64 number;
@@ -336,6 +343,8 @@ static int next_file(profiling_cursor *c)
         rc = next_passing_record(c);
         if (rc > 0 && c->rowid < c->last_rowid)
             return SQLITE_OK;
+        if (rc == PROFILE_READER_NOMEM)
+            return SQLITE_NOMEM;
         close_file(c, rc);
     }
 }
@@ -574,6 +583,8 @@ static int profilingNext(sqlite3_vtab_cursor *cur)
     int rc = next_passing_record(c);
     if (rc > 0 && c->rowid < c->last_rowid)
         return SQLITE_OK;
+    if (rc == PROFILE_READER_NOMEM)
+        return SQLITE_NOMEM;
     close_file(c, rc);
     return next_file(c);
 }

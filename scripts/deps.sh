@@ -29,6 +29,7 @@ need sqlite3 have_cmd sqlite3
 need zlib1g-dev have_file /usr/include/zlib.h
 need libsnappy-dev have_file /usr/include/snappy-c.h
 need libdeflate-dev have_file /usr/include/libdeflate.h
+need libjansson-dev have_file /usr/include/jansson.h
 
 if [ "$profile" = test ] || [ "$profile" = bench ]; then
     need clang have_cmd clang

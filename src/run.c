@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dag.h"
 #include "meta_path.h"
@@ -57,17 +58,31 @@ static int report_failure(daglib_dag *dag, run *r)
         failed == 1 ? "" : "s", skipped);
 }
 
-static void remember_profile(daglib_dag *dag, const profiler *pr)
+/* Keep the run's id and file path on the DAG.  0, or -1 when memory runs
+ * out: the caller then gives the file up, since a run that leaves a file
+ * must be able to name it. */
+static int remember_profile(daglib_dag *dag, const profiler *pr)
 {
     free(dag->profile_path);
     dag->profile_path = NULL;
     if (pr == NULL)
-        return;
+        return 0;
     snprintf(dag->run_id, sizeof dag->run_id, "%s", profiler_run_id(pr));
     size_t len = strlen(profiler_path(pr));
     dag->profile_path = malloc(len + 1);
-    if (dag->profile_path != NULL)
-        memcpy(dag->profile_path, profiler_path(pr), len + 1);
+    if (dag->profile_path == NULL)
+        return -1;
+    memcpy(dag->profile_path, profiler_path(pr), len + 1);
+    return 0;
+}
+
+/* Stop a profiler whose run will not start, leaving nothing on disk. */
+static void abandon_profile(profiler *pr)
+{
+    unlink(profiler_path(pr)); /* open still: unlinking is fine */
+    error_state ignored = ERROR_STATE_INIT;
+    profiler_finish(pr, &ignored);
+    error_clear(&ignored);
 }
 
 static int run_plan(daglib_dag *dag, const plan *p, daglib_value **finals)
@@ -95,7 +110,14 @@ static int run_plan(daglib_dag *dag, const plan *p, daglib_value **finals)
             run_destroy(&r);
             return rc;
         }
-        remember_profile(dag, r.profiler);
+        if (remember_profile(dag, r.profiler) != 0) {
+            abandon_profile(r.profiler);
+            r.profiler = NULL;
+            run_destroy(&r);
+            return dag_run_error(dag, DAGLIB_NOMEM,
+                                 "out of memory starting a run of DAG '%s'",
+                                 dag->name);
+        }
     } else {
         meta_new_run_id(dag->run_id);
         remember_profile(dag, NULL);

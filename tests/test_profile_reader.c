@@ -27,6 +27,7 @@
 #include "meta_path.h"
 #include "profile_file.h"
 #include "profile_reader.h"
+#include "record_plan.h"
 #include "test.h"
 
 #define ALL PROFILE_ALL_FIELDS
@@ -962,6 +963,123 @@ TEST(profile_reader_refuses_files_that_are_not_profiles)
     check_refused("zstd.avro", "codec 'zstandard' is not one avro-c reads");
     /* Every refusal closed what it opened. */
     CHECK_INT_EQ(open_fds(), fds);
+}
+
+/* Whether avro-c refuses the schema.  Asked in a child that ends with
+ * _exit(): avro-c 1.11 leaks what it built when it refuses some schemas
+ * (a type defined twice, a name used before its definition). */
+static int avroc_refuses(const char *json)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        avro_schema_t s = NULL;
+        char verdict =
+            avro_schema_from_json_length(json, strlen(json), &s) != 0 ? 'n' : 'y';
+        _exit(write(fds[1], &verdict, 1) == 1 ? 0 : 1);
+    }
+    close(fds[1]);
+    char verdict = '?';
+    CHECK(read(fds[0], &verdict, 1) == 1);
+    close(fds[0]);
+    CHECK(waitpid(pid, NULL, 0) == pid);
+    return verdict == 'n';
+}
+
+/* Whether record_plan_compile() finds the schema invalid, and why. */
+static int plan_refuses(const char *json, char **why)
+{
+    record_plan plan;
+    int rc = record_plan_compile(&plan, json, strlen(json), why);
+    if (rc >= 0)
+        record_plan_free(&plan);
+    CHECK(rc != RECORD_PLAN_NOMEM);
+    return rc < 0 && *why != NULL &&
+           strstr(*why, "not valid Avro schema JSON") != NULL;
+}
+
+TEST(profile_reader_checks_schemas_as_avro_c_does_without_calling_it)
+{
+    /* The scan reads the header's schema itself (avro-c's parser crashes
+     * when its own allocation fails): what it finds invalid, avro-c
+     * refuses too, and what it accepts, avro-c accepts. */
+#define R "{\"type\":\"record\",\"name\":\"r\",\"fields\":["
+    static const char *const schemas[] = {
+        R "{\"name\":\"a\",\"type\":\"strng\"}]}", /* an unknown type */
+        R "{\"name\":\"a\",\"type\":{\"type\":\"enum\",\"name\":\"e\","
+          "\"symbols\":[\"x\"]}},{\"name\":\"b\",\"type\":{\"type\":\"enum\","
+          "\"name\":\"e\",\"symbols\":[\"y\"]}}]}", /* defined twice */
+        "{\"type\":\"record\",\"name\":\"1r\",\"fields\":[]}",
+        R "{\"name\":\"a\",\"type\":{\"type\":\"enum\",\"name\":\"e\","
+          "\"symbols\":[\"ok-ish\"]}}]}",
+        R "{\"name\":\"a\",\"type\":{\"type\":\"fixed\",\"name\":\"f\"}}]}",
+        R "{\"name\":\"a\",\"type\":{\"type\":{\"type\":\"string\"}}}]}",
+        R "{\"name\":\"a\",\"type\":[\"null\",[\"int\"]]}]}",
+        R "]} x",
+        R "{\"name\":\"a-b\",\"type\":\"int\"}]}",
+        "{\"type\":\"record\",\"name\":\"r\",\"namespace\":\"n.s\",\"fields\":["
+        "{\"name\":\"a\",\"type\":{\"type\":\"enum\",\"name\":\"e\","
+        "\"symbols\":[\"x\"]}},{\"name\":\"b\",\"type\":\"e\"},"
+        "{\"name\":\"c\",\"type\":\"n.s.e\"},{\"name\":\"d\",\"type\":"
+        "[\"null\",\"e\"]}]}", /* references, with and without namespace */
+        R "{\"name\":\"d\\u0061g\",\"type\":\"int\"}]}",
+        R "{\"name\":\"a\",\"type\":{\"type\":\"int\",\"logicalType\":\"date\"}},"
+          "{\"name\":\"b\",\"type\":{\"type\":\"array\",\"items\":\"long\"}}]}",
+        R "{\"name\":\"a\",\"type\":{\"type\":\"record\",\"name\":\"in\","
+          "\"fields\":[{\"name\":\"x\",\"type\":[\"null\",\"r\"]}]}}]}",
+        R "{\"name\":\"a\"}]}",
+        R "{\"name\":\"a\",\"type\":\"e\"},{\"name\":\"b\",\"type\":"
+          "{\"type\":\"enum\",\"name\":\"e\",\"symbols\":[\"x\"]}}]}",
+        R "{\"name\":\"a\",\"type\":\"map\"}]}",
+        R "{\"name\":\"a\\x\",\"type\":\"int\"}]}",  /* a bad escape */
+        R "{\"name\":\"\\ud800\",\"type\":\"int\"}]}", /* a lone surrogate */
+        R "{\"name\":\"\xff\",\"type\":\"int\"}]}",  /* not UTF-8 */
+        R "{\"name\":\"a\",\"type\":\"int\"},]}",
+        R "{\"name\":\"a\",\"type\":\"int\",\"default\":-1.5e3}]}",
+        "[\"null\",\"string\"]",
+        "",
+    };
+#undef R
+    for (size_t i = 0; i < sizeof schemas / sizeof *schemas; i++) {
+        int avroc_says_no = avroc_refuses(schemas[i]);
+        char *why = NULL;
+        int refused = plan_refuses(schemas[i], &why);
+        if (refused != avroc_says_no)
+            FAIL("schema %zu: avro-c %s it, the plan %s it (%s): %s", i,
+                 avroc_says_no ? "refuses" : "accepts",
+                 refused ? "refuses" : "accepts", why ? why : "no message",
+                 schemas[i]);
+        free(why);
+    }
+}
+
+TEST(profile_reader_plans_enums_named_once_and_referred_to)
+{
+    /* The twelve fields, then the status enum again by its short name and
+     * by its full name: both decode as that enum. */
+    static char json[4096];
+    size_t n = strlen(profile_schema_json);
+    CHECK(n + 128 < sizeof json);
+    memcpy(json, profile_schema_json, n - 2);
+    snprintf(json + n - 2, sizeof json - (n - 2), "%s",
+             ",{\"name\":\"x_status\",\"type\":\"task_status\"},"
+             "{\"name\":\"x_again\",\"type\":[\"null\",\"" PROFILE_RECORD_NAMESPACE
+             ".task_status\"]}]}");
+    record_plan plan;
+    char *why = NULL;
+    CHECK_INT_EQ(record_plan_compile(&plan, json, strlen(json), &why), 0);
+    CHECK(why == NULL);
+    CHECK_INT_EQ(plan.n_ops, PF_COUNT + 2);
+    CHECK_INT_EQ(plan.missing_mask, 0);
+    const field_op *x = &plan.ops[PF_COUNT];
+    CHECK(!x->is_union && x->scalar.type == WIRE_ENUM);
+    CHECK_INT_EQ(x->scalar.n_symbols, 3);
+    CHECK_STR_EQ(x->scalar.symbols[2], "skipped");
+    const field_op *again = &plan.ops[PF_COUNT + 1];
+    CHECK(again->is_union && again->branches[1].type == WIRE_ENUM);
+    record_plan_free(&plan);
 }
 
 TEST(profile_reader_never_blocks_on_a_fifo)

@@ -42,6 +42,13 @@ static int fail(avro_container *c, const char *fmt, ...)
     return -1;
 }
 
+/* The same for a failed allocation: the file may be fine. */
+static int fail_nomem(avro_container *c, const char *what)
+{
+    c->nomem = 1;
+    return fail(c, "out of memory %s", what);
+}
+
 /* Make buf[pos .. len) hold at least n bytes.  0 when it does, 1 when the
  * file ends first (what there is stays available), -1 on error.
  * The buffer grows only as read() fills it, doubling, never straight to n:
@@ -65,7 +72,7 @@ static int ensure(avro_container *c, size_t n)
                 cap = c->len + READ_CHUNK;
             unsigned char *bigger = realloc(c->buf, cap);
             if (bigger == NULL)
-                return fail(c, "out of memory reading a block of %zu bytes", n);
+                return fail_nomem(c, "reading a block");
             c->buf = bigger;
             c->cap = cap;
         }
@@ -121,7 +128,7 @@ static int read_header_bytes(avro_container *c, char **out, size_t *len)
         return rc < 0 ? -1 : fail(c, "the header is cut short");
     char *s = malloc((size_t)n + 1);
     if (s == NULL)
-        return fail(c, "out of memory reading the header");
+        return fail_nomem(c, "reading the header");
     memcpy(s, c->buf + c->pos, (size_t)n);
     s[n] = '\0';
     consume(c, (size_t)n);
@@ -234,7 +241,7 @@ static int inflate_block(avro_container *c, const unsigned char *in,
 {
     if (c->inflater == NULL &&
         (c->inflater = libdeflate_alloc_decompressor()) == NULL)
-        return fail(c, "out of memory starting to inflate a block");
+        return fail_nomem(c, "starting to inflate a block");
     size_t want = in_len * 4 + 4096;
     for (;;) {
         if (want > MAX_BLOCK_BYTES)
@@ -242,7 +249,7 @@ static int inflate_block(avro_container *c, const unsigned char *in,
         if (c->inflated_cap < want) {
             unsigned char *bigger = realloc(c->inflated, want);
             if (bigger == NULL)
-                return fail(c, "out of memory inflating a block");
+                return fail_nomem(c, "inflating a block");
             c->inflated = bigger;
             c->inflated_cap = want;
         }

@@ -45,6 +45,7 @@ typedef struct avro_container {
 
     uint64_t empty_blocks; /* blocks of zero records skipped so far */
     char error[256]; /* why reading stopped; "" when it has not */
+    int nomem;       /* it stopped because memory ran out */
 } avro_container;
 
 /* A block handed out by avro_container_next_block(): its records' bytes,

@@ -199,7 +199,9 @@ static off_t check_blocks(avroc_engine *e, avro_container *c,
             break;
         }
         if (rc <= 0) {
-            if (rc < 0)
+            if (rc < 0 && c->nomem)
+                good_end = -1;
+            else if (rc < 0)
                 snprintf(e->stop, sizeof e->stop, "%s", c->error);
             break;
         }
@@ -207,6 +209,10 @@ static off_t check_blocks(avroc_engine *e, avro_container *c,
         avro_block plain = block; /* the records' bytes */
         if (snappy)
             why = unsnappy(&block, &plain_buf, &plain_cap, &plain);
+        if (why != NULL && strncmp(why, "out of memory", 13) == 0) {
+            good_end = -1;
+            break;
+        }
         size_t bytes = plain.size;
         int64_t whole = why != NULL ? 0 : plain.count;
         if (plan != NULL && why == NULL)
@@ -270,8 +276,8 @@ static int avroc_knows_codec(const char *name)
     return 0;
 }
 
-int avroc_engine_open(avroc_engine *e, avro_container *c,
-                      const record_plan *plan, const char *path, char **why)
+static int open_engine(avroc_engine *e, avro_container *c,
+                       const record_plan *plan, const char *path, char **why)
 {
     memset(e, 0, sizeof *e);
     *why = NULL;
@@ -364,6 +370,18 @@ int avroc_engine_open(avroc_engine *e, avro_container *c,
     }
     e->have_value = 1;
     return 0;
+}
+
+int avroc_engine_open(avroc_engine *e, avro_container *c,
+                      const record_plan *plan, const char *path, char **why)
+{
+    int rc = open_engine(e, c, plan, path, why);
+    if (rc != 0 && (*why == NULL || strcmp(*why, "out of memory") == 0)) {
+        free(*why); /* every failed allocation above says just that */
+        *why = NULL;
+        return AVROC_ENGINE_NOMEM;
+    }
+    return rc;
 }
 
 /* One value into a cell of the given kind; NULL when it does not fit, as

@@ -40,10 +40,16 @@ typedef struct avroc_engine {
     char stop[256]; /* why reading stops after all that; "" at a clean end */
 } avroc_engine;
 
+/* What avroc_engine_open() returns when memory runs out. */
+#define AVROC_ENGINE_NOMEM (-2)
+
 /* Read with avro-c the file whose header c has just read (from path).
  * Takes c over: its blocks are checked (their records too, with plan
  * when it is not NULL: the caller's plan for this file's schema), then c
- * is closed, whatever happens.  0, or -1 with *why (malloc'd). */
+ * is closed, whatever happens.  0, or -1 with *why (malloc'd), or
+ * AVROC_ENGINE_NOMEM (*why NULL).  The schema it parses has passed
+ * record_plan_compile() first: avro-c's parser is never the first to see
+ * one. */
 int avroc_engine_open(avroc_engine *e, avro_container *c,
                       const record_plan *plan, const char *path, char **why);
 

@@ -40,6 +40,7 @@ struct profile_reader {
 
     uint64_t records;
     int failed;
+    int nomem; /* failed because memory ran out, not because of the file */
     char error[320];
 };
 
@@ -51,14 +52,15 @@ static int open_regular(const char *path, char **why)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) {
-        *why = format_string("cannot open: %s", strerror(errno));
-        return -1;
+        int saved = errno;
+        *why = format_string("cannot open: %s", strerror(saved));
+        return saved == ENOMEM || *why == NULL ? PROFILE_READER_NOMEM : -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         *why = format_string("not a regular file");
-        return -1;
+        return *why == NULL ? PROFILE_READER_NOMEM : -1;
     }
     int flags = fcntl(fd, F_GETFL);
     if (flags >= 0)
@@ -76,9 +78,9 @@ static void forget_plan(profile_reader *r)
 
 /* The plan for the schema of the file just opened: the last one when the
  * schema text is the same, which it is for every file one library
- * version wrote, so that avro-c parses the JSON once per scan instead of
- * once per file (about a third of the cost of a small file).  0, 1 or -1
- * as record_plan_compile(). */
+ * version wrote, so that the JSON is parsed once per scan instead of once
+ * per file (about a third of the cost of a small file).  As
+ * record_plan_compile(). */
 static int plan_for_schema(profile_reader *r, char **errmsg)
 {
     const avro_container *c = &r->container;
@@ -111,6 +113,7 @@ static void end_file(profile_reader *r, const char *why)
     r->block_offset = 0;
     r->records = 0;
     r->failed = 1;
+    r->nomem = 0;
     snprintf(r->error, sizeof r->error, "%s", why);
 }
 
@@ -131,12 +134,16 @@ int profile_reader_reopen(profile_reader *r, const char *path, char **errmsg)
     end_file(r, "no file is open");
     int fd = open_regular(path, errmsg);
     if (fd < 0)
-        return -1;
+        return fd;
     if (avro_container_reopen(&r->container, fd) != 0) {
+        if (r->container.nomem)
+            return PROFILE_READER_NOMEM;
         *errmsg = format_string("%s", r->container.error);
-        return -1;
+        return *errmsg == NULL ? PROFILE_READER_NOMEM : -1;
     }
     int planned = plan_for_schema(r, errmsg);
+    if (planned == RECORD_PLAN_NOMEM)
+        return PROFILE_READER_NOMEM;
     if (planned < 0)
         return -1;
     r->missing = r->plan.missing_mask;
@@ -148,9 +155,10 @@ int profile_reader_reopen(profile_reader *r, const char *path, char **errmsg)
         const record_plan *check =
             planned == 0 && r->container.codec != AVRO_CODEC_OTHER ? &r->plan
                                                                   : NULL;
-        if (avroc_engine_open(&r->avroc, &r->container, check, path,
-                              errmsg) != 0)
-            return -1;
+        int rc = avroc_engine_open(&r->avroc, &r->container, check, path,
+                                   errmsg);
+        if (rc != 0)
+            return rc == AVROC_ENGINE_NOMEM ? PROFILE_READER_NOMEM : -1;
         r->use_avroc = 1;
         r->missing = 0;
         for (int f = 0; f < PF_COUNT; f++)
@@ -168,13 +176,12 @@ int profile_reader_open(const char *path, profile_engine engine,
     *out = NULL;
     *errmsg = NULL;
     profile_reader *r = profile_reader_new(engine);
-    if (r == NULL) {
-        *errmsg = format_string("out of memory");
-        return -1;
-    }
-    if (profile_reader_reopen(r, path, errmsg) != 0) {
+    if (r == NULL)
+        return PROFILE_READER_NOMEM;
+    int rc = profile_reader_reopen(r, path, errmsg);
+    if (rc != 0) {
         profile_reader_close(r);
-        return -1;
+        return rc;
     }
     *out = r;
     return 0;
@@ -200,7 +207,9 @@ static int next_block(profile_reader *r)
     if (rc <= 0) {
         if (rc < 0) {
             r->failed = 1;
+            r->nomem = r->container.nomem;
             snprintf(r->error, sizeof r->error, "%s", r->container.error);
+            return r->nomem ? PROFILE_READER_NOMEM : -1;
         }
         return rc;
     }
@@ -218,15 +227,16 @@ static int next_block(profile_reader *r)
 int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
 {
     if (r->failed)
-        return -1;
+        return r->nomem ? PROFILE_READER_NOMEM : -1;
     if (r->use_avroc) {
         const char *why = NULL;
         int rc = avroc_engine_next(&r->avroc, wanted, row, &why);
         if (rc < 0) {
             r->failed = 1;
+            r->nomem = rc == AVROC_ENGINE_NOMEM;
             snprintf(r->error, sizeof r->error, "%s after %llu records", why,
                      (unsigned long long)r->records);
-            return -1;
+            return r->nomem ? PROFILE_READER_NOMEM : -1;
         }
         if (rc == 0)
             return 0;

@@ -3,7 +3,7 @@
  *
  * Two engines behind one interface:
  *   - "block": reads a whole block at a time and decodes it with a plan
- *     compiled once per file from the header's schema (parsed with avro-c),
+ *     compiled once per file from the header's schema (parsed with jansson),
  *     matching fields by name, so files of older layouts (the Python
  *     original's six fields, float runtimes) read without avro-c's
  *     resolver, which ignores defaults.  Every length and count read from
@@ -32,10 +32,16 @@ typedef enum profile_engine {
     PROFILE_ENGINE_AVRO_C /* avro-c only */
 } profile_engine;
 
+/* What the functions below return when memory runs out, as distinct from
+ * -1, a file that cannot be read: a scan must then fail, not go on as if
+ * the file were broken. */
+#define PROFILE_READER_NOMEM (-2)
+
 /* Open path and read its header.  Returns 0 with *out set, or -1 with *out
  * NULL and *errmsg (malloc'd, caller frees) saying why: cannot open, not an
  * Avro container, not a daglib profile (a required field missing or of an
- * unusable type), or out of memory. */
+ * unusable type); PROFILE_READER_NOMEM when memory runs out (*errmsg NULL
+ * or a message). */
 int profile_reader_open(const char *path, profile_engine engine,
                         profile_reader **out, char **errmsg);
 
@@ -46,8 +52,8 @@ profile_reader *profile_reader_new(profile_engine engine);
 
 /* Close the file r is reading (if any) and open path, as
  * profile_reader_open() does.  0, or -1 with *errmsg (malloc'd, caller
- * frees); r then has no file (profile_reader_next() returns -1) and may be
- * given another. */
+ * frees), or PROFILE_READER_NOMEM; r then has no file
+ * (profile_reader_next() returns -1) and may be given another. */
 int profile_reader_reopen(profile_reader *r, const char *path, char **errmsg);
 
 /* Decode the next record into *row, filling at least the fields whose bits
@@ -55,7 +61,8 @@ int profile_reader_reopen(profile_reader *r, const char *path, char **errmsg);
  * gets the schema default (status "ok", attempts 1, others NULL).
  * Returns 1 for a row, 0 at the clean end of the file, -1 when the rest of
  * the file cannot be read (profile_reader_error() says why; rows returned
- * before stay valid; further calls return -1). */
+ * before stay valid; further calls return -1), PROFILE_READER_NOMEM when
+ * memory ran out (further calls return it too). */
 int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row);
 
 /* The problem that stopped the reader, or NULL. */

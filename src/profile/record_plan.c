@@ -5,14 +5,21 @@
  * This is the scan's hot path: avro-c's generic reader makes a function
  * call per byte of every varint and builds a value tree per record, which
  * measured about 8x slower than a native SQLite table; a loop over a flat
- * plan reading the bytes in place runs at native speed.  The schema itself
- * is still parsed by avro-c, once per file.
+ * plan reading the bytes in place runs at native speed.  The schema's
+ * JSON is read here into jansson values, not by avro-c, which crashes when
+ * an allocation of its own parser fails, nor by jansson's json_loadb(),
+ * which reports a failed allocation as a syntax error: either would turn
+ * out of memory into a crash or a file listed as broken (see "the
+ * writer's schema" and "reading the JSON" below).
  *
  * Trust nothing from the file: every length is checked against the end of
  * the block before it is used, every union index and enum index against
  * the schema.
  */
 #include <avro.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +66,262 @@ static int usable_for(wire_type type, int kind)
     }
 }
 
-/* The wire type of a scalar Avro type; WIRE_UNION for anything else. */
+/* ---- the writer's schema --------------------------------------------------------
+ *
+ * avro-c 1.11 dereferences NULL when one of its own allocations fails
+ * while it parses a schema, so the scan never hands it a schema it has not
+ * checked: the JSON is read into jansson values (the library avro-c
+ * itself keeps JSON in; its constructors return NULL when memory runs
+ * out), and the rules of Avro's schema grammar that matter are checked
+ * here -- every type known, named types defined once with valid names,
+ * field names valid identifiers, enum symbols strings, "type" a string:
+ * what avro-c refuses too (tests/test_profile_reader.c compares them).  Only
+ * a schema that passed is ever given to avro-c (for what the plan does
+ * not decode: snappy blocks, nested types).
+ *
+ * Internal codes: 0, NEEDS_AVROC (a type the plan does not decode),
+ * INVALID (with cx->why), NOMEM. */
+#define NEEDS_AVROC 1
+#define INVALID (-1)
+#define NOMEM (-2)
+#define MAX_SCHEMA_DEPTH 64
+#define MAX_NAME_BYTES 1024
+
+typedef struct schema_cx {
+    json_t *named; /* full name -> its definition (borrowed from the tree) */
+    char *why;     /* why the schema is invalid, malloc'd */
+} schema_cx;
+
+__attribute__((format(printf, 2, 3))) static int invalid(schema_cx *cx,
+                                                         const char *fmt, ...)
+{
+    if (cx->why != NULL)
+        return INVALID;
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    cx->why = format_string("the header's schema is not valid Avro schema "
+                            "JSON: %s", text);
+    return cx->why != NULL ? INVALID : NOMEM;
+}
+
+static const char *const primitive_names[] = {
+    "null", "boolean", "int", "long", "float", "double", "bytes", "string"};
+static const wire_type primitive_wire[] = {
+    WIRE_NULL, WIRE_BOOLEAN, WIRE_INT, WIRE_INT,
+    WIRE_FLOAT, WIRE_DOUBLE, WIRE_BYTES, WIRE_BYTES};
+
+static int primitive_index(const char *word)
+{
+    for (size_t i = 0; i < sizeof primitive_names / sizeof *primitive_names; i++)
+        if (strcmp(word, primitive_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int is_keyword(const char *word)
+{
+    static const char *const keywords[] = {"record", "error", "enum",
+                                           "fixed",  "array", "map"};
+    for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
+        if (strcmp(word, keywords[i]) == 0)
+            return 1;
+    return primitive_index(word) >= 0;
+}
+
+/* [A-Za-z_][A-Za-z0-9_]*, or dotted parts of that when dots is set. */
+static int is_avro_name(const char *s, int dots)
+{
+    int start = 1;
+    for (; *s != '\0'; s++) {
+        char c = *s;
+        if (dots && c == '.' && !start) {
+            start = 1;
+            continue;
+        }
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+              (!start && c >= '0' && c <= '9')))
+            return 0;
+        start = 0;
+    }
+    return !start;
+}
+
+/* The word saying what s is: a primitive or keyword, a name, "union";
+ * NULL when s cannot be a schema. */
+static const char *type_word(const json_t *s)
+{
+    if (json_is_string(s))
+        return json_string_value(s);
+    if (json_is_array(s))
+        return "union";
+    if (json_is_object(s))
+        return json_string_value(json_object_get(s, "type"));
+    return NULL;
+}
+
+/* The full name of `name` in namespace ns, into buf. */
+static int full_name(schema_cx *cx, const char *name, const char *ns,
+                     char *buf)
+{
+    int n = strchr(name, '.') != NULL || ns == NULL || ns[0] == '\0'
+                ? snprintf(buf, MAX_NAME_BYTES, "%s", name)
+                : snprintf(buf, MAX_NAME_BYTES, "%s.%s", ns, name);
+    if (n < 0 || n >= MAX_NAME_BYTES)
+        return invalid(cx, "a name of more than %d bytes", MAX_NAME_BYTES - 1);
+    return 0;
+}
+
+/* The definition a name refers to (looked up in ns, then as it is), or
+ * NULL. */
+static json_t *lookup(schema_cx *cx, const char *name, const char *ns)
+{
+    char full[MAX_NAME_BYTES];
+    if (strchr(name, '.') == NULL && ns != NULL && ns[0] != '\0' &&
+        snprintf(full, sizeof full, "%s.%s", ns, name) < (int)sizeof full) {
+        json_t *def = json_object_get(cx->named, full);
+        if (def != NULL)
+            return def;
+    }
+    return json_object_get(cx->named, name);
+}
+
+/* Define the named type def (in ns): full name into full, and the
+ * namespace its own definitions live in into *inner. */
+static int define_named(schema_cx *cx, json_t *def, const char *ns,
+                        char *full, const char **inner)
+{
+    const char *name = json_string_value(json_object_get(def, "name"));
+    if (name == NULL || !is_avro_name(name, 1))
+        return invalid(cx, "a %s without a valid name", type_word(def));
+    json_t *space = json_object_get(def, "namespace");
+    if (space != NULL && !json_is_string(space))
+        return invalid(cx, "the namespace of '%s' is not a string", name);
+    const char *own = json_string_value(space);
+    if (own != NULL && own[0] != '\0' && !is_avro_name(own, 1))
+        return invalid(cx, "the namespace '%s' is not a valid name", own);
+    int rc = full_name(cx, name, strchr(name, '.') ? NULL : own ? own : ns, full);
+    if (rc != 0)
+        return rc;
+    if (primitive_index(full) >= 0)
+        return invalid(cx, "'%s' redefines a primitive type", full);
+    if (json_object_get(cx->named, full) != NULL)
+        return invalid(cx, "'%s' is defined twice", full);
+    if (json_object_set(cx->named, full, def) != 0)
+        return NOMEM;
+    char *dot = strrchr(full, '.');
+    *inner = dot != NULL ? full : NULL; /* the caller cuts at the dot */
+    return 0;
+}
+
+static int check_schema(schema_cx *cx, json_t *s, const char *ns, int depth);
+
+static int check_record(schema_cx *cx, json_t *s, const char *ns, int depth)
+{
+    char full[MAX_NAME_BYTES];
+    const char *inner = NULL;
+    int rc = define_named(cx, s, ns, full, &inner);
+    if (rc != 0)
+        return rc;
+    if (inner != NULL)
+        *strrchr(full, '.') = '\0'; /* full is now the fields' namespace */
+    json_t *fields = json_object_get(s, "fields");
+    if (!json_is_array(fields))
+        return invalid(cx, "record '%s' has no array of fields", full);
+    for (size_t i = 0; i < json_array_size(fields); i++) {
+        json_t *field = json_array_get(fields, i);
+        const char *name = json_string_value(json_object_get(field, "name"));
+        if (name == NULL || !is_avro_name(name, 0))
+            return invalid(cx, "a field without a valid name");
+        json_t *type = json_object_get(field, "type");
+        if (type == NULL)
+            return invalid(cx, "field '%s' has no type", name);
+        rc = check_schema(cx, type, inner != NULL ? full : NULL, depth + 1);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Check s, and define the named types it defines. */
+static int check_schema(schema_cx *cx, json_t *s, const char *ns, int depth)
+{
+    if (depth > MAX_SCHEMA_DEPTH)
+        return invalid(cx, "types nested more than %d deep", MAX_SCHEMA_DEPTH);
+    const char *word = type_word(s);
+    if (word == NULL)
+        return invalid(cx, json_is_object(s) ? "a \"type\" that is not a string"
+                                             : "a type that is not a string, "
+                                               "an object or an array");
+    if (json_is_array(s)) {
+        for (size_t b = 0; b < json_array_size(s); b++) {
+            /* A union directly inside a union is not Avro, but avro-c
+             * reads it; the plan leaves it to avro-c. */
+            int rc = check_schema(cx, json_array_get(s, b), ns, depth + 1);
+            if (rc != 0)
+                return rc;
+        }
+        return 0;
+    }
+    if (primitive_index(word) >= 0)
+        return 0;
+    if (json_is_string(s) || !is_keyword(word))
+        return lookup(cx, word, ns) != NULL
+                   ? 0
+                   : invalid(cx, "the type '%s' is not defined", word);
+    if (strcmp(word, "record") == 0 || strcmp(word, "error") == 0)
+        return check_record(cx, s, ns, depth);
+    if (strcmp(word, "array") == 0 || strcmp(word, "map") == 0) {
+        json_t *inner = json_object_get(s, word[0] == 'a' ? "items" : "values");
+        if (inner == NULL)
+            return invalid(cx, "an %s without its %s", word,
+                           word[0] == 'a' ? "items" : "values");
+        return check_schema(cx, inner, ns, depth + 1);
+    }
+    char full[MAX_NAME_BYTES];
+    const char *unused;
+    int rc = define_named(cx, s, ns, full, &unused);
+    if (rc != 0)
+        return rc;
+    if (strcmp(word, "fixed") == 0) {
+        json_t *size = json_object_get(s, "size");
+        if (!json_is_integer(size) || json_integer_value(size) < 0)
+            return invalid(cx, "fixed '%s' has no valid size", full);
+        return 0;
+    }
+    json_t *symbols = json_object_get(s, "symbols"); /* an enum */
+    if (!json_is_array(symbols))
+        return invalid(cx, "enum '%s' has no array of symbols", full);
+    /* Symbols need only be strings: avro-c reads any, as files have it. */
+    for (size_t i = 0; i < json_array_size(symbols); i++)
+        if (!json_is_string(json_array_get(symbols, i)))
+            return invalid(cx, "enum '%s' has a symbol that is not a string",
+                           full);
+    return 0;
+}
+
+/* The definition of a checked schema: what a name refers to, or s. */
+static json_t *definition(schema_cx *cx, json_t *s, const char *ns)
+{
+    const char *word = type_word(s);
+    if (word != NULL && !json_is_array(s) && !is_keyword(word)) {
+        json_t *def = lookup(cx, word, ns);
+        if (def != NULL)
+            return def;
+    }
+    return s;
+}
+
+static avro_schema_t resolved(avro_schema_t s)
+{
+    while (s != NULL && avro_typeof(s) == AVRO_LINK)
+        s = avro_schema_link_target(s);
+    return s;
+}
+
+/* The wire type of a scalar avro-c type; WIRE_UNION for anything else. */
 static wire_type wire_type_of(avro_type_t type)
 {
     switch (type) {
@@ -86,13 +348,6 @@ static wire_type wire_type_of(avro_type_t type)
     }
 }
 
-static avro_schema_t resolved(avro_schema_t s)
-{
-    while (s != NULL && avro_typeof(s) == AVRO_LINK)
-        s = avro_schema_link_target(s);
-    return s;
-}
-
 int record_plan_schema_delivers(avro_schema_t s, int kind)
 {
     s = resolved(s);
@@ -111,47 +366,47 @@ int record_plan_schema_delivers(avro_schema_t s, int kind)
     return 0;
 }
 
-/* Fill sc from a non-union schema.  0, or 1 for a type the plan does not
- * decode (records, arrays, maps), or -1 when memory runs out. */
-static int compile_scalar(avro_schema_t s, int kind, wire_scalar *sc)
+/* Fill sc from a checked, non-union definition.  0, NEEDS_AVROC for a
+ * type the plan does not decode (records, arrays, maps), or NOMEM. */
+static int compile_scalar(json_t *def, int kind, wire_scalar *sc)
 {
     memset(sc, 0, sizeof *sc);
-    sc->type = wire_type_of(avro_typeof(s));
-    switch (sc->type) {
-    case WIRE_UNION:
-        return 1; /* records, arrays, maps, or a union inside a union */
-    case WIRE_INT:
-        sc->int32 = avro_typeof(s) == AVRO_INT32;
-        break;
-    case WIRE_FIXED: {
-        int64_t size = avro_schema_fixed_size(s);
-        if (size < 0 || size > UINT32_MAX)
-            return 1;
+    const char *word = type_word(def);
+    int p = primitive_index(word);
+    if (p >= 0) {
+        sc->type = primitive_wire[p];
+        sc->int32 = strcmp(word, "int") == 0;
+    } else if (strcmp(word, "fixed") == 0) {
+        json_int_t size = json_integer_value(json_object_get(def, "size"));
+        if (size > UINT32_MAX)
+            return NEEDS_AVROC;
+        sc->type = WIRE_FIXED;
         sc->fixed_size = (uint32_t)size;
-        break;
-    }
-    case WIRE_ENUM: {
-        int n = avro_schema_enum_number_of_symbols(s);
-        if (n <= 0)
-            break;
-        sc->symbols = calloc((size_t)n, sizeof *sc->symbols);
-        sc->symbol_lens = calloc((size_t)n, sizeof *sc->symbol_lens);
-        if (sc->symbols == NULL || sc->symbol_lens == NULL)
-            return -1;
-        sc->n_symbols = (uint32_t)n;
-        for (int i = 0; i < n; i++) {
-            const char *sym = avro_schema_enum_get(s, i);
-            size_t len = sym != NULL ? strlen(sym) : 0;
+    } else if (strcmp(word, "enum") == 0) {
+        sc->type = WIRE_ENUM;
+        json_t *symbols = json_object_get(def, "symbols");
+        size_t n = json_array_size(symbols);
+        if (n > INT32_MAX)
+            return NEEDS_AVROC;
+        if (n > 0) {
+            sc->symbols = calloc(n, sizeof *sc->symbols);
+            sc->symbol_lens = calloc(n, sizeof *sc->symbol_lens);
+            if (sc->symbols == NULL || sc->symbol_lens == NULL)
+                return NOMEM;
+            sc->n_symbols = (uint32_t)n;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const char *sym = json_string_value(json_array_get(symbols, i));
+            size_t len = strlen(sym);
             sc->symbols[i] = malloc(len + 1);
             if (sc->symbols[i] == NULL)
-                return -1;
-            memcpy(sc->symbols[i], sym != NULL ? sym : "", len + 1);
+                return NOMEM;
+            memcpy(sc->symbols[i], sym, len + 1);
             sc->symbol_lens[i] = len;
         }
-        break;
-    }
-    default:
-        break;
+    } else {
+        sc->type = WIRE_UNION;
+        return NEEDS_AVROC; /* records, arrays, maps */
     }
     sc->usable = kind >= 0 && usable_for((wire_type)sc->type, kind);
     return 0;
@@ -173,29 +428,25 @@ static size_t scalar_min_bytes(const wire_scalar *sc)
     }
 }
 
-static int compile_field(avro_schema_t s, int target, field_op *op,
-                         size_t *min_bytes)
+static int compile_field(schema_cx *cx, json_t *type, const char *ns,
+                         int target, field_op *op, size_t *min_bytes)
 {
     int kind = target >= 0 ? profile_field_kinds[target] : -1;
     op->target = (int8_t)target;
-    s = resolved(s);
-    if (s == NULL)
-        return 1;
-    if (avro_typeof(s) != AVRO_UNION) {
-        int rc = compile_scalar(s, kind, &op->scalar);
+    json_t *def = definition(cx, type, ns);
+    if (!json_is_array(def)) {
+        int rc = compile_scalar(def, kind, &op->scalar);
         *min_bytes += scalar_min_bytes(&op->scalar);
         return rc;
     }
-    size_t n = avro_schema_union_size(s);
+    size_t n = json_array_size(def);
     if (n == 0 || n > PLAN_MAX_BRANCHES)
-        return 1;
+        return NEEDS_AVROC;
     op->is_union = 1;
     op->n_branches = (uint8_t)n;
     size_t smallest = SIZE_MAX;
     for (size_t b = 0; b < n; b++) {
-        avro_schema_t branch = resolved(avro_schema_union_branch(s, (int)b));
-        if (branch == NULL || avro_typeof(branch) == AVRO_UNION)
-            return 1;
+        json_t *branch = definition(cx, json_array_get(def, b), ns);
         int rc = compile_scalar(branch, kind, &op->branches[b]);
         if (rc != 0)
             return rc;
@@ -204,6 +455,18 @@ static int compile_field(avro_schema_t s, int target, field_op *op,
             smallest = m;
     }
     *min_bytes += 1 + smallest;
+    return 0;
+}
+
+/* Whether a compiled field can fill its target (a union: with one of its
+ * non-null branches): record_plan_schema_delivers() for the plan. */
+static int op_delivers(const field_op *op)
+{
+    if (!op->is_union)
+        return op->scalar.type != WIRE_NULL && op->scalar.usable;
+    for (uint8_t b = 0; b < op->n_branches; b++)
+        if (op->branches[b].type != WIRE_NULL && op->branches[b].usable)
+            return 1;
     return 0;
 }
 
@@ -250,52 +513,451 @@ static plan_layout layout_of(const record_plan *plan)
     return LAYOUT_OTHER;
 }
 
+/* ---- reading the JSON -------------------------------------------------------
+ *
+ * jansson's own json_loadb() cannot be used: when an allocation fails
+ * inside its lexer it reports a syntax error ("invalid token"), which
+ * would list a sound file as broken.  So the text is read here, a small
+ * recursive descent over RFC 8259, and the tree built with jansson's
+ * constructors, whose every failure is a failed allocation. */
+#define MAX_JSON_DEPTH 256
+
+typedef struct json_text {
+    const unsigned char *p, *end;
+    int nomem;
+    const char *error; /* static; set with the first problem */
+} json_text;
+
+static json_t *text_fail(json_text *t, const char *why)
+{
+    if (t->error == NULL)
+        t->error = why;
+    return NULL;
+}
+
+static json_t *text_nomem(json_text *t)
+{
+    t->nomem = 1;
+    return NULL;
+}
+
+static void skip_space(json_text *t)
+{
+    while (t->p < t->end &&
+           (*t->p == ' ' || *t->p == '\t' || *t->p == '\n' || *t->p == '\r'))
+        t->p++;
+}
+
+/* Four hex digits at t->p, or -1. */
+static long hex4(json_text *t)
+{
+    if (t->end - t->p < 4)
+        return -1;
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = t->p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    t->p += 4;
+    return v;
+}
+
+static size_t put_utf8(unsigned char *out, unsigned long cp)
+{
+    if (cp < 0x80) {
+        out[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (unsigned char)(0xc0 | cp >> 6);
+        out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xe0 | cp >> 12);
+        out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xf0 | cp >> 18);
+    out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+    out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+    out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Length of the valid UTF-8 sequence at p (before end), or 0. */
+static size_t utf8_length(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
+             : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n == 0 || (size_t)(end - p) < n)
+        return 0;
+    unsigned long cp = n == 1 ? c : c & (0xff >> (n + 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+/* A string's contents (t->p just past the opening quote), decoded into a
+ * malloc'd buffer *out of *len bytes. */
+static int read_string(json_text *t, unsigned char **out, size_t *len)
+{
+    /* Decoded, a string never grows: an escape is at least as long as
+     * what it stands for. */
+    const unsigned char *close = t->p;
+    while (close < t->end && *close != '"')
+        close += *close == '\\' && close + 1 < t->end ? 2 : 1;
+    if (close >= t->end) {
+        text_fail(t, "a string without its closing quote");
+        return -1;
+    }
+    unsigned char *buf = malloc((size_t)(close - t->p) + 1);
+    if (buf == NULL) {
+        text_nomem(t);
+        return -1;
+    }
+    size_t n = 0;
+    while (t->p < close) {
+        unsigned c = *t->p;
+        if (c < 0x20) {
+            text_fail(t, "a control character in a string");
+            goto bad;
+        }
+        if (c != '\\') {
+            size_t k = utf8_length(t->p, close);
+            if (k == 0) {
+                text_fail(t, "a string that is not valid UTF-8");
+                goto bad;
+            }
+            memcpy(buf + n, t->p, k);
+            n += k;
+            t->p += k;
+            continue;
+        }
+        t->p++;
+        c = *t->p++;
+        const char *simple = strchr("\"\\/bfnrt", (int)c);
+        if (c != 0 && simple != NULL) {
+            buf[n++] = (unsigned char)"\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
+            continue;
+        }
+        long cp = c == 'u' ? hex4(t) : -1;
+        if (cp >= 0xd800 && cp <= 0xdbff) { /* a surrogate pair */
+            long low = -1;
+            if (close - t->p >= 6 && t->p[0] == '\\' && t->p[1] == 'u') {
+                t->p += 2;
+                low = hex4(t);
+            }
+            cp = low >= 0xdc00 && low <= 0xdfff
+                     ? 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00)
+                     : -1;
+        } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+            cp = -1;
+        }
+        if (cp < 0) {
+            text_fail(t, "an invalid escape in a string");
+            goto bad;
+        }
+        n += put_utf8(buf + n, (unsigned long)cp);
+    }
+    t->p = close + 1;
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+bad:
+    free(buf);
+    return -1;
+}
+
+static json_t *read_value(json_text *t, int depth);
+
+static json_t *read_number(json_text *t)
+{
+    const unsigned char *start = t->p, *q = t->p;
+    if (q < t->end && *q == '-')
+        q++;
+    if (q >= t->end || !(*q >= '0' && *q <= '9'))
+        return text_fail(t, "an invalid number");
+    if (*q == '0')
+        q++;
+    else
+        while (q < t->end && *q >= '0' && *q <= '9')
+            q++;
+    int integer = 1;
+    if (q < t->end && *q == '.') {
+        integer = 0;
+        if (++q >= t->end || !(*q >= '0' && *q <= '9'))
+            return text_fail(t, "an invalid number");
+        while (q < t->end && *q >= '0' && *q <= '9')
+            q++;
+    }
+    if (q < t->end && (*q == 'e' || *q == 'E')) {
+        integer = 0;
+        if (++q < t->end && (*q == '+' || *q == '-'))
+            q++;
+        if (q >= t->end || !(*q >= '0' && *q <= '9'))
+            return text_fail(t, "an invalid number");
+        while (q < t->end && *q >= '0' && *q <= '9')
+            q++;
+    }
+    char digits[64];
+    if ((size_t)(q - start) >= sizeof digits)
+        integer = 0; /* beyond any integer: kept as a real */
+    size_t n = (size_t)(q - start) < sizeof digits ? (size_t)(q - start)
+                                                   : sizeof digits - 1;
+    memcpy(digits, start, n);
+    digits[n] = '\0';
+    t->p = q;
+    json_t *v = NULL;
+    if (integer) {
+        errno = 0;
+        long long i = strtoll(digits, NULL, 10);
+        v = errno == 0 ? json_integer(i) : json_real(strtod(digits, NULL));
+    } else {
+        /* Only integers (a fixed's size) matter to a schema; a long
+         * real's value is approximate, which is all a default needs. */
+        v = json_real(strtod(digits, NULL));
+    }
+    return v != NULL ? v : text_nomem(t);
+}
+
+static json_t *read_literal(json_text *t, const char *word, json_t *value)
+{
+    size_t n = strlen(word);
+    if ((size_t)(t->end - t->p) < n || memcmp(t->p, word, n) != 0)
+        return text_fail(t, "an invalid token");
+    t->p += n;
+    return value; /* true, false and null are never allocated */
+}
+
+static json_t *read_object(json_text *t, int depth)
+{
+    json_t *object = json_object();
+    if (object == NULL)
+        return text_nomem(t);
+    skip_space(t);
+    if (t->p < t->end && *t->p == '}') {
+        t->p++;
+        return object;
+    }
+    for (;;) {
+        skip_space(t);
+        if (t->p >= t->end || *t->p != '"') {
+            text_fail(t, "a member of an object without its name");
+            break;
+        }
+        t->p++;
+        unsigned char *key;
+        size_t key_len;
+        if (read_string(t, &key, &key_len) != 0)
+            break;
+        skip_space(t);
+        if (t->p >= t->end || *t->p != ':') {
+            free(key);
+            text_fail(t, "a member of an object without ':'");
+            break;
+        }
+        t->p++;
+        json_t *value = read_value(t, depth + 1);
+        int set = value != NULL ? json_object_setn_new_nocheck(
+                                      object, (const char *)key, key_len, value)
+                                : -1;
+        free(key);
+        if (value == NULL)
+            break;
+        if (set != 0) {
+            text_nomem(t);
+            break;
+        }
+        skip_space(t);
+        if (t->p < t->end && *t->p == ',') {
+            t->p++;
+            continue;
+        }
+        if (t->p < t->end && *t->p == '}') {
+            t->p++;
+            return object;
+        }
+        text_fail(t, "an object without ',' or '}' after a member");
+        break;
+    }
+    json_decref(object);
+    return NULL;
+}
+
+static json_t *read_array(json_text *t, int depth)
+{
+    json_t *array = json_array();
+    if (array == NULL)
+        return text_nomem(t);
+    skip_space(t);
+    if (t->p < t->end && *t->p == ']') {
+        t->p++;
+        return array;
+    }
+    for (;;) {
+        json_t *item = read_value(t, depth + 1);
+        if (item == NULL)
+            break;
+        if (json_array_append_new(array, item) != 0) {
+            text_nomem(t);
+            break;
+        }
+        skip_space(t);
+        if (t->p < t->end && *t->p == ',') {
+            t->p++;
+            continue;
+        }
+        if (t->p < t->end && *t->p == ']') {
+            t->p++;
+            return array;
+        }
+        text_fail(t, "an array without ',' or ']' after an item");
+        break;
+    }
+    json_decref(array);
+    return NULL;
+}
+
+static json_t *read_value(json_text *t, int depth)
+{
+    if (depth > MAX_JSON_DEPTH)
+        return text_fail(t, "JSON nested too deeply");
+    skip_space(t);
+    if (t->p >= t->end)
+        return text_fail(t, "the text ends where a value should be");
+    switch (*t->p) {
+    case '{':
+        t->p++;
+        return read_object(t, depth);
+    case '[':
+        t->p++;
+        return read_array(t, depth);
+    case '"': {
+        t->p++;
+        unsigned char *s;
+        size_t n;
+        if (read_string(t, &s, &n) != 0)
+            return NULL;
+        json_t *v = json_stringn_nocheck((const char *)s, n);
+        free(s);
+        return v != NULL ? v : text_nomem(t);
+    }
+    case 't':
+        return read_literal(t, "true", json_true());
+    case 'f':
+        return read_literal(t, "false", json_false());
+    case 'n':
+        return read_literal(t, "null", json_null());
+    default:
+        return read_number(t);
+    }
+}
+
+/* The JSON document in [json, json + len): its tree, or NULL with *nomem
+ * set when memory ran out, else *error saying what is wrong. */
+static json_t *read_json(const char *json, size_t len, int *nomem,
+                         const char **error)
+{
+    json_text t = {(const unsigned char *)json,
+                   (const unsigned char *)json + len, 0, NULL};
+    json_t *v = read_value(&t, 0);
+    if (v != NULL) {
+        skip_space(&t);
+        if (t.p != t.end) {
+            json_decref(v);
+            v = text_fail(&t, "text after the JSON value");
+        }
+    }
+    *nomem = t.nomem;
+    *error = t.error != NULL ? t.error : "invalid JSON";
+    return v;
+}
+
 int record_plan_compile(record_plan *plan, const char *json, size_t len,
                         char **why)
 {
     memset(plan, 0, sizeof *plan);
     plan->selected_wanted = PLAN_NONE_SELECTED;
     *why = NULL;
-    avro_schema_t schema = NULL;
-    /* avro_strerror() is one global buffer in this avro-c: never read it,
-     * another thread may be writing it. */
-    if (avro_schema_from_json_length(json, len, &schema) != 0 || schema == NULL) {
-        *why = format_string("the header's schema is not valid Avro schema JSON");
-        return -1;
-    }
+    schema_cx cx = {NULL, NULL};
+    int nomem = 0;
+    const char *bad = NULL;
+    json_t *schema = read_json(json, len, &nomem, &bad);
     int rc = 0;
-    if (avro_typeof(schema) != AVRO_RECORD) {
-        *why = format_string("not a daglib profile: the schema is a %s, not a record",
-                       avro_schema_type_name(schema));
-        rc = -1;
+    if (schema == NULL) {
+        rc = nomem ? NOMEM : invalid(&cx, "%s", bad);
         goto done;
     }
-    size_t n = avro_schema_record_size(schema);
+    if ((cx.named = json_object()) == NULL) {
+        rc = NOMEM;
+        goto done;
+    }
+    const char *word = type_word(schema);
+    if (word != NULL && strcmp(word, "record") != 0) {
+        rc = check_schema(&cx, schema, NULL, 0);
+        if (rc == 0) {
+            cx.why = format_string(
+                "not a daglib profile: the schema is a%s %s",
+                strchr("aeiou", word[0]) ? "n" : "", word);
+            rc = cx.why != NULL ? INVALID : NOMEM;
+        }
+        goto done;
+    }
+    if ((rc = check_schema(&cx, schema, NULL, 0)) != 0)
+        goto done;
+    /* The fields' namespace: the record's full name up to its last dot. */
+    char ns[MAX_NAME_BYTES] = "";
+    {
+        const char *name = json_string_value(json_object_get(schema, "name"));
+        const char *own = json_string_value(json_object_get(schema, "namespace"));
+        if (strchr(name, '.') == NULL && own != NULL)
+            snprintf(ns, sizeof ns, "%s", own);
+        else if (strrchr(name, '.') != NULL)
+            snprintf(ns, sizeof ns, "%.*s", (int)(strrchr(name, '.') - name), name);
+    }
+    json_t *fields = json_object_get(schema, "fields");
+    size_t n = json_array_size(fields);
     plan->ops = calloc(n > 0 ? n : 1, sizeof *plan->ops);
     if (plan->ops == NULL) {
-        rc = -1;
+        rc = NOMEM;
         goto done;
     }
     plan->n_ops = (uint32_t)n;
     uint32_t present = 0, named = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *name = avro_schema_record_field_name(schema, (int)i);
-        int target = name != NULL ? target_of(name) : -1;
+        json_t *field = json_array_get(fields, i);
+        const char *name = json_string_value(json_object_get(field, "name"));
+        int target = target_of(name);
         if (target >= 0 && (present & PROFILE_FIELD_BIT(target)))
             target = -1; /* a repeated name: the first one counts */
         if (target >= 0)
             named |= PROFILE_FIELD_BIT(target);
         field_op *op = &plan->ops[i];
-        avro_schema_t field = avro_schema_record_field_get_by_index(schema, (int)i);
-        int frc = compile_field(field, target, op, &plan->min_record_bytes);
+        int frc = compile_field(&cx, json_object_get(field, "type"), ns, target,
+                                op, &plan->min_record_bytes);
         if (frc < 0) {
-            rc = -1;
+            rc = frc;
             goto done;
         }
         if (frc > 0)
             rc = 1; /* keep going: a missing required field still wins */
-        else if (target >= 0 &&
-                 record_plan_schema_delivers(field, profile_field_kinds[target]))
+        else if (target >= 0 && op_delivers(op))
             present |= PROFILE_FIELD_BIT(target);
         else if (target >= 0)
             op->target = -1; /* unusable type: read as if absent */
@@ -304,16 +966,16 @@ int record_plan_compile(record_plan *plan, const char *json, size_t len,
         if (present & PROFILE_FIELD_BIT(f))
             continue;
         if (!(named & PROFILE_FIELD_BIT(f))) {
-            *why = format_string("not a daglib profile: no field '%s'",
-                           profile_field_names[f]);
-            rc = -1;
+            cx.why = format_string("not a daglib profile: no field '%s'",
+                                   profile_field_names[f]);
+            rc = cx.why != NULL ? INVALID : NOMEM;
             goto done;
         }
         if (rc != 1) { /* a type avro-c could not make usable either */
-            *why = format_string("not a daglib profile: field '%s' has an "
-                           "unusable type",
-                           profile_field_names[f]);
-            rc = -1;
+            cx.why = format_string("not a daglib profile: field '%s' has an "
+                                   "unusable type",
+                                   profile_field_names[f]);
+            rc = cx.why != NULL ? INVALID : NOMEM;
             goto done;
         }
     }
@@ -321,11 +983,16 @@ int record_plan_compile(record_plan *plan, const char *json, size_t len,
     plan->layout = layout_of(plan);
 
 done:
-    avro_schema_decref(schema);
+    json_decref(cx.named);
+    json_decref(schema);
     if (rc < 0) {
-        if (*why == NULL)
-            *why = format_string("out of memory compiling the schema");
         record_plan_free(plan);
+        if (rc == NOMEM) {
+            free(cx.why);
+            cx.why = NULL;
+        }
+        *why = cx.why;
+        return rc == NOMEM ? RECORD_PLAN_NOMEM : -1;
     }
     return rc;
 }

@@ -91,10 +91,15 @@ typedef struct record_plan {
 /* The cell kind each field is delivered as. */
 extern const uint8_t profile_field_kinds[PF_COUNT];
 
-/* Compile the plan from the writer's schema JSON.  0 on success; 1 when
- * the schema is a daglib profile this plan cannot decode (the caller uses
- * avro-c instead); -1 when it is not a daglib profile or cannot be parsed,
- * with *why (malloc'd) saying so. */
+/* record_plan_compile()'s answer when memory ran out. */
+#define RECORD_PLAN_NOMEM (-2)
+
+/* Compile the plan from the writer's schema JSON (parsed with jansson,
+ * never avro-c).  0 on success; 1 when the schema is a valid daglib
+ * profile this plan cannot decode (the caller may then give it to
+ * avro-c); -1 when it is not a daglib profile or not a valid schema, with
+ * *why (malloc'd) saying so; RECORD_PLAN_NOMEM when memory ran out
+ * (*why NULL). */
 int record_plan_compile(record_plan *plan, const char *json, size_t len,
                         char **why);
 
