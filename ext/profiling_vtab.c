@@ -20,12 +20,16 @@
  *     status HIDDEN,                          -- 'ok', 'failed', 'skipped'
  *     attempts HIDDEN, worker HIDDEN,         -- INTEGER; worker NULL if unknown
  *     error HIDDEN,                           -- the last failure, or NULL
+ *     host HIDDEN,                            -- the machine the run was on
  *     path HIDDEN                             -- the file the row comes from
  *   );
  *
+ * The columns are made from the field table (profile_schema.h): the
+ * original fields, the root, the later fields, the path.
+ *
  * SELECT * gives the first six.  A file without the later fields (the
- * Python original's) gives their defaults: status 'ok', attempts 1, the
- * others NULL.  The declared types are for ODBC clients, which size
+ * Python original's, or one written before a field was added) gives
+ * their defaults: status 'ok', attempts 1, host '', the others NULL.  The declared types are for ODBC clients, which size
  * their buffers and choose their types from them (SQLite itself returns
  * every value whole, whatever is declared):
  *   - what a report groups by (dag_name, run_id, task_name, status) is
@@ -85,25 +89,20 @@
 /* Column numbers.  The root comes first of the hidden columns because
  * SQLite gives a table-valued function's arguments to the hidden columns
  * in order: profiling('/x') is root = '/x'.  The other columns are the
- * profile fields, in profile_field order. */
-#define COLUMN_ROOT 6
-#define COLUMN_STARTED_AT 7
-#define COLUMN_ERROR 12
-#define COLUMN_PATH 13
+ * profile fields, in profile_field order, and the path last. */
+#define COLUMN_ROOT PF_REQUIRED_COUNT
+#define COLUMN_PATH (PF_COUNT + 1)
 
+#define SHOWN_COLUMN_(id, name, wire, type, def, sql) #name " " sql ", "
+#define HIDDEN_COLUMN_(id, name, wire, type, def, sql) #name " HIDDEN " sql ", "
 #define PROFILING_SCHEMA                                                      \
     "CREATE TABLE x("                                                         \
-    "dag_name VARCHAR(128), dag_description TEXT, "                           \
-    "run_id VARCHAR(13), task_name VARCHAR(255), "                            \
-    "task_description TEXT, task_runtime DOUBLE, root HIDDEN, "               \
-    "started_at HIDDEN TIMESTAMP, ended_at HIDDEN TIMESTAMP, "                \
-    "status HIDDEN VARCHAR(7), attempts HIDDEN INTEGER, "                     \
-    "worker HIDDEN INTEGER, error HIDDEN TEXT, path HIDDEN TEXT)"
+    PROFILE_ORIGINAL_FIELDS(SHOWN_COLUMN_) "root HIDDEN, "                    \
+    PROFILE_LATER_FIELDS(HIDDEN_COLUMN_) "path HIDDEN TEXT)"
 
-_Static_assert(PF_TASK_RUNTIME == COLUMN_ROOT - 1 &&
-                   PF_STARTED_AT == COLUMN_STARTED_AT - 1 &&
-                   PF_ERROR == COLUMN_ERROR - 1 && PF_COUNT == 12,
-               "the schema above lists the fields in profile_field order");
+_Static_assert(PF_TASK_RUNTIME == COLUMN_ROOT - 1,
+               "the original fields come before the root");
+_Static_assert(COLUMN_PATH < 64, "colUsed has a bit for every column");
 
 /* The profile field of a column: the same number before the root, one
  * less after it.  Only for columns that hold a field. */

@@ -72,8 +72,8 @@ static int avroc_seed(const char *dir, const char *codec)
     snprintf(path, sizeof path, "%s/avroc-%s.avro", dir, codec);
     unlink(path);
     avro_schema_t schema;
-    if (avro_schema_from_json_length(profile_schema_json,
-                                     strlen(profile_schema_json), &schema) != 0)
+    if (avro_schema_from_json_length(profile_schema_json(),
+                                     strlen(profile_schema_json()), &schema) != 0)
         return -1;
     avro_file_writer_t w;
     if (avro_file_writer_create_with_codec(path, schema, &w, codec, 0) != 0) {

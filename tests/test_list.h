@@ -170,6 +170,7 @@ TEST_ENTRY(profiling_records_every_instance_of_mapped_and_joined_tasks)
 
 
 /* ---- reading profiling files (test_profile_reader.c) ---- */
+TEST_ENTRY(profile_reader_files_from_before_a_field_take_the_fast_path)
 TEST_ENTRY(profile_reader_engines_agree_on_libdaglib_files)
 TEST_ENTRY(profile_reader_engines_agree_on_blocks_of_every_size)
 TEST_ENTRY(profile_reader_reads_avro_c_files_and_falls_back_for_snappy)
@@ -202,6 +203,7 @@ TEST_ENTRY(profile_reader_threads_read_files_at_once)
 /* ---- SQL: the profiling table (test_vtab.c) ---- */
 TEST_ENTRY(vtab_select_star_gives_the_page_columns_and_rows)
 TEST_ENTRY(vtab_hidden_columns_carry_times_status_attempts_worker_error_and_path)
+TEST_ENTRY(vtab_host_names_the_machine_each_run_was_on)
 TEST_ENTRY(vtab_timestamps_are_utc_iso8601_with_microseconds)
 TEST_ENTRY(vtab_declared_types_suit_odbc_clients)
 TEST_ENTRY(vtab_reads_the_tree_again_at_each_query)

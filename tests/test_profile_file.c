@@ -370,13 +370,16 @@ static void python_line(int i, const char *run_id, char *out, size_t size)
     else
         snprintf(error, sizeof error, "\"%s\"", r.error);
     static const char *const statuses[] = {"ok", "failed", "skipped"};
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
     snprintf(out, size,
              "{\"attempts\": %d, \"dag_description\": \"Test DAG\", "
              "\"dag_name\": \"samples\", \"ended_at\": %s, \"error\": %s, "
+             "\"host\": \"%s\", "
              "\"run_id\": \"%s\", \"started_at\": %s, \"status\": \"%s\", "
              "\"task_description\": \"%s\", \"task_name\": \"%s\", "
              "\"task_runtime\": %s, \"worker\": %s}\n",
-             r.attempts, ended, error, run_id, started, statuses[r.status],
+             r.attempts, ended, error, host, run_id, started, statuses[r.status],
              r.task_description, name, runtime, worker);
 }
 
@@ -462,7 +465,7 @@ TEST(profile_file_header_schema_keeps_every_default)
         container c;
         walk(paths[k], &c);
         /* The exact text: avro-c would have dropped the defaults. */
-        CHECK_STR_EQ(c.schema, profile_schema_json);
+        CHECK_STR_EQ(c.schema, profile_schema_json());
         CHECK_STR_EQ(c.codec, k == 0 ? "null" : "deflate");
         free(c.schema);
         /* And what a reader of another language makes of it: the first six
@@ -481,6 +484,7 @@ TEST(profile_file_header_schema_keeps_every_default)
         CHECK_CONTAINS(text, "{\"default\": 1, \"name\": \"attempts\"");
         CHECK_CONTAINS(text, "{\"default\": null, \"name\": \"worker\"");
         CHECK_CONTAINS(text, "{\"default\": null, \"name\": \"error\"");
+        CHECK_CONTAINS(text, "{\"default\": \"\", \"name\": \"host\"");
         CHECK(strstr(text, "\"default\": null, \"name\": \"task_runtime\"") ==
               NULL);
         free(text);
@@ -504,7 +508,8 @@ TEST(profile_file_schema_lets_newer_readers_read_the_original_files)
     CHECK_INT_EQ(lines, 3);
     CHECK_CONTAINS(text, "{\"attempts\": 1, \"dag_description\": \"Written by "
                          "Python's avro\", \"dag_name\": \"py_legacy\", "
-                         "\"ended_at\": null, \"error\": null, \"run_id\": "
+                         "\"ended_at\": null, \"error\": null, \"host\": \"\", "
+                         "\"run_id\": "
                          "\"run_0a1b2c3d4\", \"started_at\": null, "
                          "\"status\": \"ok\", \"task_description\": \"Task "
                          "number 0 ✓\", \"task_name\": \"task 0\", "

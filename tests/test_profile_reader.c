@@ -317,6 +317,7 @@ static void expect_python(int i, const char *kind, row_copy *row)
         set_text(&row->cell[PF_ERROR], buf);
     }
     /* What a file without the later fields reads as: their defaults. */
+    set_text(&row->cell[PF_HOST], "");
     if (strcmp(kind, "legacy") == 0) {
         set_null(&row->cell[PF_STARTED_AT]);
         set_null(&row->cell[PF_ENDED_AT]);
@@ -379,9 +380,19 @@ static profile_record sample(int i, char *name, size_t size)
     return r;
 }
 
-/* res holds exactly samples 0..count-1 of DAG dag with run id run_id. */
+/* The host name libdaglib's writer records on this machine. */
+static const char *this_host(void)
+{
+    static char host[256];
+    if (host[0] == '\0' && gethostname(host, sizeof host - 1) != 0)
+        host[0] = '\0';
+    return host;
+}
+
+/* res holds exactly samples 0..count-1 of DAG dag with run id run_id,
+ * written on host (avro-c's writer leaves it at its default, ""). */
 static void check_sample_rows(const result *res, const char *dag,
-                              const char *run_id, int count)
+                              const char *run_id, const char *host, int count)
 {
     CHECK_INT_EQ(res->n, count);
     for (int i = 0; i < count; i++) {
@@ -412,6 +423,7 @@ static void check_sample_rows(const result *res, const char *dag,
             set_null(&row.cell[PF_ERROR]);
         else
             set_text(&row.cell[PF_ERROR], s.error);
+        set_text(&row.cell[PF_HOST], host);
         result want = {.rows = &row, .n = 1};
         result got = *res;
         got.rows = &res->rows[i];
@@ -466,8 +478,8 @@ static void daglib_writes(const char *dag, const char *codec, int count,
 static void avroc_writes(const char *path, const char *codec, int count)
 {
     avro_schema_t schema;
-    CHECK(avro_schema_from_json_length(profile_schema_json,
-                                       strlen(profile_schema_json),
+    CHECK(avro_schema_from_json_length(profile_schema_json(),
+                                       strlen(profile_schema_json()),
                                        &schema) == 0);
     avro_file_writer_t writer;
     unlink(path);
@@ -617,9 +629,10 @@ typedef struct craft {
     int64_t started_branch; /* union index of started_at */
     int64_t status;         /* enum index */
     int64_t attempts;       /* an Avro int: 5 bytes of varint at most */
+    int fields;             /* how many of the table's fields; 0: all */
 } craft;
 
-#define GOOD_CRAFT ((craft){-1, 1, 0, 1})
+#define GOOD_CRAFT ((craft){-1, 1, 0, 1, 0})
 
 static void put_record(bytes *b, int i, craft c)
 {
@@ -644,6 +657,24 @@ static void put_record(bytes *b, int i, craft c)
     put_long(b, c.attempts);
     put_long(b, 0);         /* worker: null */
     put_long(b, 0);         /* error: null */
+    /* The fields after error, as the field table has them. */
+    for (int f = PF_ERROR + 1; f < (c.fields > 0 ? c.fields : PF_COUNT); f++) {
+        switch ((profile_wire)profile_field_wires[f]) {
+        case PROFILE_WIRE_STRING:
+            put_str(b, "");
+            break;
+        case PROFILE_WIRE_DOUBLE:
+            put_double(b, 0);
+            break;
+        case PROFILE_WIRE_INT:
+        case PROFILE_WIRE_ENUM:
+            put_long(b, 0);
+            break;
+        default: /* a null branch */
+            put_long(b, 0);
+            break;
+        }
+    }
 }
 
 static void put_block(bytes *b, int64_t count, const bytes *data)
@@ -658,9 +689,9 @@ static void put_block(bytes *b, int64_t count, const bytes *data)
 static const char *schema_with_extra_int(void)
 {
     static char json[4096];
-    size_t n = strlen(profile_schema_json);
+    size_t n = strlen(profile_schema_json());
     CHECK(n + 64 < sizeof json);
-    memcpy(json, profile_schema_json, n - 2); /* all but the closing "]}" */
+    memcpy(json, profile_schema_json(), n - 2); /* all but the closing "]}" */
     strcpy(json + n - 2, ",{\"name\":\"x_count\",\"type\":\"int\"}]}");
     return json;
 }
@@ -671,7 +702,7 @@ static const char *schema_with_extra_int(void)
 static void craft_file_of(const char *path, int extra_int, const bytes *tail)
 {
     bytes file = {0}, good = {0};
-    put_header(&file, extra_int ? schema_with_extra_int() : profile_schema_json,
+    put_header(&file, extra_int ? schema_with_extra_int() : profile_schema_json(),
                "null");
     for (int i = 0; i < 2; i++) {
         put_record(&good, i, GOOD_CRAFT);
@@ -693,6 +724,51 @@ static void craft_file(const char *path, const bytes *tail)
 
 /* ---- libdaglib's files ------------------------------------------------------------ */
 
+TEST(profile_reader_files_from_before_a_field_take_the_fast_path)
+{
+    /* A file written before the table's last field (host) was added: the
+     * schema and records of the first PF_FIRST_DAGLIB_COUNT fields.  The
+     * block decoder still reads it (no fall back to avro-c, no general
+     * path), and the missing field reads as its default. */
+    const char *full = profile_schema_json();
+    const char *host = strstr(full, ",{\"name\":\"host\"");
+    CHECK(host != NULL);
+    CHECK_INT_EQ(PF_HOST, PF_FIRST_DAGLIB_COUNT); /* the first one added */
+    char old[4096];
+    CHECK((size_t)(host - full) + 3 < sizeof old);
+    memcpy(old, full, (size_t)(host - full));
+    strcpy(old + (host - full), "]}");
+
+    record_plan plan;
+    char *why = NULL;
+    CHECK(record_plan_compile(&plan, old, strlen(old), &why) == 0);
+    CHECK_INT_EQ(plan.layout, LAYOUT_DAGLIB);
+    CHECK(plan.missing_mask == PROFILE_FIELD_BIT(PF_HOST));
+    record_plan_free(&plan);
+
+    bytes file = {0}, data = {0};
+    put_header(&file, old, "null");
+    craft twelve = GOOD_CRAFT;
+    twelve.fields = PF_FIRST_DAGLIB_COUNT;
+    for (int i = 0; i < 3; i++)
+        put_record(&data, i, twelve);
+    put_block(&file, 3, &data);
+    test_write_file("before_host.avro", file.p, file.n);
+    free(file.p);
+    free(data.p);
+    result res;
+    read_all("before_host.avro", PROFILE_ENGINE_AUTO, ALL, &res);
+    CHECK(res.opened && res.clean);
+    CHECK_STR_EQ(res.engine, "block");
+    CHECK_INT_EQ(res.n, 3);
+    for (size_t r = 0; r < res.n; r++) {
+        CHECK_INT_EQ(res.rows[r].cell[PF_HOST].kind, CELL_TEXT);
+        CHECK_STR_EQ(res.rows[r].cell[PF_HOST].text, "");
+        CHECK_INT_EQ(res.rows[r].cell[PF_TASK_RUNTIME].kind, CELL_REAL);
+    }
+    result_free(&res);
+}
+
 TEST(profile_reader_engines_agree_on_libdaglib_files)
 {
     static const char *const codecs[] = {"null", "deflate"};
@@ -703,7 +779,7 @@ TEST(profile_reader_engines_agree_on_libdaglib_files)
         result rows;
         CHECK_INT_EQ(both_engines_agree(w.path, &rows), 12345);
         CHECK_STR_EQ(rows.engine, "block");
-        check_sample_rows(&rows, "samples", w.run_id, 12345);
+        check_sample_rows(&rows, "samples", w.run_id, this_host(), 12345);
         result_free(&rows);
     }
 }
@@ -720,7 +796,7 @@ TEST(profile_reader_engines_agree_on_blocks_of_every_size)
         CHECK_INT_EQ(records, 4100);
         result rows;
         CHECK_INT_EQ(both_engines_agree(w.path, &rows), 4100);
-        check_sample_rows(&rows, "sizes", w.run_id, 4100);
+        check_sample_rows(&rows, "sizes", w.run_id, this_host(), 4100);
         result_free(&rows);
         unlink(w.path);
     }
@@ -739,7 +815,7 @@ TEST(profile_reader_reads_avro_c_files_and_falls_back_for_snappy)
         /* What AUTO chose: the block decoder, or avro-c for a codec it
          * does not decode. */
         CHECK_STR_EQ(rows.engine, cases[k].engine);
-        check_sample_rows(&rows, "avroc", "run_00000c0de", 3000);
+        check_sample_rows(&rows, "avroc", "run_00000c0de", "", 3000);
         result_free(&rows);
     }
 }
@@ -941,7 +1017,7 @@ TEST(profile_reader_refuses_files_that_are_not_profiles)
     check_refused("dir.avro", "not a regular file");
     /* A header cut inside its schema, and one without a schema. */
     b = (bytes){0};
-    put_header(&b, profile_schema_json, "null");
+    put_header(&b, profile_schema_json(), "null");
     test_write_file("cut_header.avro", b.p, 100);
     free(b.p);
     check_refused("cut_header.avro", "cut short");
@@ -957,7 +1033,7 @@ TEST(profile_reader_refuses_files_that_are_not_profiles)
     check_refused("no_schema.avro", "no avro.schema");
     /* A codec nobody here decodes. */
     b = (bytes){0};
-    put_header(&b, profile_schema_json, "zstandard");
+    put_header(&b, profile_schema_json(), "zstandard");
     test_write_file("zstd.avro", b.p, b.n);
     free(b.p);
     check_refused("zstd.avro", "codec 'zstandard' is not one avro-c reads");
@@ -1060,9 +1136,9 @@ TEST(profile_reader_plans_enums_named_once_and_referred_to)
     /* The twelve fields, then the status enum again by its short name and
      * by its full name: both decode as that enum. */
     static char json[4096];
-    size_t n = strlen(profile_schema_json);
+    size_t n = strlen(profile_schema_json());
     CHECK(n + 128 < sizeof json);
-    memcpy(json, profile_schema_json, n - 2);
+    memcpy(json, profile_schema_json(), n - 2);
     snprintf(json + n - 2, sizeof json - (n - 2), "%s",
              ",{\"name\":\"x_status\",\"type\":\"task_status\"},"
              "{\"name\":\"x_again\",\"type\":[\"null\",\"" PROFILE_RECORD_NAMESPACE
@@ -1345,7 +1421,7 @@ TEST(profile_reader_refuses_lying_counts_and_lengths)
 
     /* A string whose length runs past the block. */
     tail.n = data.n = 0;
-    put_record(&data, 2, (craft){1000, 1, 0, 1});
+    put_record(&data, 2, (craft){1000, 1, 0, 1, 0});
     put_block(&tail, 1, &data);
     craft_file("length.avro", &tail);
     check_lie_caught("length.avro", 2, "runs past the end of its block");
@@ -1363,14 +1439,14 @@ TEST(profile_reader_refuses_lying_counts_and_lengths)
 
     /* A union index out of range (started_at has two branches). */
     tail.n = data.n = 0;
-    put_record(&data, 2, (craft){-1, 7, 0, 1});
+    put_record(&data, 2, (craft){-1, 7, 0, 1, 0});
     put_block(&tail, 1, &data);
     craft_file("union.avro", &tail);
     check_lie_caught("union.avro", 2, "union index is out of range");
 
     /* An enum index out of range (three statuses). */
     tail.n = data.n = 0;
-    put_record(&data, 2, (craft){-1, 1, 3, 1});
+    put_record(&data, 2, (craft){-1, 1, 3, 1, 0});
     put_block(&tail, 1, &data);
     craft_file("enum.avro", &tail);
     check_lie_caught("enum.avro", 2, "enum index is out of range");
@@ -1378,7 +1454,7 @@ TEST(profile_reader_refuses_lying_counts_and_lengths)
     /* An int (attempts) of more than 5 bytes: avro-c refuses it, and so
      * must the decoder of daglib's layout. */
     tail.n = data.n = 0;
-    put_record(&data, 2, (craft){-1, 1, 0, (int64_t)1 << 40});
+    put_record(&data, 2, (craft){-1, 1, 0, (int64_t)1 << 40, 0});
     put_block(&tail, 1, &data);
     craft_file("attempts.avro", &tail);
     check_lie_caught("attempts.avro", 2, "an int takes more than 5 bytes");
@@ -1621,8 +1697,8 @@ TEST(profile_reader_avro_c_refuses_what_it_cannot_read)
      * memory): the block decoder reads the file, the avro-c engine says
      * at once that it cannot. */
     static char schema[4096];
-    size_t n = strlen(profile_schema_json);
-    memcpy(schema, profile_schema_json, n - 2);
+    size_t n = strlen(profile_schema_json());
+    memcpy(schema, profile_schema_json(), n - 2);
     strcpy(schema + n - 2, ",{\"name\":\"x_none\",\"type\":{\"type\":"
                            "\"fixed\",\"name\":\"nothing\",\"size\":0}}]}");
     bytes file = {0}, data = {0};

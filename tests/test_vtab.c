@@ -307,6 +307,32 @@ TEST(vtab_hidden_columns_carry_times_status_attempts_worker_error_and_path)
     sqlite3_close(db);
 }
 
+TEST(vtab_host_names_the_machine_each_run_was_on)
+{
+    /* Runs of this machine say so; a file written before the field
+     * existed (the Python original's layout) reads as ''. */
+    run_dag(NULL, "here", 2, NULL);
+    make_dirs("meta/profiling/legacy");
+    write_avro("meta/profiling/legacy/run_5d508d060.avro", legacy_schema, 2,
+               fill_legacy);
+    char host[256] = "";
+    CHECK(gethostname(host, sizeof host - 1) == 0);
+    sqlite3 *db = open_metadb(NULL);
+    char *rows = query_rows(db, "SELECT dag_name, host, count(*) FROM profiling "
+                                "GROUP BY dag_name, host ORDER BY dag_name");
+    char want[600];
+    snprintf(want, sizeof want, "here|%s|2\nlegacy||2\n", host);
+    CHECK_STR_EQ(rows, want);
+    free(rows);
+    /* Hidden: not among SELECT *'s columns. */
+    sqlite3_stmt *stmt;
+    CHECK(sqlite3_prepare_v2(db, "SELECT * FROM profiling", -1, &stmt, NULL) ==
+          SQLITE_OK);
+    CHECK_INT_EQ(sqlite3_column_count(stmt), 6);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
 TEST(vtab_timestamps_are_utc_iso8601_with_microseconds)
 {
     static const struct {
@@ -385,6 +411,7 @@ TEST(vtab_declared_types_suit_odbc_clients)
                        "attempts|INTEGER|1\n"
                        "worker|INTEGER|1\n"
                        "error|TEXT|1\n"
+                       "host|VARCHAR(255)|1\n"
                        "path|TEXT|1\n");
     free(rows);
     rows = query_rows(db, "SELECT name, type, hidden FROM "

@@ -47,7 +47,12 @@ struct profile_file {
     unsigned char sync[AVRO_SYNC_SIZE];
     off_t size; /* bytes known to be on disk: whole blocks only */
 
-    bytes prefix; /* dag_name, dag_description, run_id: encoded once */
+    /* The fields every record of the run shares (copies, with lengths). */
+    char *dag_name, *dag_description;
+    size_t dag_name_len, dag_description_len;
+    char host[256];
+    size_t host_len;
+
     bytes block;  /* records not written yet */
     size_t pending;
     bytes out;   /* the framed block being written */
@@ -149,15 +154,86 @@ static void put_double(bytes *b, double d)
     put_raw(b, le, sizeof le);
 }
 
-/* ["null", long] */
-static void put_optional_time(bytes *b, int64_t us)
+/* ---- a field per wire (profile_schema.h) ------------------------------------ */
+
+static void put_wire_STRING(bytes *b, const char *s, size_t n)
 {
-    if (us == PROFILE_NO_TIME) {
+    put_string(b, s, n);
+}
+
+static void put_wire_DOUBLE(bytes *b, double d)
+{
+    put_double(b, d);
+}
+
+static void put_wire_INT(bytes *b, int32_t v)
+{
+    put_long(b, v);
+}
+
+static void put_wire_ENUM(bytes *b, int64_t symbol)
+{
+    put_long(b, symbol);
+}
+
+/* ["null", long]: PROFILE_NO_TIME is the null. */
+static void put_wire_OPTIONAL_LONG(bytes *b, int64_t v)
+{
+    if (v == PROFILE_NO_TIME) {
         put_long(b, 0);
     } else {
         put_long(b, 1);
-        put_long(b, us);
+        put_long(b, v);
     }
+}
+
+/* ["null", int]: PROFILE_NO_WORKER is the null. */
+static void put_wire_OPTIONAL_INT(bytes *b, int32_t v)
+{
+    if (v == PROFILE_NO_WORKER) {
+        put_long(b, 0);
+    } else {
+        put_long(b, 1);
+        put_long(b, v);
+    }
+}
+
+/* ["null", string]: NULL is the null; the text is made valid UTF-8. */
+static void put_wire_OPTIONAL_STRING(bytes *b, const char *s)
+{
+    if (s == NULL) {
+        put_long(b, 0);
+    } else {
+        put_long(b, 1);
+        put_clean_string(b, s);
+    }
+}
+
+/* Where each field's value comes from: the file (f) for what the run's
+ * records share, the record (r) for the rest.  A field of the table
+ * without a line here does not compile. */
+#define FIELD_VALUE_DAG_NAME f->dag_name, f->dag_name_len
+#define FIELD_VALUE_DAG_DESCRIPTION f->dag_description, f->dag_description_len
+#define FIELD_VALUE_RUN_ID f->run_id, (size_t)META_RUN_ID_LEN
+#define FIELD_VALUE_TASK_NAME r->task_name, r->task_name_len
+#define FIELD_VALUE_TASK_DESCRIPTION                                          \
+    r->task_description, strlen(r->task_description)
+#define FIELD_VALUE_TASK_RUNTIME r->runtime
+#define FIELD_VALUE_STARTED_AT r->started_at_us
+#define FIELD_VALUE_ENDED_AT r->ended_at_us
+#define FIELD_VALUE_STATUS (int64_t)r->status
+#define FIELD_VALUE_ATTEMPTS r->attempts
+#define FIELD_VALUE_WORKER r->worker
+#define FIELD_VALUE_ERROR r->error
+#define FIELD_VALUE_HOST f->host, f->host_len
+
+/* The record's fields in the table's order, each by its wire. */
+static void put_record(bytes *b, const profile_file *f, const profile_record *r)
+{
+#define PUT_FIELD_(id, name, wire, type, def, sql)                            \
+    put_wire_##wire(b, FIELD_VALUE_##id);
+    PROFILE_FIELD_MAP(PUT_FIELD_)
+#undef PUT_FIELD_
 }
 
 /* ---- creating the file ------------------------------------------------------ */
@@ -237,7 +313,8 @@ static void encode_header(bytes *b, const char *codec,
     put_raw(b, AVRO_MAGIC, AVRO_MAGIC_SIZE);
     put_long(b, 2); /* metadata map: one block of two entries */
     put_string(b, "avro.schema", 11);
-    put_string(b, profile_schema_json, strlen(profile_schema_json));
+    const char *schema = profile_schema_json();
+    put_string(b, schema, strlen(schema));
     put_string(b, "avro.codec", 10);
     put_string(b, codec, strlen(codec));
     put_long(b, 0);
@@ -248,12 +325,28 @@ static void profile_file_free(profile_file *f)
 {
     if (f->zs_ready)
         deflateEnd(&f->zs);
-    bytes_free(&f->prefix);
+    free(f->dag_name);
+    free(f->dag_description);
     bytes_free(&f->block);
     bytes_free(&f->out);
     bytes_free(&f->zbuf);
     free(f->path);
     free(f);
+}
+
+/* This machine's host name, as printable ASCII (anything else becomes
+ * '?', so that the field is valid UTF-8 whatever the system says), into
+ * out; its length.  "" when the system will not say. */
+static size_t this_host(char *out, size_t size)
+{
+    if (gethostname(out, size) != 0)
+        out[0] = '\0';
+    out[size - 1] = '\0';
+    size_t n = strlen(out);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f)
+            out[i] = '?';
+    return n;
 }
 
 /* Create the file with a fresh run id in dirfd; the fd, or -1. */
@@ -324,10 +417,17 @@ int profile_file_create(const char *root, const char *dag_name,
 
     bytes header = {0};
     encode_header(&header, codec, f->sync);
-    put_string(&f->prefix, dag_name, strlen(dag_name));
-    put_string(&f->prefix, dag_description, strlen(dag_description));
-    put_string(&f->prefix, f->run_id, META_RUN_ID_LEN);
-    if (f->path == NULL || header.failed || f->prefix.failed) {
+    f->dag_name_len = strlen(dag_name);
+    f->dag_description_len = strlen(dag_description);
+    f->dag_name = malloc(f->dag_name_len + 1);
+    f->dag_description = malloc(f->dag_description_len + 1);
+    if (f->dag_name != NULL)
+        memcpy(f->dag_name, dag_name, f->dag_name_len + 1);
+    if (f->dag_description != NULL)
+        memcpy(f->dag_description, dag_description, f->dag_description_len + 1);
+    f->host_len = this_host(f->host, sizeof f->host);
+    if (f->path == NULL || header.failed || f->dag_name == NULL ||
+        f->dag_description == NULL) {
         rc = error_set(err, DAGLIB_NOMEM, "out of memory");
     } else if (write_all(f->fd, header.data, header.len) != 0) {
         rc = error_set(err, DAGLIB_IO, "cannot write the profiling file '%s': %s",
@@ -386,26 +486,7 @@ int profile_file_append(profile_file *f, const profile_record *r,
 {
     bytes *b = &f->block;
     size_t mark = b->len;
-    put_raw(b, f->prefix.data, f->prefix.len);
-    put_string(b, r->task_name, r->task_name_len);
-    put_string(b, r->task_description, strlen(r->task_description));
-    put_double(b, r->runtime);
-    put_optional_time(b, r->started_at_us);
-    put_optional_time(b, r->ended_at_us);
-    put_long(b, (int64_t)r->status);
-    put_long(b, r->attempts);
-    if (r->worker == PROFILE_NO_WORKER) {
-        put_long(b, 0);
-    } else {
-        put_long(b, 1);
-        put_long(b, r->worker);
-    }
-    if (r->error == NULL) {
-        put_long(b, 0);
-    } else {
-        put_long(b, 1);
-        put_clean_string(b, r->error);
-    }
+    put_record(b, f, r);
     if (b->failed) {
         b->failed = 0; /* drop this record, keep the block */
         b->len = mark;

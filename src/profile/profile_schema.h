@@ -1,34 +1,84 @@
 /*
  * profile_schema.h -- the Avro record daglib.profiling.tprofile, shared by
- * the writer (src/profile/profile_file.c) and the reader (src/profile/profile_reader.c).
- *
- * The first six fields are those of the Python original, in its order;
- * every later field has a default so that a reader taking the newest
- * file's schema for the whole tree also reads older files.
+ * the writer (profile_file.c), the readers (profile_reader.c) and the
+ * SQL table (ext/profiling_vtab.c).
  */
 #ifndef DAGLIB_PROFILE_SCHEMA_H
 #define DAGLIB_PROFILE_SCHEMA_H
 
 #include <stdint.h>
 
+/* The fields of the record, in its order: one table from which the
+ * enum, the header's schema JSON, the writer's encoding, the readers'
+ * layout and defaults and the SQL table's columns all derive.
+ *
+ *   X(ID, name, wire, avro type JSON, default JSON, SQL type)
+ *
+ * wire is how the field is written (PROFILE_WIRE_*).  The first six are
+ * the Python original's, in its order, with no default; they are the
+ * columns of SELECT *.  Every later field has a default, so that a reader
+ * taking the newest file's schema for a whole tree (Spark, Hive, Trino,
+ * and this project's own reader) also reads older files; they are hidden
+ * columns.  A new field goes at the end. */
+#define PROFILE_TIMESTAMP_JSON \
+    "{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}"
+#define PROFILE_STATUS_JSON                                                   \
+    "{\"type\":\"enum\",\"name\":\"task_status\","                           \
+    "\"symbols\":[\"ok\",\"failed\",\"skipped\"],\"default\":\"ok\"}"
+
+#define PROFILE_ORIGINAL_FIELDS(X)                                            \
+    X(DAG_NAME, dag_name, STRING, "\"string\"", NULL, "VARCHAR(128)")          \
+    X(DAG_DESCRIPTION, dag_description, STRING, "\"string\"", NULL, "TEXT")    \
+    X(RUN_ID, run_id, STRING, "\"string\"", NULL, "VARCHAR(13)")               \
+    X(TASK_NAME, task_name, STRING, "\"string\"", NULL, "VARCHAR(255)")        \
+    X(TASK_DESCRIPTION, task_description, STRING, "\"string\"", NULL, "TEXT")  \
+    /* a double here; a float in the Python original */                       \
+    X(TASK_RUNTIME, task_runtime, DOUBLE, "\"double\"", NULL, "DOUBLE")
+
+#define PROFILE_LATER_FIELDS(X)                                               \
+    X(STARTED_AT, started_at, OPTIONAL_LONG,                                  \
+      "[\"null\"," PROFILE_TIMESTAMP_JSON "]", "null", "TIMESTAMP")             \
+    X(ENDED_AT, ended_at, OPTIONAL_LONG,                                      \
+      "[\"null\"," PROFILE_TIMESTAMP_JSON "]", "null", "TIMESTAMP")             \
+    X(STATUS, status, ENUM, PROFILE_STATUS_JSON, "\"ok\"", "VARCHAR(7)")       \
+    X(ATTEMPTS, attempts, INT, "\"int\"", "1", "INTEGER")                      \
+    X(WORKER, worker, OPTIONAL_INT, "[\"null\",\"int\"]", "null", "INTEGER")    \
+    X(ERROR, error, OPTIONAL_STRING, "[\"null\",\"string\"]", "null", "TEXT")   \
+    /* the writing machine's host name: where a run happened when many */    \
+    /* machines write into one shared tree */                                 \
+    X(HOST, host, STRING, "\"string\"", "\"\"", "VARCHAR(255)")
+
+#define PROFILE_FIELD_MAP(X) PROFILE_ORIGINAL_FIELDS(X) PROFILE_LATER_FIELDS(X)
+
 typedef enum profile_field {
-    PF_DAG_NAME,
-    PF_DAG_DESCRIPTION,
-    PF_RUN_ID,
-    PF_TASK_NAME,
-    PF_TASK_DESCRIPTION,
-    PF_TASK_RUNTIME,   /* double seconds; float in the Python original */
-    PF_STARTED_AT,     /* ["null", timestamp-micros], default null */
-    PF_ENDED_AT,       /* ["null", timestamp-micros], default null */
-    PF_STATUS,         /* enum task_status {ok, failed, skipped}, default ok */
-    PF_ATTEMPTS,       /* int, default 1 */
-    PF_WORKER,         /* ["null", int], default null */
-    PF_ERROR,          /* ["null", string], default null */
+#define PROFILE_FIELD_ENUM_(id, name, wire, type, def, sql) PF_##id,
+    PROFILE_FIELD_MAP(PROFILE_FIELD_ENUM_)
+#undef PROFILE_FIELD_ENUM_
     PF_COUNT
 } profile_field;
 
 /* Fields every daglib profile has, from the Python original on. */
 #define PF_REQUIRED_COUNT 6
+
+/* Fields of the first daglib files in C: a file with at least these, of
+ * the table's types, is read by the fast path however many of the later
+ * fields it has. */
+#define PF_FIRST_DAGLIB_COUNT 12
+
+/* How a field is encoded. */
+typedef enum profile_wire {
+    PROFILE_WIRE_STRING,
+    PROFILE_WIRE_DOUBLE,
+    PROFILE_WIRE_INT,           /* an Avro int */
+    PROFILE_WIRE_ENUM,          /* the status symbols */
+    PROFILE_WIRE_OPTIONAL_LONG, /* ["null", long] */
+    PROFILE_WIRE_OPTIONAL_INT,  /* ["null", int] */
+    PROFILE_WIRE_OPTIONAL_STRING
+} profile_wire;
+
+/* Field names and wires, indexed by profile_field. */
+extern const char *const profile_field_names[PF_COUNT];
+extern const uint8_t profile_field_wires[PF_COUNT];
 
 typedef enum profile_status {
     PROFILE_OK = 0,
@@ -38,14 +88,13 @@ typedef enum profile_status {
 
 #define PROFILE_STATUS_COUNT 3
 
-/* Field names, indexed by profile_field. */
-extern const char *const profile_field_names[PF_COUNT];
-
 /* Status symbols, indexed by profile_status: "ok", "failed", "skipped". */
 extern const char *const profile_status_names[PROFILE_STATUS_COUNT];
 
-/* The full schema JSON, defaults included, as written in every header. */
-extern const char profile_schema_json[];
+/* The full schema JSON, defaults included, as written in every header:
+ * built from the field table on first use, then the same string for the
+ * life of the process.  Thread safe. */
+const char *profile_schema_json(void);
 
 /* How big a block may be.  The writer closes a block once its records
  * reach PROFILE_BLOCK_TARGET_BYTES (or PROFILE_BLOCK_MAX_RECORDS records),

@@ -28,13 +28,19 @@
 #include "error.h"
 #include "record_plan.h"
 
+/* The cell kind each wire is delivered as. */
+#define KIND_OF_STRING CELL_TEXT
+#define KIND_OF_ENUM CELL_TEXT
+#define KIND_OF_OPTIONAL_STRING CELL_TEXT
+#define KIND_OF_DOUBLE CELL_REAL
+#define KIND_OF_INT CELL_INT
+#define KIND_OF_OPTIONAL_INT CELL_INT
+#define KIND_OF_OPTIONAL_LONG CELL_INT
+
 const uint8_t profile_field_kinds[PF_COUNT] = {
-    [PF_DAG_NAME] = CELL_TEXT,   [PF_DAG_DESCRIPTION] = CELL_TEXT,
-    [PF_RUN_ID] = CELL_TEXT,     [PF_TASK_NAME] = CELL_TEXT,
-    [PF_TASK_DESCRIPTION] = CELL_TEXT, [PF_TASK_RUNTIME] = CELL_REAL,
-    [PF_STARTED_AT] = CELL_INT,  [PF_ENDED_AT] = CELL_INT,
-    [PF_STATUS] = CELL_TEXT,     [PF_ATTEMPTS] = CELL_INT,
-    [PF_WORKER] = CELL_INT,      [PF_ERROR] = CELL_TEXT,
+#define FIELD_KIND_(id, name, wire, type, def, sql) [PF_##id] = KIND_OF_##wire,
+    PROFILE_FIELD_MAP(FIELD_KIND_)
+#undef FIELD_KIND_
 };
 
 /* ---- compiling ------------------------------------------------------------ */
@@ -488,29 +494,49 @@ static int is_int32(const field_op *op)
     return op->is_union ? op->branches[1].int32 : op->scalar.int32;
 }
 
+/* Whether op is field f as the table writes it. */
+static int is_table_field(const field_op *op, int f)
+{
+    switch ((profile_wire)profile_field_wires[f]) {
+    case PROFILE_WIRE_STRING:
+        return is_scalar(op, f, WIRE_BYTES);
+    case PROFILE_WIRE_DOUBLE:
+        return is_scalar(op, f, WIRE_DOUBLE);
+    case PROFILE_WIRE_INT:
+        return is_scalar(op, f, WIRE_INT) && is_int32(op);
+    case PROFILE_WIRE_ENUM:
+        return is_scalar(op, f, WIRE_ENUM);
+    case PROFILE_WIRE_OPTIONAL_LONG:
+        return is_optional(op, f, WIRE_INT) && !is_int32(op);
+    case PROFILE_WIRE_OPTIONAL_INT:
+        return is_optional(op, f, WIRE_INT) && is_int32(op);
+    case PROFILE_WIRE_OPTIONAL_STRING:
+        return is_optional(op, f, WIRE_BYTES);
+    }
+    return 0;
+}
+
+/* The fast layouts: the Python original's six fields (a float runtime),
+ * or daglib's -- the field table's first n fields, for any n from the
+ * first C files' twelve on, so that files written before a field was
+ * added keep the fast path. */
 static plan_layout layout_of(const record_plan *plan)
 {
     const field_op *op = plan->ops;
-    if (plan->n_ops != PF_COUNT && plan->n_ops != PF_REQUIRED_COUNT)
-        return LAYOUT_OTHER;
-    for (int f = PF_DAG_NAME; f <= PF_TASK_DESCRIPTION; f++)
-        if (!is_scalar(&op[f], f, WIRE_BYTES))
-            return LAYOUT_OTHER;
-    if (plan->n_ops == PF_REQUIRED_COUNT)
+    if (plan->n_ops == PF_REQUIRED_COUNT) {
+        for (int f = PF_DAG_NAME; f <= PF_TASK_DESCRIPTION; f++)
+            if (!is_scalar(&op[f], f, WIRE_BYTES))
+                return LAYOUT_OTHER;
         return is_scalar(&op[PF_TASK_RUNTIME], PF_TASK_RUNTIME, WIRE_FLOAT)
                    ? LAYOUT_ORIGINAL
                    : LAYOUT_OTHER;
-    if (is_scalar(&op[PF_TASK_RUNTIME], PF_TASK_RUNTIME, WIRE_DOUBLE) &&
-        is_optional(&op[PF_STARTED_AT], PF_STARTED_AT, WIRE_INT) &&
-        is_optional(&op[PF_ENDED_AT], PF_ENDED_AT, WIRE_INT) &&
-        is_scalar(&op[PF_STATUS], PF_STATUS, WIRE_ENUM) &&
-        is_scalar(&op[PF_ATTEMPTS], PF_ATTEMPTS, WIRE_INT) &&
-        is_optional(&op[PF_WORKER], PF_WORKER, WIRE_INT) &&
-        is_optional(&op[PF_ERROR], PF_ERROR, WIRE_BYTES) &&
-        !is_int32(&op[PF_STARTED_AT]) && !is_int32(&op[PF_ENDED_AT]) &&
-        is_int32(&op[PF_ATTEMPTS]) && is_int32(&op[PF_WORKER]))
-        return LAYOUT_DAGLIB;
-    return LAYOUT_OTHER;
+    }
+    if (plan->n_ops < PF_FIRST_DAGLIB_COUNT || plan->n_ops > PF_COUNT)
+        return LAYOUT_OTHER;
+    for (uint32_t f = 0; f < plan->n_ops; f++)
+        if (!is_table_field(&op[f], (int)f))
+            return LAYOUT_OTHER;
+    return LAYOUT_DAGLIB;
 }
 
 /* ---- reading the JSON -------------------------------------------------------
@@ -1019,21 +1045,34 @@ void record_plan_free(record_plan *plan)
     memset(plan, 0, sizeof *plan);
 }
 
+/* Each field's default as its schema JSON spells it, from the table:
+ * null, a number, or a string without escapes; NULL for the original
+ * fields, which have none (a file without them is refused). */
+static const char *const field_defaults[PF_COUNT] = {
+#define FIELD_DEFAULT_(id, name, wire, type, def, sql) [PF_##id] = def,
+    PROFILE_FIELD_MAP(FIELD_DEFAULT_)
+#undef FIELD_DEFAULT_
+};
+
 void profile_row_fill_defaults(uint32_t missing, profile_row *row)
 {
     for (int f = 0; f < PF_COUNT; f++) {
         if (!(missing & PROFILE_FIELD_BIT(f)))
             continue;
         profile_cell *c = &row->cell[f];
-        if (f == PF_STATUS) {
-            c->kind = CELL_TEXT;
-            c->u.text.p = profile_status_names[PROFILE_OK];
-            c->u.text.n = strlen(profile_status_names[PROFILE_OK]);
-        } else if (f == PF_ATTEMPTS) {
-            c->kind = CELL_INT;
-            c->u.i = 1;
-        } else {
+        const char *def = field_defaults[f];
+        if (def == NULL || strcmp(def, "null") == 0) {
             c->kind = CELL_NULL;
+        } else if (def[0] == '"') {
+            c->kind = CELL_TEXT;
+            c->u.text.p = def + 1;
+            c->u.text.n = strlen(def) - 2;
+        } else if (profile_field_kinds[f] == CELL_REAL) {
+            c->kind = CELL_REAL;
+            c->u.d = strtod(def, NULL);
+        } else {
+            c->kind = CELL_INT;
+            c->u.i = strtoll(def, NULL, 10);
         }
     }
 }
@@ -1245,12 +1284,9 @@ static inline int take_int(const unsigned char **pp, const unsigned char *end,
     return 0;
 }
 
-enum { OPTIONAL_LONG, OPTIONAL_TEXT, OPTIONAL_INT };
-
-/* ["null", long], ["null", string] or ["null", int] */
-static inline int take_optional(const unsigned char **pp,
-                                const unsigned char *end, profile_cell *cell,
-                                int keep, int type, const char **why)
+/* ["null", ...]: the branch; 1 when the value follows, 0 for a null. */
+static inline int take_branch(const unsigned char **pp, const unsigned char *end,
+                              profile_cell *cell, int keep, const char **why)
 {
     int64_t branch;
     if (varint_long(pp, end, &branch) != 0) {
@@ -1266,13 +1302,103 @@ static inline int take_optional(const unsigned char **pp,
         *why = "a union index is out of range";
         return -1;
     }
-    return type == OPTIONAL_TEXT ? take_bytes(pp, end, cell, keep, why)
-           : type == OPTIONAL_INT ? take_int(pp, end, cell, keep, why)
-                                  : take_long(pp, end, cell, keep, why);
+    return 1;
+}
+
+/* One field of daglib's layout, by its wire in the field table. */
+static inline int take_STRING(const record_plan *plan, int f,
+                              const unsigned char **pp, const unsigned char *end,
+                              profile_cell *cell, int keep, const char **why)
+{
+    (void)plan, (void)f;
+    return take_bytes(pp, end, cell, keep, why);
+}
+
+static inline int take_DOUBLE(const record_plan *plan, int f,
+                              const unsigned char **pp, const unsigned char *end,
+                              profile_cell *cell, int keep, const char **why)
+{
+    (void)plan, (void)f;
+    if (end - *pp < 8) {
+        *why = TRUNCATED;
+        return -1;
+    }
+    if (keep) {
+        cell->kind = CELL_REAL;
+        cell->u.d = get_double(*pp);
+    }
+    *pp += 8;
+    return 0;
+}
+
+static inline int take_INT(const record_plan *plan, int f,
+                           const unsigned char **pp, const unsigned char *end,
+                           profile_cell *cell, int keep, const char **why)
+{
+    (void)plan, (void)f;
+    return take_int(pp, end, cell, keep, why);
+}
+
+static inline int take_ENUM(const record_plan *plan, int f,
+                            const unsigned char **pp, const unsigned char *end,
+                            profile_cell *cell, int keep, const char **why)
+{
+    const wire_scalar *sc = &plan->ops[f].scalar;
+    int64_t symbol;
+    if (varint_long(pp, end, &symbol) != 0) {
+        *why = TRUNCATED;
+        return -1;
+    }
+    if (symbol < 0 || (uint64_t)symbol >= sc->n_symbols) {
+        *why = "an enum index is out of range";
+        return -1;
+    }
+    if (keep) {
+        cell->kind = CELL_TEXT;
+        cell->u.text.p = sc->symbols[symbol];
+        cell->u.text.n = sc->symbol_lens[symbol];
+    }
+    return 0;
+}
+
+static inline int take_OPTIONAL_LONG(const record_plan *plan, int f,
+                                     const unsigned char **pp,
+                                     const unsigned char *end,
+                                     profile_cell *cell, int keep,
+                                     const char **why)
+{
+    (void)plan, (void)f;
+    int rc = take_branch(pp, end, cell, keep, why);
+    return rc <= 0 ? rc : take_long(pp, end, cell, keep, why);
+}
+
+static inline int take_OPTIONAL_INT(const record_plan *plan, int f,
+                                    const unsigned char **pp,
+                                    const unsigned char *end,
+                                    profile_cell *cell, int keep,
+                                    const char **why)
+{
+    (void)plan, (void)f;
+    int rc = take_branch(pp, end, cell, keep, why);
+    return rc <= 0 ? rc : take_int(pp, end, cell, keep, why);
+}
+
+static inline int take_OPTIONAL_STRING(const record_plan *plan, int f,
+                                       const unsigned char **pp,
+                                       const unsigned char *end,
+                                       profile_cell *cell, int keep,
+                                       const char **why)
+{
+    (void)plan, (void)f;
+    int rc = take_branch(pp, end, cell, keep, why);
+    return rc <= 0 ? rc : take_bytes(pp, end, cell, keep, why);
 }
 
 #define WANTS(f) ((wanted & PROFILE_FIELD_BIT(f)) != 0)
 
+/* daglib's layout (the field table's first n_ops fields) and the Python
+ * original's: straight-line code made from the table, one call per
+ * field, no per-field dispatch. */
 static int decode_known_layout(const record_plan *plan,
                                const unsigned char **pp,
                                const unsigned char *end, uint32_t wanted,
@@ -1280,12 +1406,14 @@ static int decode_known_layout(const record_plan *plan,
 {
     const unsigned char *p = *pp;
     profile_cell *cell = row->cell;
-    for (int f = PF_DAG_NAME; f <= PF_TASK_DESCRIPTION; f++)
-        if (take_bytes(&p, end, &cell[f], WANTS(f), why) != 0)
-            return -1;
     if (plan->layout == LAYOUT_ORIGINAL) {
-        if (end - p < 4)
-            goto truncated;
+        for (int f = PF_DAG_NAME; f <= PF_TASK_DESCRIPTION; f++)
+            if (take_bytes(&p, end, &cell[f], WANTS(f), why) != 0)
+                return -1;
+        if (end - p < 4) {
+            *why = TRUNCATED;
+            return -1;
+        }
         if (WANTS(PF_TASK_RUNTIME)) {
             cell[PF_TASK_RUNTIME].kind = CELL_REAL;
             cell[PF_TASK_RUNTIME].u.d = (double)get_float(p);
@@ -1293,42 +1421,16 @@ static int decode_known_layout(const record_plan *plan,
         *pp = p + 4;
         return 0;
     }
-    if (end - p < 8)
-        goto truncated;
-    if (WANTS(PF_TASK_RUNTIME)) {
-        cell[PF_TASK_RUNTIME].kind = CELL_REAL;
-        cell[PF_TASK_RUNTIME].u.d = get_double(p);
-    }
-    p += 8;
-    if (take_optional(&p, end, &cell[PF_STARTED_AT], WANTS(PF_STARTED_AT),
-                      OPTIONAL_LONG, why) != 0 ||
-        take_optional(&p, end, &cell[PF_ENDED_AT], WANTS(PF_ENDED_AT),
-                      OPTIONAL_LONG, why) != 0)
+    const uint32_t n = plan->n_ops;
+#define TAKE_FIELD_(id, name, wire, type, def, sql)                           \
+    if (PF_##id < n &&                                                        \
+        take_##wire(plan, PF_##id, &p, end, &cell[PF_##id], WANTS(PF_##id),   \
+                    why) != 0)                                                \
         return -1;
-    int64_t symbol;
-    const wire_scalar *status = &plan->ops[PF_STATUS].scalar;
-    if (varint_long(&p, end, &symbol) != 0)
-        goto truncated;
-    if (symbol < 0 || (uint64_t)symbol >= status->n_symbols) {
-        *why = "an enum index is out of range";
-        return -1;
-    }
-    if (WANTS(PF_STATUS)) {
-        cell[PF_STATUS].kind = CELL_TEXT;
-        cell[PF_STATUS].u.text.p = status->symbols[symbol];
-        cell[PF_STATUS].u.text.n = status->symbol_lens[symbol];
-    }
-    if (take_int(&p, end, &cell[PF_ATTEMPTS], WANTS(PF_ATTEMPTS), why) != 0 ||
-        take_optional(&p, end, &cell[PF_WORKER], WANTS(PF_WORKER), OPTIONAL_INT,
-                      why) != 0 ||
-        take_optional(&p, end, &cell[PF_ERROR], WANTS(PF_ERROR), OPTIONAL_TEXT,
-                      why) != 0)
-        return -1;
+    PROFILE_FIELD_MAP(TAKE_FIELD_)
+#undef TAKE_FIELD_
     *pp = p;
     return 0;
-truncated:
-    *why = TRUNCATED;
-    return -1;
 }
 
 #undef WANTS

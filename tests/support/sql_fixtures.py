@@ -40,7 +40,9 @@ from avro.io import DatumWriter
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 SECOND = 1000000  # microseconds
 
-# src/profile/profile_schema.c's profile_schema_json, defaults included.
+# The schema of the first daglib files in C (the field table of
+# src/profile/profile_schema.h up to error), defaults included: files written
+# before a field was added, which every reader must go on reading.
 TIMESTAMP = {"type": "long", "logicalType": "timestamp-micros"}
 FIELDS = [
     {"name": "dag_name", "type": "string"},
