@@ -39,6 +39,8 @@ TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 STATIC_LIB := $(BUILD)/libdaglib.a
 SHARED_LIB := $(BUILD)/libdaglib.so
 TEST_RUNNER := $(BUILD)/tests/run
+# The writers of tests/suites/reference.sh and faults.sh.
+FAULT_WRITER := $(BUILD)/tests/fault_writer
 ifeq ($(BUILD),build)
 EXAMPLES := $(EXAMPLE_SRC:%.c=%)
 else
@@ -58,7 +60,7 @@ ext: $(EXT_SO)
 
 examples: $(EXAMPLES)
 
-tests: $(TEST_RUNNER)
+tests: $(TEST_RUNNER) $(FAULT_WRITER)
 
 help:
 	@echo "make            build libdaglib, ./daglib_sqlite.so and the examples"
@@ -102,6 +104,11 @@ $(EXT_SO): $(LOADABLE_OBJ) ext/daglib_sqlite.map
 $(TEST_RUNNER): $(TEST_OBJ) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC_LIB) $(LIBS)
+
+$(FAULT_WRITER): tests/support/fault_writer.c $(STATIC_LIB)
+	@mkdir -p $(@D) $(BUILD)/obj/tests/support
+	$(COMPILE) -MF $(BUILD)/obj/tests/support/fault_writer.d \
+	    $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS)
 
 # Their dependency files go with the objects, not beside the sources.
 examples/%: examples/%.c $(STATIC_LIB)
