@@ -12,8 +12,8 @@
  *       one profiled run of TASKS independent tasks "t<i>" (description
  *       "d<i>"), each busy for SPIN_US microseconds, on two workers: what
  *       faults.sh kills half way
- *   fault_writer runs ROOT DAG SECONDS TASKS
- *       profiled runs of TASKS tasks, one after another, until SECONDS
+ *   fault_writer runs ROOT DAG SECONDS TASKS SPIN_US
+ *       profiled runs of TASKS such tasks, one after another, until SECONDS
  *       have passed; prints "RUNS RECORDS" (the records written), exit 1
  *       if a run fails
  *
@@ -213,9 +213,9 @@ static int one_run(const char *root, const char *dag_name, int tasks,
 }
 
 static int runs_for(const char *root, const char *dag_name, double seconds,
-                    int tasks)
+                    int tasks, long spin_us)
 {
-    daglib_dag *dag = build(root, dag_name, tasks, 0);
+    daglib_dag *dag = build(root, dag_name, tasks, spin_us);
     if (dag == NULL)
         return 1;
     long long runs = 0;
@@ -244,8 +244,9 @@ int main(int argc, char **argv)
                            (size_t)atol(argv[5]));
     if (argc == 6 && strcmp(argv[1], "run") == 0)
         return one_run(argv[2], argv[3], atoi(argv[4]), atol(argv[5]));
-    if (argc == 6 && strcmp(argv[1], "runs") == 0)
-        return runs_for(argv[2], argv[3], atof(argv[4]), atoi(argv[5]));
+    if (argc == 7 && strcmp(argv[1], "runs") == 0)
+        return runs_for(argv[2], argv[3], atof(argv[4]), atoi(argv[5]),
+                        atol(argv[6]));
     fprintf(stderr, "usage: see the top of tests/support/fault_writer.c\n");
     return 2;
 }
