@@ -163,6 +163,7 @@ full_disk_leaves_whole_blocks() {
         echo "no private mount namespace here: skipped"
         return 0
     fi
+    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
     unshare -m sh -c '
         mount -t tmpfs -o size=3m tmpfs "$1" || exit 3
         "$2" run "$1/meta" starved 400000 0 2>"$1/../full.err"
