@@ -62,6 +62,8 @@ TEST_RUNNER := $(BUILD)/tests/run
 # and the program that fails each allocation in turn.
 FAILMALLOC  := $(BUILD)/tests/failmalloc.so
 OOM_SWEEP   := $(BUILD)/tests/oom_sweep
+# The writers of tests/suites/reference.sh and faults.sh.
+FAULT_WRITER := $(BUILD)/tests/fault_writer
 ifeq ($(BUILD),build)
 EXAMPLES := $(EXAMPLE_SRC:%.c=%)
 else
@@ -81,7 +83,7 @@ ext: $(EXT_SO)
 
 examples: $(EXAMPLES)
 
-tests: $(TEST_RUNNER) $(FAILMALLOC) $(OOM_SWEEP)
+tests: $(TEST_RUNNER) $(FAILMALLOC) $(OOM_SWEEP) $(FAULT_WRITER)
 
 help:
 	@echo "make            build libdaglib, ./daglib_sqlite.so and the examples"
@@ -150,6 +152,12 @@ $(OOM_SWEEP): tests/support/oom_sweep.c $(STATIC_LIB)
 	@mkdir -p $(@D) $(BUILD)/obj/tests/support
 	$(COMPILE) -MF $(BUILD)/obj/tests/support/oom_sweep.d $(DAGLIB_LDFLAGS) \
 	    $(LDFLAGS) -o $@ $< $(STATIC_LIB) $(LIBS) -ldl
+
+# It calls the writer's internals: the archive that keeps them global.
+$(FAULT_WRITER): tests/support/fault_writer.c $(INTERNAL_LIB)
+	@mkdir -p $(@D) $(BUILD)/obj/tests/support
+	$(COMPILE) -MF $(BUILD)/obj/tests/support/fault_writer.d \
+	    $(DAGLIB_LDFLAGS) $(LDFLAGS) -o $@ $< $(INTERNAL_LIB) $(LIBS)
 
 # Their dependency files go with the objects, not beside the sources.
 examples/%: examples/%.c $(STATIC_LIB)

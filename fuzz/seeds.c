@@ -3,7 +3,11 @@
  * libdaglib's writer (null and deflate, several blocks, nulls and errors)
  * and from avro-c's (null, deflate, snappy), so that mutations start from
  * every framing and codec the reader knows.  Python's layouts are added by
- * `make fuzz` with tests/support/write_legacy.py.
+ * `make fuzz` with tests/support/write_legacy.py.  Then the faults
+ * tests/suites/faults.sh and reference.sh meet, made from libdaglib's
+ * files: cut inside a block, followed by zeros (after the end, or over a
+ * cut block's tail as a power loss leaves it), by half a block repeated,
+ * by the last block again with no records counted, and one byte changed.
  *
  *   seeds DIR
  */
@@ -121,6 +125,93 @@ static int avroc_seed(const char *dir, const char *codec)
     return rc == 0 ? 0 : -1;
 }
 
+/* ---- faults ------------------------------------------------------------------ */
+
+static unsigned char *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    unsigned char *data = NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
+        fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n)) != NULL &&
+        fread(data, 1, (size_t)n, f) != (size_t)n) {
+        free(data);
+        data = NULL;
+    }
+    fclose(f);
+    *size = (size_t)n;
+    return data;
+}
+
+static int spit(const char *dir, const char *name, const unsigned char *a,
+                size_t a_size, const unsigned char *b, size_t b_size)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        return -1;
+    int ok = fwrite(a, 1, a_size, f) == a_size &&
+             (b_size == 0 || fwrite(b, 1, b_size, f) == b_size);
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Variants of a file of libdaglib's with at least two blocks, the last
+ * holding fewer than 64 records (its count is one byte).  The file ends
+ * with its sync marker, which also ends the header and every block. */
+static int fault_seeds(const char *dir, const char *codec)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/daglib-%s.avro", dir, codec);
+    size_t size = 0;
+    unsigned char *data = slurp(path, &size);
+    if (data == NULL || size < 64) {
+        free(data);
+        return -1;
+    }
+    const unsigned char *sync = data + size - 16;
+    size_t last = 0; /* where the last block starts */
+    for (const unsigned char *p = data; p < sync;) {
+        const unsigned char *hit = memmem(p, (size_t)(sync - p), sync, 16);
+        if (hit == NULL)
+            break;
+        last = (size_t)(hit - data) + 16;
+        p = hit + 16;
+    }
+    int rc = last == 0 ? -1 : 0;
+    size_t mid = (last + size) / 2;
+    unsigned char *zeros = calloc(4096, 1);
+    unsigned char *copy = malloc(size);
+    if (zeros == NULL || copy == NULL)
+        rc = -1;
+#define SEED(kind, a, an, b, bn)                                              \
+    do {                                                                      \
+        char name[128];                                                       \
+        snprintf(name, sizeof name, "fault-%s-%s.avro", codec, kind);         \
+        if (rc == 0 && spit(dir, name, a, an, b, bn) != 0)                    \
+            rc = -1;                                                          \
+    } while (0)
+    if (rc == 0) {
+        SEED("cut", data, mid, NULL, 0);
+        SEED("zero-tail", data, size, zeros, 4096);
+        SEED("power-loss", data, mid, zeros, size - mid);
+        SEED("half-block-again", data, size, data + last, mid - last);
+        memcpy(copy, data + last, size - last);
+        copy[0] = 0; /* the count: no records, but the bytes are there */
+        SEED("counted-zero", data, size, copy, size - last);
+        memcpy(copy, data, size);
+        copy[(last + mid) / 2] ^= 0x10;
+        SEED("flipped", copy, size, NULL, 0);
+    }
+#undef SEED
+    free(zeros);
+    free(copy);
+    free(data);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -130,7 +221,8 @@ int main(int argc, char **argv)
     const char *dir = argv[1];
     if (daglib_seed(dir, "null") != 0 || daglib_seed(dir, "deflate") != 0 ||
         avroc_seed(dir, "null") != 0 || avroc_seed(dir, "deflate") != 0 ||
-        avroc_seed(dir, "snappy") != 0) {
+        avroc_seed(dir, "snappy") != 0 || fault_seeds(dir, "null") != 0 ||
+        fault_seeds(dir, "deflate") != 0) {
         fprintf(stderr, "seeds: cannot write the seed corpus in %s\n", dir);
         return 1;
     }

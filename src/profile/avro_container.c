@@ -344,6 +344,24 @@ int avro_container_next_block(avro_container *c, avro_block *out)
                         (long long)offset);
         consume(c, (size_t)size + AVRO_SYNC_SIZE);
         if (count == 0) {
+            /* Nothing to read, but bytes that decode to something would be
+             * records whose count was lost: a changed byte, not a block to
+             * pass over in silence. */
+            static const unsigned char no_snappy_bytes[5]; /* 0, CRC 0 */
+            size_t len = (size_t)size;
+            if (size > 0 && c->codec == AVRO_CODEC_DEFLATE &&
+                inflate_block(c, data, (size_t)size, offset, &len) != 0)
+                return -1;
+            if (c->codec == AVRO_CODEC_OTHER)
+                len = strcmp(c->codec_name, "snappy") == 0 &&
+                              !(size == 5 && memcmp(data, no_snappy_bytes,
+                                                    5) == 0)
+                          ? (size_t)size
+                          : 0;
+            if (len > 0)
+                return fail(c, "the block at offset %lld claims no records "
+                               "but holds %lld bytes",
+                            (long long)offset, (long long)size);
             c->empty_blocks++;
             continue;
         }
