@@ -421,7 +421,10 @@ static void cell_from_value(avro_value_t *v, int kind, profile_cell *cell)
         int symbol;
         avro_schema_t schema = avro_value_get_schema(v);
         const char *name = NULL;
-        if (kind == CELL_TEXT && avro_value_get_enum(v, &symbol) == 0)
+        /* avro-c neither checks the index it decoded nor, for one out of
+         * range, returns NULL reliably: a damaged index reads as absent. */
+        if (kind == CELL_TEXT && avro_value_get_enum(v, &symbol) == 0 &&
+            symbol >= 0 && symbol < avro_schema_enum_number_of_symbols(schema))
             name = avro_schema_enum_get(schema, symbol);
         if (name != NULL) {
             cell->kind = CELL_TEXT;
