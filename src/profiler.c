@@ -95,8 +95,17 @@ static void record_node(profiler *pr, uint32_t n)
     const node_state *st = &r->states[n];
     const node_timing *t = &r->timing[n];
     profile_record rec;
+    const plan_node *pn = &r->plan->nodes[n];
     rec.task_name = instance_name(pr, n, &rec.task_name_len);
-    rec.task_description = r->plan->nodes[n].task->description;
+    rec.task_description = pn->task->description;
+    rec.task = NULL;
+    rec.task_len = 0;
+    rec.instance = PROFILE_NO_INSTANCE;
+    if (pn->instance != PLAN_NO_INSTANCE && pn->instance <= INT32_MAX) {
+        rec.task = pn->task->name;
+        rec.task_len = pn->task->name_len;
+        rec.instance = (int32_t)pn->instance;
+    }
     rec.error = st->error;
     if (st->status == NODE_SKIPPED) {
         rec.status = PROFILE_SKIPPED;

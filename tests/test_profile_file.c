@@ -375,12 +375,13 @@ static void python_line(int i, const char *run_id, char *out, size_t size)
     snprintf(out, size,
              "{\"attempts\": %d, \"dag_description\": \"Test DAG\", "
              "\"dag_name\": \"samples\", \"ended_at\": %s, \"error\": %s, "
-             "\"host\": \"%s\", "
+             "\"host\": \"%s\", \"instance\": null, "
              "\"run_id\": \"%s\", \"started_at\": %s, \"status\": \"%s\", "
+             "\"task\": \"%s\", "
              "\"task_description\": \"%s\", \"task_name\": \"%s\", "
              "\"task_runtime\": %s, \"worker\": %s}\n",
              r.attempts, ended, error, host, run_id, started, statuses[r.status],
-             r.task_description, name, runtime, worker);
+             name, r.task_description, name, runtime, worker);
 }
 
 /* The run id in a path ".../run_xxxxxxxxx.avro", in a static buffer. */
@@ -509,9 +510,10 @@ TEST(profile_file_schema_lets_newer_readers_read_the_original_files)
     CHECK_CONTAINS(text, "{\"attempts\": 1, \"dag_description\": \"Written by "
                          "Python's avro\", \"dag_name\": \"py_legacy\", "
                          "\"ended_at\": null, \"error\": null, \"host\": \"\", "
-                         "\"run_id\": "
+                         "\"instance\": null, \"run_id\": "
                          "\"run_0a1b2c3d4\", \"started_at\": null, "
-                         "\"status\": \"ok\", \"task_description\": \"Task "
+                         "\"status\": \"ok\", \"task\": \"\", "
+                         "\"task_description\": \"Task "
                          "number 0 ✓\", \"task_name\": \"task 0\", "
                          "\"task_runtime\": 0.0, \"worker\": null}\n");
     free(text);

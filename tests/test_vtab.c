@@ -333,6 +333,56 @@ TEST(vtab_host_names_the_machine_each_run_was_on)
     sqlite3_close(db);
 }
 
+static void plus_one(daglib_context *ctx, int argc,
+                     const daglib_value *const *argv)
+{
+    (void)argc;
+    daglib_result_int(ctx, daglib_value_int(argv[0]) + 1);
+}
+
+static void three_items(daglib_context *ctx, int argc,
+                        const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_value *list = daglib_value_new_list();
+    for (int i = 1; i <= 3; i++)
+        daglib_list_append_int(list, i);
+    daglib_result_value(ctx, list);
+}
+
+TEST(vtab_task_and_instance_are_recorded_not_guessed)
+{
+    /* A mapped task's instances and a chunked task's chunks carry their
+     * task and instance; a task merely named like an instance ("step 2")
+     * is its own task, with no instance. */
+    daglib_dag *dag = daglib_dag_new("kinds", NULL, DAGLIB_PROFILE);
+    daglib_value *items = daglib_value_new_list();
+    for (int i = 0; i < 3; i++)
+        daglib_list_append_int(items, i);
+    CHECK_OK(daglib_task_map_values(
+        daglib_task_add(dag, "work", NULL, plus_one, NULL), items));
+    daglib_value_free(items);
+    daglib_task_add(dag, "step 2", NULL, three_items, NULL);
+    CHECK_OK(daglib_task_set_chunks(
+        daglib_task_add(dag, "parts", NULL, three_items, NULL), 2));
+    CHECK_OK(daglib_run(dag, NULL));
+    daglib_dag_free(dag);
+    sqlite3 *db = open_metadb(NULL);
+    char *rows = query_rows(db, "SELECT task_name, task, instance FROM profiling "
+                                "ORDER BY task_name");
+    /* The chunked task runs once, then hands out its chunks. */
+    CHECK_STR_EQ(rows, "parts|parts|NULL\n"
+                       "parts 0|parts|0\n"
+                       "parts 1|parts|1\n"
+                       "step 2|step 2|NULL\n"
+                       "work 0|work|0\n"
+                       "work 1|work|1\n"
+                       "work 2|work|2\n");
+    free(rows);
+    sqlite3_close(db);
+}
+
 TEST(vtab_timestamps_are_utc_iso8601_with_microseconds)
 {
     static const struct {
@@ -412,6 +462,8 @@ TEST(vtab_declared_types_suit_odbc_clients)
                        "worker|INTEGER|1\n"
                        "error|TEXT|1\n"
                        "host|VARCHAR(255)|1\n"
+                       "task|VARCHAR(255)|1\n"
+                       "instance|INTEGER|1\n"
                        "path|TEXT|1\n");
     free(rows);
     rows = query_rows(db, "SELECT name, type, hidden FROM "

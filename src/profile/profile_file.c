@@ -187,10 +187,10 @@ static void put_wire_OPTIONAL_LONG(bytes *b, int64_t v)
     }
 }
 
-/* ["null", int]: PROFILE_NO_WORKER is the null. */
+/* ["null", int]: PROFILE_NULL_INT is the null. */
 static void put_wire_OPTIONAL_INT(bytes *b, int32_t v)
 {
-    if (v == PROFILE_NO_WORKER) {
+    if (v == PROFILE_NULL_INT) {
         put_long(b, 0);
     } else {
         put_long(b, 1);
@@ -226,6 +226,10 @@ static void put_wire_OPTIONAL_STRING(bytes *b, const char *s)
 #define FIELD_VALUE_WORKER r->worker
 #define FIELD_VALUE_ERROR r->error
 #define FIELD_VALUE_HOST f->host, f->host_len
+#define FIELD_VALUE_TASK                                                      \
+    r->task != NULL ? r->task : r->task_name,                                 \
+        r->task != NULL ? r->task_len : r->task_name_len
+#define FIELD_VALUE_INSTANCE r->task != NULL ? r->instance : PROFILE_NO_INSTANCE
 
 /* The record's fields in the table's order, each by its wire. */
 static void put_record(bytes *b, const profile_file *f, const profile_record *r)

@@ -24,8 +24,10 @@ typedef struct profile_file profile_file;
 
 /* started_at / ended_at value meaning "null". */
 #define PROFILE_NO_TIME INT64_MIN
-/* worker value meaning "null". */
-#define PROFILE_NO_WORKER (-1)
+/* An optional int's null (worker, instance). */
+#define PROFILE_NULL_INT (-1)
+#define PROFILE_NO_WORKER PROFILE_NULL_INT
+#define PROFILE_NO_INSTANCE PROFILE_NULL_INT
 
 typedef struct profile_record {
     const char *task_name; /* instance name, UTF-8 */
@@ -38,6 +40,12 @@ typedef struct profile_record {
     int32_t attempts;
     int32_t worker;    /* or PROFILE_NO_WORKER */
     const char *error; /* NUL-terminated, or NULL; invalid UTF-8 is replaced */
+    /* The task as declared, and which of its instances this is, for a
+     * mapped or chunked task; task NULL for any other (then the task is
+     * task_name and the instance null). */
+    const char *task;
+    size_t task_len;
+    int32_t instance; /* >= 0, or PROFILE_NO_INSTANCE */
 } profile_record;
 
 /* Create a new profiling file for a run of dag_name under root ("null" or

@@ -228,6 +228,9 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
 {
     if (r->failed)
         return r->nomem ? PROFILE_READER_NOMEM : -1;
+    /* A file without the task field gives task_name for it. */
+    if (wanted & r->missing & PROFILE_FIELD_BIT(PF_TASK))
+        wanted |= PROFILE_FIELD_BIT(PF_TASK_NAME);
     if (r->use_avroc) {
         const char *why = NULL;
         int rc = avroc_engine_next(&r->avroc, wanted, row, &why);

@@ -46,7 +46,14 @@
     X(ERROR, error, OPTIONAL_STRING, "[\"null\",\"string\"]", "null", "TEXT")   \
     /* the writing machine's host name: where a run happened when many */    \
     /* machines write into one shared tree */                                 \
-    X(HOST, host, STRING, "\"string\"", "\"\"", "VARCHAR(255)")
+    X(HOST, host, STRING, "\"string\"", "\"\"", "VARCHAR(255)")                 \
+    /* the task as declared ("work" for the instance "work 3"); a file */     \
+    /* without it reads as its task_name (profile_row_fill_defaults) */       \
+    X(TASK, task, STRING, "\"string\"", "\"\"", "VARCHAR(255)")                 \
+    /* the instance of a mapped or chunked task (3 for "work 3"), else */    \
+    /* null: recorded, never guessed from a name ("step 2" may be a task) */ \
+    X(INSTANCE, instance, OPTIONAL_INT, "[\"null\",\"int\"]", "null",          \
+      "INTEGER")
 
 #define PROFILE_FIELD_MAP(X) PROFILE_ORIGINAL_FIELDS(X) PROFILE_LATER_FIELDS(X)
 

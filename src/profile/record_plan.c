@@ -1061,7 +1061,9 @@ void profile_row_fill_defaults(uint32_t missing, profile_row *row)
             continue;
         profile_cell *c = &row->cell[f];
         const char *def = field_defaults[f];
-        if (def == NULL || strcmp(def, "null") == 0) {
+        if (f == PF_TASK) {
+            *c = row->cell[PF_TASK_NAME]; /* the task is its own name */
+        } else if (def == NULL || strcmp(def, "null") == 0) {
             c->kind = CELL_NULL;
         } else if (def[0] == '"') {
             c->kind = CELL_TEXT;

@@ -113,7 +113,9 @@ struct avro_obj_t;
 int record_plan_schema_delivers(struct avro_obj_t *s, int kind);
 
 /* Set the fields in the `missing` mask to the defaults of a file that
- * lacks them: status "ok", attempts 1, everything else NULL. */
+ * lacks them (the field table's: status "ok", attempts 1, host "", the
+ * others NULL), but task to the row's task_name, which must be decoded:
+ * a task that was not mapped is its own name. */
 void profile_row_fill_defaults(uint32_t missing, profile_row *row);
 
 /* Specialise the plan for the fields in `wanted`, so that decoding with
