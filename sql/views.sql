@@ -23,10 +23,11 @@ DROP VIEW IF EXISTS temp.failures;
 DROP VIEW IF EXISTS temp.timeline;
 DROP VIEW IF EXISTS temp.slowdowns;
 
--- task_stats: one row per DAG and task (instance name: a mapped task's
--- instances are "name 0", "name 1", ...), over every run.  count is every
--- record, ok/failed/skipped split it by status; the runtime statistics
--- are over the ok instances only.  median and p95 are nearest-rank (the
+-- task_stats: one row per DAG and task as declared (a mapped task's
+-- instances "work 0", "work 1", ... count as task work; per instance:
+-- the same statistics with task_name in place of task), over every run.
+-- count is every record, ok/failed/skipped split it by status; the
+-- runtime statistics are over the ok records only.  median and p95 are nearest-rank (the
 -- median of an even count is the mean of the middle two).
 --
 -- Window functions rather than GROUP BY, so that `WHERE dag_name = ...`
@@ -40,7 +41,7 @@ DROP VIEW IF EXISTS temp.slowdowns;
 -- median, p95, last ok -- and reads the statistics off them.
 CREATE TEMP VIEW task_stats AS
 WITH ranked AS (
-    SELECT dag_name, task_name, task_runtime,
+    SELECT dag_name, task, task_runtime,
            row_number() OVER by_runtime AS pos,
            count(*) OVER whole AS count,
            sum(status = 'ok') OVER whole AS n,
@@ -49,25 +50,25 @@ WITH ranked AS (
            avg(CASE WHEN status = 'ok' THEN task_runtime END) OVER whole
                AS mean_s
     FROM profiling
-    WINDOW by_runtime AS (PARTITION BY dag_name, task_name
+    WINDOW by_runtime AS (PARTITION BY dag_name, task
                           ORDER BY status <> 'ok', task_runtime),
            whole AS (by_runtime ROWS BETWEEN UNBOUNDED PRECEDING
                      AND UNBOUNDED FOLLOWING)
 ),
 picked AS (
-    SELECT dag_name, task_name, pos, count, n, failed, skipped, mean_s,
-           max(CASE WHEN pos = 1 AND n > 0 THEN task_runtime END) OVER task
+    SELECT dag_name, task, pos, count, n, failed, skipped, mean_s,
+           max(CASE WHEN pos = 1 AND n > 0 THEN task_runtime END) OVER per_task
                AS min_s,
            avg(CASE WHEN pos <= n AND pos IN ((n + 1) / 2, (n + 2) / 2)
-                    THEN task_runtime END) OVER task AS median_s,
+                    THEN task_runtime END) OVER per_task AS median_s,
            max(CASE WHEN pos = (95 * n + 99) / 100 THEN task_runtime END)
-               OVER task AS p95_s,
-           max(CASE WHEN pos = n THEN task_runtime END) OVER task AS max_s
+               OVER per_task AS p95_s,
+           max(CASE WHEN pos = n THEN task_runtime END) OVER per_task AS max_s
     FROM ranked
     WHERE pos IN (1, (n + 1) / 2, (n + 2) / 2, (95 * n + 99) / 100, n)
-    WINDOW task AS (PARTITION BY dag_name, task_name)
+    WINDOW per_task AS (PARTITION BY dag_name, task)
 )
-SELECT dag_name, task_name, count, n AS ok, failed, skipped,
+SELECT dag_name, task, count, n AS ok, failed, skipped,
        mean_s, min_s, median_s, p95_s, max_s
 FROM picked
 WHERE pos = 1;
@@ -105,7 +106,7 @@ SELECT rank() OVER (ORDER BY task_runtime DESC) AS rank,
        dag_name, task_name, run_id, task_runtime, status, attempts,
        started_at,
        task_runtime / avg(CASE WHEN status = 'ok' THEN task_runtime END)
-           OVER (PARTITION BY dag_name, task_name) AS times_its_mean
+           OVER (PARTITION BY dag_name, task) AS times_its_mean
 FROM profiling
 WHERE status <> 'skipped'
 ORDER BY task_runtime DESC;
@@ -145,8 +146,9 @@ WINDOW run AS (PARTITION BY dag_name, run_id)
 ORDER BY dag_name, run_id, offset_us, worker;
 
 -- slowdowns: which task is slow, since when.  One row per DAG and task
--- (instance name) with an ok run: its latest ok run's runtime against the
--- median of its earlier ok runs, slow when at least twice that median,
+-- as declared with an ok run: its latest run's runtime (a mapped task's
+-- instances added up; runs where any of them failed left out) against
+-- the median of its earlier runs, slow when at least twice that median,
 -- and then the run where the slowness began: the oldest of the latest
 -- runs that were all at least twice that median.  Runs are ordered by
 -- when the task started; records without times (the Python original's
@@ -154,42 +156,48 @@ ORDER BY dag_name, run_id, offset_us, worker;
 -- A slowness that lasts becomes the new median: once more than half of
 -- the earlier runs are slow, the latest is no longer flagged.
 CREATE TEMP VIEW slowdowns AS
-WITH timed AS (
-    SELECT dag_name, task_name, run_id, task_runtime, started_at,
-           row_number() OVER (PARTITION BY dag_name, task_name
-                              ORDER BY started_at DESC, run_id DESC) AS age
+WITH per_run AS (
+    SELECT dag_name, task, run_id, sum(task_runtime) AS task_runtime,
+           min(started_at) AS started_at
     FROM profiling
-    WHERE status = 'ok' AND started_at IS NOT NULL
+    GROUP BY dag_name, task, run_id
+    HAVING sum(status <> 'ok') = 0 AND count(started_at) = count(*)
+),
+timed AS (
+    SELECT dag_name, task, run_id, task_runtime, started_at,
+           row_number() OVER (PARTITION BY dag_name, task
+                              ORDER BY started_at DESC, run_id DESC) AS age
+    FROM per_run
 ),
 earlier AS (
-    SELECT dag_name, task_name, task_runtime,
+    SELECT dag_name, task, task_runtime,
            row_number() OVER task_runtimes AS pos,
-           count(*) OVER (PARTITION BY dag_name, task_name) AS n
+           count(*) OVER (PARTITION BY dag_name, task) AS n
     FROM timed
     WHERE age > 1
-    WINDOW task_runtimes AS (PARTITION BY dag_name, task_name
+    WINDOW task_runtimes AS (PARTITION BY dag_name, task
                              ORDER BY task_runtime)
 ),
 baseline AS (
-    SELECT dag_name, task_name, avg(task_runtime) AS median_s,
+    SELECT dag_name, task, avg(task_runtime) AS median_s,
            max(n) AS earlier_runs
     FROM earlier
     WHERE pos IN ((n + 1) / 2, (n + 2) / 2)
-    GROUP BY dag_name, task_name
+    GROUP BY dag_name, task
 ),
 judged AS (
     SELECT t.*, b.median_s, b.earlier_runs,
            b.median_s > 0 AND t.task_runtime >= 2 * b.median_s AS slow
-    FROM timed t LEFT JOIN baseline b USING (dag_name, task_name)
+    FROM timed t LEFT JOIN baseline b USING (dag_name, task)
 ),
 streak AS (
     -- the age of the newest run that was not slow; the streak is younger
-    SELECT dag_name, task_name, min(age) AS newest_fast_age
+    SELECT dag_name, task, min(age) AS newest_fast_age
     FROM judged
     WHERE NOT slow
-    GROUP BY dag_name, task_name
+    GROUP BY dag_name, task
 )
-SELECT latest.dag_name, latest.task_name,
+SELECT latest.dag_name, latest.task,
        latest.run_id AS latest_run, latest.started_at AS latest_at,
        latest.task_runtime AS latest_s,
        latest.median_s AS earlier_median_s,
@@ -202,12 +210,12 @@ SELECT latest.dag_name, latest.task_name,
                                            latest.earlier_runs + 1) END
            AS slow_runs
 FROM judged AS latest
-LEFT JOIN streak USING (dag_name, task_name)
+LEFT JOIN streak USING (dag_name, task)
 LEFT JOIN judged AS first
        ON latest.slow
       AND first.dag_name = latest.dag_name
-      AND first.task_name = latest.task_name
+      AND first.task = latest.task
       AND first.age = coalesce(streak.newest_fast_age - 1,
                                latest.earlier_runs + 1)
 WHERE latest.age = 1
-ORDER BY slow DESC, times_median DESC, latest.dag_name, latest.task_name;
+ORDER BY slow DESC, times_median DESC, latest.dag_name, latest.task;

@@ -380,6 +380,14 @@ TEST(vtab_task_and_instance_are_recorded_not_guessed)
                        "work 1|work|1\n"
                        "work 2|work|2\n");
     free(rows);
+    /* The views of sql/ aggregate per task: work is one row of three. */
+    char *views = test_read_file(test_source_path("sql/views.sql"), NULL);
+    CHECK(views != NULL);
+    exec_ok(db, views);
+    free(views);
+    rows = query_rows(db, "SELECT task, count, ok FROM task_stats ORDER BY task");
+    CHECK_STR_EQ(rows, "parts|3|3\nstep 2|1|1\nwork|3|3\n");
+    free(rows);
     sqlite3_close(db);
 }
 

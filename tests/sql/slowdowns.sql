@@ -7,11 +7,11 @@
 .headers on
 .mode column
 
-SELECT dag_name, task_name, latest_run, latest_s, earlier_median_s,
+SELECT dag_name, task, latest_run, latest_s, earlier_median_s,
        earlier_runs, round(times_median, 4) AS times_median, slow,
        slow_since_run, slow_since_at, slow_runs
 FROM slowdowns;
 
 .print
 .print "-- the question, directly"
-SELECT dag_name, task_name, slow_since_run FROM slowdowns WHERE slow;
+SELECT dag_name, task, slow_since_run FROM slowdowns WHERE slow;

@@ -8,12 +8,12 @@
 .headers on
 .mode column
 
-SELECT dag_name, task_name, count, ok, failed, skipped,
+SELECT dag_name, task, count, ok, failed, skipped,
        round(mean_s, 6) AS mean_s, min_s, median_s, p95_s, max_s
 FROM task_stats
-ORDER BY dag_name, task_name;
+ORDER BY dag_name, task;
 
 .print
 .print "-- one DAG, by name: the same numbers"
-SELECT task_name, count, median_s, p95_s FROM task_stats
-WHERE dag_name = 'nightly' ORDER BY task_name;
+SELECT task, count, median_s, p95_s FROM task_stats
+WHERE dag_name = 'nightly' ORDER BY task;

@@ -154,6 +154,14 @@ static int write_avroc(const char *path, const char *codec, int records,
             avro_value_set_string(&branch, r.error);
         else
             avro_value_set_null(&branch);
+        /* The later fields at their defaults: a union's null, else as
+         * the generic value starts ("" or 0). */
+        for (int f = PF_ERROR + 1; f < PF_COUNT; f++) {
+            avro_value_get_by_name(&rec, profile_field_names[f], &field, NULL);
+            if (avro_value_get_type(&field) == AVRO_UNION &&
+                avro_value_set_branch(&field, 0, &branch) == 0)
+                avro_value_set_null(&branch);
+        }
         rc = avro_file_writer_append_value(w, &rec);
     }
     if (avro_file_writer_close(w) != 0)

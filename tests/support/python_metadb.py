@@ -135,8 +135,8 @@ def test_views_of_sql_dir_from_pandas():
     db.execute("SELECT daglib_meta_dir('stats')")
     with open("sql/views.sql") as f:
         db.executescript(f.read())
-    df = query(db, "SELECT task_name, count, median_s, p95_s FROM task_stats "
-                   "WHERE dag_name = 'nightly' ORDER BY task_name")
+    df = query(db, "SELECT task, count, median_s, p95_s FROM task_stats "
+                   "WHERE dag_name = 'nightly' ORDER BY task")
     expect("nightly stats", df.values.tolist(),
            [["extract", 20, 10.5, 19.0], ["load", 20, 0.5, 0.5]])
     df = query(db, "SELECT run_id, wall_s, status FROM runs "

@@ -67,7 +67,8 @@ INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 COLUMNS = ["dag_name", "dag_description", "run_id", "task_name",
            "task_description", "task_runtime", "started_at", "ended_at",
-           "status", "attempts", "worker", "error", "host"]
+           "status", "attempts", "worker", "error", "host", "task",
+           "instance"]
 
 
 class Stop(Exception):
@@ -355,7 +356,9 @@ def expected_row(rec):
             g("task_description"), real(g("task_runtime")),
             timestamp(g("started_at")), timestamp(g("ended_at")),
             status.encode() if isinstance(status, str) else status,
-            g("attempts", 1), g("worker"), g("error"), g("host", b""))
+            g("attempts", 1), g("worker"), g("error"), g("host", b""),
+            # a file without task gives its task_name
+            g("task") if "task" in rec else g("task_name"), g("instance"))
 
 
 def sql_row(row):
