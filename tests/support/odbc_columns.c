@@ -14,8 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sql.h>
-#include <sqlext.h>
+#include "odbc_client.h"
 
 static const char *type_name(SQLSMALLINT type)
 {
@@ -43,21 +42,7 @@ static const char *type_name(SQLSMALLINT type)
     }
 }
 
-static int failed(SQLSMALLINT kind, SQLHANDLE handle, const char *what)
-{
-    SQLCHAR state[6], text[512];
-    SQLINTEGER native;
-    SQLSMALLINT len;
-    fprintf(stderr, "odbc_columns: %s failed\n", what);
-    for (SQLSMALLINT i = 1;
-         SQLGetDiagRec(kind, handle, i, state, &native, text, sizeof text,
-                       &len) == SQL_SUCCESS;
-         i++)
-        fprintf(stderr, "  %s: %s\n", state, text);
-    return 1;
-}
 
-#define OK(rc) SQL_SUCCEEDED(rc)
 
 static int print_catalog(SQLHSTMT stmt, const char *table)
 {
@@ -106,30 +91,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: odbc_columns DSN TABLE [SQL]\n");
         return 2;
     }
-    SQLHENV env;
-    SQLHDBC dbc;
-    SQLHSTMT stmt;
-    SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
-    SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0);
-    SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
-    char connect[512];
-    snprintf(connect, sizeof connect, "DSN=%s;", argv[1]);
-    int status = 1;
-    if (!OK(SQLDriverConnect(dbc, NULL, (SQLCHAR *)connect, SQL_NTS, NULL, 0,
-                             NULL, SQL_DRIVER_NOPROMPT))) {
-        failed(SQL_HANDLE_DBC, dbc, "SQLDriverConnect");
-        goto done;
-    }
-    SQLAllocHandle(SQL_HANDLE_STMT, dbc, &stmt);
-    status = print_catalog(stmt, argv[2]);
+    odbc_client c;
+    int status = odbc_connect(&c, argv[1]);
+    if (status == 0)
+        status = print_catalog(c.stmt, argv[2]);
     if (status == 0 && argc == 4) {
         printf("--\n");
-        status = print_result_columns(stmt, argv[3]);
+        status = print_result_columns(c.stmt, argv[3]);
     }
-    SQLFreeHandle(SQL_HANDLE_STMT, stmt);
-    SQLDisconnect(dbc);
-done:
-    SQLFreeHandle(SQL_HANDLE_DBC, dbc);
-    SQLFreeHandle(SQL_HANDLE_ENV, env);
+    odbc_disconnect(&c);
     return status;
 }

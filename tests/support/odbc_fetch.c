@@ -17,25 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sql.h>
-#include <sqlext.h>
+#include "odbc_client.h"
 
-#define OK(rc) SQL_SUCCEEDED(rc)
 #define MAX_COLUMNS 16
 
-static int failed(SQLSMALLINT kind, SQLHANDLE handle, const char *what)
-{
-    SQLCHAR state[6], text[512];
-    SQLINTEGER native;
-    SQLSMALLINT len;
-    fprintf(stderr, "odbc_fetch: %s failed\n", what);
-    for (SQLSMALLINT i = 1;
-         SQLGetDiagRec(kind, handle, i, state, &native, text, sizeof text,
-                       &len) == SQL_SUCCESS;
-         i++)
-        fprintf(stderr, "  %s: %s\n", state, text);
-    return 1;
-}
 
 typedef struct column {
     SQLSMALLINT type;
@@ -110,26 +95,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: odbc_fetch DSN SQL\n");
         return 2;
     }
-    SQLHENV env;
-    SQLHDBC dbc;
-    SQLHSTMT stmt;
-    SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
-    SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0);
-    SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
-    char connect[512];
-    snprintf(connect, sizeof connect, "DSN=%s;", argv[1]);
-    int status = 1;
-    if (!OK(SQLDriverConnect(dbc, NULL, (SQLCHAR *)connect, SQL_NTS, NULL, 0,
-                             NULL, SQL_DRIVER_NOPROMPT))) {
-        failed(SQL_HANDLE_DBC, dbc, "SQLDriverConnect");
-        goto done;
-    }
-    SQLAllocHandle(SQL_HANDLE_STMT, dbc, &stmt);
-    status = fetch_all(stmt, argv[2]);
-    SQLFreeHandle(SQL_HANDLE_STMT, stmt);
-    SQLDisconnect(dbc);
-done:
-    SQLFreeHandle(SQL_HANDLE_DBC, dbc);
-    SQLFreeHandle(SQL_HANDLE_ENV, env);
+    odbc_client c;
+    int status = odbc_connect(&c, argv[1]);
+    if (status == 0)
+        status = fetch_all(c.stmt, argv[2]);
+    odbc_disconnect(&c);
     return status;
 }
