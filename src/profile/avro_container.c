@@ -13,11 +13,13 @@
  * bytes that were never framed by a sync marker may be anything.
  */
 #include <errno.h>
+#include <snappy-c.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "avro_container.h"
 #include "avro_varint.h"
@@ -185,6 +187,8 @@ static int read_metadata(avro_container *c)
         c->codec = AVRO_CODEC_NULL;
     else if (strcmp(c->codec_name, "deflate") == 0)
         c->codec = AVRO_CODEC_DEFLATE;
+    else if (strcmp(c->codec_name, "snappy") == 0)
+        c->codec = AVRO_CODEC_SNAPPY;
     else
         c->codec = AVRO_CODEC_OTHER;
     return 0;
@@ -268,6 +272,75 @@ static int inflate_block(avro_container *c, const unsigned char *in,
     }
 }
 
+/* Decompress a snappy block as Avro frames it -- the compressed bytes,
+ * then the CRC-32 of the uncompressed ones, big-endian -- into
+ * c->inflated, checking the CRC.  The claimed length is checked against
+ * the block limit before anything is allocated for it. */
+static int unsnappy_block(avro_container *c, const unsigned char *in,
+                          size_t in_len, off_t offset, size_t *out_len)
+{
+    if (in_len < 4)
+        return fail(c, "the snappy block at offset %lld is too short for its "
+                       "checksum",
+                    (long long)offset);
+    const char *compressed = (const char *)in;
+    size_t compressed_len = in_len - 4, len = 0;
+    if (snappy_validate_compressed_buffer(compressed, compressed_len) !=
+            SNAPPY_OK ||
+        snappy_uncompressed_length(compressed, compressed_len, &len) !=
+            SNAPPY_OK)
+        return fail(c, "the snappy block at offset %lld does not decompress",
+                    (long long)offset);
+    if (len > MAX_BLOCK_BYTES)
+        return fail(c, "the block at offset %lld inflates past %u bytes",
+                    (long long)offset, MAX_BLOCK_BYTES);
+    if (len > c->inflated_cap) {
+        unsigned char *bigger = realloc(c->inflated, len);
+        if (bigger == NULL)
+            return fail_nomem(c, "decompressing a snappy block");
+        c->inflated = bigger;
+        c->inflated_cap = len;
+    }
+    if (len > 0 && snappy_uncompress(compressed, compressed_len,
+                                     (char *)c->inflated, &len) != SNAPPY_OK)
+        return fail(c, "the snappy block at offset %lld does not decompress",
+                    (long long)offset);
+    const unsigned char *crc = in + compressed_len;
+    uint32_t want = (uint32_t)crc[0] << 24 | (uint32_t)crc[1] << 16 |
+                    (uint32_t)crc[2] << 8 | crc[3];
+    if ((uint32_t)crc32(0, c->inflated, (uInt)len) != want)
+        return fail(c, "the snappy block at offset %lld fails its CRC",
+                    (long long)offset);
+    *out_len = len;
+    return 0;
+}
+
+/* The records' bytes of a block the container decodes (null, deflate,
+ * snappy): in place, or in c->inflated.  0, or -1 with the error set. */
+static int block_bytes(avro_container *c, const unsigned char *data,
+                       size_t size, off_t offset, const unsigned char **out,
+                       size_t *out_len)
+{
+    switch (c->codec) {
+    case AVRO_CODEC_DEFLATE:
+        if (inflate_block(c, data, size, offset, out_len) != 0)
+            return -1;
+        *out = c->inflated;
+        return 0;
+    case AVRO_CODEC_SNAPPY:
+        if (unsnappy_block(c, data, size, offset, out_len) != 0)
+            return -1;
+        *out = c->inflated;
+        return 0;
+    default:
+        /* Still in buf: nothing reads the file again before the next
+         * call, so the bytes stay where they are. */
+        *out = data;
+        *out_len = size;
+        return 0;
+    }
+}
+
 /* Before reading a block of `size` bytes that is not in the buffer yet,
  * look at where its sync marker should be: a block claiming far more than
  * was written (a zero-filled or sparse tail, a damaged size) is then
@@ -346,18 +419,13 @@ int avro_container_next_block(avro_container *c, avro_block *out)
         if (count == 0) {
             /* Nothing to read, but bytes that decode to something would be
              * records whose count was lost: a changed byte, not a block to
-             * pass over in silence. */
-            static const unsigned char no_snappy_bytes[5]; /* 0, CRC 0 */
-            size_t len = (size_t)size;
-            if (size > 0 && c->codec == AVRO_CODEC_DEFLATE &&
-                inflate_block(c, data, (size_t)size, offset, &len) != 0)
+             * pass over in silence.  (Bytes of a codec only avro-c knows
+             * cannot be told apart.) */
+            const unsigned char *plain = NULL;
+            size_t len = 0;
+            if (c->codec != AVRO_CODEC_OTHER &&
+                block_bytes(c, data, (size_t)size, offset, &plain, &len) != 0)
                 return -1;
-            if (c->codec == AVRO_CODEC_OTHER)
-                len = strcmp(c->codec_name, "snappy") == 0 &&
-                              !(size == 5 && memcmp(data, no_snappy_bytes,
-                                                    5) == 0)
-                          ? (size_t)size
-                          : 0;
             if (len > 0)
                 return fail(c, "the block at offset %lld claims no records "
                                "but holds %lld bytes",
@@ -367,18 +435,9 @@ int avro_container_next_block(avro_container *c, avro_block *out)
         }
         out->count = count;
         out->offset = offset;
-        if (c->codec == AVRO_CODEC_DEFLATE) {
-            size_t len = 0;
-            if (inflate_block(c, data, (size_t)size, offset, &len) != 0)
-                return -1;
-            out->data = c->inflated;
-            out->size = len;
-        } else {
-            /* Still in buf: nothing reads the file again before the next
-             * call, so the bytes stay where they are. */
-            out->data = data;
-            out->size = (size_t)size;
-        }
+        if (block_bytes(c, data, (size_t)size, offset, &out->data,
+                        &out->size) != 0)
+            return -1;
         return 1;
     }
 }

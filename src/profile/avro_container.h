@@ -22,7 +22,8 @@
 typedef enum avro_codec {
     AVRO_CODEC_NULL,
     AVRO_CODEC_DEFLATE,
-    AVRO_CODEC_OTHER /* readable only by avro-c (snappy, ...) */
+    AVRO_CODEC_SNAPPY, /* each block's CRC-32 checked */
+    AVRO_CODEC_OTHER   /* readable only by avro-c (lzma, ...) */
 } avro_codec;
 
 typedef struct avro_container {
@@ -39,7 +40,7 @@ typedef struct avro_container {
     avro_codec codec;
     unsigned char sync[AVRO_SYNC_SIZE];
 
-    unsigned char *inflated; /* deflate codec: the block's bytes */
+    unsigned char *inflated; /* deflate and snappy: the block's bytes */
     size_t inflated_cap;
     struct libdeflate_decompressor *inflater; /* NULL until needed */
 

@@ -15,22 +15,21 @@
  * then fails.  And it leaks what it allocated when it refuses a header
  * for an unknown codec.
  *
- * So the blocks are walked first: avro_container.c checks the framing,
- * snappy blocks are decompressed and their CRC checked here, and where
- * the caller gives a record plan, the plan checks the records (those of
- * a snappy block its CRC vouches for).  avro-c then reads
- * the file through a view that ends after the last block that passed, or
- * before the first block of zero records.  The whole records of a block
- * the walk stopped in (one framed by its sync marker but damaged further
- * on) are decoded by avro-c from memory, and what stopped the walk is
- * reported last: the same rows, and the same stop, as the block
- * decoder's.  A block without its sync marker yields nothing.  Only where there is no plan (a field type it does not
- * decode: a nested record, an array, a map) or for lzma does avro-c
- * decode records nothing has checked.
+ * So the blocks are walked first: avro_container.c checks the framing
+ * and decompresses them (deflate, and snappy with its CRC checked), and
+ * where the caller gives a record plan, the plan checks the records.
+ * avro-c then reads the file through a view that ends after the last
+ * block that passed, or before the first block of zero records.  The
+ * whole records of a block the walk stopped in (one framed by its sync
+ * marker but damaged further on) are decoded by avro-c from memory, and
+ * what stopped the walk is reported last: the same rows, and the same
+ * stop, as the block decoder's.  A block without its sync marker yields
+ * nothing.  Only where there is no plan (a field type it does not decode:
+ * a nested record, an array, a map) or for lzma does avro-c decode
+ * records nothing has checked.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,41 +135,6 @@ static int keep_tail(avroc_engine *e, const avro_block *block, size_t bytes,
     return 0;
 }
 
-/* Snappy blocks, as Avro frames them: the compressed bytes, then the
- * CRC-32 of the uncompressed ones, big-endian.  Into *out (a buffer grown
- * as needed) when they decompress and match; else a reason.  avro-c
- * would allocate the claimed length first, and leak everything when the
- * first block fails. */
-static const char *unsnappy(const avro_block *b, unsigned char **buf,
-                            size_t *cap, avro_block *out)
-{
-    if (b->size < 4)
-        return "a snappy block is too short for its checksum";
-    const char *in = (const char *)b->data;
-    size_t in_len = b->size - 4, len = 0;
-    if (snappy_validate_compressed_buffer(in, in_len) != SNAPPY_OK ||
-        snappy_uncompressed_length(in, in_len, &len) != SNAPPY_OK)
-        return "a snappy block does not decompress";
-    if (len > *cap) {
-        unsigned char *bigger = realloc(*buf, len);
-        if (bigger == NULL)
-            return "out of memory decompressing a snappy block";
-        *buf = bigger;
-        *cap = len;
-    }
-    if (len > 0 && snappy_uncompress(in, in_len, (char *)*buf, &len) != SNAPPY_OK)
-        return "a snappy block does not decompress";
-    const unsigned char *crc = b->data + in_len;
-    uint32_t want = (uint32_t)crc[0] << 24 | (uint32_t)crc[1] << 16 |
-                    (uint32_t)crc[2] << 8 | crc[3];
-    if ((uint32_t)crc32(0, *buf, (uInt)len) != want)
-        return "a snappy block fails its CRC";
-    *out = *b;
-    out->data = *buf;
-    out->size = len;
-    return NULL;
-}
-
 /* Walk c's blocks, each checked by the container and, when plan is not
  * NULL, decoded by it too, so that avro-c never meets a length or an
  * index that lies (it would allocate what a length claims, and leak the
@@ -181,11 +145,8 @@ static const char *unsnappy(const avro_block *b, unsigned char **buf,
 static off_t check_blocks(avroc_engine *e, avro_container *c,
                           const record_plan *plan)
 {
-    int snappy = strcmp(c->codec_name, "snappy") == 0;
-    if (c->codec == AVRO_CODEC_OTHER && !snappy)
+    if (c->codec == AVRO_CODEC_OTHER)
         plan = NULL; /* bytes nothing here decompresses (lzma) */
-    unsigned char *plain_buf = NULL;
-    size_t plain_cap = 0;
     off_t good_end = c->consumed;
     for (;;) {
         uint64_t empty = c->empty_blocks;
@@ -206,16 +167,10 @@ static off_t check_blocks(avroc_engine *e, avro_container *c,
             break;
         }
         const char *why = NULL;
-        avro_block plain = block; /* the records' bytes */
-        if (snappy)
-            why = unsnappy(&block, &plain_buf, &plain_cap, &plain);
-        if (why != NULL && strncmp(why, "out of memory", 13) == 0) {
-            good_end = -1;
-            break;
-        }
+        avro_block plain = block; /* the records' bytes, decompressed */
         size_t bytes = plain.size;
-        int64_t whole = why != NULL ? 0 : plain.count;
-        if (plan != NULL && why == NULL)
+        int64_t whole = plain.count;
+        if (plan != NULL)
             whole = whole_records(plan, &plain, &bytes, &why);
         if (why == NULL) {
             good_end = c->consumed;
@@ -230,7 +185,6 @@ static off_t check_blocks(avroc_engine *e, avro_container *c,
                  (long long)block.offset);
         break;
     }
-    free(plain_buf);
     return good_end;
 }
 

@@ -1,8 +1,8 @@
 /*
  * avroc_engine.h -- read a profiling file through avro-c's own file reader
  * and generic values: the reference the block decoder is tested against,
- * and the fallback for what the block decoder does not cover (codecs such
- * as snappy, field types such as nested records).
+ * and the fallback for what the block decoder does not cover (a codec
+ * such as lzma, field types such as nested records).
  *
  * Fields are matched by name here as well, and missing ones get the same
  * defaults: avro-c's resolver would ignore the defaults, so it is not used.

@@ -81,7 +81,7 @@ static int usable_for(wire_type type, int kind)
  * field names valid identifiers, enum symbols strings, "type" a string:
  * what avro-c refuses too (tests/test_profile_reader.c compares them).  Only
  * a schema that passed is ever given to avro-c (for what the plan does
- * not decode: snappy blocks, nested types).
+ * not decode: an lzma codec, nested types).
  *
  * Internal codes: 0, NEEDS_AVROC (a type the plan does not decode),
  * INVALID (with cx->why), NOMEM. */
