@@ -114,99 +114,143 @@ static void put_string(bytes *b, const char *s, size_t n)
     put_raw(b, s, n);
 }
 
-/* A string that must be valid UTF-8 in the file: each byte of a broken
- * sequence becomes U+FFFD.  Error messages come from task code and may
- * hold anything. */
-static void put_clean_string(bytes *b, const char *s)
+/* ---- a field per wire (profile_schema.h) ------------------------------------
+ *
+ * A record is encoded with one reservation: each wire has a bound on the
+ * bytes its value can take (bound_*) and an encoder that writes at a
+ * cursor without checking room (enc_*).  Checking and growing the buffer
+ * per number cost more than the encoding itself. */
+
+static inline size_t bound_STRING(const char *s, size_t n)
 {
-    size_t n = strlen(s);
-    if (utf8_valid(s, n)) {
-        put_string(b, s, n);
-        return;
+    (void)s;
+    return VARINT_LONG_BYTES + n;
+}
+
+static inline unsigned char *enc_STRING(unsigned char *p, const char *s,
+                                        size_t n)
+{
+    p = varint_put_long(p, (int64_t)n);
+    if (n > 0)
+        memcpy(p, s, n);
+    return p + n;
+}
+
+static inline size_t bound_DOUBLE(double d)
+{
+    (void)d;
+    return 8;
+}
+
+static inline unsigned char *enc_DOUBLE(unsigned char *p, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(bits >> (8 * i));
+    return p + 8;
+}
+
+static inline size_t bound_INT(int32_t v)
+{
+    (void)v;
+    return VARINT_INT_BYTES;
+}
+
+static inline unsigned char *enc_INT(unsigned char *p, int32_t v)
+{
+    return varint_put_long(p, v);
+}
+
+static inline size_t bound_ENUM(int64_t symbol)
+{
+    (void)symbol;
+    return VARINT_INT_BYTES;
+}
+
+static inline unsigned char *enc_ENUM(unsigned char *p, int64_t symbol)
+{
+    return varint_put_long(p, symbol);
+}
+
+/* ["null", long]: PROFILE_NO_TIME is the null. */
+static inline size_t bound_OPTIONAL_LONG(int64_t v)
+{
+    (void)v;
+    return 1 + VARINT_LONG_BYTES;
+}
+
+static inline unsigned char *enc_OPTIONAL_LONG(unsigned char *p, int64_t v)
+{
+    if (v == PROFILE_NO_TIME) {
+        *p++ = 0;
+        return p;
     }
-    bytes clean = {0};
+    *p++ = 2; /* branch 1, zig-zagged */
+    return varint_put_long(p, v);
+}
+
+/* ["null", int]: PROFILE_NULL_INT is the null. */
+static inline size_t bound_OPTIONAL_INT(int32_t v)
+{
+    (void)v;
+    return 1 + VARINT_INT_BYTES;
+}
+
+static inline unsigned char *enc_OPTIONAL_INT(unsigned char *p, int32_t v)
+{
+    if (v == PROFILE_NULL_INT) {
+        *p++ = 0;
+        return p;
+    }
+    *p++ = 2;
+    return varint_put_long(p, v);
+}
+
+/* ["null", string]: NULL is the null.  The text must be valid UTF-8 in
+ * the file: error messages come from task code and may hold anything, so
+ * each byte of a broken sequence becomes U+FFFD (three bytes: hence the
+ * bound). */
+static inline size_t bound_OPTIONAL_STRING(const char *s)
+{
+    return 1 + VARINT_LONG_BYTES + (s != NULL ? 3 * strlen(s) : 0);
+}
+
+static unsigned char *enc_OPTIONAL_STRING(unsigned char *p, const char *s)
+{
+    if (s == NULL) {
+        *p++ = 0;
+        return p;
+    }
+    *p++ = 2;
+    size_t n = strlen(s);
+    if (utf8_valid(s, n))
+        return enc_STRING(p, s, n);
+    size_t clean = 0; /* the cleaned length, then the bytes */
+    for (size_t i = 0; i < n;) {
+        size_t run = 1;
+        while (run <= 4 && i + run <= n && !utf8_valid(s + i, run))
+            run++;
+        int whole = run <= 4 && i + run <= n;
+        clean += whole ? run : 3;
+        i += whole ? run : 1;
+    }
+    p = varint_put_long(p, (int64_t)clean);
     for (size_t i = 0; i < n;) {
         size_t run = 1;
         while (run <= 4 && i + run <= n && !utf8_valid(s + i, run))
             run++;
         if (run <= 4 && i + run <= n) {
-            put_raw(&clean, s + i, run);
+            memcpy(p, s + i, run);
+            p += run;
             i += run;
         } else {
-            put_raw(&clean, "\xef\xbf\xbd", 3);
+            memcpy(p, "\xef\xbf\xbd", 3);
+            p += 3;
             i++;
         }
     }
-    if (clean.failed)
-        b->failed = 1;
-    else
-        put_string(b, (const char *)clean.data, clean.len);
-    bytes_free(&clean);
-}
-
-static void put_double(bytes *b, double d)
-{
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    unsigned char le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (unsigned char)(bits >> (8 * i));
-    put_raw(b, le, sizeof le);
-}
-
-/* ---- a field per wire (profile_schema.h) ------------------------------------ */
-
-static void put_wire_STRING(bytes *b, const char *s, size_t n)
-{
-    put_string(b, s, n);
-}
-
-static void put_wire_DOUBLE(bytes *b, double d)
-{
-    put_double(b, d);
-}
-
-static void put_wire_INT(bytes *b, int32_t v)
-{
-    put_long(b, v);
-}
-
-static void put_wire_ENUM(bytes *b, int64_t symbol)
-{
-    put_long(b, symbol);
-}
-
-/* ["null", long]: PROFILE_NO_TIME is the null. */
-static void put_wire_OPTIONAL_LONG(bytes *b, int64_t v)
-{
-    if (v == PROFILE_NO_TIME) {
-        put_long(b, 0);
-    } else {
-        put_long(b, 1);
-        put_long(b, v);
-    }
-}
-
-/* ["null", int]: PROFILE_NULL_INT is the null. */
-static void put_wire_OPTIONAL_INT(bytes *b, int32_t v)
-{
-    if (v == PROFILE_NULL_INT) {
-        put_long(b, 0);
-    } else {
-        put_long(b, 1);
-        put_long(b, v);
-    }
-}
-
-/* ["null", string]: NULL is the null; the text is made valid UTF-8. */
-static void put_wire_OPTIONAL_STRING(bytes *b, const char *s)
-{
-    if (s == NULL) {
-        put_long(b, 0);
-    } else {
-        put_long(b, 1);
-        put_clean_string(b, s);
-    }
+    return p;
 }
 
 /* Where each field's value comes from: the file (f) for what the run's
@@ -231,13 +275,23 @@ static void put_wire_OPTIONAL_STRING(bytes *b, const char *s)
         r->task != NULL ? r->task_len : r->task_name_len
 #define FIELD_VALUE_INSTANCE r->task != NULL ? r->instance : PROFILE_NO_INSTANCE
 
-/* The record's fields in the table's order, each by its wire. */
+/* The record's fields in the table's order, each by its wire: the room
+ * for all of them reserved once, then written. */
 static void put_record(bytes *b, const profile_file *f, const profile_record *r)
 {
-#define PUT_FIELD_(id, name, wire, type, def, sql)                            \
-    put_wire_##wire(b, FIELD_VALUE_##id);
-    PROFILE_FIELD_MAP(PUT_FIELD_)
-#undef PUT_FIELD_
+    size_t bound = 0;
+#define BOUND_FIELD_(id, name, wire, type, def, sql)                          \
+    bound += bound_##wire(FIELD_VALUE_##id);
+    PROFILE_FIELD_MAP(BOUND_FIELD_)
+#undef BOUND_FIELD_
+    if (bytes_reserve(b, bound) != 0)
+        return;
+    unsigned char *p = b->data + b->len;
+#define ENCODE_FIELD_(id, name, wire, type, def, sql)                         \
+    p = enc_##wire(p, FIELD_VALUE_##id);
+    PROFILE_FIELD_MAP(ENCODE_FIELD_)
+#undef ENCODE_FIELD_
+    b->len = (size_t)(p - b->data);
 }
 
 /* ---- creating the file ------------------------------------------------------ */
