@@ -10,6 +10,7 @@
 #define DAGLIB_ARENA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct arena_chunk;
 
@@ -29,5 +30,29 @@ char *arena_strndup(arena *a, const char *s, size_t len);
 
 /* Free every chunk; the arena is empty and usable again. */
 void arena_free(arena *a);
+
+/*
+ * Arrays that grow without ever moving: block k holds BLOCK_FIRST << k
+ * items, so appending allocates a block now and then and copies nothing,
+ * pointers to items stay valid, and a block is touched only as far as it is
+ * filled.  GROW_BLOCKS blocks hold 2^32 items.
+ */
+#define BLOCK_FIRST_SHIFT 6
+#define GROW_BLOCKS 27
+
+/* The block holding item i, and its offset there. */
+static inline uint32_t block_of(uint32_t i, uint32_t *offset)
+{
+    uint64_t p = (uint64_t)i + (1u << BLOCK_FIRST_SHIFT);
+    unsigned top = 63u - (unsigned)__builtin_clzll(p);
+    *offset = (uint32_t)(p - ((uint64_t)1 << top));
+    return top - BLOCK_FIRST_SHIFT;
+}
+
+/* How many items block k holds. */
+static inline size_t block_items(uint32_t k)
+{
+    return (size_t)1 << (k + BLOCK_FIRST_SHIFT);
+}
 
 #endif

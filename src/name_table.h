@@ -45,6 +45,13 @@ uint32_t name_table_insert(name_table *t, const char *name, uint32_t len,
                            uint32_t hash, uint32_t value,
                            name_matches_fn matches, const void *owner);
 
+/* Start loading the slot where a probe for hash begins. */
+static inline void name_table_prefetch(const name_table *t, uint32_t hash)
+{
+    if (t->slots != NULL)
+        __builtin_prefetch(&t->slots[hash & t->mask]);
+}
+
 void name_table_free(name_table *t);
 
 #endif

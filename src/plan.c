@@ -76,7 +76,7 @@ typedef struct task_layout {
 } task_layout;
 
 typedef struct compiler {
-    const daglib_dag *dag;
+    daglib_dag *dag;
     error_state *err;
     uint32_t *target; /* per reference: the task it names */
     uint32_t *by_task; /* reference indices grouped by task, inputs first */
@@ -92,13 +92,13 @@ static int out_of_memory(compiler *c)
 
 static const char *task_name_of(const compiler *c, uint32_t t)
 {
-    return c->dag->tasks[t]->name;
+    return dag_task(c->dag, t)->name;
 }
 
-/* 1. Names to task indices. */
-static int resolve_refs(compiler *c)
+/* 1. Names the DAG did not know when they were referred to, to task
+ * indices, in place: a later compile finds them resolved. */
+static int resolve_pending(daglib_dag *dag, error_state *err)
 {
-    const daglib_dag *dag = c->dag;
     static const char *const verbs[] = {
         [REF_INPUT] = "takes the input",
         [REF_DEPENDS] = "depends on",
@@ -106,21 +106,32 @@ static int resolve_refs(compiler *c)
         [REF_JOIN] = "joins",
     };
     for (uint32_t r = 0; r < dag->n_refs; r++) {
-        const task_ref *ref = &dag->refs[r];
-        uint32_t found = ref->target;
+        task_ref *ref = dag_ref(dag, r);
+        if (!(ref->target & REF_PENDING))
+            continue;
+        const pending_name *name = &dag->pending[ref->target & ~REF_PENDING];
+        uint32_t found = dag_find_task(dag, name->name, name->len);
         if (found == NAME_NOT_FOUND)
-            found = dag_find_task(dag, ref->name, ref->name_len);
-        if (found == NAME_NOT_FOUND)
-            return error_set(c->err, DAGLIB_NOTFOUND,
+            return error_set(err, DAGLIB_NOTFOUND,
                              "task '%s' of DAG '%s' %s '%s', which is not a "
                              "task of the DAG",
-                             task_name_of(c, ref->from), dag->name,
-                             verbs[ref->kind], ref->name);
-        c->target[r] = found;
-        if (ref->kind == REF_MAP || ref->kind == REF_JOIN)
-            c->layout[ref->from].kind_ref = r;
+                             dag_task(dag, ref_from(*ref))->name, dag->name,
+                             verbs[ref_kind(*ref)], name->name);
+        ref->target = found;
     }
     return DAGLIB_OK;
+}
+
+/* Copy the (resolved) targets; note each task's map or join reference. */
+static void read_refs(compiler *c)
+{
+    const daglib_dag *dag = c->dag;
+    for (uint32_t r = 0; r < dag->n_refs; r++) {
+        task_ref ref = *dag_ref(dag, r);
+        c->target[r] = ref.target;
+        if (ref_kind(ref) == REF_MAP || ref_kind(ref) == REF_JOIN)
+            c->layout[ref_from(ref)].kind_ref = r;
+    }
 }
 
 /* Group each task's input and dependency references, inputs first. */
@@ -129,9 +140,10 @@ static void group_refs(compiler *c)
     const daglib_dag *dag = c->dag;
     uint32_t n_depends = 0;
     for (uint32_t r = 0; r < dag->n_refs; r++) {
-        if (dag->refs[r].kind == REF_INPUT || dag->refs[r].kind == REF_DEPENDS)
-            c->layout[dag->refs[r].from].n_refs++;
-        n_depends += dag->refs[r].kind == REF_DEPENDS;
+        task_ref ref = *dag_ref(dag, r);
+        if (ref_kind(ref) == REF_INPUT || ref_kind(ref) == REF_DEPENDS)
+            c->layout[ref_from(ref)].n_refs++;
+        n_depends += ref_kind(ref) == REF_DEPENDS;
     }
     uint32_t next = 0;
     for (uint32_t t = 0; t < dag->n_tasks; t++) {
@@ -144,9 +156,10 @@ static void group_refs(compiler *c)
     int last_kind = n_depends > 0 ? REF_DEPENDS : REF_INPUT;
     for (int kind = REF_INPUT; kind <= last_kind; kind++) {
         for (uint32_t r = 0; r < dag->n_refs; r++) {
-            if (dag->refs[r].kind != (uint32_t)kind)
+            task_ref ref = *dag_ref(dag, r);
+            if (ref_kind(ref) != (task_ref_kind)kind)
                 continue;
-            task_layout *l = &c->layout[dag->refs[r].from];
+            task_layout *l = &c->layout[ref_from(ref)];
             c->by_task[l->ref_begin + l->n_refs++] = r;
         }
     }
@@ -183,7 +196,8 @@ static int count_instances(compiler *c, uint32_t t, uint32_t *stack)
             l->count = lv->count;
             l->multi = 1;
         } else if (l->kind == TASK_MAP_VALUES) {
-            size_t items = daglib_value_count(c->dag->tasks[u]->map_values);
+            size_t items =
+                daglib_value_count(dag_task(c->dag, u)->extra->map_values);
             if (items >= PLAN_ARG_CONST)
                 return error_set(c->err, DAGLIB_INVALID,
                                  "task '%s' is mapped over too many items",
@@ -205,20 +219,21 @@ static int check_kinds(compiler *c)
 {
     const daglib_dag *dag = c->dag;
     for (uint32_t r = 0; r < dag->n_refs; r++) {
-        const task_ref *ref = &dag->refs[r];
+        task_ref ref = *dag_ref(dag, r);
         const task_layout *up = &c->layout[c->target[r]];
-        if (ref->kind == REF_JOIN && !up->multi)
+        if (ref_kind(ref) == REF_JOIN && !up->multi)
             return error_set(c->err, DAGLIB_INVALID,
                              "task '%s' joins '%s', which is not mapped or "
                              "chunked",
-                             task_name_of(c, ref->from),
+                             task_name_of(c, ref_from(ref)),
                              task_name_of(c, c->target[r]));
-        if ((ref->kind == REF_INPUT || ref->kind == REF_DEPENDS) && up->multi)
+        if ((ref_kind(ref) == REF_INPUT || ref_kind(ref) == REF_DEPENDS) &&
+            up->multi)
             return error_set(c->err, DAGLIB_INVALID,
                              "task '%s' %s '%s', which has %u instances: map "
                              "over it or join it instead",
-                             task_name_of(c, ref->from),
-                             ref->kind == REF_INPUT ? "takes the input"
+                             task_name_of(c, ref_from(ref)),
+                             ref_kind(ref) == REF_INPUT ? "takes the input"
                                                     : "depends on",
                              task_name_of(c, c->target[r]), up->count);
     }
@@ -271,7 +286,7 @@ static int lay_out_nodes(compiler *c)
 
     uint32_t next_arg = 0;
     for (uint32_t t = 0; t < dag->n_tasks; t++) {
-        const daglib_task *task = dag->tasks[t]; /* stored, not read */
+        const daglib_task *task = dag_task(dag, t); /* stored, not read */
         const task_layout *l = &c->layout[t];
         const task_layout *over =
             l->kind_ref != NO_REF ? &c->layout[c->target[l->kind_ref]] : NULL;
@@ -290,7 +305,7 @@ static int lay_out_nodes(compiler *c)
             if (l->kind == TASK_MAP_VALUES) {
                 p->args[next_arg++] = PLAN_ARG_CONST | (l->const_base + i);
                 p->consts[l->const_base + i] =
-                    daglib_value_item(task->map_values, i);
+                    daglib_value_item(task->extra->map_values, i);
             } else if (l->kind == TASK_MAP) {
                 p->args[next_arg++] = over->first + i;
             } else if (l->kind == TASK_JOIN) {
@@ -495,31 +510,148 @@ static int keep_task_ranges(compiler *c)
     return DAGLIB_OK;
 }
 
-int plan_compile(const struct daglib_dag *dag, plan **out, error_state *err)
+/* A DAG of plain tasks (no map, join or chunks): one node per task,
+ * numbered as the tasks, its arguments its references.  Laid out straight
+ * from the references in three passes over them, with no per-task
+ * bookkeeping besides the plan itself; and when every reference points to
+ * an earlier task -- a DAG built in order, as most are -- the order of the
+ * indices is already topological and no cycle check is needed. */
+static int order_nodes(const char *dag_name, plan *p, error_state *err);
+
+static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
+{
+    uint32_t n = dag->n_tasks, n_refs = dag->n_refs;
+    p->n_nodes = n;
+    p->n_args = p->n_edges = n_refs;
+    p->nodes = alloc_array(n, sizeof *p->nodes);
+    p->args = alloc_array(n_refs, sizeof *p->args);
+    p->succ = alloc_array(n_refs, sizeof *p->succ);
+    p->consts = alloc_array(0, sizeof *p->consts);
+    if (p->nodes == NULL || p->args == NULL || p->succ == NULL ||
+        p->consts == NULL)
+        goto nomem;
+    plan_node *nodes = p->nodes;
+    int forward = 1, depends = 0;
+    for (uint32_t b = 0, r = 0; r < n_refs; b++) {
+        const task_ref *refs = dag->ref_blocks[b];
+        uint32_t in_block = (uint32_t)block_items(b);
+        if (in_block > n_refs - r)
+            in_block = n_refs - r;
+        for (uint32_t i = 0; i < in_block; i++) {
+            uint32_t from = ref_from(refs[i]), up = refs[i].target;
+            nodes[from].n_args++;
+            nodes[up].n_succ++;
+            forward &= up < from;
+            depends |= ref_kind(refs[i]) == REF_DEPENDS;
+        }
+        r += in_block;
+    }
+    uint32_t next_arg = 0, next_succ = 0;
+    for (uint32_t t = 0; t < n; t++) {
+        plan_node *pn = &nodes[t];
+        const daglib_task *task = dag_task(dag, t);
+        pn->fn = task->fn;
+        pn->task = task;
+        pn->instance = PLAN_NO_INSTANCE;
+        pn->n_preds = pn->n_args;
+        pn->n_consumers = pn->n_succ;
+        pn->arg_begin = next_arg;
+        next_arg += pn->n_args;
+        pn->n_args = 0;
+        pn->succ_begin = next_succ;
+        next_succ += pn->n_succ;
+        pn->n_succ = 0;
+    }
+    /* Inputs first, then dependencies, each in declaration order. */
+    for (int kind = REF_INPUT; kind <= (depends ? REF_DEPENDS : REF_INPUT);
+         kind++) {
+        for (uint32_t b = 0, r = 0; r < n_refs; b++) {
+            const task_ref *refs = dag->ref_blocks[b];
+            uint32_t in_block = (uint32_t)block_items(b);
+            if (in_block > n_refs - r)
+                in_block = n_refs - r;
+            for (uint32_t i = 0; i < in_block; i++) {
+                if (depends && ref_kind(refs[i]) != (task_ref_kind)kind)
+                    continue;
+                plan_node *pn = &nodes[ref_from(refs[i])];
+                p->args[pn->arg_begin + pn->n_args++] = refs[i].target;
+            }
+            r += in_block;
+        }
+    }
+    /* Successors in node order, as invert_args() lists them. */
+    for (uint32_t t = 0; t < n; t++) {
+        const uint32_t *args = &p->args[nodes[t].arg_begin];
+        for (uint32_t a = 0; a < nodes[t].n_args; a++) {
+            plan_node *up = &nodes[args[a]];
+            p->succ[up->succ_begin + up->n_succ++] = t;
+        }
+    }
+    p->finals = alloc_array(dag->n_finals, sizeof *p->finals);
+    if (p->finals == NULL)
+        goto nomem;
+    for (uint32_t f = 0; f < dag->n_finals; f++) {
+        p->finals[p->n_finals++] = dag->finals[f];
+        nodes[dag->finals[f]].flags |= NODE_FINAL;
+    }
+    p->n_tasks = n; /* task_first and task_count: NULL, each task one node */
+    if (!forward)
+        return order_nodes(dag->name, p, err);
+    uint32_t n_sources = 0;
+    p->n_sinks = 0;
+    for (uint32_t t = 0; t < n; t++) {
+        n_sources += nodes[t].n_preds == 0;
+        p->n_sinks += nodes[t].n_succ == 0;
+    }
+    p->sources = alloc_array(n_sources, sizeof *p->sources);
+    if (p->sources == NULL)
+        goto nomem;
+    for (uint32_t t = 0; t < n; t++)
+        if (nodes[t].n_preds == 0)
+            p->sources[p->n_sources++] = t;
+    return DAGLIB_OK;
+
+nomem:
+    return error_set(err, DAGLIB_NOMEM, "out of memory compiling DAG '%s'",
+                     dag->name);
+}
+
+int plan_compile(struct daglib_dag *dag, plan **out, error_state *err)
 {
     *out = NULL;
+    int rc = dag->n_pending > 0 ? resolve_pending(dag, err) : DAGLIB_OK;
+    if (rc != DAGLIB_OK)
+        return rc;
     compiler c = {dag, err, NULL, NULL, NULL, NULL};
     c.p = calloc(1, sizeof *c.p);
+    if (c.p == NULL)
+        return out_of_memory(&c);
+    if (!dag->has_kinds) {
+        rc = compile_plain(dag, c.p, err);
+        if (rc != DAGLIB_OK) {
+            plan_free(c.p);
+            return rc;
+        }
+        *out = c.p;
+        return DAGLIB_OK;
+    }
     c.target = alloc_array(dag->n_refs, sizeof *c.target);
     c.by_task = alloc_array(dag->n_refs, sizeof *c.by_task);
     c.layout = alloc_array(dag->n_tasks, sizeof *c.layout);
     uint32_t *stack = alloc_array(dag->n_tasks, sizeof *stack);
-    int rc;
-    if (c.p == NULL || c.target == NULL || c.by_task == NULL ||
-        c.layout == NULL || stack == NULL) {
+    if (c.target == NULL || c.by_task == NULL || c.layout == NULL ||
+        stack == NULL) {
         rc = out_of_memory(&c);
         goto done;
     }
     for (uint32_t t = 0; t < dag->n_tasks; t++) {
-        const daglib_task *task = dag->tasks[t];
+        const daglib_task *task = dag_task(dag, t);
         c.layout[t].fn = task->fn;
-        c.layout[t].chunks = task->chunks;
+        c.layout[t].chunks = task_chunks(task);
         c.layout[t].kind = (uint8_t)task->kind;
         c.layout[t].kind_ref = NO_REF;
     }
-    rc = resolve_refs(&c);
-    if (rc != DAGLIB_OK)
-        goto done;
+    read_refs(&c);
     group_refs(&c);
     for (uint32_t t = 0; t < dag->n_tasks && rc == DAGLIB_OK; t++)
         if (c.layout[t].visit == 0)
@@ -555,7 +687,8 @@ int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
               error_state *err)
 {
     *out = NULL;
-    uint32_t first = full->task_first[step], count = full->task_count[step];
+    uint32_t first = plan_task_first(full, step);
+    uint32_t count = plan_task_count(full, step);
     plan *p = calloc(1, sizeof *p);
     uint32_t *new_index = alloc_array(full->n_nodes, sizeof *new_index);
     uint32_t *stack = alloc_array(full->n_nodes, sizeof *stack);

@@ -62,7 +62,8 @@ typedef struct plan {
     uint32_t n_sources;
     uint32_t n_sinks; /* nodes without successors */
     /* Per task: its instance nodes task_first[t] .. + task_count[t]
-     * (for a chunked task, its chunk nodes), PLAN_NO_NODE when culled. */
+     * (for a chunked task, its chunk nodes), PLAN_NO_NODE when culled;
+     * both NULL when task t is node t (a DAG of plain tasks). */
     uint32_t *task_first;
     uint32_t *task_count;
     uint32_t n_tasks;
@@ -72,7 +73,17 @@ typedef struct plan {
 /* Compile dag.  DAGLIB_OK with *out set (free with plan_free), or
  * DAGLIB_NOTFOUND / DAGLIB_INVALID / DAGLIB_CYCLE / DAGLIB_NOMEM with a
  * message in err. */
-int plan_compile(const struct daglib_dag *dag, plan **out, error_state *err);
+int plan_compile(struct daglib_dag *dag, plan **out, error_state *err);
+
+static inline uint32_t plan_task_first(const plan *p, uint32_t t)
+{
+    return p->task_first != NULL ? p->task_first[t] : t;
+}
+
+static inline uint32_t plan_task_count(const plan *p, uint32_t t)
+{
+    return p->task_count != NULL ? p->task_count[t] : 1;
+}
 
 /* A plan of what task `step` needs: its instances and their ancestors,
  * with the step's instances as the finals.  DAGLIB_OK with *out set, or

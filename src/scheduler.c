@@ -209,7 +209,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
             break;
         /* The policy only once a try failed: it lives in the task, a cache
          * line the hot path otherwise never touches. */
-        const daglib_retry *retry = &pn->task->retry;
+        const daglib_retry *retry = task_retry(pn->task);
         if (attempt >= retry->attempts)
             break;
         if (attempt == 1)
