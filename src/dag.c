@@ -18,6 +18,7 @@
 #include "dag.h"
 #include "meta_path.h"
 #include "plan.h"
+#include "scheduler.h"
 #include "value.h"
 
 /* Longest task name: names are written in every profiling record. */
@@ -141,6 +142,10 @@ void daglib_dag_free(daglib_dag *dag)
     if (dag == NULL)
         return;
     plan_free(dag->plan);
+    if (dag->run_memory != NULL) {
+        run_memory_free(dag->run_memory);
+        free(dag->run_memory);
+    }
     if (dag->has_kinds)
         for (uint32_t t = 0; t < dag->n_tasks; t++)
             if (dag_task(dag, t)->extra != NULL)

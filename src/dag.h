@@ -23,6 +23,7 @@
 #include "name_table.h"
 
 struct plan;
+struct run_memory;
 
 typedef enum task_ref_kind {
     REF_INPUT,   /* result passed as a named input */
@@ -115,6 +116,7 @@ struct daglib_dag {
     uint32_t n_finals, final_capacity;
 
     struct plan *plan; /* compiled; NULL until the next run compiles it */
+    struct run_memory *run_memory; /* kept from run to run; NULL before */
     atomic_int running;
 
     daglib_observer observer; /* no callbacks by default */

@@ -590,14 +590,41 @@ static void *worker_main(void *arg)
 
 /* ---- the run ---------------------------------------------------------------- */
 
+void run_memory_free(run_memory *m)
+{
+    free(m->states);
+    free(m->stack);
+    memset(m, 0, sizeof *m);
+}
+
+/* Zeroed states for n nodes: the kept ones, cleared if a run used them,
+ * or fresh zero pages from calloc when they are too few. */
+static node_state *zeroed_states(run_memory *m, uint32_t n)
+{
+    if (m->states != NULL && n <= m->capacity) {
+        if (m->dirty)
+            memset(m->states, 0, ((size_t)n + 1) * sizeof *m->states);
+        m->dirty = 1;
+        return m->states;
+    }
+    run_memory_free(m);
+    m->states = calloc((size_t)n + 1, sizeof *m->states);
+    if (m->states == NULL)
+        return NULL;
+    m->capacity = n;
+    m->dirty = 1;
+    return m->states;
+}
+
 int run_init(run *r, const plan *p, const struct daglib_dag *dag,
-             uint32_t n_workers, int keep_timing)
+             run_memory *memory, uint32_t n_workers, int keep_timing)
 {
     memset(r, 0, sizeof *r);
     r->plan = p;
     r->dag = dag;
+    r->memory = memory;
     r->n_workers = n_workers;
-    r->states = calloc((size_t)p->n_nodes + 1, sizeof *r->states);
+    r->states = zeroed_states(memory, p->n_nodes);
     r->workers = calloc(n_workers, sizeof *r->workers);
     if (keep_timing)
         r->timing = calloc((size_t)p->n_nodes + 1, sizeof *r->timing);
@@ -633,7 +660,6 @@ int run_init(run *r, const plan *p, const struct daglib_dag *dag,
     return 0;
 
 nomem:
-    free(r->states);
     free(r->workers);
     free(r->timing);
     memset(r, 0, sizeof *r);
@@ -646,12 +672,13 @@ int run_execute(run *r)
     if (p->n_nodes == 0)
         return 0;
     if (r->n_workers == 1) {
-        single_stack stack = {malloc((size_t)p->n_nodes * sizeof(uint32_t)),
-                              0};
-        if (stack.items == NULL)
+        run_memory *m = r->memory;
+        if (m->stack == NULL &&
+            (m->stack = malloc(((size_t)m->capacity + 1) * sizeof *m->stack)) ==
+                NULL)
             return -1;
+        single_stack stack = {m->stack, 0};
         run_single(r, &stack);
-        free(stack.items);
         return 0;
     }
     /* Deal the sources out, so that workers start without stealing. */
@@ -694,8 +721,7 @@ void run_destroy(run *r)
         pthread_mutex_destroy(&r->sleep_lock);
         pthread_cond_destroy(&r->wake_up);
     }
-    free(r->states);
-    free(r->workers);
+    free(r->workers); /* the states stay with the DAG for its next run */
     free(r->timing);
     memset(r, 0, sizeof *r);
 }
