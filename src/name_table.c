@@ -35,9 +35,9 @@ static uint64_t fmix64(uint64_t x)
 /* Names of up to eight bytes (most are) are packed exactly into one word
  * with at most two overlapping loads, no byte loop; longer names are
  * folded eight bytes at a time. */
-uint32_t name_hash(const char *name, size_t len)
+static uint32_t hash_bytes(const char *name, size_t len, uint64_t seed)
 {
-    uint64_t h = len * 0x9E3779B97F4A7C15ull;
+    uint64_t h = (len + seed) * 0x9E3779B97F4A7C15ull;
     if (len > 8) {
         const char *p = name;
         size_t left = len;
@@ -61,13 +61,41 @@ uint32_t name_hash(const char *name, size_t len)
     return (uint32_t)fmix64(h ^ word);
 }
 
+/* Names that end in a number are hashed as (the rest, number / GROUP)
+ * with the number's low bits kept as they are (see name_table.h). */
+#define GROUP_BITS 6
+/* From a taken slot a probe moves to the next block, one slot further on:
+ * two groups landing on one block then fill two blocks side by side, where
+ * a step of one would make the second group walk through the first.  The
+ * step is odd, so a probe visits every slot of the (power-of-two) table. */
+#define PROBE_STEP ((1u << GROUP_BITS) + 1)
+#define NUMBER_DIGITS_MAX 9 /* below 10^9: fits in 30 bits */
+
+uint32_t name_hash(const char *name, size_t len)
+{
+    size_t digits = 0;
+    uint32_t number = 0, scale = 1;
+    while (digits < len && digits < NUMBER_DIGITS_MAX) {
+        unsigned d = (unsigned char)name[len - 1 - digits] - '0';
+        if (d > 9)
+            break;
+        number += d * scale;
+        scale *= 10;
+        digits++;
+    }
+    if (digits == 0)
+        return hash_bytes(name, len, 0);
+    uint32_t group = hash_bytes(name, len - digits, number >> GROUP_BITS);
+    return group << GROUP_BITS | (number & ((1u << GROUP_BITS) - 1));
+}
+
 uint32_t name_table_find(const name_table *t, const char *name, uint32_t len,
                          uint32_t hash, name_matches_fn matches,
                          const void *owner)
 {
     if (t->slots == NULL)
         return NAME_NOT_FOUND;
-    for (uint32_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+    for (uint32_t i = hash & t->mask;; i = (i + PROBE_STEP) & t->mask) {
         const name_slot *s = &t->slots[i];
         if (s->value == 0)
             return NAME_NOT_FOUND;
@@ -90,7 +118,7 @@ static int grow(name_table *t)
                 continue;
             uint32_t j = t->slots[i].hash & (capacity - 1);
             while (slots[j].value != 0)
-                j = (j + 1) & (capacity - 1);
+                j = (j + PROBE_STEP) & (capacity - 1);
             slots[j] = t->slots[i];
         }
         free(t->slots);
@@ -107,7 +135,7 @@ uint32_t name_table_insert(name_table *t, const char *name, uint32_t len,
     if ((t->slots == NULL || t->count + 1 > (t->mask + 1) / 2) && grow(t) != 0)
         return NAME_NOT_FOUND;
     uint32_t i = hash & t->mask;
-    for (; t->slots[i].value != 0; i = (i + 1) & t->mask) {
+    for (; t->slots[i].value != 0; i = (i + PROBE_STEP) & t->mask) {
         const name_slot *s = &t->slots[i];
         if (s->hash == hash && matches(owner, s->value - 1, name, len))
             return s->value - 1;
