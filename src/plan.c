@@ -318,10 +318,8 @@ static int lay_out_nodes(compiler *c)
                 p->args[next_arg++] =
                     c->layout[c->target[c->by_task[l->ref_begin + k]]].first;
             pn->n_args = next_arg - pn->arg_begin;
-            if (l->producer != PLAN_NO_NODE) {
+            if (l->producer != PLAN_NO_NODE)
                 pn->flags |= NODE_CHUNKED;
-                pn->n_chunks = l->chunks;
-            }
         }
         if (l->producer == PLAN_NO_NODE)
             continue;
@@ -345,7 +343,7 @@ static int invert_args(plan *p)
     plan_node *nodes = p->nodes;
     uint64_t edges = 0;
     for (uint32_t n = 0; n < p->n_nodes; n++) {
-        nodes[n].n_preds = nodes[n].n_succ = nodes[n].n_consumers = 0;
+        nodes[n].n_preds = nodes[n].n_succ = 0;
     }
     for (uint32_t n = 0; n < p->n_nodes; n++) {
         for (uint32_t a = 0; a < nodes[n].n_args; a++) {
@@ -354,7 +352,6 @@ static int invert_args(plan *p)
                 continue;
             nodes[n].n_preds++;
             nodes[up].n_succ++;
-            nodes[up].n_consumers++;
             edges++;
         }
     }
@@ -527,11 +524,17 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
     p->args = alloc_array(n_refs, sizeof *p->args);
     p->succ = alloc_array(n_refs, sizeof *p->succ);
     p->consts = alloc_array(0, sizeof *p->consts);
+    /* Room for every node as a source; only the pages used are touched. */
+    p->sources = alloc_array(n, sizeof *p->sources);
     if (p->nodes == NULL || p->args == NULL || p->succ == NULL ||
-        p->consts == NULL)
+        p->consts == NULL || p->sources == NULL)
         goto nomem;
     plan_node *nodes = p->nodes;
-    int forward = 1, depends = 0;
+    /* Pass 1: count arguments and successors.  `forward`: every reference
+     * is to an earlier task; `in_order`: references come grouped by task
+     * in task order, as a DAG built task by task makes them. */
+    int forward = 1, in_order = 1, depends = 0;
+    uint32_t last_from = 0;
     for (uint32_t b = 0, r = 0; r < n_refs; b++) {
         const task_ref *refs = dag->ref_blocks[b];
         uint32_t in_block = (uint32_t)block_items(b);
@@ -542,27 +545,42 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
             nodes[from].n_args++;
             nodes[up].n_succ++;
             forward &= up < from;
+            in_order &= from >= last_from;
+            last_from = from;
             depends |= ref_kind(refs[i]) == REF_DEPENDS;
         }
         r += in_block;
     }
+    /* Pass 2: the nodes, their list ranges, sources and sinks. */
     uint32_t next_arg = 0, next_succ = 0;
-    for (uint32_t t = 0; t < n; t++) {
-        plan_node *pn = &nodes[t];
-        const daglib_task *task = dag_task(dag, t);
-        pn->fn = task->fn;
-        pn->task = task;
-        pn->instance = PLAN_NO_INSTANCE;
-        pn->n_preds = pn->n_args;
-        pn->n_consumers = pn->n_succ;
-        pn->arg_begin = next_arg;
-        next_arg += pn->n_args;
-        pn->n_args = 0;
-        pn->succ_begin = next_succ;
-        next_succ += pn->n_succ;
-        pn->n_succ = 0;
+    p->n_sources = p->n_sinks = 0;
+    for (uint32_t b = 0, t = 0; t < n; b++) {
+        const daglib_task *tasks = dag->task_blocks[b];
+        uint32_t in_block = (uint32_t)block_items(b);
+        if (in_block > n - t)
+            in_block = n - t;
+        for (uint32_t i = 0; i < in_block; i++, t++) {
+            plan_node *pn = &nodes[t];
+            pn->fn = tasks[i].fn;
+            pn->task = &tasks[i];
+            pn->instance = PLAN_NO_INSTANCE;
+            pn->n_preds = pn->n_args;
+            pn->arg_begin = next_arg;
+            next_arg += pn->n_args;
+            pn->n_args = 0;
+            pn->succ_begin = next_succ;
+            next_succ += pn->n_succ;
+            if (pn->n_preds == 0)
+                p->sources[p->n_sources++] = t;
+            p->n_sinks += pn->n_succ == 0;
+            pn->n_succ = 0;
+        }
     }
-    /* Inputs first, then dependencies, each in declaration order. */
+    /* Pass 3: arguments, inputs first, then dependencies, each in
+     * declaration order.  References in task order give the successor
+     * lists in node order too, as invert_args() lists them; otherwise a
+     * pass over the arguments does. */
+    int succ_now = in_order && !depends;
     for (int kind = REF_INPUT; kind <= (depends ? REF_DEPENDS : REF_INPUT);
          kind++) {
         for (uint32_t b = 0, r = 0; r < n_refs; b++) {
@@ -573,14 +591,16 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
             for (uint32_t i = 0; i < in_block; i++) {
                 if (depends && ref_kind(refs[i]) != (task_ref_kind)kind)
                     continue;
-                plan_node *pn = &nodes[ref_from(refs[i])];
-                p->args[pn->arg_begin + pn->n_args++] = refs[i].target;
+                uint32_t from = ref_from(refs[i]), up = refs[i].target;
+                plan_node *pn = &nodes[from];
+                p->args[pn->arg_begin + pn->n_args++] = up;
+                if (succ_now)
+                    p->succ[nodes[up].succ_begin + nodes[up].n_succ++] = from;
             }
             r += in_block;
         }
     }
-    /* Successors in node order, as invert_args() lists them. */
-    for (uint32_t t = 0; t < n; t++) {
+    for (uint32_t t = 0; t < n && !succ_now; t++) {
         const uint32_t *args = &p->args[nodes[t].arg_begin];
         for (uint32_t a = 0; a < nodes[t].n_args; a++) {
             plan_node *up = &nodes[args[a]];
@@ -595,20 +615,11 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
         nodes[dag->finals[f]].flags |= NODE_FINAL;
     }
     p->n_tasks = n; /* task_first and task_count: NULL, each task one node */
-    if (!forward)
+    if (!forward) {
+        free(p->sources);
+        p->sources = NULL;
         return order_nodes(dag->name, p, err);
-    uint32_t n_sources = 0;
-    p->n_sinks = 0;
-    for (uint32_t t = 0; t < n; t++) {
-        n_sources += nodes[t].n_preds == 0;
-        p->n_sinks += nodes[t].n_succ == 0;
     }
-    p->sources = alloc_array(n_sources, sizeof *p->sources);
-    if (p->sources == NULL)
-        goto nomem;
-    for (uint32_t t = 0; t < n; t++)
-        if (nodes[t].n_preds == 0)
-            p->sources[p->n_sources++] = t;
     return DAGLIB_OK;
 
 nomem:

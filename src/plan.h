@@ -42,9 +42,10 @@ typedef struct plan_node {
     uint32_t arg_begin;  /* plan.args[arg_begin .. arg_begin + n_args) */
     uint32_t n_args;
     uint32_t n_joined;   /* NODE_JOINS: how many arguments make the list */
-    uint32_t n_consumers; /* how many argument slots read its result */
-    uint32_t n_chunks;   /* NODE_CHUNKED: how many */
     uint32_t flags;
+    /* Every argument slot reading the node's result is one successor edge,
+     * so n_succ also counts the readers that release it; a chunked node's
+     * chunk count is its task's. */
 } plan_node;
 
 typedef struct plan {

@@ -225,7 +225,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
         atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
     release_call_args(&ca);
     if ((pn->flags & NODE_CHUNKED) && st->status != NODE_FAILED) {
-        int rc = split_into_chunks(&st->result, pn->n_chunks);
+        int rc = split_into_chunks(&st->result, task_chunks(pn->task));
         if (rc != DAGLIB_OK) {
             const char *type_names[] = {"NULL", "an integer", "a real", "a text",
                                         "a blob", "a list", "a pointer"};
@@ -235,7 +235,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
                     ? NULL
                     : format_string("its result must be a list to split into "
                                     "%u chunks, not %s",
-                                    pn->n_chunks,
+                                    task_chunks(pn->task),
                                     type_names[daglib_value_type(&st->result)]);
             st->status = NODE_FAILED;
             atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
@@ -263,8 +263,8 @@ static ALWAYS_INLINE void release_args(run *r, const plan_node *pn, int single)
         const plan_node *upn = &p->nodes[up];
         if (upn->flags & NODE_FINAL)
             continue;
-        if (upn->n_consumers == 1 ||
-            arrive(&ust->readers_done, upn->n_consumers, single))
+        if (upn->n_succ == 1 ||
+            arrive(&ust->readers_done, upn->n_succ, single))
             discard_result(&ust->result);
     }
 }
@@ -336,7 +336,7 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
         }
     }
     release_args(r, pn, single);
-    if (pn->n_consumers == 0 && !(pn->flags & NODE_FINAL))
+    if (pn->n_succ == 0 && !(pn->flags & NODE_FINAL))
         discard_result(&st->result);
     if (r->observer != NULL && r->observer->on_finish != NULL)
         report_finish(r, n, st);
@@ -424,7 +424,7 @@ static void push_ready(run *r, worker *w, uint32_t n)
     if (deque_push(&w->queue, n) != 0) {
         /* No memory to grow the deque: keep the node on the worker's own
          * overflow stack, linked through the node states. */
-        r->states[n].overflow_next = w->overflow;
+        r->states[n].result.capacity = w->overflow;
         w->overflow = n;
     }
 }
@@ -561,7 +561,8 @@ static uint32_t take_own(worker *w)
     uint32_t n = deque_take(&w->queue);
     if (n == DEQUE_EMPTY && w->overflow != PLAN_NO_NODE) {
         n = w->overflow;
-        w->overflow = w->run->states[n].overflow_next;
+        w->overflow = w->run->states[n].result.capacity;
+        w->run->states[n].result.capacity = 0;
     }
     return n;
 }

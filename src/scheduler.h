@@ -40,8 +40,9 @@ typedef struct node_state {
     uint8_t status;                  /* enum node_status */
     uint16_t attempts;
     uint16_t worker;
-    uint32_t overflow_next; /* link in a worker's overflow stack */
     char *error;            /* a failed task's message */
+    /* While the node waits on a worker's overflow stack, its NULL result's
+     * unused capacity links it to the next one there. */
     daglib_value result;
 } node_state;
 
