@@ -445,6 +445,19 @@ static const char *ref_kind_words(task_ref_kind kind)
     }
 }
 
+/* Record that task `from` refers to task `target` in the given way. */
+static int store_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
+                     uint32_t target)
+{
+    task_ref *ref = next_ref_slot(dag);
+    if (ref == NULL)
+        return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
+    *ref = (task_ref){from | (uint32_t)kind << REF_KIND_SHIFT, target};
+    dag->n_refs++;
+    dag_invalidate_plan(dag);
+    return dag_ok(dag);
+}
+
 /* Record that task `from` refers to `upstream` in the given way. */
 static int append_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
                       const char *upstream)
@@ -473,25 +486,19 @@ static int append_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
                                task_name, what, upstream, problem);
     if (!looked_up)
         target = dag_find_task(dag, upstream, (uint32_t)len);
-    task_ref *ref = next_ref_slot(dag);
-    if (ref == NULL)
+    if (target != NAME_NOT_FOUND)
+        return store_ref(dag, from, kind, target);
+    /* Not a task yet: keep the name for the compiler. */
+    if (dag->n_pending == dag->pending_capacity &&
+        grow_array((void **)&dag->pending, &dag->pending_capacity,
+                   sizeof *dag->pending) != 0)
         return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
-    if (target == NAME_NOT_FOUND) {
-        if (dag->n_pending == dag->pending_capacity &&
-            grow_array((void **)&dag->pending, &dag->pending_capacity,
-                       sizeof *dag->pending) != 0)
-            return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
-        pending_name *p = &dag->pending[dag->n_pending];
-        p->name = arena_strndup(&dag->strings, upstream, len);
-        p->len = (uint32_t)len;
-        if (p->name == NULL)
-            return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
-        target = REF_PENDING | dag->n_pending++;
-    }
-    *ref = (task_ref){from | (uint32_t)kind << REF_KIND_SHIFT, target};
-    dag->n_refs++;
-    dag_invalidate_plan(dag);
-    return dag_ok(dag);
+    pending_name *p = &dag->pending[dag->n_pending];
+    p->name = arena_strndup(&dag->strings, upstream, len);
+    p->len = (uint32_t)len;
+    if (p->name == NULL)
+        return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
+    return store_ref(dag, from, kind, REF_PENDING | dag->n_pending++);
 }
 
 static int add_ref(daglib_task *task, task_ref_kind kind, const char *upstream)
@@ -512,6 +519,34 @@ int daglib_task_input(daglib_task *task, const char *upstream)
 int daglib_task_depends_on(daglib_task *task, const char *upstream)
 {
     return add_ref(task, REF_DEPENDS, upstream);
+}
+
+static int add_task_ref(daglib_task *task, task_ref_kind kind,
+                        const daglib_task *upstream)
+{
+    if (task == NULL)
+        return DAGLIB_MISUSE;
+    daglib_dag *dag = task->dag;
+    int rc = dag_build_check(dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    if (upstream == NULL || upstream->dag != dag)
+        return dag_build_error(dag, DAGLIB_MISUSE,
+                               "task '%s' was given %s that is %s",
+                               task->name, ref_kind_words(kind),
+                               upstream == NULL ? "NULL"
+                                                : "a task of another DAG");
+    return store_ref(dag, task->index, kind, upstream->index);
+}
+
+int daglib_task_input_task(daglib_task *task, const daglib_task *upstream)
+{
+    return add_task_ref(task, REF_INPUT, upstream);
+}
+
+int daglib_task_depends_on_task(daglib_task *task, const daglib_task *upstream)
+{
+    return add_task_ref(task, REF_DEPENDS, upstream);
 }
 
 int daglib_task_set_final(daglib_task *task)
