@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "arena.h"
 
@@ -58,6 +59,63 @@ char *arena_strndup(arena *a, const char *s, size_t len)
         copy[len] = '\0';
     }
     return copy;
+}
+
+/* ---- big arrays ---------------------------------------------------------- */
+
+#define HUGE_PAGE_BYTES ((size_t)2 << 20)
+
+/* Before each big array: how much was mapped for it, 0 when it came from
+ * calloc.  16 bytes keep the array aligned for anything. */
+typedef struct big_header {
+    size_t mapped;
+    size_t unused;
+} big_header;
+
+void *big_alloc(size_t count, size_t size)
+{
+    if (count == 0 || size == 0)
+        count = size = 1;
+    if (count > (SIZE_MAX - HUGE_PAGE_BYTES * 2) / size)
+        return NULL;
+    size_t bytes = count * size + sizeof(big_header);
+    if (bytes < BIG_ARRAY_BYTES) {
+        big_header *h = calloc(1, bytes);
+        if (h == NULL)
+            return NULL;
+        h->mapped = 0;
+        return h + 1;
+    }
+    /* Map a huge page more than needed, then cut to 2 MiB boundaries. */
+    size_t len = (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
+    char *p = mmap(NULL, len + HUGE_PAGE_BYTES, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    uintptr_t at = ((uintptr_t)p + HUGE_PAGE_BYTES - 1) &
+                   ~(uintptr_t)(HUGE_PAGE_BYTES - 1);
+    size_t head = at - (uintptr_t)p;
+    if (head > 0)
+        munmap(p, head);
+    if (HUGE_PAGE_BYTES - head > 0)
+        munmap((char *)at + len, HUGE_PAGE_BYTES - head);
+#ifdef MADV_HUGEPAGE
+    madvise((void *)at, len, MADV_HUGEPAGE); /* a hint: no matter if refused */
+#endif
+    big_header *h = (big_header *)at;
+    h->mapped = len;
+    return h + 1;
+}
+
+void big_free(void *p)
+{
+    if (p == NULL)
+        return;
+    big_header *h = (big_header *)p - 1;
+    if (h->mapped == 0)
+        free(h);
+    else
+        munmap(h, h->mapped);
 }
 
 void arena_free(arena *a)

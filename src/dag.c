@@ -151,8 +151,8 @@ void daglib_dag_free(daglib_dag *dag)
             if (dag_task(dag, t)->extra != NULL)
                 daglib_value_free(dag_task(dag, t)->extra->map_values);
     for (int b = 0; b < GROW_BLOCKS; b++) {
-        free(dag->task_blocks[b]);
-        free(dag->ref_blocks[b]);
+        big_free(dag->task_blocks[b]);
+        big_free(dag->ref_blocks[b]);
     }
     free(dag->pending);
     free(dag->finals);
@@ -315,7 +315,7 @@ static daglib_task *next_task_slot(daglib_dag *dag)
     uint32_t offset, block = block_of(dag->n_tasks, &offset);
     if (dag->task_blocks[block] == NULL &&
         (dag->task_blocks[block] =
-             malloc(block_items(block) * sizeof(daglib_task))) == NULL)
+             big_alloc(block_items(block), sizeof(daglib_task))) == NULL)
         return NULL;
     return &dag->task_blocks[block][offset];
 }
@@ -325,7 +325,7 @@ static task_ref *next_ref_slot(daglib_dag *dag)
     uint32_t offset, block = block_of(dag->n_refs, &offset);
     if (dag->ref_blocks[block] == NULL &&
         (dag->ref_blocks[block] =
-             malloc(block_items(block) * sizeof(task_ref))) == NULL)
+             big_alloc(block_items(block), sizeof(task_ref))) == NULL)
         return NULL;
     return &dag->ref_blocks[block][offset];
 }

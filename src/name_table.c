@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "name_table.h"
 
 static uint64_t load64(const char *p)
@@ -109,7 +110,7 @@ static int grow(name_table *t)
     uint32_t capacity = t->slots == NULL ? 64 : (t->mask + 1) * 2;
     if (capacity == 0)
         return -1;
-    name_slot *slots = calloc(capacity, sizeof *slots);
+    name_slot *slots = big_alloc(capacity, sizeof *slots);
     if (slots == NULL)
         return -1;
     if (t->slots != NULL) {
@@ -121,7 +122,7 @@ static int grow(name_table *t)
                 j = (j + PROBE_STEP) & (capacity - 1);
             slots[j] = t->slots[i];
         }
-        free(t->slots);
+        big_free(t->slots);
     }
     t->slots = slots;
     t->mask = capacity - 1;
@@ -148,7 +149,7 @@ uint32_t name_table_insert(name_table *t, const char *name, uint32_t len,
 
 void name_table_free(name_table *t)
 {
-    free(t->slots);
+    big_free(t->slots);
     t->slots = NULL;
     t->mask = 0;
     t->count = 0;

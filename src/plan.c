@@ -29,21 +29,21 @@ void plan_free(plan *p)
 {
     if (p == NULL)
         return;
-    free(p->nodes);
-    free(p->succ);
-    free(p->args);
-    free(p->consts);
-    free(p->finals);
-    free(p->sources);
-    free(p->task_first);
-    free(p->task_count);
+    big_free(p->nodes);
+    big_free(p->succ);
+    big_free(p->args);
+    big_free(p->consts);
+    big_free(p->finals);
+    big_free(p->sources);
+    big_free(p->task_first);
+    big_free(p->task_count);
     free(p);
 }
 
 static void *alloc_array(size_t count, size_t size)
 {
-    /* calloc checks the multiplication; +1 so that empty arrays are real. */
-    return calloc(count + 1, size);
+    /* +1 so that empty arrays are real; big_alloc checks the product. */
+    return count == SIZE_MAX ? NULL : big_alloc(count + 1, size);
 }
 
 /* The printed name of node n: "task" or "task 3". */
@@ -439,8 +439,8 @@ static int order_nodes(const char *dag_name, plan *p, error_state *err)
     uint32_t *queue = alloc_array(n_nodes, sizeof *queue);
     p->sources = alloc_array(n_nodes, sizeof *p->sources);
     if (remaining == NULL || queue == NULL || p->sources == NULL) {
-        free(remaining);
-        free(queue);
+        big_free(remaining);
+        big_free(queue);
         return error_set(err, DAGLIB_NOMEM, "out of memory compiling DAG '%s'",
                          dag_name);
     }
@@ -466,8 +466,8 @@ static int order_nodes(const char *dag_name, plan *p, error_state *err)
     int rc = DAGLIB_OK;
     if (tail < n_nodes)
         rc = report_cycle(dag_name, p, remaining, err);
-    free(remaining);
-    free(queue);
+    big_free(remaining);
+    big_free(queue);
     return rc;
 }
 
@@ -616,7 +616,7 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
     }
     p->n_tasks = n; /* task_first and task_count: NULL, each task one node */
     if (!forward) {
-        free(p->sources);
+        big_free(p->sources);
         p->sources = NULL;
         return order_nodes(dag->name, p, err);
     }
@@ -680,10 +680,10 @@ int plan_compile(struct daglib_dag *dag, plan **out, error_state *err)
     if (rc == DAGLIB_OK)
         rc = order_nodes(dag->name, c.p, err);
 done:
-    free(stack);
-    free(c.target);
-    free(c.by_task);
-    free(c.layout);
+    big_free(stack);
+    big_free(c.target);
+    big_free(c.by_task);
+    big_free(c.layout);
     if (rc != DAGLIB_OK) {
         plan_free(c.p);
         return rc;
@@ -765,8 +765,8 @@ int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
     memcpy(p->consts, full->consts, full->n_consts * sizeof *p->consts);
     if (invert_args(p) != 0)
         goto nomem;
-    free(new_index);
-    free(stack);
+    big_free(new_index);
+    big_free(stack);
     int rc = order_nodes(dag_name, p, err); /* acyclic: part of an acyclic plan */
     if (rc != DAGLIB_OK) {
         plan_free(p);
@@ -776,8 +776,8 @@ int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
     return DAGLIB_OK;
 
 nomem:
-    free(new_index);
-    free(stack);
+    big_free(new_index);
+    big_free(stack);
     plan_free(p);
     return error_set(err, DAGLIB_NOMEM, "out of memory culling DAG '%s'",
                      dag_name);

@@ -593,13 +593,13 @@ static void *worker_main(void *arg)
 
 void run_memory_free(run_memory *m)
 {
-    free(m->states);
-    free(m->stack);
+    big_free(m->states);
+    big_free(m->stack);
     memset(m, 0, sizeof *m);
 }
 
 /* Zeroed states for n nodes: the kept ones, cleared if a run used them,
- * or fresh zero pages from calloc when they are too few. */
+ * or fresh zero pages when they are too few. */
 static node_state *zeroed_states(run_memory *m, uint32_t n)
 {
     if (m->states != NULL && n <= m->capacity) {
@@ -609,7 +609,7 @@ static node_state *zeroed_states(run_memory *m, uint32_t n)
         return m->states;
     }
     run_memory_free(m);
-    m->states = calloc((size_t)n + 1, sizeof *m->states);
+    m->states = big_alloc((size_t)n + 1, sizeof *m->states);
     if (m->states == NULL)
         return NULL;
     m->capacity = n;
@@ -675,7 +675,7 @@ int run_execute(run *r)
     if (r->n_workers == 1) {
         run_memory *m = r->memory;
         if (m->stack == NULL &&
-            (m->stack = malloc(((size_t)m->capacity + 1) * sizeof *m->stack)) ==
+            (m->stack = big_alloc((size_t)m->capacity + 1, sizeof *m->stack)) ==
                 NULL)
             return -1;
         single_stack stack = {m->stack, 0};
