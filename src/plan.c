@@ -515,6 +515,18 @@ static int keep_task_ranges(compiler *c)
  * indices is already topological and no cycle check is needed. */
 static int order_nodes(const char *dag_name, plan *p, error_state *err);
 
+static int grow_sources(plan *p, uint32_t *room)
+{
+    uint32_t *bigger = alloc_array((size_t)*room * 2, sizeof *bigger);
+    if (bigger == NULL)
+        return -1;
+    memcpy(bigger, p->sources, (size_t)p->n_sources * sizeof *bigger);
+    big_free(p->sources);
+    p->sources = bigger;
+    *room *= 2;
+    return 0;
+}
+
 static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
 {
     uint32_t n = dag->n_tasks, n_refs = dag->n_refs;
@@ -524,8 +536,9 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
     p->args = alloc_array(n_refs, sizeof *p->args);
     p->succ = alloc_array(n_refs, sizeof *p->succ);
     p->consts = alloc_array(0, sizeof *p->consts);
-    /* Room for every node as a source; only the pages used are touched. */
-    p->sources = alloc_array(n, sizeof *p->sources);
+    /* Sources are few as a rule: an array that grows as they are found. */
+    uint32_t sources_room = 64;
+    p->sources = alloc_array(sources_room, sizeof *p->sources);
     if (p->nodes == NULL || p->args == NULL || p->succ == NULL ||
         p->consts == NULL || p->sources == NULL)
         goto nomem;
@@ -570,8 +583,12 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
             pn->n_args = 0;
             pn->succ_begin = next_succ;
             next_succ += pn->n_succ;
-            if (pn->n_preds == 0)
+            if (pn->n_preds == 0) {
+                if (p->n_sources == sources_room &&
+                    grow_sources(p, &sources_room) != 0)
+                    goto nomem;
                 p->sources[p->n_sources++] = t;
+            }
             p->n_sinks += pn->n_succ == 0;
             pn->n_succ = 0;
         }

@@ -594,7 +594,7 @@ static void *worker_main(void *arg)
 void run_memory_free(run_memory *m)
 {
     big_free(m->states);
-    big_free(m->stack);
+    free(m->stack); /* malloc: only the depth the runs reached is touched */
     memset(m, 0, sizeof *m);
 }
 
@@ -675,7 +675,7 @@ int run_execute(run *r)
     if (r->n_workers == 1) {
         run_memory *m = r->memory;
         if (m->stack == NULL &&
-            (m->stack = big_alloc((size_t)m->capacity + 1, sizeof *m->stack)) ==
+            (m->stack = malloc(((size_t)m->capacity + 1) * sizeof *m->stack)) ==
                 NULL)
             return -1;
         single_stack stack = {m->stack, 0};
