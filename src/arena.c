@@ -2,6 +2,7 @@
  * arena.c -- chunks of at least ARENA_CHUNK_BYTES, carved front to back.
  * A request larger than a chunk gets a chunk of its own.
  */
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,6 +65,9 @@ char *arena_strndup(arena *a, const char *s, size_t len)
 /* ---- big arrays ---------------------------------------------------------- */
 
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
+#define MAPPED_MIN_BYTES ((size_t)64 << 10)
+#define BIG_CACHE_SLOTS 16
+#define BIG_CACHE_BYTES ((size_t)96 << 20)
 
 /* Before each big array: how much was mapped for it, 0 when it came from
  * calloc.  16 bytes keep the array aligned for anything. */
@@ -72,6 +76,47 @@ typedef struct big_header {
     size_t unused;
 } big_header;
 
+/* Freed mappings kept for reuse. */
+static struct {
+    pthread_mutex_t lock;
+    big_header *slot[BIG_CACHE_SLOTS];
+    unsigned count;
+    size_t bytes;
+} big_cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, 0, 0};
+
+/* A kept mapping of at least bytes (and not much more), or NULL. */
+static big_header *take_cached(size_t bytes)
+{
+    big_header *found = NULL;
+    pthread_mutex_lock(&big_cache.lock);
+    for (unsigned i = 0; i < big_cache.count; i++) {
+        big_header *h = big_cache.slot[i];
+        if (h->mapped >= bytes && h->mapped / 2 <= bytes) {
+            found = h;
+            big_cache.slot[i] = big_cache.slot[--big_cache.count];
+            big_cache.bytes -= h->mapped;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&big_cache.lock);
+    return found;
+}
+
+/* Keep a freed mapping when there is room; 1 if kept. */
+static int keep_cached(big_header *h)
+{
+    int kept = 0;
+    pthread_mutex_lock(&big_cache.lock);
+    if (big_cache.count < BIG_CACHE_SLOTS &&
+        h->mapped <= BIG_CACHE_BYTES - big_cache.bytes) {
+        big_cache.slot[big_cache.count++] = h;
+        big_cache.bytes += h->mapped;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&big_cache.lock);
+    return kept;
+}
+
 void *big_alloc(size_t count, size_t size)
 {
     if (count == 0 || size == 0)
@@ -79,11 +124,27 @@ void *big_alloc(size_t count, size_t size)
     if (count > (SIZE_MAX - HUGE_PAGE_BYTES * 2) / size)
         return NULL;
     size_t bytes = count * size + sizeof(big_header);
-    if (bytes < BIG_ARRAY_BYTES) {
+    if (bytes < MAPPED_MIN_BYTES) {
         big_header *h = calloc(1, bytes);
         if (h == NULL)
             return NULL;
         h->mapped = 0;
+        return h + 1;
+    }
+    big_header *kept = take_cached(bytes);
+    if (kept != NULL) {
+        size_t mapped = kept->mapped;
+        memset(kept, 0, bytes);
+        kept->mapped = mapped;
+        return kept + 1;
+    }
+    if (bytes < BIG_ARRAY_BYTES) {
+        size_t len = (bytes + 4095) & ~(size_t)4095;
+        big_header *h = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (h == MAP_FAILED)
+            return NULL;
+        h->mapped = len;
         return h + 1;
     }
     /* Map a huge page more than needed, then cut to 2 MiB boundaries. */
@@ -114,7 +175,7 @@ void big_free(void *p)
     big_header *h = (big_header *)p - 1;
     if (h->mapped == 0)
         free(h);
-    else
+    else if (!keep_cached(h))
         munmap(h, h->mapped);
 }
 

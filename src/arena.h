@@ -38,7 +38,15 @@ void arena_free(arena *a);
  * of page faults per build, a third of the time of building and running
  * it once.  Arrays of BIG_ARRAY_BYTES or more are mapped on their own,
  * 2 MiB-aligned and marked for transparent huge pages (madvise), so the
- * kernel faults them in 2 MiB at a time; smaller ones come from calloc.
+ * kernel faults them in 2 MiB at a time; from 64 KiB, arrays are mapped
+ * on their own too; smaller ones come from calloc.
+ *
+ * A program that builds and frees DAGs over and over would still get
+ * every array back as fresh pages (malloc returns big blocks to the
+ * system), so big_free() keeps a few freed mappings, up to
+ * BIG_CACHE_BYTES in all, for the next big_alloc() of a size they fit --
+ * zeroed again by memset, without a page fault.  The cache is shared by
+ * the process's DAGs, under a mutex taken once per array.
  * big_free() takes what big_alloc() gave, and NULL.
  */
 #define BIG_ARRAY_BYTES ((size_t)4 << 20)
