@@ -117,7 +117,7 @@ static int keep_cached(big_header *h)
     return kept;
 }
 
-void *big_alloc(size_t count, size_t size)
+static void *big_array(size_t count, size_t size, int zero)
 {
     if (count == 0 || size == 0)
         count = size = 1;
@@ -125,7 +125,7 @@ void *big_alloc(size_t count, size_t size)
         return NULL;
     size_t bytes = count * size + sizeof(big_header);
     if (bytes < MAPPED_MIN_BYTES) {
-        big_header *h = calloc(1, bytes);
+        big_header *h = zero ? calloc(1, bytes) : malloc(bytes);
         if (h == NULL)
             return NULL;
         h->mapped = 0;
@@ -133,9 +133,8 @@ void *big_alloc(size_t count, size_t size)
     }
     big_header *kept = take_cached(bytes);
     if (kept != NULL) {
-        size_t mapped = kept->mapped;
-        memset(kept, 0, bytes);
-        kept->mapped = mapped;
+        if (zero)
+            memset(kept + 1, 0, bytes - sizeof *kept);
         return kept + 1;
     }
     if (bytes < BIG_ARRAY_BYTES) {
@@ -166,6 +165,16 @@ void *big_alloc(size_t count, size_t size)
     big_header *h = (big_header *)at;
     h->mapped = len;
     return h + 1;
+}
+
+void *big_alloc(size_t count, size_t size)
+{
+    return big_array(count, size, 1);
+}
+
+void *big_alloc_raw(size_t count, size_t size)
+{
+    return big_array(count, size, 0);
 }
 
 void big_free(void *p)

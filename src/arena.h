@@ -54,6 +54,9 @@ void arena_free(arena *a);
 /* count * size zeroed bytes (at least one), or NULL when memory runs out
  * or the product overflows. */
 void *big_alloc(size_t count, size_t size);
+/* The same, for arrays written before they are read: a reused mapping is
+ * not zeroed again. */
+void *big_alloc_raw(size_t count, size_t size);
 void big_free(void *p);
 
 /*

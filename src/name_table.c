@@ -69,7 +69,8 @@ static uint32_t hash_bytes(const char *name, size_t len, uint64_t seed)
  * two groups landing on one block then fill two blocks side by side, where
  * a step of one would make the second group walk through the first.  The
  * step is odd, so a probe visits every slot of the (power-of-two) table. */
-#define PROBE_STEP ((1u << GROUP_BITS) + 1)
+_Static_assert(NAME_PROBE_STEP == (1u << GROUP_BITS) + 1,
+               "a probe steps one block and one slot");
 #define NUMBER_DIGITS_MAX 9 /* below 10^9: fits in 30 bits */
 
 uint32_t name_hash(const char *name, size_t len)
@@ -90,22 +91,7 @@ uint32_t name_hash(const char *name, size_t len)
     return group << GROUP_BITS | (number & ((1u << GROUP_BITS) - 1));
 }
 
-uint32_t name_table_find(const name_table *t, const char *name, uint32_t len,
-                         uint32_t hash, name_matches_fn matches,
-                         const void *owner)
-{
-    if (t->slots == NULL)
-        return NAME_NOT_FOUND;
-    for (uint32_t i = hash & t->mask;; i = (i + PROBE_STEP) & t->mask) {
-        const name_slot *s = &t->slots[i];
-        if (s->value == 0)
-            return NAME_NOT_FOUND;
-        if (s->hash == hash && matches(owner, s->value - 1, name, len))
-            return s->value - 1;
-    }
-}
-
-static int grow(name_table *t)
+int name_table_grow(name_table *t)
 {
     uint32_t capacity = t->slots == NULL ? 64 : (t->mask + 1) * 2;
     if (capacity == 0)
@@ -119,7 +105,7 @@ static int grow(name_table *t)
                 continue;
             uint32_t j = t->slots[i].hash & (capacity - 1);
             while (slots[j].value != 0)
-                j = (j + PROBE_STEP) & (capacity - 1);
+                j = (j + NAME_PROBE_STEP) & (capacity - 1);
             slots[j] = t->slots[i];
         }
         big_free(t->slots);
@@ -127,24 +113,6 @@ static int grow(name_table *t)
     t->slots = slots;
     t->mask = capacity - 1;
     return 0;
-}
-
-uint32_t name_table_insert(name_table *t, const char *name, uint32_t len,
-                           uint32_t hash, uint32_t value,
-                           name_matches_fn matches, const void *owner)
-{
-    if ((t->slots == NULL || t->count + 1 > (t->mask + 1) / 2) && grow(t) != 0)
-        return NAME_NOT_FOUND;
-    uint32_t i = hash & t->mask;
-    for (; t->slots[i].value != 0; i = (i + PROBE_STEP) & t->mask) {
-        const name_slot *s = &t->slots[i];
-        if (s->hash == hash && matches(owner, s->value - 1, name, len))
-            return s->value - 1;
-    }
-    t->slots[i].hash = hash;
-    t->slots[i].value = value + 1;
-    t->count++;
-    return value;
 }
 
 void name_table_free(name_table *t)

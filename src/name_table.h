@@ -43,17 +43,55 @@ typedef int (*name_matches_fn)(const void *owner, uint32_t value,
 
 uint32_t name_hash(const char *name, size_t len);
 
+/* See name_table.c. */
+#define NAME_PROBE_STEP 65u
+
+/* Double the table (or make it); 0, or -1 when memory runs out. */
+int name_table_grow(name_table *t);
+
+/* The two probes are inline, so that the caller's `matches` is inlined
+ * into them: a call per compared name costs more than the compare. */
+
 /* The value stored for name, or NAME_NOT_FOUND. */
-uint32_t name_table_find(const name_table *t, const char *name, uint32_t len,
-                         uint32_t hash, name_matches_fn matches,
-                         const void *owner);
+static inline uint32_t name_table_find(const name_table *t, const char *name,
+                                       uint32_t len, uint32_t hash,
+                                       name_matches_fn matches,
+                                       const void *owner)
+{
+    if (t->slots == NULL)
+        return NAME_NOT_FOUND;
+    for (uint32_t i = hash & t->mask;; i = (i + NAME_PROBE_STEP) & t->mask) {
+        const name_slot *s = &t->slots[i];
+        if (s->value == 0)
+            return NAME_NOT_FOUND;
+        if (s->hash == hash && matches(owner, s->value - 1, name, len))
+            return s->value - 1;
+    }
+}
 
 /* Store name -> value unless name is present.  Returns value when stored,
  * the present value when name was there already, or NAME_NOT_FOUND when
  * memory runs out. */
-uint32_t name_table_insert(name_table *t, const char *name, uint32_t len,
-                           uint32_t hash, uint32_t value,
-                           name_matches_fn matches, const void *owner);
+static inline uint32_t name_table_insert(name_table *t, const char *name,
+                                         uint32_t len, uint32_t hash,
+                                         uint32_t value,
+                                         name_matches_fn matches,
+                                         const void *owner)
+{
+    if ((t->slots == NULL || t->count + 1 > (t->mask + 1) / 2) &&
+        name_table_grow(t) != 0)
+        return NAME_NOT_FOUND;
+    uint32_t i = hash & t->mask;
+    for (; t->slots[i].value != 0; i = (i + NAME_PROBE_STEP) & t->mask) {
+        const name_slot *s = &t->slots[i];
+        if (s->hash == hash && matches(owner, s->value - 1, name, len))
+            return s->value - 1;
+    }
+    t->slots[i].hash = hash;
+    t->slots[i].value = value + 1;
+    t->count++;
+    return value;
+}
 
 /* Start loading the slot where a probe for hash begins. */
 static inline void name_table_prefetch(const name_table *t, uint32_t hash)

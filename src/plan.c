@@ -533,8 +533,9 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
     p->n_nodes = n;
     p->n_args = p->n_edges = n_refs;
     p->nodes = alloc_array(n, sizeof *p->nodes);
-    p->args = alloc_array(n_refs, sizeof *p->args);
-    p->succ = alloc_array(n_refs, sizeof *p->succ);
+    /* Written in full before they are read: */
+    p->args = big_alloc_raw((size_t)n_refs + 1, sizeof *p->args);
+    p->succ = big_alloc_raw((size_t)n_refs + 1, sizeof *p->succ);
     p->consts = alloc_array(0, sizeof *p->consts);
     /* Sources are few as a rule: an array that grows as they are found. */
     uint32_t sources_room = 64;
