@@ -66,8 +66,8 @@ char *arena_strndup(arena *a, const char *s, size_t len)
 
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
 #define MAPPED_MIN_BYTES ((size_t)64 << 10)
-#define BIG_CACHE_SLOTS 16
-#define BIG_CACHE_BYTES ((size_t)96 << 20)
+#define BIG_CACHE_SLOTS 32
+#define BIG_CACHE_BYTES ((size_t)256 << 20)
 
 /* Before each big array: how much was mapped for it, 0 when it came from
  * calloc.  16 bytes keep the array aligned for anything. */
