@@ -401,6 +401,22 @@ static void speed_up(shape *shapes)
 
 /* ---- 4. scaling: fresh processes at 10k, 100k and 1M tasks ---------------- */
 
+/* This process's peak resident memory in KiB (VmHWM).  Not getrusage's
+ * ru_maxrss: after exec that still counts the parent's pages the child
+ * shared before it, which would hide a small graph's memory. */
+static long peak_kb(void)
+{
+    char line[256];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
+
 /* One measurement in this process, for -x.  Returns the exit status. */
 static int measure_here(const char *spec)
 {
@@ -423,14 +439,15 @@ static int measure_here(const char *spec)
         rc = bench_daglib(&s, workers, &empty, &t);
     else if (strcmp(side_name, "tbb") == 0)
         rc = bench_tbb(&s, workers, &empty, &t);
-    printf("%.0f %.0f %.0f %u\n", t.build_ns, t.run_ns, t.first_ns, s.n);
+    printf("%.0f %.0f %.0f %u %ld\n", t.build_ns, t.run_ns, t.first_ns, s.n,
+           peak_kb());
     shape_free(&s);
     return rc != 0;
 }
 
 typedef struct fresh {
     double build, run, first; /* ns per task */
-    double peak_kb;           /* the child's peak resident memory */
+    double peak_kb;           /* the child's peak resident memory, KiB */
 } fresh;
 
 /* Run `-x side,kind,size,workers` in a child and read what it measured. */
@@ -457,22 +474,20 @@ static fresh measure_fresh(const char *side_name, int kind, uint32_t size,
     fresh f = {0, 0, 0, 0};
     unsigned n = 0;
     FILE *in = fdopen(fds[0], "r");
-    int got = in != NULL ? fscanf(in, "%lf %lf %lf %u", &f.build, &f.run,
-                                  &f.first, &n)
+    int got = in != NULL ? fscanf(in, "%lf %lf %lf %u %lf", &f.build, &f.run,
+                                  &f.first, &n, &f.peak_kb)
                          : 0;
     if (in != NULL)
         fclose(in);
     int status = 0;
-    struct rusage ru;
-    if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0 || got != 4 || n == 0) {
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0 || got != 5 || n == 0 || f.peak_kb < 0) {
         fprintf(stderr, "measuring %s in a child failed\n", spec);
         exit(1);
     }
     f.build /= n;
     f.run /= n;
     f.first /= n;
-    f.peak_kb = (double)ru.ru_maxrss;
     if (raw != NULL)
         fprintf(raw, "scaling,%d,%u,%d,%s,-,%.1f,%.1f,%.1f,%.0f\n", kind, n,
                 workers, side_name, f.build, f.run, f.first, f.peak_kb);
