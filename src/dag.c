@@ -2,10 +2,10 @@
  * dag.c -- creating a DAG, adding tasks and their references, settings.
  *
  * Everything here is the cold path of a program's start-up, but building a
- * million-task graph should still cost little per task: task structs (one
- * cache line each) and references (8 bytes) go to block arrays that never
- * move, strings to one arena, names to one hash table probed once per
- * call, and nothing is copied as the DAG grows.
+ * million-task graph should still cost little per task: task structs (56
+ * bytes), their functions and references (8 bytes each) go to block arrays
+ * that never move, strings to one arena, names to one hash table probed
+ * once per call, and nothing is copied as the DAG grows.
  *
  * Every build call starts with dag_build_check(): a sticky error, a NULL
  * DAG or a running DAG end the call before anything changes.
@@ -152,6 +152,7 @@ void daglib_dag_free(daglib_dag *dag)
                 daglib_value_free(dag_task(dag, t)->extra->map_values);
     for (int b = 0; b < GROW_BLOCKS; b++) {
         big_free(dag->task_blocks[b]);
+        big_free(dag->fn_blocks[b]);
         big_free(dag->ref_blocks[b]);
     }
     free(dag->pending);
@@ -332,14 +333,20 @@ static size_t measure_name(const char *name, int *printable_ascii)
     return (size_t)(p - name);
 }
 
-/* Room for the next task (a new block every time the last one filled). */
-static daglib_task *next_task_slot(daglib_dag *dag)
+/* Room for the next task (a new block every time the last one filled),
+ * its function stored. */
+static daglib_task *next_task_slot(daglib_dag *dag, daglib_task_fn fn)
 {
     uint32_t offset, block = block_of(dag->n_tasks, &offset);
     if (dag->task_blocks[block] == NULL &&
         (dag->task_blocks[block] =
              big_alloc_raw(block_items(block), sizeof(daglib_task))) == NULL)
         return NULL;
+    if (dag->fn_blocks[block] == NULL &&
+        (dag->fn_blocks[block] =
+             big_alloc_raw(block_items(block), sizeof(daglib_task_fn))) == NULL)
+        return NULL;
+    dag->fn_blocks[block][offset] = fn;
     return &dag->task_blocks[block][offset];
 }
 
@@ -411,7 +418,7 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
      * and fill in the task meanwhile. */
     uint32_t hash = name_hash(name, len);
     name_table_prefetch(&dag->task_names, hash);
-    daglib_task *task = next_task_slot(dag);
+    daglib_task *task = next_task_slot(dag, fn);
     if (task == NULL)
         goto nomem;
     *task = (daglib_task){
@@ -421,7 +428,6 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
                            ? ""
                            : arena_strndup(&dag->strings, description,
                                            description_len),
-        .fn = fn,
         .user_data = user_data,
         .extra = NULL,
         .name_len = (uint32_t)len,
@@ -776,7 +782,8 @@ int daglib_dag_add_subdag(daglib_dag *dag, const daglib_dag *other,
     for (uint32_t t = 0; t < other->n_tasks; t++) {
         const daglib_task *from = dag_task(other, t);
         daglib_task *copy = daglib_task_add(dag, from->name, from->description,
-                                            from->fn, from->user_data);
+                                            dag_task_fn(other, t),
+                                            from->user_data);
         if (copy == NULL)
             return dag->error.code;
         copy->kind = from->kind;

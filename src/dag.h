@@ -73,12 +73,12 @@ typedef struct task_extra {
     uint32_t chunks;          /* 0: the result is not chunked */
 } task_extra;
 
-/* One cache line per task; the name follows it in the arena. */
+/* 56 bytes per task; its name is in the arena, its function apart (see
+ * fn_blocks). */
 struct daglib_task {
     daglib_dag *dag;
     const char *name; /* in the DAG's arena, like description */
     const char *description;
-    daglib_task_fn fn;
     void *user_data;
     task_extra *extra; /* NULL: plain, unchunked, no retry */
     uint32_t name_len;
@@ -105,6 +105,9 @@ struct daglib_dag {
     /* Tasks and references in blocks that never move (arena.h's
      * block_of): task i is task_blocks[block][offset]. */
     daglib_task *task_blocks[GROW_BLOCKS];
+    /* Each task's function, in blocks like the tasks': compiling reads
+     * these 8 bytes per task, not the whole task. */
+    daglib_task_fn *fn_blocks[GROW_BLOCKS];
     uint32_t n_tasks;
     name_table task_names;
     task_ref *ref_blocks[GROW_BLOCKS]; /* in the order they were declared */
@@ -130,6 +133,12 @@ static inline daglib_task *dag_task(const daglib_dag *dag, uint32_t i)
 {
     uint32_t offset, block = block_of(i, &offset);
     return &dag->task_blocks[block][offset];
+}
+
+static inline daglib_task_fn dag_task_fn(const daglib_dag *dag, uint32_t i)
+{
+    uint32_t offset, block = block_of(i, &offset);
+    return dag->fn_blocks[block][offset];
 }
 
 static inline task_ref *dag_ref(const daglib_dag *dag, uint32_t r)

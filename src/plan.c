@@ -570,12 +570,13 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
     p->n_sources = p->n_sinks = 0;
     for (uint32_t b = 0, t = 0; t < n; b++) {
         const daglib_task *tasks = dag->task_blocks[b];
+        const daglib_task_fn *fns = dag->fn_blocks[b];
         uint32_t in_block = (uint32_t)block_items(b);
         if (in_block > n - t)
             in_block = n - t;
         for (uint32_t i = 0; i < in_block; i++, t++) {
             plan_node *pn = &nodes[t];
-            pn->fn = tasks[i].fn;
+            pn->fn = fns[i];
             pn->task = &tasks[i];
             pn->instance = PLAN_NO_INSTANCE;
             pn->n_preds = pn->n_args;
@@ -675,7 +676,7 @@ int plan_compile(struct daglib_dag *dag, plan **out, error_state *err)
     }
     for (uint32_t t = 0; t < dag->n_tasks; t++) {
         const daglib_task *task = dag_task(dag, t);
-        c.layout[t].fn = task->fn;
+        c.layout[t].fn = dag_task_fn(dag, t);
         c.layout[t].chunks = task_chunks(task);
         c.layout[t].kind = (uint8_t)task->kind;
         c.layout[t].kind_ref = NO_REF;
