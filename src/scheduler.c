@@ -125,7 +125,9 @@ static int gather_args(run *r, const plan_node *pn, call_args *ca)
     uint32_t room = argc > pn->n_joined ? argc : pn->n_joined;
     ca->argv = ca->stack;
     value_init(&ca->joined);
-    if (room > STACK_ARGS && (ca->argv = malloc(room * sizeof *ca->argv)) == NULL)
+    /* A big fan-in (a million inputs) takes megabytes: big_alloc's. */
+    if (room > STACK_ARGS &&
+        (ca->argv = big_alloc_raw(room, sizeof *ca->argv)) == NULL)
         return -1;
     uint32_t a = 0;
     if (joins) {
@@ -133,7 +135,7 @@ static int gather_args(run *r, const plan_node *pn, call_args *ca)
             ca->argv[a] = &r->states[args[a]].result;
         if (value_shallow_list(&ca->joined, ca->argv, pn->n_joined) != DAGLIB_OK) {
             if (ca->argv != ca->stack)
-                free(ca->argv);
+                big_free((void *)ca->argv);
             return -1;
         }
         ca->argv[0] = &ca->joined;
@@ -152,7 +154,7 @@ static void release_call_args(call_args *ca)
     if (ca->joined.type != DAGLIB_NULL)
         value_clear(&ca->joined);
     if (ca->argv != ca->stack)
-        free(ca->argv);
+        big_free((void *)ca->argv);
 }
 
 static void sleep_seconds(double seconds)
