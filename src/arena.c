@@ -117,8 +117,12 @@ static int keep_cached(big_header *h)
     return kept;
 }
 
-static void *big_array(size_t count, size_t size, int zero)
+#define BIG_ZERO 1u  /* zeroed, also when reused */
+#define BIG_WHOLE 2u /* will be written whole: fault it all in at once */
+
+static void *big_array(size_t count, size_t size, unsigned flags)
 {
+    int zero = (flags & BIG_ZERO) != 0;
     if (count == 0 || size == 0)
         count = size = 1;
     if (count > (SIZE_MAX - HUGE_PAGE_BYTES * 2) / size)
@@ -139,8 +143,9 @@ static void *big_array(size_t count, size_t size, int zero)
     }
     if (bytes < BIG_ARRAY_BYTES) {
         size_t len = (bytes + 4095) & ~(size_t)4095;
+        int populate = (flags & BIG_WHOLE) ? MAP_POPULATE : 0;
         big_header *h = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                             MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
         if (h == MAP_FAILED)
             return NULL;
         h->mapped = len;
@@ -162,6 +167,10 @@ static void *big_array(size_t count, size_t size, int zero)
 #ifdef MADV_HUGEPAGE
     madvise((void *)at, len, MADV_HUGEPAGE); /* a hint: no matter if refused */
 #endif
+#ifdef MADV_POPULATE_WRITE
+    if (flags & BIG_WHOLE) /* also a hint: older kernels fault page by page */
+        madvise((void *)at, len, MADV_POPULATE_WRITE);
+#endif
     big_header *h = (big_header *)at;
     h->mapped = len;
     return h + 1;
@@ -169,10 +178,15 @@ static void *big_array(size_t count, size_t size, int zero)
 
 void *big_alloc(size_t count, size_t size)
 {
-    return big_array(count, size, 1);
+    return big_array(count, size, BIG_ZERO | BIG_WHOLE);
 }
 
 void *big_alloc_raw(size_t count, size_t size)
+{
+    return big_array(count, size, BIG_WHOLE);
+}
+
+void *big_alloc_block(size_t count, size_t size)
 {
     return big_array(count, size, 0);
 }

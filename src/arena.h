@@ -57,6 +57,11 @@ void *big_alloc(size_t count, size_t size);
 /* The same, for arrays written before they are read: a reused mapping is
  * not zeroed again. */
 void *big_alloc_raw(size_t count, size_t size);
+/* The same again, for arrays that may stay partly unused (the blocks of
+ * block arrays).  The others are written whole, so a fresh mapping is
+ * faulted in by one call (MAP_POPULATE, MADV_POPULATE_WRITE) rather than
+ * one page fault per page. */
+void *big_alloc_block(size_t count, size_t size);
 void big_free(void *p);
 
 /*

@@ -340,11 +340,11 @@ static daglib_task *next_task_slot(daglib_dag *dag, daglib_task_fn fn)
     uint32_t offset, block = block_of(dag->n_tasks, &offset);
     if (dag->task_blocks[block] == NULL &&
         (dag->task_blocks[block] =
-             big_alloc_raw(block_items(block), sizeof(daglib_task))) == NULL)
+             big_alloc_block(block_items(block), sizeof(daglib_task))) == NULL)
         return NULL;
     if (dag->fn_blocks[block] == NULL &&
         (dag->fn_blocks[block] =
-             big_alloc_raw(block_items(block), sizeof(daglib_task_fn))) == NULL)
+             big_alloc_block(block_items(block), sizeof(daglib_task_fn))) == NULL)
         return NULL;
     dag->fn_blocks[block][offset] = fn;
     return &dag->task_blocks[block][offset];
@@ -355,7 +355,7 @@ static task_ref *next_ref_slot(daglib_dag *dag)
     uint32_t offset, block = block_of(dag->n_refs, &offset);
     if (dag->ref_blocks[block] == NULL &&
         (dag->ref_blocks[block] =
-             big_alloc_raw(block_items(block), sizeof(task_ref))) == NULL)
+             big_alloc_block(block_items(block), sizeof(task_ref))) == NULL)
         return NULL;
     return &dag->ref_blocks[block][offset];
 }
