@@ -71,8 +71,10 @@ static int dag_build_check(daglib_dag *dag)
 
 void dag_invalidate_plan(daglib_dag *dag)
 {
-    plan_free(dag->plan);
-    dag->plan = NULL;
+    if (dag->plan != NULL) { /* every build call comes here: no call */
+        plan_free(dag->plan);
+        dag->plan = NULL;
+    }
 }
 
 const char *dag_codec_name(dag_codec codec)
