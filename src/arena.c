@@ -191,6 +191,17 @@ void *big_alloc_block(size_t count, size_t size)
     return big_array(count, size, 0);
 }
 
+void big_free_now(void *p)
+{
+    if (p == NULL)
+        return;
+    big_header *h = (big_header *)p - 1;
+    if (h->mapped == 0)
+        free(h);
+    else
+        munmap(h, h->mapped);
+}
+
 void big_free(void *p)
 {
     if (p == NULL)

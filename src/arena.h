@@ -62,6 +62,10 @@ void *big_alloc_raw(size_t count, size_t size);
  * faulted in by one call (MAP_POPULATE, MADV_POPULATE_WRITE) rather than
  * one page fault per page. */
 void *big_alloc_block(size_t count, size_t size);
+/* big_free() without keeping the mapping: for what is unlikely to be
+ * asked for again soon (a growing table's outgrown generations), which
+ * would only add to the process's memory. */
+void big_free_now(void *p);
 void big_free(void *p);
 
 /*
