@@ -1,6 +1,9 @@
 /*
  * arena.c -- chunks of at least ARENA_CHUNK_BYTES, carved front to back.
  * A request larger than a chunk gets a chunk of its own.
+ *
+ * Then the big arrays (see arena.h): mappings of their own, with a 16-byte
+ * header saying how much was mapped, and a small cache of freed ones.
  */
 #include <pthread.h>
 #include <stdalign.h>

@@ -1,9 +1,10 @@
 /*
- * arena.h -- a bump allocator for what lives exactly as long as its DAG.
+ * arena.h -- the memory of a DAG: a bump allocator for what lives exactly
+ * as long as its DAG, big arrays, and arrays that grow without moving.
  *
- * Task names, descriptions and task structs are many, small, and all freed
+ * Task names, descriptions and task extras are many, small, and all freed
  * together with the DAG; one malloc per 64 KiB instead of one per string
- * keeps building a 100,000-task graph cheap.  Pointers stay valid until
+ * keeps building a big graph cheap.  Pointers stay valid until
  * arena_free().
  */
 #ifndef DAGLIB_ARENA_H
