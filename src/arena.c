@@ -67,6 +67,10 @@ char *arena_strndup(arena *a, const char *s, size_t len)
 
 /* ---- big arrays ---------------------------------------------------------- */
 
+#ifndef MAP_POPULATE /* Linux's; elsewhere pages fault in one by one */
+#define MAP_POPULATE 0
+#endif
+
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
 #define MAPPED_MIN_BYTES ((size_t)64 << 10)
 #define BIG_CACHE_SLOTS 32
