@@ -5,7 +5,8 @@
  * million-task graph should still cost little per task: task structs (56
  * bytes), their functions and references (8 bytes each) go to block arrays
  * that never move, strings to one arena, names to one hash table probed
- * once per call, and nothing is copied as the DAG grows.
+ * at most once per call (a reference first tries the task after the one
+ * referred to last), and nothing is copied as the DAG grows.
  *
  * Every build call starts with dag_build_check(): a sticky error, a NULL
  * DAG or a running DAG end the call before anything changes.
@@ -505,8 +506,15 @@ static int append_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
         printable = 0; /* let task_name_problem say so */
     /* A name that matches a task is valid: check only the others. */
     int looked_up = printable && len > 0;
-    uint32_t target = looked_up ? dag_find_task(dag, upstream, (uint32_t)len)
-                                : NAME_NOT_FOUND;
+    uint32_t target = NAME_NOT_FOUND;
+    if (looked_up) {
+        uint32_t guess = dag->next_referred;
+        target = guess < dag->n_tasks &&
+                         task_has_name(dag, guess, upstream, (uint32_t)len)
+                     ? guess
+                     : dag_find_task(dag, upstream, (uint32_t)len);
+        dag->next_referred = target + 1;
+    }
     const char *problem = target != NAME_NOT_FOUND
                               ? NULL
                               : task_name_problem(upstream, len, printable);

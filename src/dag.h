@@ -110,6 +110,10 @@ struct daglib_dag {
     daglib_task_fn *fn_blocks[GROW_BLOCKS];
     uint32_t n_tasks;
     name_table task_names;
+    /* The task after the one last referred to: references go through
+     * tasks in order more often than not (a fan's sink taking t1, t2, ...,
+     * a wavefront's row above), and one compare is cheaper than hashing. */
+    uint32_t next_referred;
     task_ref *ref_blocks[GROW_BLOCKS]; /* in the order they were declared */
     uint32_t n_refs;
     pending_name *pending; /* names referred to before they were tasks */
