@@ -590,10 +590,13 @@ static machine_time machine_now(void)
         }
         fclose(f);
     }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    m.own = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    /* Our own, with the scaling part's children (waited for). */
+    for (int who = 0; who < 2; who++) {
+        struct rusage ru;
+        getrusage(who == 0 ? RUSAGE_SELF : RUSAGE_CHILDREN, &ru);
+        m.own += (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    }
     return m;
 }
 
