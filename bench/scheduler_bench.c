@@ -157,7 +157,7 @@ static bench_time measure(const char *part, side sd, const shape *s,
         exit(1);
     }
     if (raw != NULL && rep >= 0)
-        fprintf(raw, "%s,%s,%u,%d,%s,%d,%.0f,%.0f\n", part, s->name, s->n,
+        fprintf(raw, "%s,%s,%u,%d,%s,%d,%.0f,%.0f,,\n", part, s->name, s->n,
                 workers, side_names[sd], rep, t.build_ns, t.run_ns);
     pause_briefly();
     return t;
@@ -445,6 +445,9 @@ static int measure_here(const char *spec)
     return rc != 0;
 }
 
+static const char *const shape_labels[SHAPE_COUNT] = {
+    "fan-out", "chain", "binary tree", "wavefront"};
+
 typedef struct fresh {
     double build, run, first; /* ns per task */
     double peak_kb;           /* the child's peak resident memory, KiB */
@@ -485,12 +488,13 @@ static fresh measure_fresh(const char *side_name, int kind, uint32_t size,
         fprintf(stderr, "measuring %s in a child failed\n", spec);
         exit(1);
     }
+    if (raw != NULL)
+        fprintf(raw, "scaling,%s,%u,%d,%s,-,%.0f,%.0f,%.0f,%.0f\n",
+                shape_labels[kind], n, workers, side_name, f.build, f.run,
+                f.first, f.peak_kb);
     f.build /= n;
     f.run /= n;
     f.first /= n;
-    if (raw != NULL)
-        fprintf(raw, "scaling,%d,%u,%d,%s,-,%.1f,%.1f,%.1f,%.0f\n", kind, n,
-                workers, side_name, f.build, f.run, f.first, f.peak_kb);
     return f;
 }
 
@@ -540,8 +544,6 @@ static void scaling(void)
            "| oneTBB | build + run: daglib | oneTBB | daglib / 10k "
            "| peak memory: daglib | oneTBB |\n");
     printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-    static const char *const shape_labels[SHAPE_COUNT] = {
-        "fan-out", "chain", "binary tree", "wavefront"};
     for (int k = 0; k < SHAPE_COUNT; k++)
         for (int z = 0; z < N_SIZES; z++)
             for (int w = 1; w <= 2; w++) {
@@ -652,7 +654,8 @@ int main(int argc, char **argv)
             perror(raw_path);
             return 1;
         }
-        fprintf(raw, "part,shape,tasks,workers,side,rep,build_ns,run_ns\n");
+        fprintf(raw, "part,shape,tasks,workers,side,rep,build_ns,run_ns,"
+                     "first_ns,peak_kb\n");
     }
 
     shape shapes[SHAPE_COUNT];
