@@ -35,6 +35,7 @@ typedef struct bench_task {
 typedef struct bench_time {
     double build_ns;
     double run_ns;
+    double first_ns; /* the graph built and run once, as a program does */
 } bench_time;
 
 /* Each returns 0, or -1 (with a message on stderr) when it failed. */

@@ -2,13 +2,17 @@
  * scheduler_bench.c -- `make bench`: daglib's scheduler against oneTBB's
  * flow graph and OpenMP's depend clauses, in one process.
  *
- * Three parts, each printed as a Markdown table:
+ * Four parts, each printed as a Markdown table:
  *   1. overhead: the four shapes of ~100,000 empty tasks, 1 and 2 workers,
  *      ns per task to build the graph and to run it, daglib against the
  *      best peer (also daglib with tasks that return an integer);
  *   2. profiling: what DAGLIB_PROFILE adds per task on the fan-out shape,
  *      the Avro file written and closed included;
- *   3. speed-up: the shapes with tasks that spin ~1 us, 2 workers against 1.
+ *   3. speed-up: the shapes with tasks that spin ~1 us, 2 workers against 1;
+ *   4. scaling: daglib and oneTBB at 10k, 100k and 1M tasks, each
+ *      measurement in a fresh process of its own (this program run with
+ *      -x): build, run, the graph built and run once as a program does it,
+ *      and the peak memory it took, per task.
  * Every figure is the median of the repetitions (-r, at least 7).  Within a
  * repetition the sides take turns in a rotating order, with a pause
  * between them so that a peer's spinning threads have gone to sleep before
@@ -19,8 +23,12 @@
  * here fails on slow numbers: a benchmark measures, tests judge.
  *
  *   scheduler_bench [-r REPS] [-n TASKS] [-o RAW.csv] [-p PARTS]
+ *   scheduler_bench -x SIDE,SHAPE,TASKS,WORKERS
  *
- * PARTS is a comma-separated subset of overhead,profiling,speedup.
+ * PARTS is a comma-separated subset of overhead,profiling,speedup,scaling.
+ * -x is one measurement in this process (SIDE daglib, tbb or none: the
+ * shape only; SHAPE 0 fan-out, 1 chain, 2 tree, 3 wavefront), printed as
+ * "build_ns run_ns first_ns"; the scaling part runs it as a child.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -29,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,6 +125,7 @@ static int bench_bare(const shape *s, int workers, const bench_task *task,
         pthread_join(threads[k], NULL);
     out->build_ns = -1;
     out->run_ns = (double)(bench_now_ns() - t0);
+    out->first_ns = out->run_ns;
     return 0;
 }
 
@@ -147,7 +157,7 @@ static bench_time measure(const char *part, side sd, const shape *s,
         exit(1);
     }
     if (raw != NULL && rep >= 0)
-        fprintf(raw, "%s,%s,%u,%d,%s,%d,%.0f,%.0f\n", part, s->name, s->n,
+        fprintf(raw, "%s,%s,%u,%d,%s,%d,%.0f,%.0f,,\n", part, s->name, s->n,
                 workers, side_names[sd], rep, t.build_ns, t.run_ns);
     pause_briefly();
     return t;
@@ -389,6 +399,176 @@ static void speed_up(shape *shapes)
            "scheduler: the ceiling this machine gives.\n\n");
 }
 
+/* ---- 4. scaling: fresh processes at 10k, 100k and 1M tasks ---------------- */
+
+/* This process's peak resident memory in KiB (VmHWM).  Not getrusage's
+ * ru_maxrss: after exec that still counts the parent's pages the child
+ * shared before it, which would hide a small graph's memory. */
+static long peak_kb(void)
+{
+    char line[256];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    return kb;
+}
+
+/* One measurement in this process, for -x.  Returns the exit status. */
+static int measure_here(const char *spec)
+{
+    char side_name[16];
+    int kind, workers;
+    unsigned size;
+    if (sscanf(spec, "%15[^,],%d,%u,%d", side_name, &kind, &size, &workers) !=
+            4 ||
+        kind < 0 || kind >= SHAPE_COUNT || workers < 1) {
+        fprintf(stderr, "-x SIDE,SHAPE,TASKS,WORKERS: bad '%s'\n", spec);
+        return 2;
+    }
+    shape s;
+    if (shape_build(&s, (shape_kind)kind, size) != 0)
+        return 1;
+    const bench_task empty = {BODY_EMPTY, 0, 0};
+    bench_time t = {0, 0, 0};
+    int rc = 0;
+    if (strcmp(side_name, "daglib") == 0)
+        rc = bench_daglib(&s, workers, &empty, &t);
+    else if (strcmp(side_name, "tbb") == 0)
+        rc = bench_tbb(&s, workers, &empty, &t);
+    printf("%.0f %.0f %.0f %u %ld\n", t.build_ns, t.run_ns, t.first_ns, s.n,
+           peak_kb());
+    shape_free(&s);
+    return rc != 0;
+}
+
+static const char *const shape_labels[SHAPE_COUNT] = {
+    "fan-out", "chain", "binary tree", "wavefront"};
+
+typedef struct fresh {
+    double build, run, first; /* ns per task */
+    double peak_kb;           /* the child's peak resident memory, KiB */
+} fresh;
+
+/* Run `-x side,kind,size,workers` in a child and read what it measured. */
+static fresh measure_fresh(const char *side_name, int kind, uint32_t size,
+                           int workers)
+{
+    char spec[64];
+    snprintf(spec, sizeof spec, "%s,%d,%u,%d", side_name, kind, size, workers);
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("pipe");
+        exit(1);
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/proc/self/exe", "scheduler_bench", "-x", spec, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    fresh f = {0, 0, 0, 0};
+    unsigned n = 0;
+    FILE *in = fdopen(fds[0], "r");
+    int got = in != NULL ? fscanf(in, "%lf %lf %lf %u %lf", &f.build, &f.run,
+                                  &f.first, &n, &f.peak_kb)
+                         : 0;
+    if (in != NULL)
+        fclose(in);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0 || got != 5 || n == 0 || f.peak_kb < 0) {
+        fprintf(stderr, "measuring %s in a child failed\n", spec);
+        exit(1);
+    }
+    if (raw != NULL)
+        fprintf(raw, "scaling,%s,%u,%d,%s,-,%.0f,%.0f,%.0f,%.0f\n",
+                shape_labels[kind], n, workers, side_name, f.build, f.run,
+                f.first, f.peak_kb);
+    f.build /= n;
+    f.run /= n;
+    f.first /= n;
+    return f;
+}
+
+static void scaling(void)
+{
+    enum { N_SIZES = 3, N_SIDES = 2 };
+    static const uint32_t sizes[N_SIZES] = {10000, 100000, 1000000};
+    static const char *const names[N_SIDES] = {"daglib", "tbb"};
+    /* [shape][size][workers - 1][side] */
+    static fresh cells[SHAPE_COUNT][N_SIZES][2][N_SIDES];
+    static double base_kb[SHAPE_COUNT][N_SIZES];
+    static uint32_t tasks[SHAPE_COUNT][N_SIZES];
+    for (int k = 0; k < SHAPE_COUNT; k++)
+        for (int z = 0; z < N_SIZES; z++) {
+            shape s; /* for its task count */
+            if (shape_build(&s, (shape_kind)k, sizes[z]) != 0)
+                exit(1);
+            tasks[k][z] = s.n;
+            shape_free(&s);
+            fprintf(stderr, "  scaling: shape %d, %u tasks\n", k, sizes[z]);
+            double base[reps];
+            for (int rep = 0; rep < reps; rep++)
+                base[rep] = measure_fresh("none", k, sizes[z], 1).peak_kb;
+            base_kb[k][z] = median(base, reps);
+            for (int w = 1; w <= 2; w++) {
+                double v[N_SIDES][4][reps];
+                for (int rep = 0; rep < reps; rep++)
+                    for (int j = 0; j < N_SIDES; j++) {
+                        int i = (rep + j) % N_SIDES;
+                        fresh f = measure_fresh(names[i], k, sizes[z], w);
+                        v[i][0][rep] = f.build;
+                        v[i][1][rep] = f.run;
+                        v[i][2][rep] = f.first;
+                        v[i][3][rep] = f.peak_kb;
+                    }
+                for (int i = 0; i < N_SIDES; i++)
+                    cells[k][z][w - 1][i] = (fresh){
+                        median(v[i][0], reps), median(v[i][1], reps),
+                        median(v[i][2], reps), median(v[i][3], reps)};
+            }
+        }
+
+    printf("### Scaling: a fresh process builds the graph and runs it, ns "
+           "and bytes per task (median of %d)\n\n",
+           reps);
+    printf("| shape | tasks | workers | build: daglib | oneTBB | run: daglib "
+           "| oneTBB | build + run: daglib | oneTBB | daglib / 10k "
+           "| peak memory: daglib | oneTBB |\n");
+    printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for (int k = 0; k < SHAPE_COUNT; k++)
+        for (int z = 0; z < N_SIZES; z++)
+            for (int w = 1; w <= 2; w++) {
+                const fresh *d = &cells[k][z][w - 1][0];
+                const fresh *t = &cells[k][z][w - 1][1];
+                double n = tasks[k][z];
+                printf("| %s | %u | %d | %.1f | %.1f | %.1f | %.1f | %.1f | "
+                       "%.1f | %.2f | %.0f B | %.0f B |\n",
+                       shape_labels[k], tasks[k][z], w, d->build, t->build,
+                       d->run, t->run, d->first, t->first,
+                       d->first / cells[k][0][w - 1][0].first,
+                       (d->peak_kb - base_kb[k][z]) * 1024 / n,
+                       (t->peak_kb - base_kb[k][z]) * 1024 / n);
+            }
+    printf("\nEach figure is one process: the shape's edge list made, then "
+           "the graph built and run once (daglib: and once more, for its "
+           "run alone).  daglib's build is its API calls -- tasks named by "
+           "strings, inputs by name -- plus the plan compiled at the first "
+           "run (first run minus second); \"build + run\" is the API calls "
+           "plus the first run, what a program that runs its graph once "
+           "pays.  Peak memory is the process's peak resident set less that "
+           "of a process making the edge list only.  daglib / 10k: build + "
+           "run per task against its value at 10k tasks.\n\n");
+}
+
 /* ---- the machine's load ---------------------------------------------------- */
 
 /* CPU time of the whole machine, in seconds, from /proc/stat: busy (user,
@@ -412,10 +592,13 @@ static machine_time machine_now(void)
         }
         fclose(f);
     }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    m.own = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    /* Our own, with the scaling part's children (waited for). */
+    for (int who = 0; who < 2; who++) {
+        struct rusage ru;
+        getrusage(who == 0 ? RUSAGE_SELF : RUSAGE_CHILDREN, &ru);
+        m.own += (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    }
     return m;
 }
 
@@ -437,10 +620,12 @@ int main(int argc, char **argv)
 {
     uint32_t size = 100000;
     const char *raw_path = NULL;
-    const char *parts = "overhead,profiling,speedup";
+    const char *parts = "overhead,profiling,speedup,scaling";
     int opt;
-    while ((opt = getopt(argc, argv, "r:n:o:p:")) != -1) {
+    while ((opt = getopt(argc, argv, "r:n:o:p:x:")) != -1) {
         switch (opt) {
+        case 'x':
+            return measure_here(optarg);
         case 'r':
             reps = atoi(optarg);
             break;
@@ -469,7 +654,8 @@ int main(int argc, char **argv)
             perror(raw_path);
             return 1;
         }
-        fprintf(raw, "part,shape,tasks,workers,side,rep,build_ns,run_ns\n");
+        fprintf(raw, "part,shape,tasks,workers,side,rep,build_ns,run_ns,"
+                     "first_ns,peak_kb\n");
     }
 
     shape shapes[SHAPE_COUNT];
@@ -492,6 +678,8 @@ int main(int argc, char **argv)
         profiling(&shapes[SHAPE_FAN_OUT]);
     if (strstr(parts, "speedup") != NULL)
         speed_up(shapes);
+    if (strstr(parts, "scaling") != NULL)
+        scaling();
     report_load(start);
 
     for (int k = 0; k < SHAPE_COUNT; k++)

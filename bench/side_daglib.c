@@ -75,5 +75,6 @@ int bench_daglib(const shape *s, int workers, const bench_task *task,
     double compile = (double)((t2 - t1) - (t3 - t2));
     out->build_ns = (double)(t1 - t0) + (compile > 0 ? compile : 0);
     out->run_ns = (double)(t3 - t2);
+    out->first_ns = (double)(t2 - t0);
     return 0;
 }

@@ -36,6 +36,7 @@ static void build_and_run(const shape *s, Body body, bench_time *out)
     int64_t t2 = bench_now_ns();
     out->build_ns = (double)(t1 - t0);
     out->run_ns = (double)(t2 - t1);
+    out->first_ns = (double)(t2 - t0);
 }
 
 extern "C" int bench_tbb(const shape *s, int workers, const bench_task *task,

@@ -437,6 +437,23 @@ DAGLIB_EXTERN int daglib_task_input(daglib_task *task, const char *upstream);
 DAGLIB_EXTERN int daglib_task_depends_on(daglib_task *task,
                                          const char *upstream);
 
+/* daglib_task_input() and daglib_task_depends_on() for a program that holds
+ * the upstream task already (from daglib_task_add() or daglib_dag_task()):
+ * the same reference, without looking the name up.  Naming inputs stays the
+ * usual way; these save the lookup when a generated graph has the handles
+ * at hand.  upstream must be a task of the same DAG: NULL or another DAG's
+ * task is DAGLIB_MISUSE (a sticky build error).  Returns DAGLIB_OK,
+ * DAGLIB_MISUSE or DAGLIB_NOMEM.
+ *
+ *   daglib_task *load = daglib_task_add(dag, "load", NULL, load_fn, NULL);
+ *   daglib_task *fit = daglib_task_add(dag, "fit", NULL, fit_fn, NULL);
+ *   daglib_task_input_task(fit, load);  // as daglib_task_input(fit, "load")
+ */
+DAGLIB_EXTERN int daglib_task_input_task(daglib_task *task,
+                                         const daglib_task *upstream);
+DAGLIB_EXTERN int daglib_task_depends_on_task(daglib_task *task,
+                                              const daglib_task *upstream);
+
 /* Mark the task final: daglib_run() returns its result.  Returns DAGLIB_OK
  * or DAGLIB_MISUSE. */
 DAGLIB_EXTERN int daglib_task_set_final(daglib_task *task);

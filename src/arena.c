@@ -1,11 +1,16 @@
 /*
  * arena.c -- chunks of at least ARENA_CHUNK_BYTES, carved front to back.
  * A request larger than a chunk gets a chunk of its own.
+ *
+ * Then the big arrays (see arena.h): mappings of their own, with a 16-byte
+ * header saying how much was mapped, and a small cache of freed ones.
  */
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "arena.h"
 
@@ -58,6 +63,161 @@ char *arena_strndup(arena *a, const char *s, size_t len)
         copy[len] = '\0';
     }
     return copy;
+}
+
+/* ---- big arrays ---------------------------------------------------------- */
+
+#ifndef MAP_POPULATE /* Linux's; elsewhere pages fault in one by one */
+#define MAP_POPULATE 0
+#endif
+
+#define HUGE_PAGE_BYTES ((size_t)2 << 20)
+#define MAPPED_MIN_BYTES ((size_t)64 << 10)
+#define BIG_CACHE_SLOTS 32
+#define BIG_CACHE_BYTES ((size_t)256 << 20)
+
+/* Before each big array: how much was mapped for it, 0 when it came from
+ * calloc.  16 bytes keep the array aligned for anything. */
+typedef struct big_header {
+    size_t mapped;
+    size_t unused;
+} big_header;
+
+/* Freed mappings kept for reuse. */
+static struct {
+    pthread_mutex_t lock;
+    big_header *slot[BIG_CACHE_SLOTS];
+    unsigned count;
+    size_t bytes;
+} big_cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, 0, 0};
+
+/* A kept mapping of at least bytes (and not much more), or NULL. */
+static big_header *take_cached(size_t bytes)
+{
+    big_header *found = NULL;
+    pthread_mutex_lock(&big_cache.lock);
+    for (unsigned i = 0; i < big_cache.count; i++) {
+        big_header *h = big_cache.slot[i];
+        if (h->mapped >= bytes && h->mapped / 2 <= bytes) {
+            found = h;
+            big_cache.slot[i] = big_cache.slot[--big_cache.count];
+            big_cache.bytes -= h->mapped;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&big_cache.lock);
+    return found;
+}
+
+/* Keep a freed mapping when there is room; 1 if kept. */
+static int keep_cached(big_header *h)
+{
+    int kept = 0;
+    pthread_mutex_lock(&big_cache.lock);
+    if (big_cache.count < BIG_CACHE_SLOTS &&
+        h->mapped <= BIG_CACHE_BYTES - big_cache.bytes) {
+        big_cache.slot[big_cache.count++] = h;
+        big_cache.bytes += h->mapped;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&big_cache.lock);
+    return kept;
+}
+
+#define BIG_ZERO 1u  /* zeroed, also when reused */
+#define BIG_WHOLE 2u /* will be written whole: fault it all in at once */
+
+static void *big_array(size_t count, size_t size, unsigned flags)
+{
+    int zero = (flags & BIG_ZERO) != 0;
+    if (count == 0 || size == 0)
+        count = size = 1;
+    if (count > (SIZE_MAX - HUGE_PAGE_BYTES * 2) / size)
+        return NULL;
+    size_t bytes = count * size + sizeof(big_header);
+    if (bytes < MAPPED_MIN_BYTES) {
+        big_header *h = zero ? calloc(1, bytes) : malloc(bytes);
+        if (h == NULL)
+            return NULL;
+        h->mapped = 0;
+        return h + 1;
+    }
+    big_header *kept = take_cached(bytes);
+    if (kept != NULL) {
+        if (zero)
+            memset(kept + 1, 0, bytes - sizeof *kept);
+        return kept + 1;
+    }
+    if (bytes < BIG_ARRAY_BYTES) {
+        size_t len = (bytes + 4095) & ~(size_t)4095;
+        int populate = (flags & BIG_WHOLE) ? MAP_POPULATE : 0;
+        big_header *h = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
+        if (h == MAP_FAILED)
+            return NULL;
+        h->mapped = len;
+        return h + 1;
+    }
+    /* Map a huge page more than needed, then cut to 2 MiB boundaries. */
+    size_t len = (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
+    char *p = mmap(NULL, len + HUGE_PAGE_BYTES, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    uintptr_t at = ((uintptr_t)p + HUGE_PAGE_BYTES - 1) &
+                   ~(uintptr_t)(HUGE_PAGE_BYTES - 1);
+    size_t head = at - (uintptr_t)p;
+    if (head > 0)
+        munmap(p, head);
+    if (HUGE_PAGE_BYTES - head > 0)
+        munmap((char *)at + len, HUGE_PAGE_BYTES - head);
+#ifdef MADV_HUGEPAGE
+    madvise((void *)at, len, MADV_HUGEPAGE); /* a hint: no matter if refused */
+#endif
+#ifdef MADV_POPULATE_WRITE
+    if (flags & BIG_WHOLE) /* also a hint: older kernels fault page by page */
+        madvise((void *)at, len, MADV_POPULATE_WRITE);
+#endif
+    big_header *h = (big_header *)at;
+    h->mapped = len;
+    return h + 1;
+}
+
+void *big_alloc(size_t count, size_t size)
+{
+    return big_array(count, size, BIG_ZERO | BIG_WHOLE);
+}
+
+void *big_alloc_raw(size_t count, size_t size)
+{
+    return big_array(count, size, BIG_WHOLE);
+}
+
+void *big_alloc_block(size_t count, size_t size)
+{
+    return big_array(count, size, 0);
+}
+
+void big_free_now(void *p)
+{
+    if (p == NULL)
+        return;
+    big_header *h = (big_header *)p - 1;
+    if (h->mapped == 0)
+        free(h);
+    else
+        munmap(h, h->mapped);
+}
+
+void big_free(void *p)
+{
+    if (p == NULL)
+        return;
+    big_header *h = (big_header *)p - 1;
+    if (h->mapped == 0)
+        free(h);
+    else if (!keep_cached(h))
+        munmap(h, h->mapped);
 }
 
 void arena_free(arena *a)

@@ -1,15 +1,17 @@
 /*
- * arena.h -- a bump allocator for what lives exactly as long as its DAG.
+ * arena.h -- the memory of a DAG: a bump allocator for what lives exactly
+ * as long as its DAG, big arrays, and arrays that grow without moving.
  *
- * Task names, descriptions and task structs are many, small, and all freed
+ * Task names, descriptions and task extras are many, small, and all freed
  * together with the DAG; one malloc per 64 KiB instead of one per string
- * keeps building a 100,000-task graph cheap.  Pointers stay valid until
+ * keeps building a big graph cheap.  Pointers stay valid until
  * arena_free().
  */
 #ifndef DAGLIB_ARENA_H
 #define DAGLIB_ARENA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct arena_chunk;
 
@@ -29,5 +31,66 @@ char *arena_strndup(arena *a, const char *s, size_t len);
 
 /* Free every chunk; the arena is empty and usable again. */
 void arena_free(arena *a);
+
+/*
+ * Big arrays (plan, run states, name table, task blocks): zeroed memory,
+ * on huge pages where the system gives them.  A million-task DAG touches
+ * a few hundred MiB; faulted in 4 KiB at a time that is tens of thousands
+ * of page faults per build, a third of the time of building and running
+ * it once.  Arrays of BIG_ARRAY_BYTES or more are mapped on their own,
+ * 2 MiB-aligned and marked for transparent huge pages (madvise), so the
+ * kernel faults them in 2 MiB at a time; from 64 KiB, arrays are mapped
+ * on their own too; smaller ones come from calloc.
+ *
+ * A program that builds and frees DAGs over and over would still get
+ * every array back as fresh pages (malloc returns big blocks to the
+ * system), so big_free() keeps a few freed mappings, up to
+ * BIG_CACHE_BYTES in all, for the next big_alloc() of a size they fit --
+ * zeroed again by memset, without a page fault.  The cache is shared by
+ * the process's DAGs, under a mutex taken once per array.
+ * big_free() takes what big_alloc() gave, and NULL.
+ */
+#define BIG_ARRAY_BYTES ((size_t)4 << 20)
+
+/* count * size zeroed bytes (at least one), or NULL when memory runs out
+ * or the product overflows. */
+void *big_alloc(size_t count, size_t size);
+/* The same, for arrays written before they are read: a reused mapping is
+ * not zeroed again. */
+void *big_alloc_raw(size_t count, size_t size);
+/* The same again, for arrays that may stay partly unused (the blocks of
+ * block arrays).  The others are written whole, so a fresh mapping is
+ * faulted in by one call (MAP_POPULATE, MADV_POPULATE_WRITE) rather than
+ * one page fault per page. */
+void *big_alloc_block(size_t count, size_t size);
+/* big_free() without keeping the mapping: for what is unlikely to be
+ * asked for again soon (a growing table's outgrown generations), which
+ * would only add to the process's memory. */
+void big_free_now(void *p);
+void big_free(void *p);
+
+/*
+ * Arrays that grow without ever moving: block k holds BLOCK_FIRST << k
+ * items, so appending allocates a block now and then and copies nothing,
+ * pointers to items stay valid, and a block is touched only as far as it is
+ * filled.  GROW_BLOCKS blocks hold 2^32 items.
+ */
+#define BLOCK_FIRST_SHIFT 6
+#define GROW_BLOCKS 27
+
+/* The block holding item i, and its offset there. */
+static inline uint32_t block_of(uint32_t i, uint32_t *offset)
+{
+    uint64_t p = (uint64_t)i + (1u << BLOCK_FIRST_SHIFT);
+    unsigned top = 63u - (unsigned)__builtin_clzll(p);
+    *offset = (uint32_t)(p - ((uint64_t)1 << top));
+    return top - BLOCK_FIRST_SHIFT;
+}
+
+/* How many items block k holds. */
+static inline size_t block_items(uint32_t k)
+{
+    return (size_t)1 << (k + BLOCK_FIRST_SHIFT);
+}
 
 #endif

@@ -2,9 +2,11 @@
  * dag.c -- creating a DAG, adding tasks and their references, settings.
  *
  * Everything here is the cold path of a program's start-up, but building a
- * 100,000-task graph should still cost little: task structs and strings
- * come from one arena, references go to one array, names to one hash
- * table, and no name is resolved before the DAG is compiled.
+ * million-task graph should still cost little per task: task structs (56
+ * bytes), their functions and references (8 bytes each) go to block arrays
+ * that never move, strings to one arena, names to one hash table probed
+ * at most once per call (a reference first tries the task after the one
+ * referred to last), and nothing is copied as the DAG grows.
  *
  * Every build call starts with dag_build_check(): a sticky error, a NULL
  * DAG or a running DAG end the call before anything changes.
@@ -17,6 +19,7 @@
 #include "dag.h"
 #include "meta_path.h"
 #include "plan.h"
+#include "scheduler.h"
 #include "value.h"
 
 /* Longest task name: names are written in every profiling record. */
@@ -69,8 +72,10 @@ static int dag_build_check(daglib_dag *dag)
 
 void dag_invalidate_plan(daglib_dag *dag)
 {
-    plan_free(dag->plan);
-    dag->plan = NULL;
+    if (dag->plan != NULL) { /* every build call comes here: no call */
+        plan_free(dag->plan);
+        dag->plan = NULL;
+    }
 }
 
 const char *dag_codec_name(dag_codec codec)
@@ -140,10 +145,20 @@ void daglib_dag_free(daglib_dag *dag)
     if (dag == NULL)
         return;
     plan_free(dag->plan);
-    for (uint32_t t = 0; t < dag->n_tasks; t++)
-        daglib_value_free(dag->tasks[t]->map_values);
-    free(dag->tasks);
-    free(dag->refs);
+    if (dag->run_memory != NULL) {
+        run_memory_free(dag->run_memory);
+        free(dag->run_memory);
+    }
+    if (dag->has_kinds)
+        for (uint32_t t = 0; t < dag->n_tasks; t++)
+            if (dag_task(dag, t)->extra != NULL)
+                daglib_value_free(dag_task(dag, t)->extra->map_values);
+    for (int b = 0; b < GROW_BLOCKS; b++) {
+        big_free(dag->task_blocks[b]);
+        big_free(dag->fn_blocks[b]);
+        big_free(dag->ref_blocks[b]);
+    }
+    free(dag->pending);
     free(dag->finals);
     name_table_free(&dag->task_names);
     arena_free(&dag->strings);
@@ -231,11 +246,56 @@ const char *daglib_dag_profile_path(const daglib_dag *dag)
 
 /* ---- tasks ------------------------------------------------------------------ */
 
-static int task_has_name(const void *owner, uint32_t index, const char *name,
-                         uint32_t len)
+/* Equal bytes, the short names most are without a call: two overlapping
+ * loads cover 4 to 16 bytes. */
+static inline int same_bytes(const char *a, const char *b, uint32_t len)
 {
-    const daglib_task *task = ((const daglib_dag *)owner)->tasks[index];
-    return task->name_len == len && memcmp(task->name, name, len) == 0;
+    if (len >= 8 && len <= 16) {
+        uint64_t x, y, u, v;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + len - 8, 8);
+        memcpy(&v, b + len - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (len >= 4 && len < 8) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + len - 4, 4);
+        memcpy(&v, b + len - 4, 4);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    return memcmp(a, b, len) == 0;
+}
+
+static inline int task_has_name(const void *owner, uint32_t index,
+                                const char *name, uint32_t len)
+{
+    const daglib_task *task = dag_task(owner, index);
+    return task->name_len == len && same_bytes(task->name, name, len);
+}
+
+static const daglib_retry no_retry = {
+    .attempts = 1, .delay = 0, .backoff = 1, .max_delay = 0};
+
+const daglib_retry *task_retry(const daglib_task *task)
+{
+    return task->extra != NULL ? &task->extra->retry : &no_retry;
+}
+
+/* The task's rarely used fields, made on first use. */
+static task_extra *task_extra_of(daglib_task *task)
+{
+    if (task->extra == NULL) {
+        task_extra *extra = arena_alloc(&task->dag->strings, sizeof *extra);
+        if (extra == NULL)
+            return NULL;
+        *extra = (task_extra){.map_values = NULL, .retry = no_retry,
+                              .chunks = 0};
+        task->extra = extra;
+    }
+    return task->extra;
 }
 
 uint32_t dag_find_task(const daglib_dag *dag, const char *name, uint32_t len)
@@ -274,6 +334,33 @@ static size_t measure_name(const char *name, int *printable_ascii)
         outside |= (unsigned char)(*p - 0x20) >= 0x5f;
     *printable_ascii = !outside;
     return (size_t)(p - name);
+}
+
+/* Room for the next task (a new block every time the last one filled),
+ * its function stored. */
+static daglib_task *next_task_slot(daglib_dag *dag, daglib_task_fn fn)
+{
+    uint32_t offset, block = block_of(dag->n_tasks, &offset);
+    if (dag->task_blocks[block] == NULL &&
+        (dag->task_blocks[block] =
+             big_alloc_block(block_items(block), sizeof(daglib_task))) == NULL)
+        return NULL;
+    if (dag->fn_blocks[block] == NULL &&
+        (dag->fn_blocks[block] =
+             big_alloc_block(block_items(block), sizeof(daglib_task_fn))) == NULL)
+        return NULL;
+    dag->fn_blocks[block][offset] = fn;
+    return &dag->task_blocks[block][offset];
+}
+
+static task_ref *next_ref_slot(daglib_dag *dag)
+{
+    uint32_t offset, block = block_of(dag->n_refs, &offset);
+    if (dag->ref_blocks[block] == NULL &&
+        (dag->ref_blocks[block] =
+             big_alloc_block(block_items(block), sizeof(task_ref))) == NULL)
+        return NULL;
+    return &dag->ref_blocks[block][offset];
 }
 
 static int grow_array(void **items, uint32_t *capacity, size_t item_size)
@@ -325,16 +412,16 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
                         name);
         return NULL;
     }
-    if (dag->n_tasks == UINT32_MAX - 1) {
+    if (dag->n_tasks >= DAG_MAX_TASKS) {
         dag_build_error(dag, DAGLIB_INVALID, "DAG '%s' has too many tasks",
                         dag->name);
         return NULL;
     }
-    if (dag->n_tasks == dag->task_capacity &&
-        grow_array((void **)&dag->tasks, &dag->task_capacity,
-                   sizeof *dag->tasks) != 0)
-        goto nomem;
-    daglib_task *task = arena_alloc(&dag->strings, sizeof *task);
+    /* The name's hash slot is a cache miss in a big DAG: ask for it now
+     * and fill in the task meanwhile. */
+    uint32_t hash = name_hash(name, len);
+    name_table_prefetch(&dag->task_names, hash);
+    daglib_task *task = next_task_slot(dag, fn);
     if (task == NULL)
         goto nomem;
     *task = (daglib_task){
@@ -344,13 +431,13 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
                            ? ""
                            : arena_strndup(&dag->strings, description,
                                            description_len),
-        .name_len = (uint32_t)len,
-        .hash = name_hash(name, len),
-        .index = dag->n_tasks,
-        .fn = fn,
         .user_data = user_data,
+        .extra = NULL,
+        .name_len = (uint32_t)len,
+        .hash = hash,
+        .index = dag->n_tasks,
         .kind = TASK_PLAIN,
-        .retry = {.attempts = 1, .delay = 0, .backoff = 1, .max_delay = 0},
+        .final = 0,
     };
     if (task->name == NULL || task->description == NULL)
         goto nomem;
@@ -366,7 +453,7 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
                         name);
         return NULL;
     }
-    dag->tasks[dag->n_tasks++] = task;
+    dag->n_tasks++;
     dag_invalidate_plan(dag);
     dag_ok(dag);
     return task;
@@ -390,11 +477,24 @@ static const char *ref_kind_words(task_ref_kind kind)
     }
 }
 
+/* Record that task `from` refers to task `target` in the given way. */
+static int store_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
+                     uint32_t target)
+{
+    task_ref *ref = next_ref_slot(dag);
+    if (ref == NULL)
+        return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
+    *ref = (task_ref){from | (uint32_t)kind << REF_KIND_SHIFT, target};
+    dag->n_refs++;
+    dag_invalidate_plan(dag);
+    return dag_ok(dag);
+}
+
 /* Record that task `from` refers to `upstream` in the given way. */
 static int append_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
                       const char *upstream)
 {
-    const char *task_name = dag->tasks[from]->name;
+    const char *task_name = dag_task(dag, from)->name;
     const char *what = ref_kind_words(kind);
     if (upstream == NULL)
         return dag_build_error(dag, DAGLIB_MISUSE,
@@ -406,8 +506,15 @@ static int append_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
         printable = 0; /* let task_name_problem say so */
     /* A name that matches a task is valid: check only the others. */
     int looked_up = printable && len > 0;
-    uint32_t target = looked_up ? dag_find_task(dag, upstream, (uint32_t)len)
-                                : NAME_NOT_FOUND;
+    uint32_t target = NAME_NOT_FOUND;
+    if (looked_up) {
+        uint32_t guess = dag->next_referred;
+        target = guess < dag->n_tasks &&
+                         task_has_name(dag, guess, upstream, (uint32_t)len)
+                     ? guess
+                     : dag_find_task(dag, upstream, (uint32_t)len);
+        dag->next_referred = target + 1;
+    }
     const char *problem = target != NAME_NOT_FOUND
                               ? NULL
                               : task_name_problem(upstream, len, printable);
@@ -418,25 +525,19 @@ static int append_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
                                task_name, what, upstream, problem);
     if (!looked_up)
         target = dag_find_task(dag, upstream, (uint32_t)len);
-    if (dag->n_refs == dag->ref_capacity &&
-        grow_array((void **)&dag->refs, &dag->ref_capacity,
-                   sizeof *dag->refs) != 0)
+    if (target != NAME_NOT_FOUND)
+        return store_ref(dag, from, kind, target);
+    /* Not a task yet: keep the name for the compiler. */
+    if (dag->n_pending == dag->pending_capacity &&
+        grow_array((void **)&dag->pending, &dag->pending_capacity,
+                   sizeof *dag->pending) != 0)
         return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
-    task_ref ref = {
-        .from = from,
-        .kind = kind,
-        .target = target,
-        .name_len = (uint32_t)len,
-        .name = NULL,
-    };
-    if (ref.target == NAME_NOT_FOUND) {
-        ref.name = arena_strndup(&dag->strings, upstream, len);
-        if (ref.name == NULL)
-            return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
-    }
-    dag->refs[dag->n_refs++] = ref;
-    dag_invalidate_plan(dag);
-    return dag_ok(dag);
+    pending_name *p = &dag->pending[dag->n_pending];
+    p->name = arena_strndup(&dag->strings, upstream, len);
+    p->len = (uint32_t)len;
+    if (p->name == NULL)
+        return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
+    return store_ref(dag, from, kind, REF_PENDING | dag->n_pending++);
 }
 
 static int add_ref(daglib_task *task, task_ref_kind kind, const char *upstream)
@@ -457,6 +558,34 @@ int daglib_task_input(daglib_task *task, const char *upstream)
 int daglib_task_depends_on(daglib_task *task, const char *upstream)
 {
     return add_ref(task, REF_DEPENDS, upstream);
+}
+
+static int add_task_ref(daglib_task *task, task_ref_kind kind,
+                        const daglib_task *upstream)
+{
+    if (task == NULL)
+        return DAGLIB_MISUSE;
+    daglib_dag *dag = task->dag;
+    int rc = dag_build_check(dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    if (upstream == NULL || upstream->dag != dag)
+        return dag_build_error(dag, DAGLIB_MISUSE,
+                               "task '%s' was given %s that is %s",
+                               task->name, ref_kind_words(kind),
+                               upstream == NULL ? "NULL"
+                                                : "a task of another DAG");
+    return store_ref(dag, task->index, kind, upstream->index);
+}
+
+int daglib_task_input_task(daglib_task *task, const daglib_task *upstream)
+{
+    return add_task_ref(task, REF_INPUT, upstream);
+}
+
+int daglib_task_depends_on_task(daglib_task *task, const daglib_task *upstream)
+{
+    return add_task_ref(task, REF_DEPENDS, upstream);
 }
 
 int daglib_task_set_final(daglib_task *task)
@@ -492,7 +621,7 @@ daglib_task *daglib_dag_task(daglib_dag *dag, const char *name)
     if (len > UINT32_MAX)
         return NULL;
     uint32_t index = dag_find_task(dag, name, (uint32_t)len);
-    return index == NAME_NOT_FOUND ? NULL : dag->tasks[index];
+    return index == NAME_NOT_FOUND ? NULL : dag_task(dag, index);
 }
 
 /* ---- kinds of tasks ---------------------------------------------------------- */
@@ -507,7 +636,7 @@ static const char *kind_words(const daglib_task *task)
     case TASK_JOIN:
         return "a joining task";
     default:
-        return task->chunks > 0 ? "chunked" : "a plain task";
+        return task_chunks(task) > 0 ? "chunked" : "a plain task";
     }
 }
 
@@ -521,7 +650,7 @@ static int check_new_kind(daglib_task *task, const char *becoming,
     int rc = dag_build_check(dag);
     if (rc != DAGLIB_OK)
         return rc;
-    if (task->kind != TASK_PLAIN || (task->chunks > 0 && !chunks_allowed))
+    if (task->kind != TASK_PLAIN || (task_chunks(task) > 0 && !chunks_allowed))
         return dag_build_error(dag, DAGLIB_MISUSE,
                                "task '%s' is %s already; it cannot also be %s",
                                task->name, kind_words(task), becoming);
@@ -538,11 +667,13 @@ int daglib_task_map_values(daglib_task *task, const daglib_value *list)
         return dag_build_error(dag, DAGLIB_MISUSE,
                                "task '%s' can be mapped over a list value only",
                                task->name);
-    daglib_value *copy = daglib_value_copy(list);
+    task_extra *extra = task_extra_of(task);
+    daglib_value *copy = extra != NULL ? daglib_value_copy(list) : NULL;
     if (copy == NULL)
         return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
-    task->map_values = copy;
+    extra->map_values = copy;
     task->kind = TASK_MAP_VALUES;
+    dag->has_kinds = 1;
     dag_invalidate_plan(dag);
     return dag_ok(dag);
 }
@@ -552,8 +683,10 @@ int daglib_task_map(daglib_task *task, const char *mapped_task)
     int rc = check_new_kind(task, "mapped over a task", 0);
     if (rc == DAGLIB_OK)
         rc = append_ref(task->dag, task->index, REF_MAP, mapped_task);
-    if (rc == DAGLIB_OK)
+    if (rc == DAGLIB_OK) {
         task->kind = TASK_MAP;
+        task->dag->has_kinds = 1;
+    }
     return rc;
 }
 
@@ -562,8 +695,10 @@ int daglib_task_join(daglib_task *task, const char *mapped_task)
     int rc = check_new_kind(task, "a joining task", 1);
     if (rc == DAGLIB_OK)
         rc = append_ref(task->dag, task->index, REF_JOIN, mapped_task);
-    if (rc == DAGLIB_OK)
+    if (rc == DAGLIB_OK) {
         task->kind = TASK_JOIN;
+        task->dag->has_kinds = 1;
+    }
     return rc;
 }
 
@@ -584,7 +719,11 @@ int daglib_task_set_chunks(daglib_task *task, int n)
                                "task '%s' cannot be split into %d chunks: "
                                "use 1 to 1000000",
                                task->name, n);
-    task->chunks = (uint32_t)n;
+    task_extra *extra = task_extra_of(task);
+    if (extra == NULL)
+        return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
+    extra->chunks = (uint32_t)n;
+    dag->has_kinds = 1;
     dag_invalidate_plan(dag);
     return dag_ok(dag);
 }
@@ -616,7 +755,10 @@ int daglib_task_set_retry(daglib_task *task, const daglib_retry *retry)
             "a max_delay >= 0 and a backoff >= 1 (got %d, %g, %g, %g)",
             task->name, retry->attempts, retry->delay, retry->backoff,
             retry->max_delay);
-    task->retry = *retry;
+    task_extra *extra = task_extra_of(task);
+    if (extra == NULL)
+        return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
+    extra->retry = *retry;
     return dag_ok(dag);
 }
 
@@ -639,7 +781,7 @@ int daglib_dag_add_subdag(daglib_dag *dag, const daglib_dag *other,
                                error_message(&other->error));
     /* Check every name first, so that a clash copies nothing. */
     for (uint32_t t = 0; t < other->n_tasks; t++) {
-        const daglib_task *task = other->tasks[t];
+        const daglib_task *task = dag_task(other, t);
         if (dag_find_task(dag, task->name, task->name_len) != NAME_NOT_FOUND)
             return dag_build_error(dag, DAGLIB_DUPLICATE,
                                    "DAG '%s' and its subdag '%s' both have a "
@@ -648,30 +790,41 @@ int daglib_dag_add_subdag(daglib_dag *dag, const daglib_dag *other,
     }
     uint32_t base = dag->n_tasks;
     for (uint32_t t = 0; t < other->n_tasks; t++) {
-        const daglib_task *from = other->tasks[t];
+        const daglib_task *from = dag_task(other, t);
         daglib_task *copy = daglib_task_add(dag, from->name, from->description,
-                                            from->fn, from->user_data);
+                                            dag_task_fn(other, t),
+                                            from->user_data);
         if (copy == NULL)
             return dag->error.code;
         copy->kind = from->kind;
-        copy->chunks = from->chunks;
-        copy->retry = from->retry;
-        if (from->map_values != NULL &&
-            (copy->map_values = daglib_value_copy(from->map_values)) == NULL)
+        if (from->kind != TASK_PLAIN)
+            dag->has_kinds = 1;
+        if (from->extra == NULL)
+            continue;
+        task_extra *extra = task_extra_of(copy);
+        if (extra == NULL)
+            return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
+        extra->chunks = from->extra->chunks;
+        extra->retry = from->extra->retry;
+        dag->has_kinds |= extra->chunks > 0;
+        if (from->extra->map_values != NULL &&
+            (extra->map_values = daglib_value_copy(from->extra->map_values)) ==
+                NULL)
             return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
     }
     for (uint32_t r = 0; r < other->n_refs; r++) {
-        const task_ref *ref = &other->refs[r];
-        const char *name =
-            ref->name != NULL ? ref->name : other->tasks[ref->target]->name;
-        rc = append_ref(dag, base + ref->from, ref->kind, name);
+        task_ref ref = *dag_ref(other, r);
+        const char *name = ref.target & REF_PENDING
+                               ? other->pending[ref.target & ~REF_PENDING].name
+                               : dag_task(other, ref.target)->name;
+        rc = append_ref(dag, base + ref_from(ref), ref_kind(ref), name);
         if (rc != DAGLIB_OK)
             return rc;
     }
     if (keep_finals)
         for (uint32_t f = 0; f < other->n_finals; f++)
-            if ((rc = daglib_task_set_final(dag->tasks[base + other->finals[f]])) !=
-                DAGLIB_OK)
+            if ((rc = daglib_task_set_final(
+                     dag_task(dag, base + other->finals[f]))) != DAGLIB_OK)
                 return rc;
     return dag_ok(dag);
 }

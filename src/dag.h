@@ -23,6 +23,7 @@
 #include "name_table.h"
 
 struct plan;
+struct run_memory;
 
 typedef enum task_ref_kind {
     REF_INPUT,   /* result passed as a named input */
@@ -38,31 +39,53 @@ typedef enum task_kind {
     TASK_JOIN        /* of another task's instances (a REF_JOIN reference) */
 } task_kind;
 
-/* A reference from one task to another, by name.  A name already known
- * when the reference is made is resolved at once (its hash slot is still
- * in cache then); the others keep a copy of the name for the compiler. */
+/* A reference from one task to another, 8 bytes: who refers, how, and to
+ * what.  A name already known when the reference is made is resolved at
+ * once (its hash slot is still in cache then); the others point into the
+ * DAG's pending names, kept for the compiler, which resolves them in place. */
 typedef struct task_ref {
-    uint32_t from;   /* index of the referring task */
-    uint32_t kind;   /* task_ref_kind */
-    uint32_t target; /* index of the referenced task, or NAME_NOT_FOUND */
-    uint32_t name_len;
-    const char *name; /* in the DAG's arena while unresolved, else NULL */
+    uint32_t from_kind; /* index of the referring task | kind << REF_KIND_SHIFT */
+    uint32_t target;    /* index of the referenced task, or REF_PENDING | i */
 } task_ref;
 
+#define REF_KIND_SHIFT 30
+#define REF_FROM_MASK ((1u << REF_KIND_SHIFT) - 1)
+#define REF_PENDING 0x80000000u
+/* Tasks are numbered below this (a reference keeps its kind above). */
+#define DAG_MAX_TASKS REF_FROM_MASK
+
+static inline uint32_t ref_from(task_ref r) { return r.from_kind & REF_FROM_MASK; }
+static inline task_ref_kind ref_kind(task_ref r)
+{
+    return (task_ref_kind)(r.from_kind >> REF_KIND_SHIFT);
+}
+
+/* A referenced name not (yet) a task when referred to. */
+typedef struct pending_name {
+    const char *name; /* in the DAG's arena */
+    uint32_t len;
+} pending_name;
+
+/* What few tasks have: a list to map over, chunks, a retry policy. */
+typedef struct task_extra {
+    daglib_value *map_values; /* TASK_MAP_VALUES: the DAG's own copy */
+    daglib_retry retry;       /* attempts 1: no retry */
+    uint32_t chunks;          /* 0: the result is not chunked */
+} task_extra;
+
+/* 56 bytes per task; its name is in the arena, its function apart (see
+ * fn_blocks). */
 struct daglib_task {
     daglib_dag *dag;
     const char *name; /* in the DAG's arena, like description */
     const char *description;
+    void *user_data;
+    task_extra *extra; /* NULL: plain, unchunked, no retry */
     uint32_t name_len;
     uint32_t hash;
     uint32_t index;
-    daglib_task_fn fn;
-    void *user_data;
-    int final;
-    task_kind kind;
-    uint32_t chunks;          /* 0: the result is not chunked */
-    daglib_value *map_values; /* TASK_MAP_VALUES: the DAG's own copy */
-    daglib_retry retry;       /* attempts 1: no retry */
+    uint8_t kind; /* task_kind */
+    uint8_t final;
 };
 
 typedef enum dag_codec { DAG_CODEC_NULL, DAG_CODEC_DEFLATE } dag_codec;
@@ -78,16 +101,29 @@ struct daglib_dag {
     error_state error;
     int error_is_sticky;
 
-    arena strings; /* names, descriptions, task structs */
-    daglib_task **tasks;
-    uint32_t n_tasks, task_capacity;
+    arena strings; /* names, descriptions, task extras */
+    /* Tasks and references in blocks that never move (arena.h's
+     * block_of): task i is task_blocks[block][offset]. */
+    daglib_task *task_blocks[GROW_BLOCKS];
+    /* Each task's function, in blocks like the tasks': compiling reads
+     * these 8 bytes per task, not the whole task. */
+    daglib_task_fn *fn_blocks[GROW_BLOCKS];
+    uint32_t n_tasks;
     name_table task_names;
-    task_ref *refs; /* in the order they were declared */
-    uint32_t n_refs, ref_capacity;
+    /* The task after the one last referred to: references go through
+     * tasks in order more often than not (a fan's sink taking t1, t2, ...,
+     * a wavefront's row above), and one compare is cheaper than hashing. */
+    uint32_t next_referred;
+    task_ref *ref_blocks[GROW_BLOCKS]; /* in the order they were declared */
+    uint32_t n_refs;
+    pending_name *pending; /* names referred to before they were tasks */
+    uint32_t n_pending, pending_capacity;
+    int has_kinds; /* some task is mapped, joining or chunked */
     uint32_t *finals; /* task indices, in the order they were marked */
     uint32_t n_finals, final_capacity;
 
     struct plan *plan; /* compiled; NULL until the next run compiles it */
+    struct run_memory *run_memory; /* kept from run to run; NULL before */
     atomic_int running;
 
     daglib_observer observer; /* no callbacks by default */
@@ -96,6 +132,32 @@ struct daglib_dag {
     char run_id[META_RUN_ID_SIZE]; /* "" before the first run */
     char *profile_path;
 };
+
+static inline daglib_task *dag_task(const daglib_dag *dag, uint32_t i)
+{
+    uint32_t offset, block = block_of(i, &offset);
+    return &dag->task_blocks[block][offset];
+}
+
+static inline daglib_task_fn dag_task_fn(const daglib_dag *dag, uint32_t i)
+{
+    uint32_t offset, block = block_of(i, &offset);
+    return dag->fn_blocks[block][offset];
+}
+
+static inline task_ref *dag_ref(const daglib_dag *dag, uint32_t r)
+{
+    uint32_t offset, block = block_of(r, &offset);
+    return &dag->ref_blocks[block][offset];
+}
+
+/* The task's retry policy, chunks, static list. */
+const daglib_retry *task_retry(const daglib_task *task);
+
+static inline uint32_t task_chunks(const daglib_task *task)
+{
+    return task->extra != NULL ? task->extra->chunks : 0;
+}
 
 /* Record a run-time error on the DAG (not sticky); returns code. */
 int dag_run_error(daglib_dag *dag, int code, const char *fmt, ...)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "name_table.h"
 
 static uint64_t load64(const char *p)
@@ -35,9 +36,9 @@ static uint64_t fmix64(uint64_t x)
 /* Names of up to eight bytes (most are) are packed exactly into one word
  * with at most two overlapping loads, no byte loop; longer names are
  * folded eight bytes at a time. */
-uint32_t name_hash(const char *name, size_t len)
+static uint32_t hash_bytes(const char *name, size_t len, uint64_t seed)
 {
-    uint64_t h = len * 0x9E3779B97F4A7C15ull;
+    uint64_t h = (len + seed) * 0x9E3779B97F4A7C15ull;
     if (len > 8) {
         const char *p = name;
         size_t left = len;
@@ -61,27 +62,41 @@ uint32_t name_hash(const char *name, size_t len)
     return (uint32_t)fmix64(h ^ word);
 }
 
-uint32_t name_table_find(const name_table *t, const char *name, uint32_t len,
-                         uint32_t hash, name_matches_fn matches,
-                         const void *owner)
+/* Names that end in a number are hashed as (the rest, number / GROUP)
+ * with the number's low bits kept as they are (see name_table.h). */
+#define GROUP_BITS 6
+/* From a taken slot a probe moves to the next block, one slot further on:
+ * two groups landing on one block then fill two blocks side by side, where
+ * a step of one would make the second group walk through the first.  The
+ * step is odd, so a probe visits every slot of the (power-of-two) table. */
+_Static_assert(NAME_PROBE_STEP == (1u << GROUP_BITS) + 1,
+               "a probe steps one block and one slot");
+#define NUMBER_DIGITS_MAX 9 /* below 10^9: fits in 30 bits */
+
+uint32_t name_hash(const char *name, size_t len)
 {
-    if (t->slots == NULL)
-        return NAME_NOT_FOUND;
-    for (uint32_t i = hash & t->mask;; i = (i + 1) & t->mask) {
-        const name_slot *s = &t->slots[i];
-        if (s->value == 0)
-            return NAME_NOT_FOUND;
-        if (s->hash == hash && matches(owner, s->value - 1, name, len))
-            return s->value - 1;
+    size_t digits = 0;
+    uint32_t number = 0, scale = 1;
+    while (digits < len && digits < NUMBER_DIGITS_MAX) {
+        unsigned d = (unsigned char)name[len - 1 - digits] - '0';
+        if (d > 9)
+            break;
+        number += d * scale;
+        scale *= 10;
+        digits++;
     }
+    if (digits == 0)
+        return hash_bytes(name, len, 0);
+    uint32_t group = hash_bytes(name, len - digits, number >> GROUP_BITS);
+    return group << GROUP_BITS | (number & ((1u << GROUP_BITS) - 1));
 }
 
-static int grow(name_table *t)
+int name_table_grow(name_table *t)
 {
     uint32_t capacity = t->slots == NULL ? 64 : (t->mask + 1) * 2;
     if (capacity == 0)
         return -1;
-    name_slot *slots = calloc(capacity, sizeof *slots);
+    name_slot *slots = big_alloc(capacity, sizeof *slots);
     if (slots == NULL)
         return -1;
     if (t->slots != NULL) {
@@ -90,37 +105,19 @@ static int grow(name_table *t)
                 continue;
             uint32_t j = t->slots[i].hash & (capacity - 1);
             while (slots[j].value != 0)
-                j = (j + 1) & (capacity - 1);
+                j = (j + NAME_PROBE_STEP) & (capacity - 1);
             slots[j] = t->slots[i];
         }
-        free(t->slots);
+        big_free_now(t->slots);
     }
     t->slots = slots;
     t->mask = capacity - 1;
     return 0;
 }
 
-uint32_t name_table_insert(name_table *t, const char *name, uint32_t len,
-                           uint32_t hash, uint32_t value,
-                           name_matches_fn matches, const void *owner)
-{
-    if ((t->slots == NULL || t->count + 1 > (t->mask + 1) / 2) && grow(t) != 0)
-        return NAME_NOT_FOUND;
-    uint32_t i = hash & t->mask;
-    for (; t->slots[i].value != 0; i = (i + 1) & t->mask) {
-        const name_slot *s = &t->slots[i];
-        if (s->hash == hash && matches(owner, s->value - 1, name, len))
-            return s->value - 1;
-    }
-    t->slots[i].hash = hash;
-    t->slots[i].value = value + 1;
-    t->count++;
-    return value;
-}
-
 void name_table_free(name_table *t)
 {
-    free(t->slots);
+    big_free(t->slots);
     t->slots = NULL;
     t->mask = 0;
     t->count = 0;

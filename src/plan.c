@@ -29,21 +29,21 @@ void plan_free(plan *p)
 {
     if (p == NULL)
         return;
-    free(p->nodes);
-    free(p->succ);
-    free(p->args);
-    free(p->consts);
-    free(p->finals);
-    free(p->sources);
-    free(p->task_first);
-    free(p->task_count);
+    big_free(p->nodes);
+    big_free(p->succ);
+    big_free(p->args);
+    big_free(p->consts);
+    big_free(p->finals);
+    big_free(p->sources);
+    big_free(p->task_first);
+    big_free(p->task_count);
     free(p);
 }
 
 static void *alloc_array(size_t count, size_t size)
 {
-    /* calloc checks the multiplication; +1 so that empty arrays are real. */
-    return calloc(count + 1, size);
+    /* +1 so that empty arrays are real; big_alloc checks the product. */
+    return count == SIZE_MAX ? NULL : big_alloc(count + 1, size);
 }
 
 /* The printed name of node n: "task" or "task 3". */
@@ -76,7 +76,7 @@ typedef struct task_layout {
 } task_layout;
 
 typedef struct compiler {
-    const daglib_dag *dag;
+    daglib_dag *dag;
     error_state *err;
     uint32_t *target; /* per reference: the task it names */
     uint32_t *by_task; /* reference indices grouped by task, inputs first */
@@ -92,13 +92,13 @@ static int out_of_memory(compiler *c)
 
 static const char *task_name_of(const compiler *c, uint32_t t)
 {
-    return c->dag->tasks[t]->name;
+    return dag_task(c->dag, t)->name;
 }
 
-/* 1. Names to task indices. */
-static int resolve_refs(compiler *c)
+/* 1. Names the DAG did not know when they were referred to, to task
+ * indices, in place: a later compile finds them resolved. */
+static int resolve_pending(daglib_dag *dag, error_state *err)
 {
-    const daglib_dag *dag = c->dag;
     static const char *const verbs[] = {
         [REF_INPUT] = "takes the input",
         [REF_DEPENDS] = "depends on",
@@ -106,21 +106,32 @@ static int resolve_refs(compiler *c)
         [REF_JOIN] = "joins",
     };
     for (uint32_t r = 0; r < dag->n_refs; r++) {
-        const task_ref *ref = &dag->refs[r];
-        uint32_t found = ref->target;
+        task_ref *ref = dag_ref(dag, r);
+        if (!(ref->target & REF_PENDING))
+            continue;
+        const pending_name *name = &dag->pending[ref->target & ~REF_PENDING];
+        uint32_t found = dag_find_task(dag, name->name, name->len);
         if (found == NAME_NOT_FOUND)
-            found = dag_find_task(dag, ref->name, ref->name_len);
-        if (found == NAME_NOT_FOUND)
-            return error_set(c->err, DAGLIB_NOTFOUND,
+            return error_set(err, DAGLIB_NOTFOUND,
                              "task '%s' of DAG '%s' %s '%s', which is not a "
                              "task of the DAG",
-                             task_name_of(c, ref->from), dag->name,
-                             verbs[ref->kind], ref->name);
-        c->target[r] = found;
-        if (ref->kind == REF_MAP || ref->kind == REF_JOIN)
-            c->layout[ref->from].kind_ref = r;
+                             dag_task(dag, ref_from(*ref))->name, dag->name,
+                             verbs[ref_kind(*ref)], name->name);
+        ref->target = found;
     }
     return DAGLIB_OK;
+}
+
+/* Copy the (resolved) targets; note each task's map or join reference. */
+static void read_refs(compiler *c)
+{
+    const daglib_dag *dag = c->dag;
+    for (uint32_t r = 0; r < dag->n_refs; r++) {
+        task_ref ref = *dag_ref(dag, r);
+        c->target[r] = ref.target;
+        if (ref_kind(ref) == REF_MAP || ref_kind(ref) == REF_JOIN)
+            c->layout[ref_from(ref)].kind_ref = r;
+    }
 }
 
 /* Group each task's input and dependency references, inputs first. */
@@ -129,9 +140,10 @@ static void group_refs(compiler *c)
     const daglib_dag *dag = c->dag;
     uint32_t n_depends = 0;
     for (uint32_t r = 0; r < dag->n_refs; r++) {
-        if (dag->refs[r].kind == REF_INPUT || dag->refs[r].kind == REF_DEPENDS)
-            c->layout[dag->refs[r].from].n_refs++;
-        n_depends += dag->refs[r].kind == REF_DEPENDS;
+        task_ref ref = *dag_ref(dag, r);
+        if (ref_kind(ref) == REF_INPUT || ref_kind(ref) == REF_DEPENDS)
+            c->layout[ref_from(ref)].n_refs++;
+        n_depends += ref_kind(ref) == REF_DEPENDS;
     }
     uint32_t next = 0;
     for (uint32_t t = 0; t < dag->n_tasks; t++) {
@@ -144,9 +156,10 @@ static void group_refs(compiler *c)
     int last_kind = n_depends > 0 ? REF_DEPENDS : REF_INPUT;
     for (int kind = REF_INPUT; kind <= last_kind; kind++) {
         for (uint32_t r = 0; r < dag->n_refs; r++) {
-            if (dag->refs[r].kind != (uint32_t)kind)
+            task_ref ref = *dag_ref(dag, r);
+            if (ref_kind(ref) != (task_ref_kind)kind)
                 continue;
-            task_layout *l = &c->layout[dag->refs[r].from];
+            task_layout *l = &c->layout[ref_from(ref)];
             c->by_task[l->ref_begin + l->n_refs++] = r;
         }
     }
@@ -183,7 +196,8 @@ static int count_instances(compiler *c, uint32_t t, uint32_t *stack)
             l->count = lv->count;
             l->multi = 1;
         } else if (l->kind == TASK_MAP_VALUES) {
-            size_t items = daglib_value_count(c->dag->tasks[u]->map_values);
+            size_t items =
+                daglib_value_count(dag_task(c->dag, u)->extra->map_values);
             if (items >= PLAN_ARG_CONST)
                 return error_set(c->err, DAGLIB_INVALID,
                                  "task '%s' is mapped over too many items",
@@ -205,20 +219,21 @@ static int check_kinds(compiler *c)
 {
     const daglib_dag *dag = c->dag;
     for (uint32_t r = 0; r < dag->n_refs; r++) {
-        const task_ref *ref = &dag->refs[r];
+        task_ref ref = *dag_ref(dag, r);
         const task_layout *up = &c->layout[c->target[r]];
-        if (ref->kind == REF_JOIN && !up->multi)
+        if (ref_kind(ref) == REF_JOIN && !up->multi)
             return error_set(c->err, DAGLIB_INVALID,
                              "task '%s' joins '%s', which is not mapped or "
                              "chunked",
-                             task_name_of(c, ref->from),
+                             task_name_of(c, ref_from(ref)),
                              task_name_of(c, c->target[r]));
-        if ((ref->kind == REF_INPUT || ref->kind == REF_DEPENDS) && up->multi)
+        if ((ref_kind(ref) == REF_INPUT || ref_kind(ref) == REF_DEPENDS) &&
+            up->multi)
             return error_set(c->err, DAGLIB_INVALID,
                              "task '%s' %s '%s', which has %u instances: map "
                              "over it or join it instead",
-                             task_name_of(c, ref->from),
-                             ref->kind == REF_INPUT ? "takes the input"
+                             task_name_of(c, ref_from(ref)),
+                             ref_kind(ref) == REF_INPUT ? "takes the input"
                                                     : "depends on",
                              task_name_of(c, c->target[r]), up->count);
     }
@@ -271,7 +286,7 @@ static int lay_out_nodes(compiler *c)
 
     uint32_t next_arg = 0;
     for (uint32_t t = 0; t < dag->n_tasks; t++) {
-        const daglib_task *task = dag->tasks[t]; /* stored, not read */
+        const daglib_task *task = dag_task(dag, t); /* stored, not read */
         const task_layout *l = &c->layout[t];
         const task_layout *over =
             l->kind_ref != NO_REF ? &c->layout[c->target[l->kind_ref]] : NULL;
@@ -290,7 +305,7 @@ static int lay_out_nodes(compiler *c)
             if (l->kind == TASK_MAP_VALUES) {
                 p->args[next_arg++] = PLAN_ARG_CONST | (l->const_base + i);
                 p->consts[l->const_base + i] =
-                    daglib_value_item(task->map_values, i);
+                    daglib_value_item(task->extra->map_values, i);
             } else if (l->kind == TASK_MAP) {
                 p->args[next_arg++] = over->first + i;
             } else if (l->kind == TASK_JOIN) {
@@ -303,10 +318,8 @@ static int lay_out_nodes(compiler *c)
                 p->args[next_arg++] =
                     c->layout[c->target[c->by_task[l->ref_begin + k]]].first;
             pn->n_args = next_arg - pn->arg_begin;
-            if (l->producer != PLAN_NO_NODE) {
+            if (l->producer != PLAN_NO_NODE)
                 pn->flags |= NODE_CHUNKED;
-                pn->n_chunks = l->chunks;
-            }
         }
         if (l->producer == PLAN_NO_NODE)
             continue;
@@ -330,7 +343,7 @@ static int invert_args(plan *p)
     plan_node *nodes = p->nodes;
     uint64_t edges = 0;
     for (uint32_t n = 0; n < p->n_nodes; n++) {
-        nodes[n].n_preds = nodes[n].n_succ = nodes[n].n_consumers = 0;
+        nodes[n].n_preds = nodes[n].n_succ = 0;
     }
     for (uint32_t n = 0; n < p->n_nodes; n++) {
         for (uint32_t a = 0; a < nodes[n].n_args; a++) {
@@ -339,7 +352,6 @@ static int invert_args(plan *p)
                 continue;
             nodes[n].n_preds++;
             nodes[up].n_succ++;
-            nodes[up].n_consumers++;
             edges++;
         }
     }
@@ -427,8 +439,8 @@ static int order_nodes(const char *dag_name, plan *p, error_state *err)
     uint32_t *queue = alloc_array(n_nodes, sizeof *queue);
     p->sources = alloc_array(n_nodes, sizeof *p->sources);
     if (remaining == NULL || queue == NULL || p->sources == NULL) {
-        free(remaining);
-        free(queue);
+        big_free(remaining);
+        big_free(queue);
         return error_set(err, DAGLIB_NOMEM, "out of memory compiling DAG '%s'",
                          dag_name);
     }
@@ -454,8 +466,8 @@ static int order_nodes(const char *dag_name, plan *p, error_state *err)
     int rc = DAGLIB_OK;
     if (tail < n_nodes)
         rc = report_cycle(dag_name, p, remaining, err);
-    free(remaining);
-    free(queue);
+    big_free(remaining);
+    big_free(queue);
     return rc;
 }
 
@@ -495,31 +507,181 @@ static int keep_task_ranges(compiler *c)
     return DAGLIB_OK;
 }
 
-int plan_compile(const struct daglib_dag *dag, plan **out, error_state *err)
+/* A DAG of plain tasks (no map, join or chunks): one node per task,
+ * numbered as the tasks, its arguments its references.  Laid out straight
+ * from the references in three passes over them, with no per-task
+ * bookkeeping besides the plan itself; and when every reference points to
+ * an earlier task -- a DAG built in order, as most are -- the order of the
+ * indices is already topological and no cycle check is needed. */
+static int order_nodes(const char *dag_name, plan *p, error_state *err);
+
+static int grow_sources(plan *p, uint32_t *room)
+{
+    uint32_t *bigger = alloc_array((size_t)*room * 2, sizeof *bigger);
+    if (bigger == NULL)
+        return -1;
+    memcpy(bigger, p->sources, (size_t)p->n_sources * sizeof *bigger);
+    big_free(p->sources);
+    p->sources = bigger;
+    *room *= 2;
+    return 0;
+}
+
+static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
+{
+    uint32_t n = dag->n_tasks, n_refs = dag->n_refs;
+    p->n_nodes = n;
+    p->n_args = p->n_edges = n_refs;
+    p->nodes = alloc_array(n, sizeof *p->nodes);
+    /* Written in full before they are read: */
+    p->args = big_alloc_raw((size_t)n_refs + 1, sizeof *p->args);
+    p->succ = big_alloc_raw((size_t)n_refs + 1, sizeof *p->succ);
+    p->consts = alloc_array(0, sizeof *p->consts);
+    /* Sources are few as a rule: an array that grows as they are found. */
+    uint32_t sources_room = 64;
+    p->sources = alloc_array(sources_room, sizeof *p->sources);
+    if (p->nodes == NULL || p->args == NULL || p->succ == NULL ||
+        p->consts == NULL || p->sources == NULL)
+        goto nomem;
+    plan_node *nodes = p->nodes;
+    /* Pass 1: count arguments and successors.  `forward`: every reference
+     * is to an earlier task; `in_order`: references come grouped by task
+     * in task order, as a DAG built task by task makes them. */
+    int forward = 1, in_order = 1, depends = 0;
+    uint32_t last_from = 0;
+    for (uint32_t b = 0, r = 0; r < n_refs; b++) {
+        const task_ref *refs = dag->ref_blocks[b];
+        uint32_t in_block = (uint32_t)block_items(b);
+        if (in_block > n_refs - r)
+            in_block = n_refs - r;
+        for (uint32_t i = 0; i < in_block; i++) {
+            uint32_t from = ref_from(refs[i]), up = refs[i].target;
+            nodes[from].n_args++;
+            nodes[up].n_succ++;
+            forward &= up < from;
+            in_order &= from >= last_from;
+            last_from = from;
+            depends |= ref_kind(refs[i]) == REF_DEPENDS;
+        }
+        r += in_block;
+    }
+    /* Pass 2: the nodes, their list ranges, sources and sinks. */
+    uint32_t next_arg = 0, next_succ = 0;
+    p->n_sources = p->n_sinks = 0;
+    for (uint32_t b = 0, t = 0; t < n; b++) {
+        const daglib_task *tasks = dag->task_blocks[b];
+        const daglib_task_fn *fns = dag->fn_blocks[b];
+        uint32_t in_block = (uint32_t)block_items(b);
+        if (in_block > n - t)
+            in_block = n - t;
+        for (uint32_t i = 0; i < in_block; i++, t++) {
+            plan_node *pn = &nodes[t];
+            pn->fn = fns[i];
+            pn->task = &tasks[i];
+            pn->instance = PLAN_NO_INSTANCE;
+            pn->n_preds = pn->n_args;
+            pn->arg_begin = next_arg;
+            next_arg += pn->n_args;
+            pn->n_args = 0;
+            pn->succ_begin = next_succ;
+            next_succ += pn->n_succ;
+            if (pn->n_preds == 0) {
+                if (p->n_sources == sources_room &&
+                    grow_sources(p, &sources_room) != 0)
+                    goto nomem;
+                p->sources[p->n_sources++] = t;
+            }
+            p->n_sinks += pn->n_succ == 0;
+            pn->n_succ = 0;
+        }
+    }
+    /* Pass 3: arguments, inputs first, then dependencies, each in
+     * declaration order.  References in task order give the successor
+     * lists in node order too, as invert_args() lists them; otherwise a
+     * pass over the arguments does. */
+    int succ_now = in_order && !depends;
+    for (int kind = REF_INPUT; kind <= (depends ? REF_DEPENDS : REF_INPUT);
+         kind++) {
+        for (uint32_t b = 0, r = 0; r < n_refs; b++) {
+            const task_ref *refs = dag->ref_blocks[b];
+            uint32_t in_block = (uint32_t)block_items(b);
+            if (in_block > n_refs - r)
+                in_block = n_refs - r;
+            for (uint32_t i = 0; i < in_block; i++) {
+                if (depends && ref_kind(refs[i]) != (task_ref_kind)kind)
+                    continue;
+                uint32_t from = ref_from(refs[i]), up = refs[i].target;
+                plan_node *pn = &nodes[from];
+                p->args[pn->arg_begin + pn->n_args++] = up;
+                if (succ_now)
+                    p->succ[nodes[up].succ_begin + nodes[up].n_succ++] = from;
+            }
+            r += in_block;
+        }
+    }
+    for (uint32_t t = 0; t < n && !succ_now; t++) {
+        const uint32_t *args = &p->args[nodes[t].arg_begin];
+        for (uint32_t a = 0; a < nodes[t].n_args; a++) {
+            plan_node *up = &nodes[args[a]];
+            p->succ[up->succ_begin + up->n_succ++] = t;
+        }
+    }
+    p->finals = alloc_array(dag->n_finals, sizeof *p->finals);
+    if (p->finals == NULL)
+        goto nomem;
+    for (uint32_t f = 0; f < dag->n_finals; f++) {
+        p->finals[p->n_finals++] = dag->finals[f];
+        nodes[dag->finals[f]].flags |= NODE_FINAL;
+    }
+    p->n_tasks = n; /* task_first and task_count: NULL, each task one node */
+    if (!forward) {
+        big_free(p->sources);
+        p->sources = NULL;
+        return order_nodes(dag->name, p, err);
+    }
+    return DAGLIB_OK;
+
+nomem:
+    return error_set(err, DAGLIB_NOMEM, "out of memory compiling DAG '%s'",
+                     dag->name);
+}
+
+int plan_compile(struct daglib_dag *dag, plan **out, error_state *err)
 {
     *out = NULL;
+    int rc = dag->n_pending > 0 ? resolve_pending(dag, err) : DAGLIB_OK;
+    if (rc != DAGLIB_OK)
+        return rc;
     compiler c = {dag, err, NULL, NULL, NULL, NULL};
     c.p = calloc(1, sizeof *c.p);
+    if (c.p == NULL)
+        return out_of_memory(&c);
+    if (!dag->has_kinds) {
+        rc = compile_plain(dag, c.p, err);
+        if (rc != DAGLIB_OK) {
+            plan_free(c.p);
+            return rc;
+        }
+        *out = c.p;
+        return DAGLIB_OK;
+    }
     c.target = alloc_array(dag->n_refs, sizeof *c.target);
     c.by_task = alloc_array(dag->n_refs, sizeof *c.by_task);
     c.layout = alloc_array(dag->n_tasks, sizeof *c.layout);
     uint32_t *stack = alloc_array(dag->n_tasks, sizeof *stack);
-    int rc;
-    if (c.p == NULL || c.target == NULL || c.by_task == NULL ||
-        c.layout == NULL || stack == NULL) {
+    if (c.target == NULL || c.by_task == NULL || c.layout == NULL ||
+        stack == NULL) {
         rc = out_of_memory(&c);
         goto done;
     }
     for (uint32_t t = 0; t < dag->n_tasks; t++) {
-        const daglib_task *task = dag->tasks[t];
-        c.layout[t].fn = task->fn;
-        c.layout[t].chunks = task->chunks;
+        const daglib_task *task = dag_task(dag, t);
+        c.layout[t].fn = dag_task_fn(dag, t);
+        c.layout[t].chunks = task_chunks(task);
         c.layout[t].kind = (uint8_t)task->kind;
         c.layout[t].kind_ref = NO_REF;
     }
-    rc = resolve_refs(&c);
-    if (rc != DAGLIB_OK)
-        goto done;
+    read_refs(&c);
     group_refs(&c);
     for (uint32_t t = 0; t < dag->n_tasks && rc == DAGLIB_OK; t++)
         if (c.layout[t].visit == 0)
@@ -537,10 +699,10 @@ int plan_compile(const struct daglib_dag *dag, plan **out, error_state *err)
     if (rc == DAGLIB_OK)
         rc = order_nodes(dag->name, c.p, err);
 done:
-    free(stack);
-    free(c.target);
-    free(c.by_task);
-    free(c.layout);
+    big_free(stack);
+    big_free(c.target);
+    big_free(c.by_task);
+    big_free(c.layout);
     if (rc != DAGLIB_OK) {
         plan_free(c.p);
         return rc;
@@ -555,7 +717,8 @@ int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
               error_state *err)
 {
     *out = NULL;
-    uint32_t first = full->task_first[step], count = full->task_count[step];
+    uint32_t first = plan_task_first(full, step);
+    uint32_t count = plan_task_count(full, step);
     plan *p = calloc(1, sizeof *p);
     uint32_t *new_index = alloc_array(full->n_nodes, sizeof *new_index);
     uint32_t *stack = alloc_array(full->n_nodes, sizeof *stack);
@@ -621,8 +784,8 @@ int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
     memcpy(p->consts, full->consts, full->n_consts * sizeof *p->consts);
     if (invert_args(p) != 0)
         goto nomem;
-    free(new_index);
-    free(stack);
+    big_free(new_index);
+    big_free(stack);
     int rc = order_nodes(dag_name, p, err); /* acyclic: part of an acyclic plan */
     if (rc != DAGLIB_OK) {
         plan_free(p);
@@ -632,8 +795,8 @@ int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
     return DAGLIB_OK;
 
 nomem:
-    free(new_index);
-    free(stack);
+    big_free(new_index);
+    big_free(stack);
     plan_free(p);
     return error_set(err, DAGLIB_NOMEM, "out of memory culling DAG '%s'",
                      dag_name);

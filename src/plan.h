@@ -42,9 +42,10 @@ typedef struct plan_node {
     uint32_t arg_begin;  /* plan.args[arg_begin .. arg_begin + n_args) */
     uint32_t n_args;
     uint32_t n_joined;   /* NODE_JOINS: how many arguments make the list */
-    uint32_t n_consumers; /* how many argument slots read its result */
-    uint32_t n_chunks;   /* NODE_CHUNKED: how many */
     uint32_t flags;
+    /* Every argument slot reading the node's result is one successor edge,
+     * so n_succ also counts the readers that release it; a chunked node's
+     * chunk count is its task's. */
 } plan_node;
 
 typedef struct plan {
@@ -62,7 +63,8 @@ typedef struct plan {
     uint32_t n_sources;
     uint32_t n_sinks; /* nodes without successors */
     /* Per task: its instance nodes task_first[t] .. + task_count[t]
-     * (for a chunked task, its chunk nodes), PLAN_NO_NODE when culled. */
+     * (for a chunked task, its chunk nodes), PLAN_NO_NODE when culled;
+     * both NULL when task t is node t (a DAG of plain tasks). */
     uint32_t *task_first;
     uint32_t *task_count;
     uint32_t n_tasks;
@@ -72,7 +74,17 @@ typedef struct plan {
 /* Compile dag.  DAGLIB_OK with *out set (free with plan_free), or
  * DAGLIB_NOTFOUND / DAGLIB_INVALID / DAGLIB_CYCLE / DAGLIB_NOMEM with a
  * message in err. */
-int plan_compile(const struct daglib_dag *dag, plan **out, error_state *err);
+int plan_compile(struct daglib_dag *dag, plan **out, error_state *err);
+
+static inline uint32_t plan_task_first(const plan *p, uint32_t t)
+{
+    return p->task_first != NULL ? p->task_first[t] : t;
+}
+
+static inline uint32_t plan_task_count(const plan *p, uint32_t t)
+{
+    return p->task_count != NULL ? p->task_count[t] : 1;
+}
 
 /* A plan of what task `step` needs: its instances and their ancestors,
  * with the step's instances as the finals.  DAGLIB_OK with *out set, or

@@ -95,7 +95,13 @@ static int run_plan(daglib_dag *dag, const plan *p, daglib_value **finals)
                    dag->observer.on_finish != NULL;
 
     run r;
-    if (run_init(&r, p, dag, workers, profiled || observed) != 0)
+    if (dag->run_memory == NULL &&
+        (dag->run_memory = calloc(1, sizeof *dag->run_memory)) == NULL)
+        return dag_run_error(dag, DAGLIB_NOMEM,
+                             "out of memory preparing a run of DAG '%s'",
+                             dag->name);
+    if (run_init(&r, p, dag, dag->run_memory, workers,
+                 profiled || observed) != 0)
         return dag_run_error(dag, DAGLIB_NOMEM,
                              "out of memory preparing a run of DAG '%s'",
                              dag->name);

@@ -125,7 +125,9 @@ static int gather_args(run *r, const plan_node *pn, call_args *ca)
     uint32_t room = argc > pn->n_joined ? argc : pn->n_joined;
     ca->argv = ca->stack;
     value_init(&ca->joined);
-    if (room > STACK_ARGS && (ca->argv = malloc(room * sizeof *ca->argv)) == NULL)
+    /* A big fan-in (a million inputs) takes megabytes: big_alloc's. */
+    if (room > STACK_ARGS &&
+        (ca->argv = big_alloc_raw(room, sizeof *ca->argv)) == NULL)
         return -1;
     uint32_t a = 0;
     if (joins) {
@@ -133,7 +135,7 @@ static int gather_args(run *r, const plan_node *pn, call_args *ca)
             ca->argv[a] = &r->states[args[a]].result;
         if (value_shallow_list(&ca->joined, ca->argv, pn->n_joined) != DAGLIB_OK) {
             if (ca->argv != ca->stack)
-                free(ca->argv);
+                big_free((void *)ca->argv);
             return -1;
         }
         ca->argv[0] = &ca->joined;
@@ -152,7 +154,7 @@ static void release_call_args(call_args *ca)
     if (ca->joined.type != DAGLIB_NULL)
         value_clear(&ca->joined);
     if (ca->argv != ca->stack)
-        free(ca->argv);
+        big_free((void *)ca->argv);
 }
 
 static void sleep_seconds(double seconds)
@@ -209,7 +211,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
             break;
         /* The policy only once a try failed: it lives in the task, a cache
          * line the hot path otherwise never touches. */
-        const daglib_retry *retry = &pn->task->retry;
+        const daglib_retry *retry = task_retry(pn->task);
         if (attempt >= retry->attempts)
             break;
         if (attempt == 1)
@@ -225,7 +227,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
         atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
     release_call_args(&ca);
     if ((pn->flags & NODE_CHUNKED) && st->status != NODE_FAILED) {
-        int rc = split_into_chunks(&st->result, pn->n_chunks);
+        int rc = split_into_chunks(&st->result, task_chunks(pn->task));
         if (rc != DAGLIB_OK) {
             const char *type_names[] = {"NULL", "an integer", "a real", "a text",
                                         "a blob", "a list", "a pointer"};
@@ -235,7 +237,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
                     ? NULL
                     : format_string("its result must be a list to split into "
                                     "%u chunks, not %s",
-                                    pn->n_chunks,
+                                    task_chunks(pn->task),
                                     type_names[daglib_value_type(&st->result)]);
             st->status = NODE_FAILED;
             atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
@@ -263,8 +265,8 @@ static ALWAYS_INLINE void release_args(run *r, const plan_node *pn, int single)
         const plan_node *upn = &p->nodes[up];
         if (upn->flags & NODE_FINAL)
             continue;
-        if (upn->n_consumers == 1 ||
-            arrive(&ust->readers_done, upn->n_consumers, single))
+        if (upn->n_succ == 1 ||
+            arrive(&ust->readers_done, upn->n_succ, single))
             discard_result(&ust->result);
     }
 }
@@ -336,7 +338,7 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
         }
     }
     release_args(r, pn, single);
-    if (pn->n_consumers == 0 && !(pn->flags & NODE_FINAL))
+    if (pn->n_succ == 0 && !(pn->flags & NODE_FINAL))
         discard_result(&st->result);
     if (r->observer != NULL && r->observer->on_finish != NULL)
         report_finish(r, n, st);
@@ -424,7 +426,7 @@ static void push_ready(run *r, worker *w, uint32_t n)
     if (deque_push(&w->queue, n) != 0) {
         /* No memory to grow the deque: keep the node on the worker's own
          * overflow stack, linked through the node states. */
-        r->states[n].overflow_next = w->overflow;
+        r->states[n].result.capacity = w->overflow;
         w->overflow = n;
     }
 }
@@ -561,7 +563,8 @@ static uint32_t take_own(worker *w)
     uint32_t n = deque_take(&w->queue);
     if (n == DEQUE_EMPTY && w->overflow != PLAN_NO_NODE) {
         n = w->overflow;
-        w->overflow = w->run->states[n].overflow_next;
+        w->overflow = w->run->states[n].result.capacity;
+        w->run->states[n].result.capacity = 0;
     }
     return n;
 }
@@ -590,14 +593,41 @@ static void *worker_main(void *arg)
 
 /* ---- the run ---------------------------------------------------------------- */
 
+void run_memory_free(run_memory *m)
+{
+    big_free(m->states);
+    free(m->stack); /* malloc: only the depth the runs reached is touched */
+    memset(m, 0, sizeof *m);
+}
+
+/* Zeroed states for n nodes: the kept ones, cleared if a run used them,
+ * or fresh zero pages when they are too few. */
+static node_state *zeroed_states(run_memory *m, uint32_t n)
+{
+    if (m->states != NULL && n <= m->capacity) {
+        if (m->dirty)
+            memset(m->states, 0, ((size_t)n + 1) * sizeof *m->states);
+        m->dirty = 1;
+        return m->states;
+    }
+    run_memory_free(m);
+    m->states = big_alloc((size_t)n + 1, sizeof *m->states);
+    if (m->states == NULL)
+        return NULL;
+    m->capacity = n;
+    m->dirty = 1;
+    return m->states;
+}
+
 int run_init(run *r, const plan *p, const struct daglib_dag *dag,
-             uint32_t n_workers, int keep_timing)
+             run_memory *memory, uint32_t n_workers, int keep_timing)
 {
     memset(r, 0, sizeof *r);
     r->plan = p;
     r->dag = dag;
+    r->memory = memory;
     r->n_workers = n_workers;
-    r->states = calloc((size_t)p->n_nodes + 1, sizeof *r->states);
+    r->states = zeroed_states(memory, p->n_nodes);
     r->workers = calloc(n_workers, sizeof *r->workers);
     if (keep_timing)
         r->timing = calloc((size_t)p->n_nodes + 1, sizeof *r->timing);
@@ -633,7 +663,6 @@ int run_init(run *r, const plan *p, const struct daglib_dag *dag,
     return 0;
 
 nomem:
-    free(r->states);
     free(r->workers);
     free(r->timing);
     memset(r, 0, sizeof *r);
@@ -646,12 +675,13 @@ int run_execute(run *r)
     if (p->n_nodes == 0)
         return 0;
     if (r->n_workers == 1) {
-        single_stack stack = {malloc((size_t)p->n_nodes * sizeof(uint32_t)),
-                              0};
-        if (stack.items == NULL)
+        run_memory *m = r->memory;
+        if (m->stack == NULL &&
+            (m->stack = malloc(((size_t)m->capacity + 1) * sizeof *m->stack)) ==
+                NULL)
             return -1;
+        single_stack stack = {m->stack, 0};
         run_single(r, &stack);
-        free(stack.items);
         return 0;
     }
     /* Deal the sources out, so that workers start without stealing. */
@@ -694,8 +724,7 @@ void run_destroy(run *r)
         pthread_mutex_destroy(&r->sleep_lock);
         pthread_cond_destroy(&r->wake_up);
     }
-    free(r->states);
-    free(r->workers);
+    free(r->workers); /* the states stay with the DAG for its next run */
     free(r->timing);
     memset(r, 0, sizeof *r);
 }

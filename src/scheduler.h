@@ -40,8 +40,9 @@ typedef struct node_state {
     uint8_t status;                  /* enum node_status */
     uint16_t attempts;
     uint16_t worker;
-    uint32_t overflow_next; /* link in a worker's overflow stack */
     char *error;            /* a failed task's message */
+    /* While the node waits on a worker's overflow stack, its NULL result's
+     * unused capacity links it to the next one there. */
     daglib_value result;
 } node_state;
 
@@ -53,6 +54,18 @@ typedef struct node_timing {
 } node_timing;
 
 struct run;
+
+/* What a DAG keeps from one run to the next: the node states and the
+ * single worker's stack.  Handing them back and getting fresh pages at the
+ * next run would cost a page fault per 4 KiB, more than the run itself. */
+typedef struct run_memory {
+    node_state *states; /* capacity + 1, zeroed unless dirty */
+    uint32_t *stack;    /* capacity, or NULL until a one-worker run */
+    uint32_t capacity;  /* nodes */
+    int dirty;          /* states were used since they were last zeroed */
+} run_memory;
+
+void run_memory_free(run_memory *m);
 
 typedef struct worker {
     struct run *run;
@@ -69,6 +82,7 @@ typedef struct worker {
 typedef struct run {
     const plan *plan;
     const struct daglib_dag *dag;
+    run_memory *memory; /* the DAG's, lent for the run */
     node_state *states;
     node_timing *timing; /* NULL unless profiled */
     worker *workers;
@@ -99,10 +113,10 @@ struct daglib_context {
     char *name_buffer; /* "name 3" for a mapped instance, made on demand */
 };
 
-/* Set up states for plan (every count at zero).  0, or -1 when memory
- * runs out. */
+/* Set up states for plan (every count at zero) in memory, which the run
+ * borrows until run_destroy().  0, or -1 when memory runs out. */
 int run_init(run *r, const plan *p, const struct daglib_dag *dag,
-             uint32_t n_workers, int keep_timing);
+             run_memory *memory, uint32_t n_workers, int keep_timing);
 
 /* Split a list value in place into a list of n lists, sized as
  * numpy.array_split does.  DAGLIB_OK, DAGLIB_INVALID (not a list) or

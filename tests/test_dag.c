@@ -263,3 +263,105 @@ TEST(dag_finds_tasks_by_name)
     CHECK(daglib_dag_task(dag, "task 5000") == NULL);
     daglib_dag_free(dag);
 }
+
+/* ---- numbered names and task handles ------------------------------------ */
+
+TEST(dag_numbered_names_are_told_apart_by_every_digit)
+{
+    /* Numbered names share hash blocks by their number; names alike but
+     * for leading zeros, long numbers or the text before them must still
+     * be different tasks. */
+    static const char *const names[] = {
+        "n1", "n01", "n001", "1", "01", "n", "m1", "n65", "n129",
+        "x1234567890123", "x234567890123", "x1234567890124", "a 1 2", "a 12"};
+    const size_t count = sizeof names / sizeof names[0];
+    daglib_dag *dag = daglib_dag_new("numbered", NULL, 0);
+    for (size_t i = 0; i < count; i++)
+        CHECK(daglib_task_add(dag, names[i], NULL, nothing, NULL) != NULL);
+    char name[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(name, sizeof name, "cell %d %d", i / 100, i % 100);
+        CHECK(daglib_task_add(dag, name, NULL, nothing, NULL) != NULL);
+    }
+    for (size_t i = 0; i < count; i++)
+        CHECK_STR_EQ(daglib_task_name(daglib_dag_task(dag, names[i])),
+                     names[i]);
+    for (int i = 0; i < 20000; i += 13) {
+        snprintf(name, sizeof name, "cell %d %d", i / 100, i % 100);
+        CHECK_STR_EQ(daglib_task_name(daglib_dag_task(dag, name)), name);
+    }
+    CHECK(daglib_dag_task(dag, "n0001") == NULL);
+    CHECK(daglib_dag_task(dag, "cell 200 0") == NULL);
+    CHECK(daglib_task_add(dag, "cell 7 7", NULL, nothing, NULL) == NULL);
+    CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_DUPLICATE);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "'cell 7 7'");
+    daglib_dag_free(dag);
+}
+
+static void number_task(daglib_context *ctx, int argc,
+                        const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_result_int(ctx, (int64_t)(intptr_t)daglib_user_data(ctx));
+}
+
+/* The arguments as digits, in order: (1, 2, 3) gives 123. */
+static void digits_task(daglib_context *ctx, int argc,
+                        const daglib_value *const *argv)
+{
+    int64_t v = 0;
+    for (int i = 0; i < argc; i++)
+        v = v * 10 + daglib_value_int(argv[i]);
+    daglib_result_int(ctx, v);
+}
+
+/* a, b, c give 1, 2, 3; d takes inputs c then a and depends on b. */
+static int64_t run_digits(int by_handle)
+{
+    daglib_dag *dag = daglib_dag_new("handles", NULL, 0);
+    daglib_task *d = daglib_task_add(dag, "d", NULL, digits_task, NULL);
+    daglib_task *a = daglib_task_add(dag, "a", NULL, number_task, (void *)1);
+    daglib_task *b = daglib_task_add(dag, "b", NULL, number_task, (void *)2);
+    daglib_task *c = daglib_task_add(dag, "c", NULL, number_task, (void *)3);
+    if (by_handle) {
+        daglib_task_depends_on_task(d, b);
+        daglib_task_input_task(d, c);
+        daglib_task_input_task(d, a);
+    } else {
+        daglib_task_depends_on(d, "b");
+        daglib_task_input(d, "c");
+        daglib_task_input(d, "a");
+    }
+    daglib_task_set_final(d);
+    daglib_value *result = NULL;
+    int64_t v = daglib_run(dag, &result) == DAGLIB_OK
+                    ? daglib_value_int(result)
+                    : -1;
+    daglib_value_free(result);
+    daglib_dag_free(dag);
+    return v;
+}
+
+TEST(dag_task_handles_make_the_same_references_as_names)
+{
+    CHECK_INT_EQ(run_digits(0), 312);
+    CHECK_INT_EQ(run_digits(1), 312);
+}
+
+TEST(dag_task_handle_must_be_of_the_same_dag)
+{
+    daglib_dag *one = daglib_dag_new("one", NULL, 0);
+    daglib_dag *other = daglib_dag_new("other", NULL, 0);
+    daglib_task *mine = daglib_task_add(one, "mine", NULL, nothing, NULL);
+    daglib_task *theirs = daglib_task_add(other, "theirs", NULL, nothing, NULL);
+    CHECK_CODE(daglib_task_input_task(NULL, mine), DAGLIB_MISUSE);
+    CHECK_CODE(daglib_task_input_task(mine, theirs), DAGLIB_MISUSE);
+    CHECK_CONTAINS(daglib_dag_errmsg(one), "another DAG");
+    CHECK_CODE(daglib_run(one, NULL), DAGLIB_MISUSE); /* sticky */
+    CHECK_CODE(daglib_dag_errcode(other), DAGLIB_OK);
+    CHECK_CODE(daglib_task_depends_on_task(theirs, NULL), DAGLIB_MISUSE);
+    CHECK_CONTAINS(daglib_dag_errmsg(other), "NULL");
+    daglib_dag_free(one);
+    daglib_dag_free(other);
+}
