@@ -985,38 +985,22 @@ static inline int take_ENUM(const record_plan *plan, int f,
     return 0;
 }
 
-static inline int take_OPTIONAL_LONG(const record_plan *plan, int f,
-                                     const unsigned char **pp,
-                                     const unsigned char *end,
-                                     profile_cell *cell, int keep,
-                                     const char **why)
-{
-    (void)plan, (void)f;
-    int rc = take_branch(pp, end, cell, keep, why);
-    return rc <= 0 ? rc : take_long(pp, end, cell, keep, why);
-}
-
-static inline int take_OPTIONAL_INT(const record_plan *plan, int f,
-                                    const unsigned char **pp,
-                                    const unsigned char *end,
-                                    profile_cell *cell, int keep,
-                                    const char **why)
-{
-    (void)plan, (void)f;
-    int rc = take_branch(pp, end, cell, keep, why);
-    return rc <= 0 ? rc : take_int(pp, end, cell, keep, why);
-}
-
-static inline int take_OPTIONAL_STRING(const record_plan *plan, int f,
-                                       const unsigned char **pp,
-                                       const unsigned char *end,
-                                       profile_cell *cell, int keep,
-                                       const char **why)
-{
-    (void)plan, (void)f;
-    int rc = take_branch(pp, end, cell, keep, why);
-    return rc <= 0 ? rc : take_bytes(pp, end, cell, keep, why);
-}
+/* ["null", x]: the branch, then x when it is there. */
+#define TAKE_OPTIONAL_(wire, take_value)                                      \
+    static inline int take_##wire(const record_plan *plan, int f,             \
+                                  const unsigned char **pp,                   \
+                                  const unsigned char *end,                   \
+                                  profile_cell *cell, int keep,               \
+                                  const char **why)                           \
+    {                                                                         \
+        (void)plan, (void)f;                                                  \
+        int rc = take_branch(pp, end, cell, keep, why);                       \
+        return rc <= 0 ? rc : take_value(pp, end, cell, keep, why);           \
+    }
+TAKE_OPTIONAL_(OPTIONAL_LONG, take_long)
+TAKE_OPTIONAL_(OPTIONAL_INT, take_int)
+TAKE_OPTIONAL_(OPTIONAL_STRING, take_bytes)
+#undef TAKE_OPTIONAL_
 
 #define WANTS(f) ((wanted & PROFILE_FIELD_BIT(f)) != 0)
 
