@@ -93,4 +93,14 @@ static inline size_t block_items(uint32_t k)
     return (size_t)1 << (k + BLOCK_FIRST_SHIFT);
 }
 
+/* How many of block k's items are in use, when `done` items fill the
+ * blocks before it and `total` are in use in all: the walk over a block
+ * array reads blocks 0, 1, ... with this as each one's length. */
+static inline uint32_t block_items_used(uint32_t k, uint32_t done,
+                                        uint32_t total)
+{
+    size_t room = block_items(k);
+    return room < (size_t)(total - done) ? (uint32_t)room : total - done;
+}
+
 #endif

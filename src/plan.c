@@ -551,9 +551,7 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
     uint32_t last_from = 0;
     for (uint32_t b = 0, r = 0; r < n_refs; b++) {
         const task_ref *refs = dag->ref_blocks[b];
-        uint32_t in_block = (uint32_t)block_items(b);
-        if (in_block > n_refs - r)
-            in_block = n_refs - r;
+        uint32_t in_block = block_items_used(b, r, n_refs);
         for (uint32_t i = 0; i < in_block; i++) {
             uint32_t from = ref_from(refs[i]), up = refs[i].target;
             nodes[from].n_args++;
@@ -571,9 +569,7 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
     for (uint32_t b = 0, t = 0; t < n; b++) {
         const daglib_task *tasks = dag->task_blocks[b];
         const daglib_task_fn *fns = dag->fn_blocks[b];
-        uint32_t in_block = (uint32_t)block_items(b);
-        if (in_block > n - t)
-            in_block = n - t;
+        uint32_t in_block = block_items_used(b, t, n);
         for (uint32_t i = 0; i < in_block; i++, t++) {
             plan_node *pn = &nodes[t];
             pn->fn = fns[i];
@@ -604,9 +600,7 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
          kind++) {
         for (uint32_t b = 0, r = 0; r < n_refs; b++) {
             const task_ref *refs = dag->ref_blocks[b];
-            uint32_t in_block = (uint32_t)block_items(b);
-            if (in_block > n_refs - r)
-                in_block = n_refs - r;
+            uint32_t in_block = block_items_used(b, r, n_refs);
             for (uint32_t i = 0; i < in_block; i++) {
                 if (depends && ref_kind(refs[i]) != (task_ref_kind)kind)
                     continue;
