@@ -340,17 +340,6 @@ static void plus_one(daglib_context *ctx, int argc,
     daglib_result_int(ctx, daglib_value_int(argv[0]) + 1);
 }
 
-static void three_items(daglib_context *ctx, int argc,
-                        const daglib_value *const *argv)
-{
-    (void)argc;
-    (void)argv;
-    daglib_value *list = daglib_value_new_list();
-    for (int i = 1; i <= 3; i++)
-        daglib_list_append_int(list, i);
-    daglib_result_value(ctx, list);
-}
-
 TEST(vtab_task_and_instance_are_recorded_not_guessed)
 {
     /* A mapped task's instances and a chunked task's chunks carry their
@@ -363,9 +352,9 @@ TEST(vtab_task_and_instance_are_recorded_not_guessed)
     CHECK_OK(daglib_task_map_values(
         daglib_task_add(dag, "work", NULL, plus_one, NULL), items));
     daglib_value_free(items);
-    daglib_task_add(dag, "step 2", NULL, three_items, NULL);
+    daglib_task_add(dag, "step 2", NULL, page_task_1, NULL);
     CHECK_OK(daglib_task_set_chunks(
-        daglib_task_add(dag, "parts", NULL, three_items, NULL), 2));
+        daglib_task_add(dag, "parts", NULL, page_task_1, NULL), 2));
     CHECK_OK(daglib_run(dag, NULL));
     daglib_dag_free(dag);
     sqlite3 *db = open_metadb(NULL);
