@@ -254,14 +254,14 @@ static unsigned char *enc_OPTIONAL_STRING(unsigned char *p, const char *s)
 }
 
 /* Where each field's value comes from: the file (f) for what the run's
- * records share, the record (r) for the rest.  A field of the table
+ * records share, the record (r) for the rest (lengths put_record()
+ * measured once).  A field of the table
  * without a line here does not compile. */
 #define FIELD_VALUE_DAG_NAME f->dag_name, f->dag_name_len
 #define FIELD_VALUE_DAG_DESCRIPTION f->dag_description, f->dag_description_len
 #define FIELD_VALUE_RUN_ID f->run_id, (size_t)META_RUN_ID_LEN
 #define FIELD_VALUE_TASK_NAME r->task_name, r->task_name_len
-#define FIELD_VALUE_TASK_DESCRIPTION                                          \
-    r->task_description, strlen(r->task_description)
+#define FIELD_VALUE_TASK_DESCRIPTION r->task_description, description_len
 #define FIELD_VALUE_TASK_RUNTIME r->runtime
 #define FIELD_VALUE_STARTED_AT r->started_at_us
 #define FIELD_VALUE_ENDED_AT r->ended_at_us
@@ -279,6 +279,7 @@ static unsigned char *enc_OPTIONAL_STRING(unsigned char *p, const char *s)
  * for all of them reserved once, then written. */
 static void put_record(bytes *b, const profile_file *f, const profile_record *r)
 {
+    const size_t description_len = strlen(r->task_description); /* once */
     size_t bound = 0;
 #define BOUND_FIELD_(id, name, wire, type, def, sql)                          \
     bound += bound_##wire(FIELD_VALUE_##id);
