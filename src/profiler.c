@@ -1,14 +1,18 @@
 /*
  * profiler.c -- the profiler thread: drain the workers' logs, encode, flush.
  *
- * The thread wakes every PROFILER_WAKE_MS, turns what the workers noted
- * into records (encoding happens here, not on the workers), and writes a
- * block when PROFILER_FLUSH_MS have passed since the last one or as soon as
- * the pending block is full (profile_file_block_full: a record count and a
- * byte size, checked after every record).  Blocks of many records are what
- * make the files fast to query; the time bound is what lets a query during
- * the run see the tasks finished so far, and the size bound keeps every
- * block within what a reader accepts.
+ * While the run goes on, the thread turns what the workers noted into
+ * records: at once again after a pass that found events, after a pause
+ * that doubles from PROFILER_POLL_MIN_US to PROFILER_POLL_MAX_MS while
+ * passes find none.  So the encoding of a busy run overlaps its tasks (on
+ * a spare core, or in the gaps of the workers' time slices) instead of
+ * waiting for the end, and a run of slow tasks costs a few wake-ups a
+ * second.  A block is written as soon as it is full (profile_file_block_full:
+ * a record count and a byte size) and when PROFILER_FLUSH_MS have passed
+ * since the last one.  Blocks of many records are what make the files fast
+ * to query; the time bound is what lets a query during the run see the
+ * tasks finished so far, and the size bound keeps every block within what
+ * a reader accepts.
  *
  * A write error is kept, later records are dropped, and the run's caller
  * gets the error from profiler_finish(); the tasks themselves never wait
@@ -23,29 +27,60 @@
 #include "dag.h"
 #include "profiler.h"
 
-#define PROFILER_WAKE_MS 100
+#define PROFILER_POLL_MIN_US 50
+#define PROFILER_POLL_MAX_MS 100
 #define PROFILER_FLUSH_MS 500
 
-static int64_t clock_ns(clockid_t clock)
+static pthread_mutex_t last_costs_lock = PTHREAD_MUTEX_INITIALIZER;
+static profile_costs last_costs;
+
+void profiler_last_costs(profile_costs *out)
+{
+    pthread_mutex_lock(&last_costs_lock);
+    *out = last_costs;
+    pthread_mutex_unlock(&last_costs_lock);
+}
+
+static int64_t realtime_us(void)
 {
     struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static profile_log_chunk *new_chunk(profile_log *log)
+{
+    profile_log_chunk *chunk =
+        atomic_exchange_explicit(&log->spare, NULL, memory_order_acquire);
+    if (chunk == NULL && (chunk = malloc(sizeof *chunk)) == NULL)
+        return NULL;
+    atomic_init(&chunk->count, 0);
+    atomic_init(&chunk->next, NULL);
+    return chunk;
 }
 
 int profile_log_extend(profile_log *log)
 {
-    profile_log_chunk *chunk = malloc(sizeof *chunk);
+    profile_log_chunk *chunk = new_chunk(log);
     if (chunk == NULL) {
         atomic_store_explicit(&log->lost, 1, memory_order_relaxed);
         return -1;
     }
-    atomic_init(&chunk->count, 0);
-    atomic_init(&chunk->next, NULL);
     atomic_store_explicit(&log->tail->next, chunk, memory_order_release);
     log->tail = chunk;
     log->tail_count = 0;
     return 0;
+}
+
+/* A chunk read to the end goes back to its worker, or is freed when the
+ * worker has one in hand already. */
+static void recycle_chunk(profile_log *log, profile_log_chunk *chunk)
+{
+    profile_log_chunk *empty = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&log->spare, &empty, chunk,
+                                                 memory_order_release,
+                                                 memory_order_relaxed))
+        free(chunk);
 }
 
 const char *profiler_run_id(const profiler *pr)
@@ -60,9 +95,10 @@ const char *profiler_path(const profiler *pr)
 
 /* ---- records ------------------------------------------------------------- */
 
-static int64_t wall_us(const profiler *pr, int64_t mono_ns)
+static int64_t wall_us(const profiler *pr, uint64_t ticks)
 {
-    return pr->wall0_us + (mono_ns - pr->mono0_ns) / 1000;
+    int64_t mono_ns = ticks_to_mono_ns(&pr->scale, ticks);
+    return pr->wall0_us + (mono_ns - pr->start.mono_ns) / 1000;
 }
 
 static const char *instance_name(profiler *pr, uint32_t n, size_t *len)
@@ -87,15 +123,22 @@ static const char *instance_name(profiler *pr, uint32_t n, size_t *len)
     return pr->name_buffer;
 }
 
-static void record_node(profiler *pr, uint32_t n)
+static void write_block(profiler *pr)
+{
+    int64_t t0 = ticks_monotonic_ns();
+    if (pr->error.code == DAGLIB_OK && profile_file_pending(pr->file) > 0)
+        profile_file_flush(pr->file, &pr->error);
+    pr->costs.write_ns += ticks_monotonic_ns() - t0;
+}
+
+static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
 {
     if (pr->error.code != DAGLIB_OK)
         return;
     const run *r = pr->run;
-    const node_state *st = &r->states[n];
-    const node_timing *t = &r->timing[n];
-    profile_record rec;
+    const uint32_t n = ev->node;
     const plan_node *pn = &r->plan->nodes[n];
+    profile_record rec;
     rec.task_name = instance_name(pr, n, &rec.task_name_len);
     rec.task_description = pn->task->description;
     rec.task = NULL;
@@ -106,60 +149,73 @@ static void record_node(profiler *pr, uint32_t n)
         rec.task_len = pn->task->name_len;
         rec.instance = (int32_t)pn->instance;
     }
-    rec.error = st->error;
-    if (st->status == NODE_SKIPPED) {
+    rec.error = NULL;
+    if (ev->status == NODE_SKIPPED) {
         rec.status = PROFILE_SKIPPED;
         rec.runtime = 0.0;
         rec.started_at_us = rec.ended_at_us = PROFILE_NO_TIME;
         rec.attempts = 0;
         rec.worker = PROFILE_NO_WORKER;
     } else {
-        rec.status = st->status == NODE_OK ? PROFILE_OK : PROFILE_FAILED;
-        rec.runtime = (double)t->runtime_ns / 1e9;
-        rec.attempts = st->attempts;
-        rec.worker = st->worker;
-        if (st->attempts > 0) {
-            rec.started_at_us = wall_us(pr, t->started_ns);
-            rec.ended_at_us = wall_us(pr, t->ended_ns);
+        rec.status = ev->status == NODE_OK ? PROFILE_OK : PROFILE_FAILED;
+        rec.runtime = (double)ticks_span_ns(&pr->scale, ev->times.runtime) / 1e9;
+        rec.attempts = ev->attempts;
+        rec.worker = (int32_t)w;
+        if (ev->attempts > 0) {
+            rec.started_at_us = wall_us(pr, ev->times.started);
+            rec.ended_at_us = wall_us(pr, ev->times.ended);
         } else {
             rec.started_at_us = rec.ended_at_us = PROFILE_NO_TIME;
         }
-        if (st->status == NODE_FAILED && rec.error == NULL)
+        /* A message may outlive a retry that then succeeded. */
+        rec.error = r->states[n].error;
+        if (ev->status == NODE_FAILED && rec.error == NULL)
             rec.error = "out of memory";
     }
     if (profile_file_append(pr->file, &rec, &pr->error) == DAGLIB_OK &&
         profile_file_block_full(pr->file))
-        profile_file_flush(pr->file, &pr->error);
+        write_block(pr);
 }
 
-/* Turn everything the workers have published into records. */
-static void drain_logs(profiler *pr)
+/* Turn the events of the workers' full chunks into records, and with
+ * `partial` also those of the chunks they are filling; how many.  Reading
+ * a chunk while its worker fills it would pull the worker's cache lines
+ * away from it event by event, so that waits for the flush. */
+static size_t drain_logs(profiler *pr, int partial)
 {
+    /* Read before most of the events to convert, after the rest: an event
+     * published during the pass is a little past it, a distance the line
+     * extends over without harm. */
+    int64_t t0 = ticks_monotonic_ns(), written0 = pr->costs.write_ns;
+    ticks_anchor now;
+    ticks_anchor_read(pr->clock, &now);
+    ticks_scale_set(&pr->scale, pr->clock, &pr->start, &now);
+    size_t drained = 0;
     for (uint32_t w = 0; w < pr->n_logs; w++) {
         profile_log *log = &pr->logs[w];
         for (;;) {
             profile_log_chunk *chunk = log->head;
-            uint32_t count =
-                atomic_load_explicit(&chunk->count, memory_order_acquire);
-            while (log->head_read < count)
-                record_node(pr, chunk->items[log->head_read++]);
-            if (log->head_read < PROFILE_LOG_CHUNK)
-                break;
             profile_log_chunk *next =
                 atomic_load_explicit(&chunk->next, memory_order_acquire);
+            uint32_t count = PROFILE_LOG_CHUNK; /* full once it has a next */
+            if (next == NULL && !partial)
+                break;
+            if (next == NULL)
+                count = atomic_load_explicit(&chunk->count, memory_order_acquire);
+            drained += count - log->head_read;
+            while (log->head_read < count)
+                record_event(pr, w, &chunk->events[log->head_read++]);
             if (next == NULL)
                 break;
-            free(chunk);
             log->head = next;
             log->head_read = 0;
+            recycle_chunk(log, chunk);
         }
     }
-}
-
-static void flush_block(profiler *pr)
-{
-    if (pr->error.code == DAGLIB_OK && profile_file_pending(pr->file) > 0)
-        profile_file_flush(pr->file, &pr->error);
+    pr->costs.records += drained;
+    pr->costs.encode_ns +=
+        ticks_monotonic_ns() - t0 - (pr->costs.write_ns - written0);
+    return drained;
 }
 
 /* ---- the thread ------------------------------------------------------------ */
@@ -167,22 +223,31 @@ static void flush_block(profiler *pr)
 static void *profiler_main(void *arg)
 {
     profiler *pr = arg;
-    int64_t last_flush = clock_ns(CLOCK_MONOTONIC);
+    int64_t last_flush = ticks_monotonic_ns();
+    int64_t pause_ns = PROFILER_POLL_MIN_US * 1000LL;
     pthread_mutex_lock(&pr->lock);
     while (!pr->stop) {
-        int64_t wake = clock_ns(CLOCK_MONOTONIC) + PROFILER_WAKE_MS * 1000000LL;
-        struct timespec deadline = {wake / 1000000000, wake % 1000000000};
-        pthread_cond_timedwait(&pr->stop_signal, &pr->lock, &deadline);
-        if (pr->stop)
-            break;
         pthread_mutex_unlock(&pr->lock);
-        drain_logs(pr);
-        int64_t now = clock_ns(CLOCK_MONOTONIC);
-        if (now - last_flush >= PROFILER_FLUSH_MS * 1000000LL) {
-            flush_block(pr);
+        int64_t now = ticks_monotonic_ns();
+        int flush_due = now - last_flush >= PROFILER_FLUSH_MS * 1000000LL;
+        size_t drained = drain_logs(pr, flush_due);
+        if (flush_due) {
+            write_block(pr);
             last_flush = now;
         }
         pthread_mutex_lock(&pr->lock);
+        if (drained > 0) {
+            pause_ns = PROFILER_POLL_MIN_US * 1000LL;
+            continue;
+        }
+        int64_t wake = now + pause_ns;
+        if (wake > last_flush + PROFILER_FLUSH_MS * 1000000LL)
+            wake = last_flush + PROFILER_FLUSH_MS * 1000000LL;
+        struct timespec deadline = {wake / 1000000000, wake % 1000000000};
+        if (!pr->stop)
+            pthread_cond_timedwait(&pr->stop_signal, &pr->lock, &deadline);
+        if (pause_ns < PROFILER_POLL_MAX_MS * 1000000LL)
+            pause_ns *= 2;
     }
     pthread_mutex_unlock(&pr->lock);
     return NULL;
@@ -200,6 +265,7 @@ static void free_logs(profiler *pr)
             free(chunk);
             chunk = next;
         }
+        free(atomic_load_explicit(&pr->logs[w].spare, memory_order_relaxed));
     }
     free(pr->logs);
 }
@@ -216,6 +282,7 @@ int profiler_start(profiler **out, run *r, const char *root,
                    const char *dag_name, const char *dag_description,
                    const char *codec, error_state *err)
 {
+    int64_t t0 = ticks_monotonic_ns();
     *out = NULL;
     profiler *pr = calloc(1, sizeof *pr);
     if (pr == NULL)
@@ -231,16 +298,15 @@ int profiler_start(profiler **out, run *r, const char *root,
     memset(pr->logs, 0, logs_bytes);
     for (uint32_t w = 0; w < pr->n_logs; w++) {
         profile_log *log = &pr->logs[w];
-        profile_log_chunk *first = malloc(sizeof *first);
+        atomic_init(&log->lost, 0);
+        atomic_init(&log->spare, NULL);
+        profile_log_chunk *first = new_chunk(log);
         if (first == NULL) {
             profiler_free(pr);
             return error_set(err, DAGLIB_NOMEM,
                              "out of memory starting profiling");
         }
-        atomic_init(&first->count, 0);
-        atomic_init(&first->next, NULL);
         log->head = log->tail = first;
-        atomic_init(&log->lost, 0);
     }
 
     int rc = profile_file_create(root, dag_name, dag_description, codec,
@@ -249,8 +315,10 @@ int profiler_start(profiler **out, run *r, const char *root,
         profiler_free(pr);
         return rc;
     }
-    pr->mono0_ns = clock_ns(CLOCK_MONOTONIC);
-    pr->wall0_us = clock_ns(CLOCK_REALTIME) / 1000;
+    pr->clock = r->clock;
+    ticks_anchor_read(pr->clock, &pr->start);
+    pr->wall0_us = realtime_us();
+    ticks_scale_set(&pr->scale, pr->clock, &pr->start, &pr->start);
 
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -272,12 +340,14 @@ int profiler_start(profiler **out, run *r, const char *root,
                          "cannot start the profiling thread: %s",
                          strerror(saved));
     }
+    pr->costs.create_ns = ticks_monotonic_ns() - t0;
     *out = pr;
     return DAGLIB_OK;
 }
 
 int profiler_finish(profiler *pr, error_state *err)
 {
+    int64_t t0 = ticks_monotonic_ns();
     pthread_mutex_lock(&pr->lock);
     pr->stop = 1;
     pthread_cond_signal(&pr->stop_signal);
@@ -286,10 +356,20 @@ int profiler_finish(profiler *pr, error_state *err)
     pthread_cond_destroy(&pr->stop_signal);
     pthread_mutex_destroy(&pr->lock);
 
-    drain_logs(pr);
-    flush_block(pr);
+    int64_t t1 = ticks_monotonic_ns();
+    int64_t encoded = pr->costs.encode_ns, written = pr->costs.write_ns;
+    drain_logs(pr, 1);
+    write_block(pr);
+    int64_t t2 = ticks_monotonic_ns();
     error_state close_error = ERROR_STATE_INIT;
     profile_file_close(pr->file, &close_error);
+    pr->costs.stop_ns = t1 - t0;
+    pr->costs.encode_after_ns = pr->costs.encode_ns - encoded;
+    pr->costs.write_after_ns = pr->costs.write_ns - written;
+    pr->costs.sync_ns = ticks_monotonic_ns() - t2;
+    pthread_mutex_lock(&last_costs_lock);
+    last_costs = pr->costs;
+    pthread_mutex_unlock(&last_costs_lock);
     if (pr->error.code == DAGLIB_OK && close_error.code != DAGLIB_OK)
         error_move(&pr->error, &close_error);
     error_clear(&close_error);

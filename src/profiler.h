@@ -1,13 +1,15 @@
 /*
  * profiler.h -- recording a profiled run into its Avro file.
  *
- * Workers only note which node finished, in a log of their own: a chain of
- * fixed-size chunks that the worker appends to and one profiler thread
- * reads (single producer, single consumer), so recording takes no lock and
- * shares no cache line between workers.  The profiler thread turns the
- * noted nodes into records, encodes them off the tasks' critical path, and
- * writes a block at least every PROFILER_FLUSH_MS (and at the end), so
- * another process querying during the run sees the finished tasks.
+ * Workers only note what they finished -- the node, its outcome and its
+ * clock ticks -- in a log of their own: a chain of fixed-size chunks that
+ * the worker appends to and one profiler thread reads (single producer,
+ * single consumer), so recording takes no lock and shares no cache line
+ * between workers.  The profiler thread turns the noted events into
+ * records while the run goes on, polling more often while there is work,
+ * and writes a block whenever one is full and at least every
+ * PROFILER_FLUSH_MS (and at the end), so another process querying during
+ * the run sees the finished tasks.
  */
 #ifndef DAGLIB_PROFILER_H
 #define DAGLIB_PROFILER_H
@@ -19,13 +21,27 @@
 #include "error.h"
 #include "profile_file.h"
 #include "scheduler.h"
+#include "ticks.h"
 
 #define PROFILE_LOG_CHUNK 1024
 
+/* What a worker notes when it finished a node (ran, failed or skipped). */
+typedef struct profile_event {
+    uint32_t node;
+    uint8_t status; /* enum node_status */
+    uint8_t unused;
+    uint16_t attempts;
+    task_times times; /* zeros for a skipped node */
+} profile_event;
+
+/* The profiler reads a chunk's `next` to learn that the chunk is full, and
+ * its `count` only now and then (see profiler.c): on a cache line of its
+ * own, `next` changes once per chunk, so the worker's line of `count` and
+ * events stays its own while it fills them. */
 typedef struct profile_log_chunk {
-    _Atomic uint32_t count; /* items published by the worker */
     _Atomic(struct profile_log_chunk *) next;
-    uint32_t items[PROFILE_LOG_CHUNK];
+    _Alignas(64) _Atomic uint32_t count; /* events published by the worker */
+    profile_event events[PROFILE_LOG_CHUNK];
 } profile_log_chunk;
 
 typedef struct profile_log {
@@ -33,18 +49,39 @@ typedef struct profile_log {
     _Alignas(64) profile_log_chunk *tail;
     uint32_t tail_count;
     _Atomic int lost; /* a chunk could not be allocated */
+    /* A chunk the profiler has read, handed back for the worker to fill
+     * again, so a long run cycles through a few warm chunks. */
+    _Atomic(profile_log_chunk *) spare;
     /* the profiler thread's end */
     _Alignas(64) profile_log_chunk *head;
     uint32_t head_read;
 } profile_log;
+
+/* Where a profiled run's cost went, in nanoseconds of the thread that
+ * paid it: for the benchmark's split (bench/scheduler_bench.c). */
+typedef struct profile_costs {
+    int64_t create_ns;    /* profiler_start(): file, header, thread */
+    int64_t encode_ns;    /* events turned into records ... */
+    int64_t write_ns;     /* blocks written ... */
+    int64_t encode_after_ns; /* ... of which after the last task */
+    int64_t write_after_ns;
+    int64_t stop_ns;      /* waiting for the thread's last pass */
+    int64_t sync_ns;      /* fdatasync() and close() */
+    uint64_t records;
+} profile_costs;
+
+/* The costs of the profiled run that finished last in this process. */
+void profiler_last_costs(profile_costs *out);
 
 typedef struct profiler {
     run *run;
     profile_file *file;
     profile_log *logs; /* one per worker */
     uint32_t n_logs;
-    int64_t mono0_ns; /* CLOCK_MONOTONIC and CLOCK_REALTIME read together */
-    int64_t wall0_us;
+    ticks_source clock; /* the run's */
+    ticks_anchor start; /* ticks and CLOCK_MONOTONIC at the start ... */
+    int64_t wall0_us;   /* ... and CLOCK_REALTIME with them */
+    ticks_scale scale;  /* for the events being turned into records */
 
     pthread_t thread;
     pthread_mutex_t lock; /* between the run's caller and the thread only */
@@ -53,6 +90,7 @@ typedef struct profiler {
     error_state error; /* the first write error; later records are dropped */
     char *name_buffer;
     size_t name_capacity;
+    profile_costs costs;
 } profiler;
 
 /* Create the run's file and start the profiler thread.  DAGLIB_OK with *out
@@ -68,13 +106,20 @@ const char *profiler_path(const profiler *pr);
 /* Slow path of profiler_task_done: start a new chunk.  0 or -1. */
 int profile_log_extend(profile_log *log);
 
-/* Worker w finished node n (ran, failed or was skipped).  Hot path. */
-static inline void profiler_task_done(profiler *pr, uint32_t w, uint32_t n)
+/* Worker w finished node n, with outcome st and times.  Hot path. */
+static inline void profiler_task_done(profiler *pr, uint32_t w, uint32_t n,
+                                      const node_state *st,
+                                      const task_times *times)
 {
     profile_log *log = &pr->logs[w];
     if (log->tail_count == PROFILE_LOG_CHUNK && profile_log_extend(log) != 0)
         return;
-    log->tail->items[log->tail_count++] = n;
+    profile_event *ev = &log->tail->events[log->tail_count++];
+    ev->node = n;
+    ev->status = st->status;
+    ev->unused = 0;
+    ev->attempts = st->attempts;
+    ev->times = *times;
     atomic_store_explicit(&log->tail->count, log->tail_count,
                           memory_order_release);
 }

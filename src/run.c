@@ -100,12 +100,15 @@ static int run_plan(daglib_dag *dag, const plan *p, daglib_value **finals)
         return dag_run_error(dag, DAGLIB_NOMEM,
                              "out of memory preparing a run of DAG '%s'",
                              dag->name);
-    if (run_init(&r, p, dag, dag->run_memory, workers,
-                 profiled || observed) != 0)
+    if (run_init(&r, p, dag, dag->run_memory, workers) != 0)
         return dag_run_error(dag, DAGLIB_NOMEM,
                              "out of memory preparing a run of DAG '%s'",
                              dag->name);
     r.observer = observed ? &dag->observer : NULL;
+    r.timed = profiled || observed;
+    /* The observer is told a task's run time as it finishes, in seconds:
+     * only the profiler converts ticks later. */
+    r.clock = observed ? TICKS_MONOTONIC : ticks_best_source();
     r.counting = dag->progress != NULL;
     int rc = DAGLIB_OK;
     if (profiled) {

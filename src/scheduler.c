@@ -59,13 +59,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static inline int64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Count down *counter and return the value it had.  A single worker is
  * the only thread touching it, so a plain load and store will do. */
 static ALWAYS_INLINE uint32_t count_down(_Atomic uint32_t *counter, int single)
@@ -179,9 +172,10 @@ static void report_start(run *r, daglib_context *ctx, int attempt)
 }
 
 /* Call the node's function, as many times as its retry policy allows
- * while it fails; leaves status WAITING (ran) or FAILED. */
+ * while it fails; leaves status WAITING (ran) or FAILED, and when the run
+ * is timed, when the attempts ran in *times. */
 static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
-                      node_state *st)
+                      node_state *st, task_times *times)
 {
     call_args ca;
     if (gather_args(r, pn, &ca) != 0) {
@@ -190,20 +184,19 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
     }
     daglib_context ctx = {r, n, w->index, st, NULL};
     double wait = 0;
-    node_timing *timing = r->timing != NULL ? &r->timing[n] : NULL;
     for (int attempt = 1;; attempt++) {
         st->attempts = (uint16_t)attempt;
         st->status = NODE_WAITING;
         if (r->observer != NULL && r->observer->on_start != NULL)
             report_start(r, &ctx, attempt);
-        if (timing != NULL) {
-            int64_t started = monotonic_ns();
+        if (r->timed) {
+            uint64_t started = ticks_now(r->clock);
             pn->fn(&ctx, ca.argc, ca.argv);
-            int64_t ended = monotonic_ns();
+            uint64_t ended = ticks_now(r->clock);
             if (attempt == 1)
-                timing->started_ns = started;
-            timing->ended_ns = ended;
-            timing->runtime_ns += ended - started;
+                times->started = started;
+            times->ended = ended;
+            times->runtime += ended - started;
         } else {
             pn->fn(&ctx, ca.argc, ca.argv);
         }
@@ -280,7 +273,8 @@ static void note_failure(run *r, uint32_t n)
     atomic_fetch_add_explicit(&r->n_failed, 1, memory_order_relaxed);
 }
 
-static void report_finish(run *r, uint32_t n, const node_state *st)
+static void report_finish(run *r, uint32_t n, const node_state *st,
+                          const task_times *times)
 {
     char name[512];
     run_node_name(r, n, name, sizeof name);
@@ -294,7 +288,8 @@ static void report_finish(run *r, uint32_t n, const node_state *st)
         .worker = st->worker,
         .attempt = st->attempts,
         .status = statuses[st->status],
-        .runtime = r->timing != NULL ? (double)r->timing[n].runtime_ns / 1e9 : 0,
+        /* an observed run's clock is CLOCK_MONOTONIC (run.c) */
+        .runtime = (double)times->runtime / 1e9,
         .error = st->status == NODE_FAILED && st->error == NULL
                      ? "out of memory"
                      : st->error,
@@ -320,6 +315,7 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
 {
     const plan_node *pn = &r->plan->nodes[n];
     node_state *st = &r->states[n];
+    task_times times = {0, 0, 0};
     st->worker = (uint16_t)w->index;
     if (atomic_load_explicit(&st->upstream_failed, memory_order_relaxed)) {
         st->status = NODE_SKIPPED;
@@ -327,7 +323,7 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
     } else {
         if (r->counting)
             atomic_store_explicit(&w->running, 1, memory_order_relaxed);
-        call_task(r, w, n, pn, st);
+        call_task(r, w, n, pn, st, &times);
         if (r->counting)
             atomic_store_explicit(&w->running, 0, memory_order_relaxed);
         if (st->status == NODE_FAILED) {
@@ -341,11 +337,11 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
     if (pn->n_succ == 0 && !(pn->flags & NODE_FINAL))
         discard_result(&st->result);
     if (r->observer != NULL && r->observer->on_finish != NULL)
-        report_finish(r, n, st);
+        report_finish(r, n, st, &times);
     if (r->counting)
         count_outcome(w, st);
     if (r->profiler != NULL)
-        profiler_task_done(r->profiler, w->index, n);
+        profiler_task_done(r->profiler, w->index, n, st, &times);
 }
 
 /* ---- chunks -------------------------------------------------------------- */
@@ -620,7 +616,7 @@ static node_state *zeroed_states(run_memory *m, uint32_t n)
 }
 
 int run_init(run *r, const plan *p, const struct daglib_dag *dag,
-             run_memory *memory, uint32_t n_workers, int keep_timing)
+             run_memory *memory, uint32_t n_workers)
 {
     memset(r, 0, sizeof *r);
     r->plan = p;
@@ -629,10 +625,7 @@ int run_init(run *r, const plan *p, const struct daglib_dag *dag,
     r->n_workers = n_workers;
     r->states = zeroed_states(memory, p->n_nodes);
     r->workers = calloc(n_workers, sizeof *r->workers);
-    if (keep_timing)
-        r->timing = calloc((size_t)p->n_nodes + 1, sizeof *r->timing);
-    if (r->states == NULL || r->workers == NULL ||
-        (keep_timing && r->timing == NULL))
+    if (r->states == NULL || r->workers == NULL)
         goto nomem;
     /* calloc's zeroes are every node's starting state: no predecessor
      * done, no reader done, no failure upstream, a NULL result. */
@@ -664,7 +657,6 @@ int run_init(run *r, const plan *p, const struct daglib_dag *dag,
 
 nomem:
     free(r->workers);
-    free(r->timing);
     memset(r, 0, sizeof *r);
     return -1;
 }
@@ -725,7 +717,6 @@ void run_destroy(run *r)
         pthread_cond_destroy(&r->wake_up);
     }
     free(r->workers); /* the states stay with the DAG for its next run */
-    free(r->timing);
     memset(r, 0, sizeof *r);
 }
 

@@ -21,6 +21,7 @@
 #include "deque.h"
 #include "plan.h"
 #include "profile_schema.h"
+#include "ticks.h"
 #include "value.h"
 
 struct profiler;
@@ -46,12 +47,13 @@ typedef struct node_state {
     daglib_value result;
 } node_state;
 
-/* Timings, kept only when the run is profiled. */
-typedef struct node_timing {
-    int64_t started_ns; /* CLOCK_MONOTONIC at the first attempt's start */
-    int64_t ended_ns;   /* at the last attempt's end */
-    int64_t runtime_ns; /* the attempts' run time added up */
-} node_timing;
+/* When a task ran, in ticks of the run's clock (ticks.h); kept only while
+ * its worker finishes it, then handed to the profiler and the observer. */
+typedef struct task_times {
+    uint64_t started; /* the first attempt's start */
+    uint64_t ended;   /* the last attempt's end */
+    uint64_t runtime; /* the attempts added up */
+} task_times;
 
 struct run;
 
@@ -84,7 +86,8 @@ typedef struct run {
     const struct daglib_dag *dag;
     run_memory *memory; /* the DAG's, lent for the run */
     node_state *states;
-    node_timing *timing; /* NULL unless profiled */
+    int timed;          /* read the clock around each task */
+    ticks_source clock; /* which clock, when timed */
     worker *workers;
     uint32_t n_workers;
     struct profiler *profiler; /* NULL unless profiled */
@@ -116,7 +119,7 @@ struct daglib_context {
 /* Set up states for plan (every count at zero) in memory, which the run
  * borrows until run_destroy().  0, or -1 when memory runs out. */
 int run_init(run *r, const plan *p, const struct daglib_dag *dag,
-             run_memory *memory, uint32_t n_workers, int keep_timing);
+             run_memory *memory, uint32_t n_workers);
 
 /* Split a list value in place into a list of n lists, sized as
  * numpy.array_split does.  DAGLIB_OK, DAGLIB_INVALID (not a list) or

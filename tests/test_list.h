@@ -55,6 +55,11 @@ TEST_ENTRY(meta_path_absolute_path_never_resolves_links)
 TEST_ENTRY(meta_path_absolute_path_errors)
 
 
+/* ---- the workers' clock (test_ticks.c) ---- */
+TEST_ENTRY(ticks_spans_agree_with_clock_gettime_from_1_ms_to_1_s)
+TEST_ENTRY(ticks_anchors_close_in_time_still_convert_within_their_error)
+TEST_ENTRY(ticks_monotonic_source_is_nanoseconds_exactly)
+
 /* ---- profiling file writer (test_profile_file.c) ---- */
 TEST_ENTRY(profile_file_is_a_valid_empty_container_from_the_start)
 TEST_ENTRY(profile_file_header_schema_keeps_every_default)
@@ -170,6 +175,7 @@ TEST_ENTRY(profiling_records_are_readable_while_the_run_goes_on)
 TEST_ENTRY(profiling_killed_run_leaves_a_file_whose_blocks_read)
 TEST_ENTRY(profiling_records_retries_with_their_attempts_and_last_error)
 TEST_ENTRY(profiling_records_every_instance_of_mapped_and_joined_tasks)
+TEST_ENTRY(profiling_runtimes_agree_with_clock_gettime_from_1_ms_to_1_s)
 
 
 /* ---- reading profiling files (test_profile_reader.c) ---- */

@@ -616,3 +616,80 @@ TEST(profiling_records_every_instance_of_mapped_and_joined_tasks)
         CHECK_STR_EQ(find_task(records, N, expected[i])->status, "ok");
     daglib_dag_free(dag);
 }
+
+/* How long each sleeper's sleep took by its own clock_gettime(). */
+enum { SLEEPERS = 4, EMPTY_SLEEPERS = 3 };
+static int64_t slept_ns[SLEEPERS + EMPTY_SLEEPERS];
+
+static void measured_sleeper(daglib_context *ctx, int argc,
+                             const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    intptr_t i = (intptr_t)daglib_user_data(ctx);
+    static const long sleeps_us[] = {1000, 10000, 100000, 1000000};
+    long us = i < SLEEPERS ? sleeps_us[i] : 0;
+    struct timespec a, b, nap = {us / 1000000, (us % 1000000) * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    if (us > 0)
+        while (nanosleep(&nap, &nap) != 0)
+            ;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    slept_ns[i] = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 +
+                  (b.tv_nsec - a.tv_nsec);
+}
+
+/* Whatever clock the workers read (ticks.h), a task's recorded run time is
+ * its own measure of itself within 1 us + 0.1%, plus what calling it
+ * costs (measured on tasks that only read the clock twice), and its start
+ * and end are wall time to the microsecond. */
+TEST(profiling_runtimes_agree_with_clock_gettime_from_1_ms_to_1_s)
+{
+    daglib_dag *dag = daglib_dag_new("clock", NULL, DAGLIB_PROFILE);
+    const char *names[SLEEPERS + EMPTY_SLEEPERS] = {
+        "ms1", "ms10", "ms100", "s1", "empty1", "empty2", "empty3"};
+    for (intptr_t i = 0; i < SLEEPERS + EMPTY_SLEEPERS; i++) {
+        daglib_task *t = daglib_task_add(dag, names[i], NULL, measured_sleeper,
+                                         (void *)i);
+        if (i > 0)
+            daglib_task_depends_on(t, names[i - 1]);
+    }
+    daglib_dag_set_workers(dag, 1);
+    /* The first call of a task pays for what it first touches (symbols
+     * bound, pages mapped) outside its own clock: the second run compares
+     * the clocks alone. */
+    CHECK_OK(daglib_run(dag, NULL));
+    int64_t before_us = now_us();
+    CHECK_OK(daglib_run(dag, NULL));
+    int64_t after_us = now_us();
+    record records[SLEEPERS + EMPTY_SLEEPERS];
+    CHECK_INT_EQ(read_records(daglib_dag_profile_path(dag), records,
+                              SLEEPERS + EMPTY_SLEEPERS, NULL),
+                 SLEEPERS + EMPTY_SLEEPERS);
+    double call_ns = 0; /* the most calling a task added to its own span */
+    for (int i = SLEEPERS; i < SLEEPERS + EMPTY_SLEEPERS; i++) {
+        const record *r = find_task(records, SLEEPERS + EMPTY_SLEEPERS, names[i]);
+        CHECK(r != NULL);
+        double extra = r->runtime * 1e9 - (double)slept_ns[i];
+        if (extra > call_ns)
+            call_ns = extra;
+    }
+    for (int i = 0; i < SLEEPERS; i++) {
+        const record *r = find_task(records, SLEEPERS + EMPTY_SLEEPERS, names[i]);
+        CHECK(r != NULL);
+        double recorded_ns = r->runtime * 1e9;
+        double own_ns = (double)slept_ns[i];
+        double tolerance = 1000 + own_ns / 1000;
+        if (recorded_ns < own_ns - tolerance ||
+            recorded_ns > own_ns + call_ns + tolerance)
+            FAIL("task %s: recorded %.0f ns, measured itself at %.0f ns "
+                 "(calling a task adds up to %.0f ns)",
+                 names[i], recorded_ns, own_ns, call_ns);
+        CHECK(r->started_at >= before_us && r->ended_at <= after_us);
+        /* whole microseconds on either side */
+        double wall_ns = (double)(r->ended_at - r->started_at) * 1000;
+        CHECK(wall_ns >= recorded_ns - tolerance - 2000 &&
+              wall_ns <= recorded_ns + tolerance + 2000);
+    }
+    daglib_dag_free(dag);
+}

@@ -11,8 +11,8 @@
  * the tests read every file written here back through it.
  *
  * Invariant: the file on disk is always a valid container -- the header is
- * written in one write() before the file is announced, each block in one
- * write(), and a failed write is cut off again with ftruncate(), so a
+ * written in one write before the file is announced, each block in one
+ * writev(), and a failed write is cut off again with ftruncate(), so a
  * reader (or a crash) only ever meets whole blocks.
  */
 #include <errno.h>
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -47,15 +48,14 @@ struct profile_file {
     unsigned char sync[AVRO_SYNC_SIZE];
     off_t size; /* bytes known to be on disk: whole blocks only */
 
-    /* The fields every record of the run shares (copies, with lengths). */
-    char *dag_name, *dag_description;
-    size_t dag_name_len, dag_description_len;
-    char host[256];
-    size_t host_len;
+    /* The fields every record of the run shares, encoded once: a field's
+     * bytes start at shared_at[field], and a record copies shared_len[field]
+     * of them, which covers the shared fields that follow it (then 0). */
+    bytes shared;
+    uint32_t shared_at[PF_COUNT], shared_len[PF_COUNT];
 
-    bytes block;  /* records not written yet */
+    bytes block; /* records not written yet */
     size_t pending;
-    bytes out;   /* the framed block being written */
     bytes zbuf;  /* deflated block data */
     z_stream zs; /* reused for every block */
     int zs_ready;
@@ -63,12 +63,8 @@ struct profile_file {
 
 /* ---- encoding ------------------------------------------------------------- */
 
-static int bytes_reserve(bytes *b, size_t extra)
+static int bytes_grow(bytes *b, size_t extra)
 {
-    if (b->failed)
-        return -1;
-    if (b->cap - b->len >= extra)
-        return 0;
     size_t cap = b->cap == 0 ? 4096 : b->cap;
     while (cap - b->len < extra) {
         if (cap > SIZE_MAX / 2) {
@@ -85,6 +81,40 @@ static int bytes_reserve(bytes *b, size_t extra)
     b->data = bigger;
     b->cap = cap;
     return 0;
+}
+
+static inline int bytes_reserve(bytes *b, size_t extra)
+{
+    if (b->failed)
+        return -1;
+    if (b->cap - b->len >= extra)
+        return 0;
+    return bytes_grow(b, extra);
+}
+
+/* memcpy for the few bytes of a name, without a call: two overlapping
+ * loads and stores cover any length from 4 to 16. */
+static inline void copy_bytes(unsigned char *to, const void *from, size_t n)
+{
+    const unsigned char *s = from;
+    if (n > 16) {
+        memcpy(to, s, n);
+    } else if (n >= 8) {
+        uint64_t head, tail;
+        memcpy(&head, s, 8);
+        memcpy(&tail, s + n - 8, 8);
+        memcpy(to, &head, 8);
+        memcpy(to + n - 8, &tail, 8);
+    } else if (n >= 4) {
+        uint32_t head, tail;
+        memcpy(&head, s, 4);
+        memcpy(&tail, s + n - 4, 4);
+        memcpy(to, &head, 4);
+        memcpy(to + n - 4, &tail, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            to[i] = s[i];
+    }
 }
 
 static void bytes_free(bytes *b)
@@ -131,8 +161,7 @@ static inline unsigned char *enc_STRING(unsigned char *p, const char *s,
                                         size_t n)
 {
     p = varint_put_long(p, (int64_t)n);
-    if (n > 0)
-        memcpy(p, s, n);
+    copy_bytes(p, s, n);
     return p + n;
 }
 
@@ -144,10 +173,14 @@ static inline size_t bound_DOUBLE(double d)
 
 static inline unsigned char *enc_DOUBLE(unsigned char *p, double d)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &d, 8); /* Avro's order already */
+#else
     uint64_t bits;
     memcpy(&bits, &d, sizeof bits);
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(bits >> (8 * i));
+#endif
     return p + 8;
 }
 
@@ -253,13 +286,30 @@ static unsigned char *enc_OPTIONAL_STRING(unsigned char *p, const char *s)
     return p;
 }
 
-/* Where each field's value comes from: the file (f) for what the run's
- * records share, the record (r) for the rest (lengths put_record()
- * measured once).  A field of the table
- * without a line here does not compile. */
-#define FIELD_VALUE_DAG_NAME f->dag_name, f->dag_name_len
-#define FIELD_VALUE_DAG_DESCRIPTION f->dag_description, f->dag_description_len
-#define FIELD_VALUE_RUN_ID f->run_id, (size_t)META_RUN_ID_LEN
+/* Which fields every record of the run shares. */
+#define FIELD_SHARED_DAG_NAME 1
+#define FIELD_SHARED_DAG_DESCRIPTION 1
+#define FIELD_SHARED_RUN_ID 1
+#define FIELD_SHARED_TASK_NAME 0
+#define FIELD_SHARED_TASK_DESCRIPTION 0
+#define FIELD_SHARED_TASK_RUNTIME 0
+#define FIELD_SHARED_STARTED_AT 0
+#define FIELD_SHARED_ENDED_AT 0
+#define FIELD_SHARED_STATUS 0
+#define FIELD_SHARED_ATTEMPTS 0
+#define FIELD_SHARED_WORKER 0
+#define FIELD_SHARED_ERROR 0
+#define FIELD_SHARED_HOST 1
+#define FIELD_SHARED_TASK 0
+#define FIELD_SHARED_INSTANCE 0
+
+/* Where each field's value comes from: the run (s) for what its records
+ * share, the record (r) for the rest (lengths put_record() measured
+ * once).  A field of the table without a line here does not compile. */
+#define FIELD_VALUE_DAG_NAME s->dag_name, strlen(s->dag_name)
+#define FIELD_VALUE_DAG_DESCRIPTION                                           \
+    s->dag_description, strlen(s->dag_description)
+#define FIELD_VALUE_RUN_ID s->run_id, (size_t)META_RUN_ID_LEN
 #define FIELD_VALUE_TASK_NAME r->task_name, r->task_name_len
 #define FIELD_VALUE_TASK_DESCRIPTION r->task_description, description_len
 #define FIELD_VALUE_TASK_RUNTIME r->runtime
@@ -269,27 +319,85 @@ static unsigned char *enc_OPTIONAL_STRING(unsigned char *p, const char *s)
 #define FIELD_VALUE_ATTEMPTS r->attempts
 #define FIELD_VALUE_WORKER r->worker
 #define FIELD_VALUE_ERROR r->error
-#define FIELD_VALUE_HOST f->host, f->host_len
+#define FIELD_VALUE_HOST s->host, strlen(s->host)
 #define FIELD_VALUE_TASK                                                      \
     r->task != NULL ? r->task : r->task_name,                                 \
         r->task != NULL ? r->task_len : r->task_name_len
 #define FIELD_VALUE_INSTANCE r->task != NULL ? r->instance : PROFILE_NO_INSTANCE
 
-/* The record's fields in the table's order, each by its wire: the room
- * for all of them reserved once, then written. */
+/* What the records of a run share, before it is encoded. */
+typedef struct shared_values {
+    const char *dag_name, *dag_description, *run_id, *host;
+} shared_values;
+
+/* FIELD_SHARED_##id, expanded before pasting: ONLY_SHARED_1(x) is x and
+ * ONLY_SHARED_0(x) nothing, and NOT_SHARED_* the other way round, so each
+ * encoder below sees only the value sources of its own fields. */
+#define ONLY_SHARED_1(...) __VA_ARGS__
+#define ONLY_SHARED_0(...)
+#define NOT_SHARED_1(...)
+#define NOT_SHARED_0(...) __VA_ARGS__
+#define PASTE_(a, b) a##b
+#define PASTE(a, b) PASTE_(a, b)
+#define IF_SHARED(id, ...) PASTE(ONLY_SHARED_, FIELD_SHARED_##id)(__VA_ARGS__)
+#define IF_NOT_SHARED(id, ...) PASTE(NOT_SHARED_, FIELD_SHARED_##id)(__VA_ARGS__)
+
+/* Encode the shared fields once.  A field that starts a stretch of shared
+ * fields gets the length of the whole stretch, the others 0, so that a
+ * record copies each stretch in one go. */
+static int encode_shared(profile_file *f, const shared_values *s)
+{
+    size_t bound = 0;
+#define BOUND_SHARED_(id, name, wire, type, def, sql)                         \
+    IF_SHARED(id, bound += bound_##wire(FIELD_VALUE_##id);)
+    PROFILE_FIELD_MAP(BOUND_SHARED_)
+#undef BOUND_SHARED_
+    if (bytes_reserve(&f->shared, bound) != 0)
+        return -1;
+    unsigned char *p = f->shared.data;
+    int previous_shared = 0;
+    profile_field stretch = PF_COUNT;
+#define ENCODE_SHARED_(id, name, wire, type, def, sql)                        \
+    IF_SHARED(id, {                                                           \
+        f->shared_at[PF_##id] = (uint32_t)(p - f->shared.data);               \
+        f->shared_len[PF_##id] = 0;                                           \
+        if (!previous_shared)                                                 \
+            stretch = PF_##id;                                                \
+        p = enc_##wire(p, FIELD_VALUE_##id);                                  \
+        f->shared_len[stretch] =                                              \
+            (uint32_t)(p - f->shared.data) - f->shared_at[stretch];           \
+    })                                                                        \
+    previous_shared = FIELD_SHARED_##id;
+    PROFILE_FIELD_MAP(ENCODE_SHARED_)
+#undef ENCODE_SHARED_
+    f->shared.len = (size_t)(p - f->shared.data);
+    return 0;
+}
+
+static inline unsigned char *copy_shared(unsigned char *p,
+                                         const profile_file *f,
+                                         profile_field field)
+{
+    copy_bytes(p, f->shared.data + f->shared_at[field], f->shared_len[field]);
+    return p + f->shared_len[field];
+}
+
+/* The record's fields in the table's order: the shared ones copied, the
+ * others encoded by their wire, the room for all of them reserved once. */
 static void put_record(bytes *b, const profile_file *f, const profile_record *r)
 {
     const size_t description_len = strlen(r->task_description); /* once */
-    size_t bound = 0;
+    size_t bound = f->shared.len;
 #define BOUND_FIELD_(id, name, wire, type, def, sql)                          \
-    bound += bound_##wire(FIELD_VALUE_##id);
+    IF_NOT_SHARED(id, bound += bound_##wire(FIELD_VALUE_##id);)
     PROFILE_FIELD_MAP(BOUND_FIELD_)
 #undef BOUND_FIELD_
     if (bytes_reserve(b, bound) != 0)
         return;
     unsigned char *p = b->data + b->len;
 #define ENCODE_FIELD_(id, name, wire, type, def, sql)                         \
-    p = enc_##wire(p, FIELD_VALUE_##id);
+    IF_SHARED(id, p = copy_shared(p, f, PF_##id);)                            \
+    IF_NOT_SHARED(id, p = enc_##wire(p, FIELD_VALUE_##id);)
     PROFILE_FIELD_MAP(ENCODE_FIELD_)
 #undef ENCODE_FIELD_
     b->len = (size_t)(p - b->data);
@@ -349,10 +457,12 @@ static int open_subdir(int dirfd, const char *name, const char *shown,
     return fd;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
+/* Write every byte of the n pieces: one writev() unless the kernel takes
+ * less, then the rest.  0, or -1 with errno. */
+static int write_all(int fd, struct iovec *piece, int n)
 {
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = writev(fd, piece, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -360,8 +470,13 @@ static int write_all(int fd, const unsigned char *p, size_t n)
                 errno = EIO;
             return -1;
         }
-        p += w;
-        n -= (size_t)w;
+        size_t done = (size_t)w;
+        for (; n > 0 && done >= piece->iov_len; piece++, n--)
+            done -= piece->iov_len;
+        if (n > 0) {
+            piece->iov_base = (char *)piece->iov_base + done;
+            piece->iov_len -= done;
+        }
     }
     return 0;
 }
@@ -384,10 +499,8 @@ static void profile_file_free(profile_file *f)
 {
     if (f->zs_ready)
         deflateEnd(&f->zs);
-    free(f->dag_name);
-    free(f->dag_description);
+    bytes_free(&f->shared);
     bytes_free(&f->block);
-    bytes_free(&f->out);
     bytes_free(&f->zbuf);
     free(f->path);
     free(f);
@@ -396,16 +509,14 @@ static void profile_file_free(profile_file *f)
 /* This machine's host name, as printable ASCII (anything else becomes
  * '?', so that the field is valid UTF-8 whatever the system says), into
  * out; its length.  "" when the system will not say. */
-static size_t this_host(char *out, size_t size)
+static void this_host(char *out, size_t size)
 {
     if (gethostname(out, size) != 0)
         out[0] = '\0';
     out[size - 1] = '\0';
-    size_t n = strlen(out);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f)
-            out[i] = '?';
-    return n;
+    for (char *c = out; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            *c = '?';
 }
 
 /* Create the file with a fresh run id in dirfd; the fd, or -1. */
@@ -476,19 +587,13 @@ int profile_file_create(const char *root, const char *dag_name,
 
     bytes header = {0};
     encode_header(&header, codec, f->sync);
-    f->dag_name_len = strlen(dag_name);
-    f->dag_description_len = strlen(dag_description);
-    f->dag_name = malloc(f->dag_name_len + 1);
-    f->dag_description = malloc(f->dag_description_len + 1);
-    if (f->dag_name != NULL)
-        memcpy(f->dag_name, dag_name, f->dag_name_len + 1);
-    if (f->dag_description != NULL)
-        memcpy(f->dag_description, dag_description, f->dag_description_len + 1);
-    f->host_len = this_host(f->host, sizeof f->host);
-    if (f->path == NULL || header.failed || f->dag_name == NULL ||
-        f->dag_description == NULL) {
+    char host[256];
+    this_host(host, sizeof host);
+    const shared_values shared = {dag_name, dag_description, f->run_id, host};
+    if (f->path == NULL || header.failed || encode_shared(f, &shared) != 0) {
         rc = error_set(err, DAGLIB_NOMEM, "out of memory");
-    } else if (write_all(f->fd, header.data, header.len) != 0) {
+    } else if (write_all(f->fd, &(struct iovec){header.data, header.len}, 1) !=
+               0) {
         rc = error_set(err, DAGLIB_IO, "cannot write the profiling file '%s': %s",
                        f->path, strerror(errno));
     } else {
@@ -606,19 +711,19 @@ int profile_file_flush(profile_file *f, error_state *err)
     if (f->block.len > UINT_MAX)
         return error_set(err, DAGLIB_NOMEM, "profiling block too large");
     const bytes *payload = block_payload(f);
-    bytes *o = &f->out;
-    o->len = 0;
-    o->failed = 0;
-    if (payload != NULL) {
-        put_long(o, (int64_t)f->pending);
-        put_long(o, (int64_t)payload->len);
-        put_raw(o, payload->data, payload->len);
-        put_raw(o, f->sync, AVRO_SYNC_SIZE);
-    }
-    if (payload == NULL || o->failed)
+    if (payload == NULL)
         return error_set(err, DAGLIB_NOMEM,
                          "out of memory writing a profiling block");
-    if (write_all(f->fd, o->data, o->len) != 0) {
+    unsigned char counts[2 * VARINT_LONG_BYTES];
+    unsigned char *end = varint_put_long(counts, (int64_t)f->pending);
+    end = varint_put_long(end, (int64_t)payload->len);
+    struct iovec pieces[] = {
+        {counts, (size_t)(end - counts)},
+        {payload->data, payload->len},
+        {f->sync, AVRO_SYNC_SIZE},
+    };
+    size_t block_bytes = pieces[0].iov_len + payload->len + AVRO_SYNC_SIZE;
+    if (write_all(f->fd, pieces, 3) != 0) {
         int saved = errno;
         /* A torn block would hide every later one from readers. */
         if (ftruncate(f->fd, f->size) == 0)
@@ -626,7 +731,13 @@ int profile_file_flush(profile_file *f, error_state *err)
         return error_set(err, DAGLIB_IO, "cannot write the profiling file '%s': %s",
                          f->path, strerror(saved));
     }
-    f->size += (off_t)o->len;
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* Start writing the block to disk now, so that the sync at the end of
+     * the run finds little left to do.  Only a hint: errors are the
+     * sync's to report. */
+    sync_file_range(f->fd, f->size, (off_t)block_bytes, SYNC_FILE_RANGE_WRITE);
+#endif
+    f->size += (off_t)block_bytes;
     f->block.len = 0;
     f->pending = 0;
     return DAGLIB_OK;
@@ -637,7 +748,7 @@ int profile_file_close(profile_file *f, error_state *err)
     if (f == NULL)
         return DAGLIB_OK;
     int rc = profile_file_flush(f, err);
-    if (fsync(f->fd) != 0 && errno != EINVAL && rc == DAGLIB_OK)
+    if (fdatasync(f->fd) != 0 && errno != EINVAL && rc == DAGLIB_OK)
         rc = error_set(err, DAGLIB_IO, "cannot sync the profiling file '%s': %s",
                        f->path, strerror(errno));
     if (close(f->fd) != 0 && errno != EINTR && rc == DAGLIB_OK)

@@ -4,7 +4,7 @@
  * The file is created with O_EXCL under <root>/profiling/<dag>/, its header
  * (the full schema JSON, defaults included) written at once, so a reader
  * never meets an empty or headerless file.  Records are encoded into a
- * memory block; profile_file_flush() writes the block with one write() call,
+ * memory block; profile_file_flush() writes the block with one writev() call,
  * so another process sees whole blocks, and a process killed between
  * flushes leaves a file whose complete blocks read cleanly.  An empty block
  * is never written.
@@ -80,7 +80,7 @@ int profile_file_block_full(const profile_file *f);
  * DAGLIB_OK or DAGLIB_IO (the block stays pending) / DAGLIB_NOMEM. */
 int profile_file_flush(profile_file *f, error_state *err);
 
-/* Flush, fsync and close; frees f whatever happens.  NULL is a no-op.
+/* Flush, fdatasync and close; frees f whatever happens.  NULL is a no-op.
  * DAGLIB_OK or DAGLIB_IO. */
 int profile_file_close(profile_file *f, error_state *err);
 
