@@ -1749,15 +1749,27 @@ TEST(profile_reader_avro_c_refuses_what_it_cannot_read)
 
 /* ---- asking for some fields only --------------------------------------------------- */
 
+/* A file of each layout the block decoder knows: daglib's (`records`
+ * in blocks of per_block), the Python original's and one with a field
+ * of its own (10 records each), which the general steps decode. */
+static void write_each_layout(int records, int per_block, written *w,
+                              const char *paths[3])
+{
+    daglib_writes("layouts", "null", records, per_block, w);
+    python_writes("legacy", "legacy.avro", 10);
+    python_writes("extra", "extra.avro", 10);
+    paths[0] = w->path;
+    paths[1] = "legacy.avro";
+    paths[2] = "extra.avro";
+}
+
 TEST(profile_reader_fills_the_wanted_fields)
 {
     /* Each field alone, a few together, and none at all: the wanted ones
      * equal what avro-c reads with every field. */
     written w;
-    daglib_writes("wanted", "null", 300, 100, &w);
-    python_writes("legacy", "legacy.avro", 10);
-    python_writes("extra", "extra.avro", 10);
-    const char *paths[] = {w.path, "legacy.avro", "extra.avro"};
+    const char *paths[3];
+    write_each_layout(300, 100, &w, paths);
     uint32_t masks[PF_COUNT + 4];
     int n_masks = 0;
     for (int f = 0; f < PF_COUNT; f++)
@@ -1799,10 +1811,8 @@ TEST(profile_reader_decodes_no_field_a_query_does_not_want)
      * layout (daglib's, the Python original's, and one the general steps
      * decode). */
     written w;
-    daglib_writes("runtime", "null", 50, 20, &w);
-    python_writes("legacy", "legacy.avro", 10);
-    python_writes("extra", "extra.avro", 10);
-    const char *paths[] = {w.path, "legacy.avro", "extra.avro"};
+    const char *paths[3];
+    write_each_layout(50, 20, &w, paths);
     const uint32_t runtime = PROFILE_FIELD_BIT(PF_TASK_RUNTIME);
     for (int p = 0; p < 3; p++) {
         profile_reader *r = NULL;
