@@ -50,7 +50,11 @@
  * finished since the last query is in the next one.  A scan holds one file
  * open at a time and decodes a record per step, asking the reader only for
  * the columns the statement uses, so memory stays flat however large the
- * tree.
+ * tree.  A statement that uses none and leaves the table nothing to check
+ * (count(*), or only path) decodes nothing: the reader walks each block's
+ * records without storing them, and the steps only count.  The walk, not
+ * the block's record count, decides the rows, so a count is always the
+ * number of rows SELECT * returns, a damaged record included.
  *
  * Never fatal: a missing root is an empty table; a file that cannot be
  * read (truncated, being written, not Avro, another schema, a link) gives
@@ -234,6 +238,12 @@ typedef struct profiling_cursor {
     uint32_t wanted;        /* fields to decode: the plan's colUsed */
     sqlite3_int64 rowid;    /* the current row's */
     sqlite3_int64 last_rowid; /* the current file's highest possible */
+    /* A statement that uses no field and leaves the table nothing to check
+     * (count(*)) steps over records without decoding them: the reader
+     * walks a block's records at once, and `counted` of them, checked
+     * but not yet stepped onto, are left for the next xNext calls. */
+    int count_only;
+    uint64_t counted;
     int eof;
     tree_walk *walk;
     tree_file file;    /* the file being read (strings owned by walk) */
@@ -277,6 +287,23 @@ static int record_passes(const profiling_cursor *c)
            (!c->check_runs || cell_in(&c->row.cell[PF_RUN_ID], &c->runs));
 }
 
+/* The next record of a count_only scan: one the reader has already
+ * checked, or the first of the next run of them, no more than the rowids
+ * left for this file. */
+static int next_counted_record(profiling_cursor *c)
+{
+    if (c->counted > 0) {
+        c->counted--;
+        return 1;
+    }
+    uint64_t n;
+    int rc = profile_reader_skip(
+        c->reader, (uint64_t)(c->last_rowid - c->rowid) + 1, &n);
+    if (rc > 0)
+        c->counted = n - 1;
+    return rc;
+}
+
 /* Move to the next record of the current file that passes them, counting
  * the ones passed over in the rowid.  The reader's 1, 0, -1 or
  * PROFILE_READER_NOMEM; 1 also when the file has more records than a rowid
@@ -287,6 +314,8 @@ static int next_passing_record(profiling_cursor *c)
         if (c->rowid == c->last_rowid)
             return 1;
         c->rowid++;
+        if (c->count_only)
+            return next_counted_record(c);
         int rc = profile_reader_next(c->reader, c->wanted, &c->row);
         if (rc <= 0 || record_passes(c))
             return rc;
@@ -338,6 +367,7 @@ static int next_file(profiling_cursor *c)
             return rc;
         }
         c->rowid = (number << 32) - 1; /* next_passing_record counts from here */
+        c->counted = 0;
         c->last_rowid = (number << 32) | RECORDS_PER_FILE_MASK;
         rc = next_passing_record(c);
         if (rc > 0 && c->rowid < c->last_rowid)
@@ -359,6 +389,7 @@ static void reset_cursor(profiling_cursor *c)
     tree_names_clear(&c->runs);
     sqlite3_free(c->root);
     c->root = NULL;
+    c->counted = 0;
     c->eof = 1;
 }
 
@@ -563,6 +594,7 @@ static int profilingFilter(sqlite3_vtab_cursor *cur, int idx_num,
                             &c->check_runs);
     if (rc != SQLITE_OK)
         return rc;
+    c->count_only = c->wanted == 0 && !c->check_dags && !c->check_runs;
     if (c->check_dags)
         c->wanted |= PROFILE_FIELD_BIT(PF_DAG_NAME);
     if (c->check_runs)

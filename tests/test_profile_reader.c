@@ -641,14 +641,23 @@ typedef struct craft {
     int64_t status;         /* enum index */
     int64_t attempts;       /* an Avro int: 5 bytes of varint at most */
     int fields;             /* how many of the table's fields; 0: all */
+    int padded_branch; /* started_at's branch 1 in two bytes (0x82 0x00):
+                          valid Avro, though no writer spells it so */
+    size_t long_name;  /* a task_name of this many bytes, not "t<i>" */
 } craft;
 
-#define GOOD_CRAFT ((craft){-1, 1, 0, 1, 0})
+#define GOOD_CRAFT ((craft){-1, 1, 0, 1, 0, 0, 0})
 
 static void put_record(bytes *b, int i, craft c)
 {
-    char name[32];
-    snprintf(name, sizeof name, "t%d", i);
+    char short_name[32], *name = short_name;
+    snprintf(short_name, sizeof short_name, "t%d", i);
+    if (c.long_name > 0) {
+        name = malloc(c.long_name + 1);
+        CHECK(name != NULL);
+        memset(name, 'n', c.long_name);
+        name[c.long_name] = '\0';
+    }
     put_str(b, "crafted");
     put_str(b, "");
     put_str(b, "run_000000000");
@@ -658,9 +667,14 @@ static void put_record(bytes *b, int i, craft c)
         put_long(b, c.name_len);
         put(b, name, strlen(name));
     }
+    if (name != short_name)
+        free(name);
     put_str(b, "");
     put_double(b, i);
-    put_long(b, c.started_branch);
+    if (c.padded_branch)
+        put(b, "\x82\x00", 2);
+    else
+        put_long(b, c.started_branch);
     if (c.started_branch == 1)
         put_long(b, 1000 + i);
     put_long(b, 0);         /* ended_at: null */
@@ -1433,7 +1447,7 @@ TEST(profile_reader_refuses_lying_counts_and_lengths)
 
     /* A string whose length runs past the block. */
     tail.n = data.n = 0;
-    put_record(&data, 2, (craft){1000, 1, 0, 1, 0});
+    put_record(&data, 2, (craft){1000, 1, 0, 1, 0, 0, 0});
     put_block(&tail, 1, &data);
     craft_file("length.avro", &tail);
     check_lie_caught("length.avro", 2, "runs past the end of its block");
@@ -1451,14 +1465,14 @@ TEST(profile_reader_refuses_lying_counts_and_lengths)
 
     /* A union index out of range (started_at has two branches). */
     tail.n = data.n = 0;
-    put_record(&data, 2, (craft){-1, 7, 0, 1, 0});
+    put_record(&data, 2, (craft){-1, 7, 0, 1, 0, 0, 0});
     put_block(&tail, 1, &data);
     craft_file("union.avro", &tail);
     check_lie_caught("union.avro", 2, "union index is out of range");
 
     /* An enum index out of range (three statuses). */
     tail.n = data.n = 0;
-    put_record(&data, 2, (craft){-1, 1, 3, 1, 0});
+    put_record(&data, 2, (craft){-1, 1, 3, 1, 0, 0, 0});
     put_block(&tail, 1, &data);
     craft_file("enum.avro", &tail);
     check_lie_caught("enum.avro", 2, "enum index is out of range");
@@ -1466,7 +1480,7 @@ TEST(profile_reader_refuses_lying_counts_and_lengths)
     /* An int (attempts) of more than 5 bytes: avro-c refuses it, and so
      * must the decoder of daglib's layout. */
     tail.n = data.n = 0;
-    put_record(&data, 2, (craft){-1, 1, 0, (int64_t)1 << 40, 0});
+    put_record(&data, 2, (craft){-1, 1, 0, (int64_t)1 << 40, 0, 0, 0});
     put_block(&tail, 1, &data);
     craft_file("attempts.avro", &tail);
     check_lie_caught("attempts.avro", 2, "an int takes more than 5 bytes");
@@ -1735,15 +1749,27 @@ TEST(profile_reader_avro_c_refuses_what_it_cannot_read)
 
 /* ---- asking for some fields only --------------------------------------------------- */
 
+/* A file of each layout the block decoder knows: daglib's (`records`
+ * in blocks of per_block), the Python original's and one with a field
+ * of its own (10 records each), which the general steps decode. */
+static void write_each_layout(int records, int per_block, written *w,
+                              const char *paths[3])
+{
+    daglib_writes("layouts", "null", records, per_block, w);
+    python_writes("legacy", "legacy.avro", 10);
+    python_writes("extra", "extra.avro", 10);
+    paths[0] = w->path;
+    paths[1] = "legacy.avro";
+    paths[2] = "extra.avro";
+}
+
 TEST(profile_reader_fills_the_wanted_fields)
 {
     /* Each field alone, a few together, and none at all: the wanted ones
      * equal what avro-c reads with every field. */
     written w;
-    daglib_writes("wanted", "null", 300, 100, &w);
-    python_writes("legacy", "legacy.avro", 10);
-    python_writes("extra", "extra.avro", 10);
-    const char *paths[] = {w.path, "legacy.avro", "extra.avro"};
+    const char *paths[3];
+    write_each_layout(300, 100, &w, paths);
     uint32_t masks[PF_COUNT + 4];
     int n_masks = 0;
     for (int f = 0; f < PF_COUNT; f++)
@@ -1776,6 +1802,192 @@ TEST(profile_reader_fills_the_wanted_fields)
         }
         result_free(&reference);
     }
+}
+
+TEST(profile_reader_decodes_no_field_a_query_does_not_want)
+{
+    /* SELECT avg(task_runtime) asks for the runtime alone: no other cell
+     * is written, so no string is located, let alone copied, for any
+     * layout (daglib's, the Python original's, and one the general steps
+     * decode). */
+    written w;
+    const char *paths[3];
+    write_each_layout(50, 20, &w, paths);
+    const uint32_t runtime = PROFILE_FIELD_BIT(PF_TASK_RUNTIME);
+    for (int p = 0; p < 3; p++) {
+        profile_reader *r = NULL;
+        char *why = NULL;
+        CHECK(profile_reader_open(paths[p], PROFILE_ENGINE_AUTO, &r, &why) == 0);
+        CHECK_STR_EQ(profile_reader_engine(r), "block");
+        profile_row row;
+        int rows = 0;
+        for (;;) {
+            for (int f = 0; f < PF_COUNT; f++)
+                row.cell[f].kind = UNSET;
+            if (profile_reader_next(r, runtime, &row) != 1)
+                break;
+            rows++;
+            CHECK_INT_EQ(row.cell[PF_TASK_RUNTIME].kind, CELL_REAL);
+            for (int f = 0; f < PF_COUNT; f++)
+                if (f != PF_TASK_RUNTIME && row.cell[f].kind != UNSET)
+                    FAIL("%s: %s was decoded for a runtime-only read",
+                         paths[p], profile_field_names[f]);
+        }
+        CHECK(profile_reader_error(r) == NULL);
+        CHECK_INT_EQ(rows, p == 0 ? 50 : 10);
+        profile_reader_close(r);
+    }
+}
+
+/* What stepping over a file's records gives: no rows, only their count. */
+typedef struct skipped {
+    size_t n;
+    int opened, clean;
+    char *error; /* malloc'd, or NULL */
+} skipped;
+
+/* Step over every record of path with profile_reader_skip(), at most max
+ * at a time. */
+static void skip_all(const char *path, uint64_t max, skipped *res)
+{
+    memset(res, 0, sizeof *res);
+    profile_reader *r = NULL;
+    char *why = NULL;
+    if (profile_reader_open(path, PROFILE_ENGINE_AUTO, &r, &why) != 0) {
+        res->error = why;
+        return;
+    }
+    res->opened = 1;
+    uint64_t n = 0;
+    int rc;
+    while ((rc = profile_reader_skip(r, max, &n)) == 1) {
+        CHECK(n >= 1 && n <= max);
+        res->n += n;
+        CHECK_INT_EQ(profile_reader_records(r), res->n);
+    }
+    CHECK_INT_EQ(n, 0);
+    CHECK(rc == 0 || rc == -1);
+    if (rc == 0) {
+        CHECK(profile_reader_error(r) == NULL);
+        res->clean = 1;
+    } else {
+        res->error = strdup(profile_reader_error(r));
+        CHECK_INT_EQ(profile_reader_skip(r, max, &n), -1); /* stays stopped */
+    }
+    profile_reader_close(r);
+}
+
+/* Skipping path's records, many at a time or one by one, gives what
+ * decoding them gives: as many records, and the same end, for the same
+ * reason.  The number of records it decoded. */
+static size_t skipping_agrees_with_decoding(const char *path, const char *what)
+{
+    result decoded;
+    read_all(path, PROFILE_ENGINE_AUTO, ALL, &decoded);
+    for (int one = 0; one < 2; one++) {
+        skipped s;
+        skip_all(path, one ? 1 : UINT64_MAX, &s);
+        const char *a = decoded.error ? decoded.error : "clean";
+        const char *b = s.error ? s.error : "clean";
+        if (s.opened != decoded.opened || s.n != decoded.n ||
+            s.clean != decoded.clean || strcmp(a, b) != 0)
+            FAIL("%s: decoding gives %zu records (%s), skipping%s %zu (%s)",
+                 what, decoded.n, a, one ? " one by one" : "", s.n, b);
+        free(s.error);
+    }
+    size_t n = decoded.n;
+    result_free(&decoded);
+    return n;
+}
+
+/* Every byte of path changed in turn (one bit, or all of them). */
+static void skipping_agrees_on_every_flip(const char *path)
+{
+    size_t len;
+    unsigned char *data = (unsigned char *)test_read_file(path, &len);
+    CHECK(data != NULL);
+    static const unsigned char masks[] = {0x01, 0xff};
+    for (size_t m = 0; m < sizeof masks; m++) {
+        for (size_t at = 0; at < len; at++) {
+            data[at] ^= masks[m];
+            test_write_file("flip.avro", data, len);
+            data[at] ^= masks[m];
+            char what[320];
+            snprintf(what, sizeof what, "%s, byte %zu ^ 0x%02x", path, at,
+                     masks[m]);
+            skipping_agrees_with_decoding("flip.avro", what);
+        }
+    }
+    free(data);
+}
+
+TEST(profile_reader_skipping_counts_what_decoding_returns)
+{
+    /* count(*) steps over records instead of decoding them.  Its count
+     * must be the rows SELECT * gives, whoever wrote the file, whatever
+     * the codec, wherever it was damaged: in particular a record that no
+     * longer decodes behind a sync marker that still matches ends the
+     * count there, not at the block's record count. */
+    written w;
+    daglib_writes("skip", "null", 6, 2, &w);
+    CHECK_INT_EQ(skipping_agrees_with_decoding(w.path, w.path), 6);
+    skipping_agrees_on_every_flip(w.path);
+    daglib_writes("skipz", "deflate", 6, 3, &w);
+    CHECK_INT_EQ(skipping_agrees_with_decoding(w.path, w.path), 6);
+    skipping_agrees_on_every_flip(w.path);
+    static const char *const codecs[] = {"null", "deflate", "snappy"};
+    for (int c = 0; c < 3; c++) {
+        char path[64];
+        snprintf(path, sizeof path, "avroc-%s.avro", codecs[c]);
+        avroc_writes(path, codecs[c], 300);
+        CHECK_INT_EQ(skipping_agrees_with_decoding(path, path), 300);
+    }
+    avroc_writes("avroc-small.avro", "null", 4);
+    skipping_agrees_on_every_flip("avroc-small.avro");
+    /* A nested field leaves the records to avro-c, whole only: damaged,
+     * avro-c allocates what a damaged length claims (avroc_engine.c). */
+    static const char *const kinds[] = {"legacy", "extra", "deflate", "nested"};
+    for (int k = 0; k < 4; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "python-%s.avro", kinds[k]);
+        python_writes(kinds[k], path, 5);
+        CHECK_INT_EQ(skipping_agrees_with_decoding(path, path), 5);
+        if (strcmp(kinds[k], "nested") != 0)
+            skipping_agrees_on_every_flip(path);
+    }
+}
+
+TEST(profile_reader_skipping_defers_to_the_decoder_on_rare_encodings)
+{
+    /* One block: a plain record, one whose union branch takes two bytes
+     * (valid, but not what the fast walk vouches for), one with a string
+     * whose length takes three, then one with an enum index out of range,
+     * then a plain one.  Skipping steps over the first three and stops at
+     * the fourth, as decoding does, with the decoder's reason. */
+    bytes file = {0}, block = {0};
+    put_header(&file, profile_schema_json(), "null");
+    put_record(&block, 0, GOOD_CRAFT);
+    craft padded = GOOD_CRAFT;
+    padded.padded_branch = 1;
+    put_record(&block, 1, padded);
+    craft long_name = GOOD_CRAFT;
+    long_name.long_name = 20000; /* its length a varint of 3 bytes */
+    put_record(&block, 2, long_name);
+    craft bad = GOOD_CRAFT;
+    bad.status = 7;
+    put_record(&block, 3, bad);
+    put_record(&block, 4, GOOD_CRAFT);
+    put_block(&file, 5, &block);
+    test_write_file("rare.avro", file.p, file.n);
+    free(file.p);
+    free(block.p);
+    result decoded;
+    read_all("rare.avro", PROFILE_ENGINE_AUTO, ALL, &decoded);
+    CHECK_INT_EQ(decoded.n, 3);
+    CHECK_INT_EQ(decoded.rows[2].cell[PF_TASK_NAME].n, 20000);
+    CHECK_CONTAINS(decoded.error, "enum index is out of range");
+    result_free(&decoded);
+    CHECK_INT_EQ(skipping_agrees_with_decoding("rare.avro", "rare encodings"), 3);
 }
 
 /* ---- one reader, file after file ------------------------------------------------------ */

@@ -1364,6 +1364,42 @@ TEST(vtab_tails_without_a_sync_marker_add_no_rows)
     sqlite3_close(db);
 }
 
+TEST(vtab_count_is_the_rows_a_select_returns_when_a_record_is_damaged)
+{
+    /* Two blocks of 5 records; in the second, record t7's task_name gets
+     * a negative length: its block still ends with the sync marker, so
+     * the block's header says 5 records, but only t5 and t6 decode.
+     * count(*), which uses no column and decodes nothing, must count the
+     * 7 rows SELECT * returns, not the 10 the headers claim. */
+    char path[256];
+    write_profile("meta", "damaged", 10, 5, path, sizeof path);
+    size_t len = 0;
+    char *bytes = test_read_file(path, &len);
+    CHECK(bytes != NULL);
+    char *name = memmem(bytes, len, "\x04t7", 3);
+    CHECK(name != NULL);
+    *name = 0x01; /* zig-zag -1 */
+    test_write_file(path, bytes, len);
+    free(bytes);
+    sqlite3 *db = open_metadb(NULL);
+    CHECK_INT_EQ(query_int(db, "SELECT sum(1) FROM profiling "
+                               "WHERE task_runtime >= 0"),
+                 7);
+    CHECK_INT_EQ(query_int(db, "SELECT count(task_name) FROM profiling"), 7);
+    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling"), 7);
+    CHECK_INT_EQ(query_int(db, "SELECT count(rowid) FROM profiling"), 7);
+    char *rows = query_rows(db, "SELECT count(*), count(DISTINCT rowid), "
+                                "max(rowid & 0xffffffff) FROM profiling "
+                                "GROUP BY path");
+    CHECK_STR_EQ(rows, "7|7|6\n");
+    free(rows);
+    char *files = query_rows(db, "SELECT records, error IS NOT NULL "
+                                 "FROM profiling_files");
+    CHECK_STR_EQ(files, "7|1\n");
+    free(files);
+    sqlite3_close(db);
+}
+
 TEST(vtab_file_being_written_shows_what_is_flushed)
 {
     capture_sqlite_log();

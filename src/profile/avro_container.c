@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "avro_container.h"
 #include "avro_varint.h"
@@ -275,7 +274,8 @@ static int inflate_block(avro_container *c, const unsigned char *in,
 /* Decompress a snappy block as Avro frames it -- the compressed bytes,
  * then the CRC-32 of the uncompressed ones, big-endian -- into
  * c->inflated, checking the CRC.  The claimed length is checked against
- * the block limit before anything is allocated for it. */
+ * the block limit, and the block validated, before anything is allocated
+ * for it. */
 static int unsnappy_block(avro_container *c, const unsigned char *in,
                           size_t in_len, off_t offset, size_t *out_len)
 {
@@ -285,10 +285,14 @@ static int unsnappy_block(avro_container *c, const unsigned char *in,
                     (long long)offset);
     const char *compressed = (const char *)in;
     size_t compressed_len = in_len - 4, len = 0;
-    if (snappy_validate_compressed_buffer(compressed, compressed_len) !=
+    /* snappy_uncompress() checks all it reads; a separate validating pass
+     * (a quarter of a count(*) over snappy files) is only worth it before
+     * the buffer grows, so that a damaged length allocates nothing. */
+    if (snappy_uncompressed_length(compressed, compressed_len, &len) !=
             SNAPPY_OK ||
-        snappy_uncompressed_length(compressed, compressed_len, &len) !=
-            SNAPPY_OK)
+        (len > c->inflated_cap &&
+         snappy_validate_compressed_buffer(compressed, compressed_len) !=
+             SNAPPY_OK))
         return fail(c, "the snappy block at offset %lld does not decompress",
                     (long long)offset);
     if (len > MAX_BLOCK_BYTES)
@@ -308,7 +312,10 @@ static int unsnappy_block(avro_container *c, const unsigned char *in,
     const unsigned char *crc = in + compressed_len;
     uint32_t want = (uint32_t)crc[0] << 24 | (uint32_t)crc[1] << 16 |
                     (uint32_t)crc[2] << 8 | crc[3];
-    if ((uint32_t)crc32(0, c->inflated, (uInt)len) != want)
+    /* libdeflate's CRC-32 (the same sum as zlib's) folds with carry-less
+     * multiplies: measured several times faster than zlib 1.2's table, and
+     * the whole block is summed. */
+    if (libdeflate_crc32(0, c->inflated, len) != want)
         return fail(c, "the snappy block at offset %lld fails its CRC",
                     (long long)offset);
     *out_len = len;

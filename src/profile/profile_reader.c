@@ -224,6 +224,21 @@ static int next_block(profile_reader *r)
     return 1;
 }
 
+/* Make the block being decoded one with records left, moving to the next
+ * block when the current one is done.  1, 0 at the end, -1 or
+ * PROFILE_READER_NOMEM. */
+static int block_with_records(profile_reader *r)
+{
+    while (r->block_left == 0) {
+        if (r->cursor != r->block_end)
+            return stop(r, "bytes are left after the block's last record", 1);
+        int rc = next_block(r);
+        if (rc <= 0)
+            return rc;
+    }
+    return 1;
+}
+
 int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
 {
     if (r->failed)
@@ -244,14 +259,9 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
         if (rc == 0)
             return 0;
     } else {
-        while (r->block_left == 0) {
-            if (r->cursor != r->block_end)
-                return stop(r, "bytes are left after the block's last record",
-                            1);
-            int rc = next_block(r);
-            if (rc <= 0)
-                return rc;
-        }
+        int rc = block_with_records(r);
+        if (rc <= 0)
+            return rc;
         if (wanted != r->plan.selected_wanted)
             record_plan_select(&r->plan, wanted);
         const char *why = NULL;
@@ -263,6 +273,37 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
     if (r->missing & wanted)
         profile_row_fill_defaults(r->missing & wanted, row);
     r->records++;
+    return 1;
+}
+
+int profile_reader_skip(profile_reader *r, uint64_t max, uint64_t *skipped)
+{
+    *skipped = 0;
+    if (r->failed)
+        return r->nomem ? PROFILE_READER_NOMEM : -1;
+    if (r->use_avroc) {
+        /* avro-c decodes a record at a time whatever is wanted. */
+        profile_row row;
+        int rc = profile_reader_next(r, 0, &row);
+        *skipped = rc > 0;
+        return rc;
+    }
+    int rc = block_with_records(r);
+    if (rc <= 0)
+        return rc;
+    if (r->plan.selected_wanted != 0)
+        record_plan_select(&r->plan, 0);
+    uint64_t n = (uint64_t)r->block_left < max ? (uint64_t)r->block_left : max;
+    const char *why = NULL;
+    uint64_t done = record_plan_skip(&r->plan, &r->cursor, r->block_end, n, &why);
+    /* A record that does not decode ends the file where
+     * profile_reader_next() would: after the ones before it, which are
+     * handed out now; the next call walks it again and stops there. */
+    if (done == 0)
+        return stop(r, why, 1);
+    r->block_left -= (int64_t)done;
+    r->records += done;
+    *skipped = done;
     return 1;
 }
 

@@ -65,6 +65,16 @@ int profile_reader_reopen(profile_reader *r, const char *path, char **errmsg);
  * memory ran out (further calls return it too). */
 int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row);
 
+/* Step over records without decoding them into a row, for a query that
+ * uses no field (count(*)): *skipped (at least 1, at most max, max >= 1)
+ * records, each one that profile_reader_next() would have returned, the
+ * same number before the same problem, since each is walked byte by byte
+ * as the decoder would, only nothing is stored.  Returns 1 with *skipped
+ * set, else as profile_reader_next() (*skipped 0).  Never beyond the
+ * block being decoded, so a damaged record further on is reported only
+ * once the records before it were handed out. */
+int profile_reader_skip(profile_reader *r, uint64_t max, uint64_t *skipped);
+
 /* The problem that stopped the reader, or NULL. */
 const char *profile_reader_error(const profile_reader *r);
 
