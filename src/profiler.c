@@ -48,10 +48,24 @@ static int64_t realtime_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Only the worker pops, so a chunk it sees on top cannot be popped and
+ * pushed again under it (no ABA). */
+static profile_log_chunk *pop_spare(profile_log *log)
+{
+    profile_log_chunk *top =
+        atomic_load_explicit(&log->spares, memory_order_acquire);
+    while (top != NULL &&
+           !atomic_compare_exchange_weak_explicit(
+               &log->spares, &top,
+               atomic_load_explicit(&top->next, memory_order_relaxed),
+               memory_order_acquire, memory_order_acquire))
+        ;
+    return top;
+}
+
 static profile_log_chunk *new_chunk(profile_log *log)
 {
-    profile_log_chunk *chunk =
-        atomic_exchange_explicit(&log->spare, NULL, memory_order_acquire);
+    profile_log_chunk *chunk = pop_spare(log);
     if (chunk == NULL && (chunk = malloc(sizeof *chunk)) == NULL)
         return NULL;
     atomic_init(&chunk->count, 0);
@@ -72,15 +86,16 @@ int profile_log_extend(profile_log *log)
     return 0;
 }
 
-/* A chunk read to the end goes back to its worker, or is freed when the
- * worker has one in hand already. */
+/* A chunk read to the end goes back to its worker. */
 static void recycle_chunk(profile_log *log, profile_log_chunk *chunk)
 {
-    profile_log_chunk *empty = NULL;
-    if (!atomic_compare_exchange_strong_explicit(&log->spare, &empty, chunk,
-                                                 memory_order_release,
-                                                 memory_order_relaxed))
-        free(chunk);
+    profile_log_chunk *top =
+        atomic_load_explicit(&log->spares, memory_order_relaxed);
+    do
+        atomic_store_explicit(&chunk->next, top, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&log->spares, &top, chunk,
+                                                  memory_order_release,
+                                                  memory_order_relaxed));
 }
 
 const char *profiler_run_id(const profiler *pr)
@@ -158,7 +173,7 @@ static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
         rec.worker = PROFILE_NO_WORKER;
     } else {
         rec.status = ev->status == NODE_OK ? PROFILE_OK : PROFILE_FAILED;
-        rec.runtime = (double)ticks_span_ns(&pr->scale, ev->times.runtime) / 1e9;
+        rec.runtime = (double)ticks_span_ns(&pr->scale, ev->times.runtime) * 1e-9;
         rec.attempts = ev->attempts;
         rec.worker = (int32_t)w;
         if (ev->attempts > 0) {
@@ -167,8 +182,10 @@ static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
         } else {
             rec.started_at_us = rec.ended_at_us = PROFILE_NO_TIME;
         }
-        /* A message may outlive a retry that then succeeded. */
-        rec.error = r->states[n].error;
+        /* A message may outlive a retry that then succeeded.  The node's
+         * state is looked at only then: it is on the worker's cache lines. */
+        if (ev->has_message)
+            rec.error = r->states[n].error;
         if (ev->status == NODE_FAILED && rec.error == NULL)
             rec.error = "out of memory";
     }
@@ -253,19 +270,24 @@ static void *profiler_main(void *arg)
     return NULL;
 }
 
+static void free_chunks(profile_log_chunk *chunk)
+{
+    while (chunk != NULL) {
+        profile_log_chunk *next =
+            atomic_load_explicit(&chunk->next, memory_order_relaxed);
+        free(chunk);
+        chunk = next;
+    }
+}
+
 static void free_logs(profiler *pr)
 {
     if (pr->logs == NULL)
         return;
     for (uint32_t w = 0; w < pr->n_logs; w++) {
-        profile_log_chunk *chunk = pr->logs[w].head;
-        while (chunk != NULL) {
-            profile_log_chunk *next =
-                atomic_load_explicit(&chunk->next, memory_order_relaxed);
-            free(chunk);
-            chunk = next;
-        }
-        free(atomic_load_explicit(&pr->logs[w].spare, memory_order_relaxed));
+        free_chunks(pr->logs[w].head);
+        free_chunks(atomic_load_explicit(&pr->logs[w].spares,
+                                         memory_order_relaxed));
     }
     free(pr->logs);
 }
@@ -299,7 +321,7 @@ int profiler_start(profiler **out, run *r, const char *root,
     for (uint32_t w = 0; w < pr->n_logs; w++) {
         profile_log *log = &pr->logs[w];
         atomic_init(&log->lost, 0);
-        atomic_init(&log->spare, NULL);
+        atomic_init(&log->spares, NULL);
         profile_log_chunk *first = new_chunk(log);
         if (first == NULL) {
             profiler_free(pr);
@@ -361,6 +383,7 @@ int profiler_finish(profiler *pr, error_state *err)
     drain_logs(pr, 1);
     write_block(pr);
     int64_t t2 = ticks_monotonic_ns();
+    pr->costs.bytes = profile_file_size(pr->file);
     error_state close_error = ERROR_STATE_INIT;
     profile_file_close(pr->file, &close_error);
     pr->costs.stop_ns = t1 - t0;

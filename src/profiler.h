@@ -28,8 +28,8 @@
 /* What a worker notes when it finished a node (ran, failed or skipped). */
 typedef struct profile_event {
     uint32_t node;
-    uint8_t status; /* enum node_status */
-    uint8_t unused;
+    uint8_t status;      /* enum node_status */
+    uint8_t has_message; /* the node state keeps an error message */
     uint16_t attempts;
     task_times times; /* zeros for a skipped node */
 } profile_event;
@@ -49,9 +49,11 @@ typedef struct profile_log {
     _Alignas(64) profile_log_chunk *tail;
     uint32_t tail_count;
     _Atomic int lost; /* a chunk could not be allocated */
-    /* A chunk the profiler has read, handed back for the worker to fill
-     * again, so a long run cycles through a few warm chunks. */
-    _Atomic(profile_log_chunk *) spare;
+    /* Chunks the profiler has read, handed back for the worker to fill
+     * again (a stack linked through `next`: the profiler pushes, the
+     * worker pops), so a long run cycles through a few warm chunks
+     * instead of faulting in fresh memory. */
+    _Atomic(profile_log_chunk *) spares;
     /* the profiler thread's end */
     _Alignas(64) profile_log_chunk *head;
     uint32_t head_read;
@@ -68,6 +70,7 @@ typedef struct profile_costs {
     int64_t stop_ns;      /* waiting for the thread's last pass */
     int64_t sync_ns;      /* fdatasync() and close() */
     uint64_t records;
+    uint64_t bytes;       /* the file's size */
 } profile_costs;
 
 /* The costs of the profiled run that finished last in this process. */
@@ -117,7 +120,7 @@ static inline void profiler_task_done(profiler *pr, uint32_t w, uint32_t n,
     profile_event *ev = &log->tail->events[log->tail_count++];
     ev->node = n;
     ev->status = st->status;
-    ev->unused = 0;
+    ev->has_message = st->error != NULL;
     ev->attempts = st->attempts;
     ev->times = *times;
     atomic_store_explicit(&log->tail->count, log->tail_count,

@@ -643,6 +643,11 @@ const char *profile_file_path(const profile_file *f)
     return f->path;
 }
 
+uint64_t profile_file_size(const profile_file *f)
+{
+    return (uint64_t)f->size;
+}
+
 /* ---- records and blocks ---------------------------------------------------- */
 
 int profile_file_append(profile_file *f, const profile_record *r,

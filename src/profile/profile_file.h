@@ -63,6 +63,9 @@ int profile_file_create(const char *root, const char *dag_name,
 const char *profile_file_run_id(const profile_file *f);
 const char *profile_file_path(const profile_file *f);
 
+/* Bytes written so far: the header and whole blocks. */
+uint64_t profile_file_size(const profile_file *f);
+
 /* Encode one record into the pending block (memory only).
  * DAGLIB_OK, DAGLIB_NOMEM, or DAGLIB_INVALID for a record larger than
  * PROFILE_RECORD_MAX_BYTES (dropped: no reader would accept its block). */
