@@ -63,8 +63,8 @@ typedef struct profile_log {
  * paid it: for the benchmark's split (bench/scheduler_bench.c). */
 typedef struct profile_costs {
     int64_t create_ns;    /* profiler_start(): file, header, thread */
-    int64_t encode_ns;    /* events turned into records ... */
-    int64_t write_ns;     /* blocks written ... */
+    int64_t encode_ns;    /* events turned into records (CPU time) ... */
+    int64_t write_ns;     /* blocks written (wall time) ... */
     int64_t encode_after_ns; /* ... of which after the last task */
     int64_t write_after_ns;
     int64_t stop_ns;      /* waiting for the thread's last pass */
@@ -94,6 +94,7 @@ typedef struct profiler {
     char *name_buffer;
     size_t name_capacity;
     profile_costs costs;
+    int64_t write_cpu_ns; /* what writing took of the CPU times measured */
 } profiler;
 
 /* Create the run's file and start the profiler thread.  DAGLIB_OK with *out
