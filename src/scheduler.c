@@ -13,7 +13,11 @@
  *   - a node with a single predecessor or a result with a single consumer
  *     needs no atomic operation at all: the one predecessor (consumer) is
  *     the only writer; results that own no memory (NULL, numbers) are not
- *     counted at all.
+ *     counted at all;
+ *   - at a wide join (JOIN_BATCH_MIN_PREDS predecessors or more), a worker
+ *     counts its arrivals itself and adds them to the shared count in one
+ *     operation (see note_arrival), instead of every worker fighting over
+ *     the count's cache line at every arrival.
  * A result is released as soon as its last consumer has run (finals are
  * kept), so a long chain keeps memory flat.  Failures travel with the
  * counts: a failed or skipped node marks its successors, which are then
@@ -42,6 +46,12 @@
 
 /* Idle rounds of stealing before yielding, and yields before sleeping. */
 #define SPIN_ROUNDS 64
+/* Joins this wide take arrivals in batches of at most JOIN_BATCH_MAX. */
+#define JOIN_BATCH_MIN_PREDS 16
+#define JOIN_BATCH_MAX 64
+/* How many successors of a node about to run are searched for the join a
+ * worker holds arrivals for; not found, the arrivals are added first. */
+#define JOIN_FEEDS_SEARCH 4
 #define YIELD_ROUNDS 16
 /* Arguments passed from the stack; more take one allocation per call. */
 #define STACK_ARGS 16
@@ -433,6 +443,81 @@ typedef struct single_stack {
     uint32_t top;
 } single_stack;
 
+/* ---- wide joins ----------------------------------------------------------
+ *
+ * Every predecessor of a join that finishes adds one to the join's count,
+ * and with several workers each addition takes the count's cache line
+ * from the worker that added last: at a join of 100,000 tasks that transfer
+ * costs more than the tasks.  So a worker keeps its arrivals at one wide
+ * join to itself, and adds them in one operation when it has
+ * JOIN_BATCH_MAX of them, when it arrives at another wide join, when it is
+ * about to run a node that does not feed the join, and before it looks for
+ * work beyond its own deque.  The join cannot be ready before the nodes
+ * feeding it have run, so holding arrivals while running them delays it
+ * not at all; every other move adds them first, so a join becomes ready
+ * as soon as the worker holding its last arrivals moves on, and no worker
+ * goes idle holding any. */
+
+/* Add the arrivals w holds; the join, when they completed it, or
+ * PLAN_NO_NODE. */
+static uint32_t settle_arrivals(run *r, worker *w)
+{
+    if (w->join_count == 0)
+        return PLAN_NO_NODE;
+    uint32_t join = w->join_node, count = w->join_count;
+    w->join_count = 0;
+    w->join_node = PLAN_NO_NODE;
+    uint32_t before = atomic_fetch_add_explicit(&r->states[join].preds_done,
+                                                count, memory_order_acq_rel);
+    return before + count == r->plan->nodes[join].n_preds ? join
+                                                          : PLAN_NO_NODE;
+}
+
+/* Take the sinks w finished off the run's count; the run is over when
+ * that was the last of them. */
+static void settle_sinks(run *r, worker *w)
+{
+    uint32_t held = w->sinks_held;
+    if (held == 0)
+        return;
+    w->sinks_held = 0;
+    if (atomic_fetch_sub_explicit(&r->sinks_left, held, memory_order_acq_rel) ==
+        held)
+        finish_run(r);
+}
+
+/* Note that a predecessor of wide join s finished.  Returns a node these
+ * arrivals or the ones held before made ready (s, or the join held
+ * before), or PLAN_NO_NODE; *also_ready a second one in the rare case
+ * that both became ready. */
+static uint32_t note_arrival(run *r, worker *w, uint32_t s,
+                             uint32_t *also_ready)
+{
+    *also_ready = PLAN_NO_NODE;
+    if (w->join_node != s) {
+        *also_ready = settle_arrivals(r, w);
+        w->join_node = s;
+    }
+    if (++w->join_count < JOIN_BATCH_MAX)
+        return PLAN_NO_NODE;
+    return settle_arrivals(r, w);
+}
+
+/* Whether node n feeds the join w holds arrivals for, as far as a short
+ * look at its successors tells. */
+static int feeds_held_join(const run *r, const worker *w, uint32_t n)
+{
+    const plan *p = r->plan;
+    const plan_node *pn = &p->nodes[n];
+    const uint32_t *succ = &p->succ[pn->succ_begin];
+    uint32_t look = pn->n_succ < JOIN_FEEDS_SEARCH ? pn->n_succ
+                                                   : JOIN_FEEDS_SEARCH;
+    for (uint32_t i = 0; i < look; i++)
+        if (succ[i] == w->join_node)
+            return 1;
+    return 0;
+}
+
 /* Hand on the successors of node n: returns the one to run next on this
  * worker, or PLAN_NO_NODE. */
 static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
@@ -451,8 +536,22 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
             atomic_store_explicit(&sst->upstream_failed, 1,
                                   memory_order_relaxed);
         uint32_t preds = p->nodes[s].n_preds;
-        if (preds != 1 && !arrive(&sst->preds_done, preds, single))
+        if (!single && preds >= JOIN_BATCH_MIN_PREDS) {
+            uint32_t earlier;
+            s = note_arrival(r, w, s, &earlier);
+            if (earlier != PLAN_NO_NODE) {
+                if (next == PLAN_NO_NODE) {
+                    next = earlier;
+                } else {
+                    push_ready(r, w, earlier);
+                    pushed++;
+                }
+            }
+            if (s == PLAN_NO_NODE)
+                continue;
+        } else if (preds != 1 && !arrive(&sst->preds_done, preds, single)) {
             continue;
+        }
         if (next == PLAN_NO_NODE) {
             next = s;
         } else if (single) {
@@ -464,8 +563,15 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
     }
     if (pushed > 0)
         wake_sleepers(r, pushed > 1);
-    if (pn->n_succ == 0 && count_down(&r->sinks_left, single) == 1)
-        finish_run(r);
+    /* The run's count of sinks left is a wide join of its own. */
+    if (pn->n_succ == 0) {
+        if (single) {
+            if (count_down(&r->sinks_left, 1) == 1)
+                finish_run(r);
+        } else if (++w->sinks_held == JOIN_BATCH_MAX) {
+            settle_sinks(r, w);
+        }
+    }
     return next;
 }
 
@@ -570,11 +676,22 @@ static void worker_loop(worker *w)
     run *r = w->run;
     for (;;) {
         uint32_t n = take_own(w);
-        if (n == DEQUE_EMPTY)
+        if (n == DEQUE_EMPTY) { /* settle up before looking elsewhere */
+            settle_sinks(r, w);
+            n = settle_arrivals(r, w);
+        }
+        if (n == PLAN_NO_NODE)
             n = find_work(w);
         if (n == PLAN_NO_NODE)
             return;
         do {
+            if (w->join_count > 0 && !feeds_held_join(r, w, n)) {
+                uint32_t join = settle_arrivals(r, w);
+                if (join != PLAN_NO_NODE) {
+                    push_ready(r, w, join);
+                    wake_sleepers(r, 0);
+                }
+            }
             run_node(r, w, n, 0);
             n = finish_node(r, w, n, 0, NULL);
         } while (n != PLAN_NO_NODE);
@@ -634,6 +751,9 @@ int run_init(run *r, const plan *p, const struct daglib_dag *dag,
         w->run = r;
         w->index = i;
         w->overflow = PLAN_NO_NODE;
+        w->join_node = PLAN_NO_NODE;
+        w->join_count = 0;
+        w->sinks_held = 0;
         atomic_init(&w->done, 0);
         atomic_init(&w->failed, 0);
         atomic_init(&w->running, 0);

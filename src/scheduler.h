@@ -75,6 +75,10 @@ typedef struct worker {
     /* Counts for the progress line, written by this worker only. */
     _Atomic uint32_t done, failed, running;
     uint32_t overflow;   /* nodes the deque had no room for, owner only */
+    /* Arrivals at one wide join not yet added to its count (scheduler.c),
+     * owner only: join_count of them at node join_node; and sinks done,
+     * not yet taken off the run's count. */
+    uint32_t join_node, join_count, sinks_held;
     uint64_t rng;        /* victim selection */
     deque queue;
     pthread_t thread;

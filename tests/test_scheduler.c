@@ -225,7 +225,11 @@ static void input_numbered(daglib_task *t, int id)
     CHECK_OK(daglib_task_input(t, name));
 }
 
-enum shape { CHAIN, FAN, TREE, WAVEFRONT };
+/* DENSE: layers of DENSE_WIDTH tasks, each task of a layer joining every
+ * task of the layer before (wide joins, each task feeding many), a last
+ * task joining the last layer, and stray sinks beside it. */
+enum shape { CHAIN, FAN, TREE, WAVEFRONT, DENSE };
+#define DENSE_WIDTH 20
 
 /* Build a shape of about n tasks; returns the expected final value. */
 static int64_t build_shape(daglib_dag *dag, enum shape shape, int n,
@@ -297,6 +301,29 @@ static int64_t build_shape(daglib_dag *dag, enum shape shape, int n,
         free(v);
         return expected;
     }
+    case DENSE: {
+        int layers = (n - 1) / (2 * DENSE_WIDTH);
+        int64_t v = 1;
+        int id = 0;
+        for (int layer = 0; layer < layers; layer++) {
+            for (int i = 0; i < DENSE_WIDTH; i++) {
+                daglib_task *t = add_numbered(dag, id + i, check);
+                for (int j = 0; layer > 0 && j < DENSE_WIDTH; j++)
+                    input_numbered(t, id - DENSE_WIDTH + j);
+            }
+            if (layer > 0)
+                v = (1 + DENSE_WIDTH * v) % VALUE_MODULUS;
+            id += DENSE_WIDTH;
+        }
+        daglib_task *last = add_numbered(dag, id, check);
+        for (int j = 0; j < DENSE_WIDTH; j++)
+            input_numbered(last, id - DENSE_WIDTH + j);
+        daglib_task_set_final(last);
+        expected = (1 + DENSE_WIDTH * v) % VALUE_MODULUS;
+        for (id++; id < n; id++) /* sinks nobody waits for */
+            add_numbered(dag, id, check);
+        break;
+    }
     }
     check->n_tasks = n;
     return expected;
@@ -336,6 +363,7 @@ TEST(scheduler_runs_every_shape_on_any_number_of_workers)
         run_shape(FAN, 2000, workers);
         run_shape(TREE, 2047, workers);
         run_shape(WAVEFRONT, 40 * 40, workers);
+        run_shape(DENSE, 2001, workers);
     }
 }
 
