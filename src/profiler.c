@@ -210,17 +210,16 @@ static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
  * away from it event by event, so that waits for the flush. */
 static size_t drain_logs(profiler *pr, int partial)
 {
-    /* Read before most of the events to convert, after the rest: an event
-     * published during the pass is a little past it, a distance the line
-     * extends over without harm. */
     int64_t cpu0 = thread_cpu_ns(), written0 = pr->write_cpu_ns;
-    ticks_anchor now;
-    ticks_anchor_read(pr->clock, &now);
-    ticks_scale_set(&pr->scale, pr->clock, &pr->start, &now);
     size_t drained = 0;
     for (uint32_t w = 0; w < pr->n_logs; w++) {
         profile_log *log = &pr->logs[w];
         for (;;) {
+            /* Read before the events are: every tick converted lies
+             * between the run's first anchor and this one. */
+            ticks_anchor now;
+            ticks_anchor_read(pr->clock, &now);
+            ticks_scale_set(&pr->scale, pr->clock, &pr->start, &now);
             profile_log_chunk *chunk = log->head;
             profile_log_chunk *next =
                 atomic_load_explicit(&chunk->next, memory_order_acquire);
