@@ -349,7 +349,6 @@ int profiler_start(profiler **out, run *r, const char *root,
     pr->clock = r->clock;
     ticks_anchor_read(pr->clock, &pr->start);
     pr->wall0_us = realtime_us();
-    ticks_scale_set(&pr->scale, pr->clock, &pr->start, &pr->start);
 
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);

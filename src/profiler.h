@@ -84,7 +84,8 @@ typedef struct profiler {
     ticks_source clock; /* the run's */
     ticks_anchor start; /* ticks and CLOCK_MONOTONIC at the start ... */
     int64_t wall0_us;   /* ... and CLOCK_REALTIME with them */
-    ticks_scale scale;  /* for the events being turned into records */
+    ticks_scale scale;  /* for the chunk being turned into records: set
+                         * before each is read (drain_logs) */
 
     pthread_t thread;
     pthread_mutex_t lock; /* between the run's caller and the thread only */

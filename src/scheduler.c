@@ -486,6 +486,14 @@ static void settle_sinks(run *r, worker *w)
         finish_run(r);
 }
 
+/* All that w holds, before it looks for work beyond its own deque (and
+ * perhaps sleeps): the join these arrivals completed, or PLAN_NO_NODE. */
+static uint32_t settle_up(run *r, worker *w)
+{
+    settle_sinks(r, w);
+    return settle_arrivals(r, w);
+}
+
 /* Note that a predecessor of wide join s finished.  Returns a node these
  * arrivals or the ones held before made ready (s, or the join held
  * before), or PLAN_NO_NODE; *also_ready a second one in the rare case
@@ -676,10 +684,8 @@ static void worker_loop(worker *w)
     run *r = w->run;
     for (;;) {
         uint32_t n = take_own(w);
-        if (n == DEQUE_EMPTY) { /* settle up before looking elsewhere */
-            settle_sinks(r, w);
-            n = settle_arrivals(r, w);
-        }
+        if (n == DEQUE_EMPTY)
+            n = settle_up(r, w); /* before looking elsewhere */
         if (n == PLAN_NO_NODE)
             n = find_work(w);
         if (n == PLAN_NO_NODE)
