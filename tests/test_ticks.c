@@ -20,37 +20,55 @@ static int64_t tolerance_ns(int64_t span_ns)
     return 1000 + span_ns / 1000;
 }
 
+/* A span measured both ways: ticks read around a pause of pause_ns (0:
+ * none) with CLOCK_MONOTONIC read inside them, converted through anchors
+ * read around all of it, as the profiler does. */
+typedef struct measured {
+    int64_t by_ticks, by_clock; /* the span */
+    int64_t end_by_ticks, end_by_clock; /* its end, as CLOCK_MONOTONIC */
+    int64_t anchors_apart;      /* ns between the two anchors */
+} measured;
+
+static measured measure_span(ticks_source source, int64_t pause_ns)
+{
+    ticks_anchor first, last;
+    ticks_anchor_read(source, &first);
+    uint64_t t0 = ticks_now(source);
+    int64_t m0 = ticks_monotonic_ns();
+    if (pause_ns > 0)
+        sleep_ns(pause_ns);
+    int64_t m1 = ticks_monotonic_ns();
+    uint64_t t1 = ticks_now(source);
+    ticks_anchor_read(source, &last);
+    ticks_scale scale;
+    ticks_scale_set(&scale, source, &first, &last);
+    return (measured){
+        .by_ticks = ticks_span_ns(&scale, t1 - t0),
+        .by_clock = m1 - m0,
+        .end_by_ticks = ticks_to_mono_ns(&scale, t1),
+        .end_by_clock = m1,
+        .anchors_apart = last.mono_ns - first.mono_ns,
+    };
+}
+
 TEST(ticks_spans_agree_with_clock_gettime_from_1_ms_to_1_s)
 {
     const ticks_source source = ticks_best_source();
     static const int64_t sleeps_ns[] = {1000000, 10000000, 100000000,
                                         1000000000};
     for (size_t i = 0; i < sizeof sleeps_ns / sizeof *sleeps_ns; i++) {
-        ticks_anchor first, last;
-        ticks_anchor_read(source, &first);
-        /* The ticks around the sleep, with CLOCK_MONOTONIC inside them. */
-        uint64_t t0 = ticks_now(source);
-        int64_t m0 = ticks_monotonic_ns();
-        sleep_ns(sleeps_ns[i]);
-        int64_t m1 = ticks_monotonic_ns();
-        uint64_t t1 = ticks_now(source);
-        ticks_anchor_read(source, &last);
-        ticks_scale scale;
-        ticks_scale_set(&scale, source, &first, &last);
-
-        int64_t by_ticks = ticks_span_ns(&scale, t1 - t0);
-        int64_t by_clock = m1 - m0;
-        if (by_ticks < by_clock - tolerance_ns(by_clock) ||
-            by_ticks > by_clock + tolerance_ns(by_clock))
+        measured m = measure_span(source, sleeps_ns[i]);
+        int64_t tolerance = tolerance_ns(m.by_clock);
+        if (m.by_ticks < m.by_clock - tolerance ||
+            m.by_ticks > m.by_clock + tolerance)
             FAIL("%s: a sleep of %lld ns took %lld ns by the ticks, %lld ns "
                  "by clock_gettime",
                  source == TICKS_TSC ? "TSC" : "CLOCK_MONOTONIC",
-                 (long long)sleeps_ns[i], (long long)by_ticks,
-                 (long long)by_clock);
+                 (long long)sleeps_ns[i], (long long)m.by_ticks,
+                 (long long)m.by_clock);
         /* Points in time too, not just spans. */
-        int64_t at = ticks_to_mono_ns(&scale, t1);
-        CHECK(at >= m1 - tolerance_ns(by_clock) &&
-              at <= m1 + tolerance_ns(by_clock));
+        CHECK(m.end_by_ticks >= m.end_by_clock - tolerance &&
+              m.end_by_ticks <= m.end_by_clock + tolerance);
     }
 }
 
@@ -61,19 +79,10 @@ TEST(ticks_anchors_close_in_time_still_convert_within_their_error)
      * by their error, but so are the spans it converts short. */
     const ticks_source source = ticks_best_source();
     for (int i = 0; i < 1000; i++) {
-        ticks_anchor first, last;
-        ticks_anchor_read(source, &first);
-        uint64_t t0 = ticks_now(source);
-        int64_t m0 = ticks_monotonic_ns();
-        int64_t m1 = ticks_monotonic_ns();
-        uint64_t t1 = ticks_now(source);
-        ticks_anchor_read(source, &last);
-        ticks_scale scale;
-        ticks_scale_set(&scale, source, &first, &last);
-        int64_t span = ticks_span_ns(&scale, t1 - t0);
-        CHECK(span >= 0);
-        CHECK(span <= (last.mono_ns - first.mono_ns) + 1000);
-        CHECK(m1 - m0 <= span + 1000);
+        measured m = measure_span(source, 0);
+        CHECK(m.by_ticks >= 0);
+        CHECK(m.by_ticks <= m.anchors_apart + 1000);
+        CHECK(m.by_clock <= m.by_ticks + 1000);
     }
 }
 
