@@ -22,9 +22,6 @@
 #include "scheduler.h"
 #include "value.h"
 
-/* Longest task name: names are written in every profiling record. */
-#define TASK_NAME_MAX_BYTES 4096
-
 /* ---- errors ---------------------------------------------------------------- */
 
 /* A build error: kept, and returned by every later call. */
@@ -433,9 +430,10 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
                                            description_len),
         .user_data = user_data,
         .extra = NULL,
-        .name_len = (uint32_t)len,
-        .hash = hash,
+        .name_len = (uint16_t)len,
         .index = dag->n_tasks,
+        .n_refs_out = 0,
+        .n_refs_in = 0,
         .kind = TASK_PLAIN,
         .final = 0,
     };
@@ -444,7 +442,7 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
     /* One probe both checks for a duplicate and inserts. */
     uint32_t stored =
         name_table_insert(&dag->task_names, task->name, task->name_len,
-                          task->hash, task->index, task_has_name, dag);
+                          hash, task->index, task_has_name, dag);
     if (stored == NAME_NOT_FOUND)
         goto nomem;
     if (stored != task->index) {
@@ -486,6 +484,12 @@ static int store_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
         return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
     *ref = (task_ref){from | (uint32_t)kind << REF_KIND_SHIFT, target};
     dag->n_refs++;
+    dag_task(dag, from)->n_refs_out++;
+    if (!(target & REF_PENDING))
+        dag_note_resolved(dag, from, target);
+    dag->refs_unordered |= from < dag->last_ref_from;
+    dag->last_ref_from = from;
+    dag->refs_depend |= kind == REF_DEPENDS;
     dag_invalidate_plan(dag);
     return dag_ok(dag);
 }

@@ -74,19 +74,26 @@ typedef struct task_extra {
 } task_extra;
 
 /* 56 bytes per task; its name is in the arena, its function apart (see
- * fn_blocks). */
+ * fn_blocks).  The two counts are kept as references are made, while both
+ * tasks are in cache, so that compiling a DAG of plain tasks lays out its
+ * nodes in one pass with nothing to count. */
 struct daglib_task {
     daglib_dag *dag;
     const char *name; /* in the DAG's arena, like description */
     const char *description;
     void *user_data;
     task_extra *extra; /* NULL: plain, unchunked, no retry */
-    uint32_t name_len;
-    uint32_t hash;
     uint32_t index;
-    uint8_t kind; /* task_kind */
+    uint32_t n_refs_out; /* references it makes, resolved or not */
+    uint32_t n_refs_in;  /* resolved references to it */
+    uint16_t name_len;   /* at most TASK_NAME_MAX_BYTES */
+    uint8_t kind;        /* task_kind */
     uint8_t final;
 };
+
+/* Longest task name: names are written in every profiling record. */
+#define TASK_NAME_MAX_BYTES 4096
+_Static_assert(TASK_NAME_MAX_BYTES <= UINT16_MAX, "a name's length fits");
 
 typedef enum dag_codec { DAG_CODEC_NULL, DAG_CODEC_DEFLATE } dag_codec;
 
@@ -116,6 +123,13 @@ struct daglib_dag {
     uint32_t next_referred;
     task_ref *ref_blocks[GROW_BLOCKS]; /* in the order they were declared */
     uint32_t n_refs;
+    /* What the references are like, for the compiler: some reference is
+     * to a task not before the referring one (refs_backward), some comes
+     * after a reference from a later task (refs_unordered), some is a
+     * dependency rather than an input (refs_depend).  A DAG built task by
+     * task, each taking earlier tasks' results, has none of them. */
+    uint8_t refs_backward, refs_unordered, refs_depend;
+    uint32_t last_ref_from;
     pending_name *pending; /* names referred to before they were tasks */
     uint32_t n_pending, pending_capacity;
     int has_kinds; /* some task is mapped, joining or chunked */
@@ -149,6 +163,15 @@ static inline task_ref *dag_ref(const daglib_dag *dag, uint32_t r)
 {
     uint32_t offset, block = block_of(r, &offset);
     return &dag->ref_blocks[block][offset];
+}
+
+/* Count a reference from task `from` resolved to task `target`: made
+ * to a known task, or a pending name found when compiling. */
+static inline void dag_note_resolved(daglib_dag *dag, uint32_t from,
+                                     uint32_t target)
+{
+    dag_task(dag, target)->n_refs_in++;
+    dag->refs_backward |= target >= from;
 }
 
 /* The task's retry policy, chunks, static list. */

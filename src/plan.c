@@ -16,6 +16,7 @@
  *      behind a cycle, and walking predecessors among them finds one to
  *      name in the error.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,7 @@ static int resolve_pending(daglib_dag *dag, error_state *err)
                              dag_task(dag, ref_from(*ref))->name, dag->name,
                              verbs[ref_kind(*ref)], name->name);
         ref->target = found;
+        dag_note_resolved(dag, ref_from(*ref), found);
     }
     return DAGLIB_OK;
 }
@@ -508,11 +510,12 @@ static int keep_task_ranges(compiler *c)
 }
 
 /* A DAG of plain tasks (no map, join or chunks): one node per task,
- * numbered as the tasks, its arguments its references.  Laid out straight
- * from the references in three passes over them, with no per-task
- * bookkeeping besides the plan itself; and when every reference points to
- * an earlier task -- a DAG built in order, as most are -- the order of the
- * indices is already topological and no cycle check is needed. */
+ * numbered as the tasks, its arguments its references.  Each task counts
+ * its references both ways as they are made (dag.h), so the nodes are
+ * laid out in one pass over the tasks and filled in one over the
+ * references; and when every reference points to an earlier task -- a
+ * DAG built in order, as most are -- the order of the indices is already
+ * topological and no cycle check is needed. */
 static int order_nodes(const char *dag_name, plan *p, error_state *err);
 
 static int grow_sources(plan *p, uint32_t *room)
@@ -532,8 +535,8 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
     uint32_t n = dag->n_tasks, n_refs = dag->n_refs;
     p->n_nodes = n;
     p->n_args = p->n_edges = n_refs;
-    p->nodes = alloc_array(n, sizeof *p->nodes);
     /* Written in full before they are read: */
+    p->nodes = big_alloc_raw(n, sizeof *p->nodes);
     p->args = big_alloc_raw((size_t)n_refs + 1, sizeof *p->args);
     p->succ = big_alloc_raw((size_t)n_refs + 1, sizeof *p->succ);
     p->consts = alloc_array(0, sizeof *p->consts);
@@ -544,26 +547,7 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
         p->consts == NULL || p->sources == NULL)
         goto nomem;
     plan_node *nodes = p->nodes;
-    /* Pass 1: count arguments and successors.  `forward`: every reference
-     * is to an earlier task; `in_order`: references come grouped by task
-     * in task order, as a DAG built task by task makes them. */
-    int forward = 1, in_order = 1, depends = 0;
-    uint32_t last_from = 0;
-    for (uint32_t b = 0, r = 0; r < n_refs; b++) {
-        const task_ref *refs = dag->ref_blocks[b];
-        uint32_t in_block = block_items_used(b, r, n_refs);
-        for (uint32_t i = 0; i < in_block; i++) {
-            uint32_t from = ref_from(refs[i]), up = refs[i].target;
-            nodes[from].n_args++;
-            nodes[up].n_succ++;
-            forward &= up < from;
-            in_order &= from >= last_from;
-            last_from = from;
-            depends |= ref_kind(refs[i]) == REF_DEPENDS;
-        }
-        r += in_block;
-    }
-    /* Pass 2: the nodes, their list ranges, sources and sinks. */
+    /* The nodes, their list ranges, sources and sinks. */
     uint32_t next_arg = 0, next_succ = 0;
     p->n_sources = p->n_sinks = 0;
     for (uint32_t b = 0, t = 0; t < n; b++) {
@@ -571,31 +555,33 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
         const daglib_task_fn *fns = dag->fn_blocks[b];
         uint32_t in_block = block_items_used(b, t, n);
         for (uint32_t i = 0; i < in_block; i++, t++) {
-            plan_node *pn = &nodes[t];
-            pn->fn = fns[i];
-            pn->task = &tasks[i];
-            pn->instance = PLAN_NO_INSTANCE;
-            pn->n_preds = pn->n_args;
-            pn->arg_begin = next_arg;
-            next_arg += pn->n_args;
-            pn->n_args = 0;
-            pn->succ_begin = next_succ;
-            next_succ += pn->n_succ;
-            if (pn->n_preds == 0) {
+            const daglib_task *task = &tasks[i];
+            nodes[t] = (plan_node){
+                .fn = fns[i],
+                .task = task,
+                .instance = PLAN_NO_INSTANCE,
+                .n_preds = task->n_refs_out,
+                .succ_begin = next_succ,
+                .arg_begin = next_arg,
+            };
+            next_arg += task->n_refs_out;
+            next_succ += task->n_refs_in;
+            if (task->n_refs_out == 0) {
                 if (p->n_sources == sources_room &&
                     grow_sources(p, &sources_room) != 0)
                     goto nomem;
                 p->sources[p->n_sources++] = t;
             }
-            p->n_sinks += pn->n_succ == 0;
-            pn->n_succ = 0;
+            p->n_sinks += task->n_refs_in == 0;
         }
     }
+    assert(next_arg == n_refs && next_succ == n_refs);
+    int forward = !dag->refs_backward, depends = dag->refs_depend;
     /* Pass 3: arguments, inputs first, then dependencies, each in
      * declaration order.  References in task order give the successor
      * lists in node order too, as invert_args() lists them; otherwise a
      * pass over the arguments does. */
-    int succ_now = in_order && !depends;
+    int succ_now = !dag->refs_unordered && !depends;
     for (int kind = REF_INPUT; kind <= (depends ? REF_DEPENDS : REF_INPUT);
          kind++) {
         for (uint32_t b = 0, r = 0; r < n_refs; b++) {
