@@ -476,29 +476,44 @@ static const char *ref_kind_words(task_ref_kind kind)
 }
 
 /* Record that task `from` refers to task `target` in the given way. */
-static int store_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
+static int store_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
                      uint32_t target)
 {
     task_ref *ref = next_ref_slot(dag);
     if (ref == NULL)
         return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
-    *ref = (task_ref){from | (uint32_t)kind << REF_KIND_SHIFT, target};
+    *ref = (task_ref){from->index | (uint32_t)kind << REF_KIND_SHIFT, target};
     dag->n_refs++;
-    dag_task(dag, from)->n_refs_out++;
+    from->n_refs_out++;
     if (!(target & REF_PENDING))
-        dag_note_resolved(dag, from, target);
-    dag->refs_unordered |= from < dag->last_ref_from;
-    dag->last_ref_from = from;
+        dag_note_resolved(dag, from->index, target);
+    dag->refs_unordered |= from->index < dag->last_ref_from;
+    dag->last_ref_from = from->index;
     dag->refs_depend |= kind == REF_DEPENDS;
     dag_invalidate_plan(dag);
     return dag_ok(dag);
 }
 
+/* The task named upstream if one of the DAG's guesses (dag.h) is right,
+ * for the k-th reference of task `from`; else NAME_NOT_FOUND. */
+static uint32_t guess_ref(const daglib_dag *dag, uint32_t from, uint32_t k,
+                          const char *upstream, uint32_t len)
+{
+    uint32_t guesses[3] = {dag->next_referred, from - dag->ref_distance[k],
+                           dag->ref_target[k]};
+    for (int g = 0; g < 3; g++) {
+        uint32_t t = guesses[g];
+        if (t < dag->n_tasks && task_has_name(dag, t, upstream, len))
+            return t;
+    }
+    return NAME_NOT_FOUND;
+}
+
 /* Record that task `from` refers to `upstream` in the given way. */
-static int append_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
+static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
                       const char *upstream)
 {
-    const char *task_name = dag_task(dag, from)->name;
+    const char *task_name = from->name;
     const char *what = ref_kind_words(kind);
     if (upstream == NULL)
         return dag_build_error(dag, DAGLIB_MISUSE,
@@ -512,12 +527,17 @@ static int append_ref(daglib_dag *dag, uint32_t from, task_ref_kind kind,
     int looked_up = printable && len > 0;
     uint32_t target = NAME_NOT_FOUND;
     if (looked_up) {
-        uint32_t guess = dag->next_referred;
-        target = guess < dag->n_tasks &&
-                         task_has_name(dag, guess, upstream, (uint32_t)len)
-                     ? guess
-                     : dag_find_task(dag, upstream, (uint32_t)len);
-        dag->next_referred = target + 1;
+        uint32_t k = from->n_refs_out < REF_GUESS_POSITIONS
+                         ? from->n_refs_out
+                         : REF_GUESS_POSITIONS - 1;
+        target = guess_ref(dag, from->index, k, upstream, (uint32_t)len);
+        if (target == NAME_NOT_FOUND)
+            target = dag_find_task(dag, upstream, (uint32_t)len);
+        if (target != NAME_NOT_FOUND) {
+            dag->next_referred = target + 1;
+            dag->ref_distance[k] = from->index - target;
+            dag->ref_target[k] = target;
+        }
     }
     const char *problem = target != NAME_NOT_FOUND
                               ? NULL
@@ -551,7 +571,7 @@ static int add_ref(daglib_task *task, task_ref_kind kind, const char *upstream)
     int rc = dag_build_check(task->dag);
     if (rc != DAGLIB_OK)
         return rc;
-    return append_ref(task->dag, task->index, kind, upstream);
+    return append_ref(task->dag, task, kind, upstream);
 }
 
 int daglib_task_input(daglib_task *task, const char *upstream)
@@ -579,7 +599,7 @@ static int add_task_ref(daglib_task *task, task_ref_kind kind,
                                task->name, ref_kind_words(kind),
                                upstream == NULL ? "NULL"
                                                 : "a task of another DAG");
-    return store_ref(dag, task->index, kind, upstream->index);
+    return store_ref(dag, task, kind, upstream->index);
 }
 
 int daglib_task_input_task(daglib_task *task, const daglib_task *upstream)
@@ -686,7 +706,7 @@ int daglib_task_map(daglib_task *task, const char *mapped_task)
 {
     int rc = check_new_kind(task, "mapped over a task", 0);
     if (rc == DAGLIB_OK)
-        rc = append_ref(task->dag, task->index, REF_MAP, mapped_task);
+        rc = append_ref(task->dag, task, REF_MAP, mapped_task);
     if (rc == DAGLIB_OK) {
         task->kind = TASK_MAP;
         task->dag->has_kinds = 1;
@@ -698,7 +718,7 @@ int daglib_task_join(daglib_task *task, const char *mapped_task)
 {
     int rc = check_new_kind(task, "a joining task", 1);
     if (rc == DAGLIB_OK)
-        rc = append_ref(task->dag, task->index, REF_JOIN, mapped_task);
+        rc = append_ref(task->dag, task, REF_JOIN, mapped_task);
     if (rc == DAGLIB_OK) {
         task->kind = TASK_JOIN;
         task->dag->has_kinds = 1;
@@ -821,7 +841,8 @@ int daglib_dag_add_subdag(daglib_dag *dag, const daglib_dag *other,
         const char *name = ref.target & REF_PENDING
                                ? other->pending[ref.target & ~REF_PENDING].name
                                : dag_task(other, ref.target)->name;
-        rc = append_ref(dag, base + ref_from(ref), ref_kind(ref), name);
+        rc = append_ref(dag, dag_task(dag, base + ref_from(ref)), ref_kind(ref),
+                        name);
         if (rc != DAGLIB_OK)
             return rc;
     }

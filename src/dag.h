@@ -95,6 +95,8 @@ struct daglib_task {
 #define TASK_NAME_MAX_BYTES 4096
 _Static_assert(TASK_NAME_MAX_BYTES <= UINT16_MAX, "a name's length fits");
 
+#define REF_GUESS_POSITIONS 4
+
 typedef enum dag_codec { DAG_CODEC_NULL, DAG_CODEC_DEFLATE } dag_codec;
 
 struct daglib_dag {
@@ -117,10 +119,16 @@ struct daglib_dag {
     daglib_task_fn *fn_blocks[GROW_BLOCKS];
     uint32_t n_tasks;
     name_table task_names;
-    /* The task after the one last referred to: references go through
-     * tasks in order more often than not (a fan's sink taking t1, t2, ...,
-     * a wavefront's row above), and one compare is cheaper than hashing. */
+    /* Guesses at the task a name refers to, each one compare, tried
+     * before hashing the name: big DAGs are built by loops, and loops
+     * refer in patterns -- to the task after the one last referred to (a
+     * join taking t1, t2, ...), or, for a task's k-th reference, as far
+     * back as the previous such reference went (a chain, a grid's row
+     * above and cell to the left) or to the same task (a fan out of one
+     * source).  A task's references past the last position share it. */
     uint32_t next_referred;
+    uint32_t ref_distance[REF_GUESS_POSITIONS];
+    uint32_t ref_target[REF_GUESS_POSITIONS];
     task_ref *ref_blocks[GROW_BLOCKS]; /* in the order they were declared */
     uint32_t n_refs;
     /* What the references are like, for the compiler: some reference is

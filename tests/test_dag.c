@@ -349,6 +349,95 @@ TEST(dag_task_handles_make_the_same_references_as_names)
     CHECK_INT_EQ(run_digits(1), 312);
 }
 
+/* A grid of tasks "g r c", each taking the cell above and the one to its
+ * left, and a common source "seed": the ways big DAGs are built in loops,
+ * where references are resolved by guessing from the last ones.  Each
+ * cell folds its id and its arguments, in order, into its result, so a
+ * wrong or reordered argument changes the last cell's result. */
+#define GRID 24
+#define FOLD(v, x) (((v) * 31 + (x)) % 1000003)
+
+static void fold_task(daglib_context *ctx, int argc,
+                      const daglib_value *const *argv)
+{
+    int64_t v = (int64_t)(intptr_t)daglib_user_data(ctx);
+    for (int i = 0; i < argc; i++)
+        v = FOLD(v, daglib_value_int(argv[i]));
+    daglib_result_int(ctx, v);
+}
+
+/* The ways to build the grid: 0 row by row taking (above, left, seed);
+ * 1 the same, odd rows taking (left, above, seed); 2 the rows from the
+ * last one up, so every "above" names a task not added yet; 3 row by row,
+ * the seed a dependency declared first (it still comes last). */
+static int64_t grid_by_hand(int way)
+{
+    int64_t cell[GRID][GRID];
+    for (int r = 0; r < GRID; r++)
+        for (int c = 0; c < GRID; c++) {
+            int64_t v = 1000 + r * GRID + c, up = -1, left = -1;
+            if (r > 0)
+                up = cell[r - 1][c];
+            if (c > 0)
+                left = cell[r][c - 1];
+            int left_first = way == 1 && r % 2 == 1;
+            if (left_first && left >= 0)
+                v = FOLD(v, left);
+            if (up >= 0)
+                v = FOLD(v, up);
+            if (!left_first && left >= 0)
+                v = FOLD(v, left);
+            cell[r][c] = FOLD(v, 5);
+        }
+    return cell[GRID - 1][GRID - 1];
+}
+
+static int64_t grid_by_dag(int way, int workers)
+{
+    daglib_dag *dag = daglib_dag_new("grid", NULL, 0);
+    daglib_dag_set_workers(dag, workers);
+    daglib_task_add(dag, "seed", NULL, number_task, (void *)5);
+    for (int i = 0; i < GRID; i++) {
+        int r = way == 2 ? GRID - 1 - i : i;
+        for (int c = 0; c < GRID; c++) {
+            char name[32], up[32], left[32];
+            snprintf(name, sizeof name, "g %d %d", r, c);
+            snprintf(up, sizeof up, "g %d %d", r - 1, c);
+            snprintf(left, sizeof left, "g %d %d", r, c - 1);
+            daglib_task *t =
+                daglib_task_add(dag, name, NULL, fold_task,
+                                (void *)(intptr_t)(1000 + r * GRID + c));
+            if (way == 3)
+                daglib_task_depends_on(t, "seed");
+            int left_first = way == 1 && r % 2 == 1;
+            if (left_first && c > 0)
+                daglib_task_input(t, left);
+            if (r > 0)
+                daglib_task_input(t, up);
+            if (!left_first && c > 0)
+                daglib_task_input(t, left);
+            if (way != 3)
+                daglib_task_input(t, "seed");
+            if (r == GRID - 1 && c == GRID - 1)
+                daglib_task_set_final(t);
+        }
+    }
+    daglib_value *result = NULL;
+    int64_t v = daglib_run(dag, &result) == DAGLIB_OK
+                    ? daglib_value_int(result)
+                    : -1;
+    daglib_value_free(result);
+    daglib_dag_free(dag);
+    return v;
+}
+
+TEST(dag_references_made_in_patterns_reach_the_named_tasks)
+{
+    for (int way = 0; way < 4; way++)
+        for (int workers = 1; workers <= 2; workers++)
+            CHECK_INT_EQ(grid_by_dag(way, workers), grid_by_hand(way));
+}
+
 TEST(dag_task_handle_must_be_of_the_same_dag)
 {
     daglib_dag *one = daglib_dag_new("one", NULL, 0);
