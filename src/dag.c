@@ -152,7 +152,7 @@ void daglib_dag_free(daglib_dag *dag)
                 daglib_value_free(dag_task(dag, t)->extra->map_values);
     for (int b = 0; b < GROW_BLOCKS; b++) {
         big_free(dag->task_blocks[b]);
-        big_free(dag->fn_blocks[b]);
+        big_free(dag->link_blocks[b]);
         big_free(dag->ref_blocks[b]);
     }
     free(dag->pending);
@@ -342,11 +342,11 @@ static daglib_task *next_task_slot(daglib_dag *dag, daglib_task_fn fn)
         (dag->task_blocks[block] =
              big_alloc_block(block_items(block), sizeof(daglib_task))) == NULL)
         return NULL;
-    if (dag->fn_blocks[block] == NULL &&
-        (dag->fn_blocks[block] =
-             big_alloc_block(block_items(block), sizeof(daglib_task_fn))) == NULL)
+    if (dag->link_blocks[block] == NULL &&
+        (dag->link_blocks[block] =
+             big_alloc_block(block_items(block), sizeof(task_links))) == NULL)
         return NULL;
-    dag->fn_blocks[block][offset] = fn;
+    dag->link_blocks[block][offset] = (task_links){fn, 0, 0};
     return &dag->task_blocks[block][offset];
 }
 
@@ -432,8 +432,6 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
         .extra = NULL,
         .name_len = (uint16_t)len,
         .index = dag->n_tasks,
-        .n_refs_out = 0,
-        .n_refs_in = 0,
         .kind = TASK_PLAIN,
         .final = 0,
     };
@@ -484,7 +482,7 @@ static int store_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
         return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
     *ref = (task_ref){from->index | (uint32_t)kind << REF_KIND_SHIFT, target};
     dag->n_refs++;
-    from->n_refs_out++;
+    dag_task_links(dag, from->index)->n_refs_out++;
     if (!(target & REF_PENDING))
         dag_note_resolved(dag, from->index, target);
     dag->refs_unordered |= from->index < dag->last_ref_from;
@@ -527,9 +525,8 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
     int looked_up = printable && len > 0;
     uint32_t target = NAME_NOT_FOUND;
     if (looked_up) {
-        uint32_t k = from->n_refs_out < REF_GUESS_POSITIONS
-                         ? from->n_refs_out
-                         : REF_GUESS_POSITIONS - 1;
+        uint32_t made = dag_task_links(dag, from->index)->n_refs_out;
+        uint32_t k = made < REF_GUESS_POSITIONS ? made : REF_GUESS_POSITIONS - 1;
         target = guess_ref(dag, from->index, k, upstream, (uint32_t)len);
         if (target == NAME_NOT_FOUND)
             target = dag_find_task(dag, upstream, (uint32_t)len);
@@ -816,7 +813,7 @@ int daglib_dag_add_subdag(daglib_dag *dag, const daglib_dag *other,
     for (uint32_t t = 0; t < other->n_tasks; t++) {
         const daglib_task *from = dag_task(other, t);
         daglib_task *copy = daglib_task_add(dag, from->name, from->description,
-                                            dag_task_fn(other, t),
+                                            dag_task_links(other, t)->fn,
                                             from->user_data);
         if (copy == NULL)
             return dag->error.code;

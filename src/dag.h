@@ -73,10 +73,8 @@ typedef struct task_extra {
     uint32_t chunks;          /* 0: the result is not chunked */
 } task_extra;
 
-/* 56 bytes per task; its name is in the arena, its function apart (see
- * fn_blocks).  The two counts are kept as references are made, while both
- * tasks are in cache, so that compiling a DAG of plain tasks lays out its
- * nodes in one pass with nothing to count. */
+/* 48 bytes per task; its name is in the arena, what compiling needs of it
+ * apart (task_links). */
 struct daglib_task {
     daglib_dag *dag;
     const char *name; /* in the DAG's arena, like description */
@@ -84,12 +82,21 @@ struct daglib_task {
     void *user_data;
     task_extra *extra; /* NULL: plain, unchunked, no retry */
     uint32_t index;
-    uint32_t n_refs_out; /* references it makes, resolved or not */
-    uint32_t n_refs_in;  /* resolved references to it */
-    uint16_t name_len;   /* at most TASK_NAME_MAX_BYTES */
-    uint8_t kind;        /* task_kind */
+    uint16_t name_len; /* at most TASK_NAME_MAX_BYTES */
+    uint8_t kind;      /* task_kind */
     uint8_t final;
 };
+
+/* What compiling reads of a task, 16 bytes in blocks of their own, not the
+ * whole task: its function, and how many references it makes and
+ * receives -- counted as references are made, while both tasks are in
+ * cache, so that a DAG of plain tasks is laid out in one pass over these
+ * with nothing to count. */
+typedef struct task_links {
+    daglib_task_fn fn;
+    uint32_t n_refs_out; /* references it makes, resolved or not */
+    uint32_t n_refs_in;  /* resolved references to it */
+} task_links;
 
 /* Longest task name: names are written in every profiling record. */
 #define TASK_NAME_MAX_BYTES 4096
@@ -114,9 +121,7 @@ struct daglib_dag {
     /* Tasks and references in blocks that never move (arena.h's
      * block_of): task i is task_blocks[block][offset]. */
     daglib_task *task_blocks[GROW_BLOCKS];
-    /* Each task's function, in blocks like the tasks': compiling reads
-     * these 8 bytes per task, not the whole task. */
-    daglib_task_fn *fn_blocks[GROW_BLOCKS];
+    task_links *link_blocks[GROW_BLOCKS]; /* numbered as the tasks */
     uint32_t n_tasks;
     name_table task_names;
     /* Guesses at the task a name refers to, each one compare, tried
@@ -161,10 +166,10 @@ static inline daglib_task *dag_task(const daglib_dag *dag, uint32_t i)
     return &dag->task_blocks[block][offset];
 }
 
-static inline daglib_task_fn dag_task_fn(const daglib_dag *dag, uint32_t i)
+static inline task_links *dag_task_links(const daglib_dag *dag, uint32_t i)
 {
     uint32_t offset, block = block_of(i, &offset);
-    return dag->fn_blocks[block][offset];
+    return &dag->link_blocks[block][offset];
 }
 
 static inline task_ref *dag_ref(const daglib_dag *dag, uint32_t r)
@@ -178,7 +183,7 @@ static inline task_ref *dag_ref(const daglib_dag *dag, uint32_t r)
 static inline void dag_note_resolved(daglib_dag *dag, uint32_t from,
                                      uint32_t target)
 {
-    dag_task(dag, target)->n_refs_in++;
+    dag_task_links(dag, target)->n_refs_in++;
     dag->refs_backward |= target >= from;
 }
 

@@ -533,18 +533,25 @@ static int grow_sources(plan *p, uint32_t *room)
 static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
 {
     uint32_t n = dag->n_tasks, n_refs = dag->n_refs;
+    /* References in task order, inputs only (a DAG built task by task),
+     * are the argument lists already, one after the other. */
+    int args_as_made = !dag->refs_unordered && !dag->refs_depend;
     p->n_nodes = n;
     p->n_args = p->n_edges = n_refs;
     /* Written in full before they are read: */
     p->nodes = big_alloc_raw(n, sizeof *p->nodes);
     p->args = big_alloc_raw((size_t)n_refs + 1, sizeof *p->args);
     p->succ = big_alloc_raw((size_t)n_refs + 1, sizeof *p->succ);
+    /* Where each node's next successor goes (and, first, its next
+     * argument when the references are not its arguments as made): the
+     * nodes themselves are not touched again once laid out. */
+    uint32_t *cursor = big_alloc_raw((size_t)n + 1, sizeof *cursor);
     p->consts = alloc_array(0, sizeof *p->consts);
     /* Sources are few as a rule: an array that grows as they are found. */
     uint32_t sources_room = 64;
     p->sources = alloc_array(sources_room, sizeof *p->sources);
     if (p->nodes == NULL || p->args == NULL || p->succ == NULL ||
-        p->consts == NULL || p->sources == NULL)
+        cursor == NULL || p->consts == NULL || p->sources == NULL)
         goto nomem;
     plan_node *nodes = p->nodes;
     /* The nodes, their list ranges, sources and sinks. */
@@ -552,60 +559,67 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
     p->n_sources = p->n_sinks = 0;
     for (uint32_t b = 0, t = 0; t < n; b++) {
         const daglib_task *tasks = dag->task_blocks[b];
-        const daglib_task_fn *fns = dag->fn_blocks[b];
+        const task_links *links = dag->link_blocks[b];
         uint32_t in_block = block_items_used(b, t, n);
         for (uint32_t i = 0; i < in_block; i++, t++) {
-            const daglib_task *task = &tasks[i];
+            const task_links *l = &links[i];
             nodes[t] = (plan_node){
-                .fn = fns[i],
-                .task = task,
+                .fn = l->fn,
+                .task = &tasks[i],
                 .instance = PLAN_NO_INSTANCE,
-                .n_preds = task->n_refs_out,
+                .n_preds = l->n_refs_out,
                 .succ_begin = next_succ,
+                .n_succ = l->n_refs_in,
                 .arg_begin = next_arg,
+                .n_args = l->n_refs_out,
             };
-            next_arg += task->n_refs_out;
-            next_succ += task->n_refs_in;
-            if (task->n_refs_out == 0) {
+            cursor[t] = args_as_made ? next_succ : next_arg;
+            next_arg += l->n_refs_out;
+            next_succ += l->n_refs_in;
+            if (l->n_refs_out == 0) {
                 if (p->n_sources == sources_room &&
                     grow_sources(p, &sources_room) != 0)
                     goto nomem;
                 p->sources[p->n_sources++] = t;
             }
-            p->n_sinks += task->n_refs_in == 0;
+            p->n_sinks += l->n_refs_in == 0;
         }
     }
     assert(next_arg == n_refs && next_succ == n_refs);
-    int forward = !dag->refs_backward, depends = dag->refs_depend;
-    /* Pass 3: arguments, inputs first, then dependencies, each in
-     * declaration order.  References in task order give the successor
-     * lists in node order too, as invert_args() lists them; otherwise a
-     * pass over the arguments does. */
-    int succ_now = !dag->refs_unordered && !depends;
-    for (int kind = REF_INPUT; kind <= (depends ? REF_DEPENDS : REF_INPUT);
-         kind++) {
+    int forward = !dag->refs_backward;
+    /* The arguments, inputs first, then dependencies, each in declaration
+     * order; the successor lists in node order, as invert_args() makes
+     * them. */
+    if (args_as_made) {
         for (uint32_t b = 0, r = 0; r < n_refs; b++) {
             const task_ref *refs = dag->ref_blocks[b];
             uint32_t in_block = block_items_used(b, r, n_refs);
-            for (uint32_t i = 0; i < in_block; i++) {
-                if (depends && ref_kind(refs[i]) != (task_ref_kind)kind)
-                    continue;
-                uint32_t from = ref_from(refs[i]), up = refs[i].target;
-                plan_node *pn = &nodes[from];
-                p->args[pn->arg_begin + pn->n_args++] = up;
-                if (succ_now)
-                    p->succ[nodes[up].succ_begin + nodes[up].n_succ++] = from;
+            for (uint32_t i = 0; i < in_block; i++, r++) {
+                uint32_t up = refs[i].target;
+                p->args[r] = up;
+                p->succ[cursor[up]++] = ref_from(refs[i]);
             }
-            r += in_block;
+        }
+    } else {
+        for (int kind = REF_INPUT; kind <= REF_DEPENDS; kind++)
+            for (uint32_t b = 0, r = 0; r < n_refs; b++) {
+                const task_ref *refs = dag->ref_blocks[b];
+                uint32_t in_block = block_items_used(b, r, n_refs);
+                for (uint32_t i = 0; i < in_block; i++)
+                    if (ref_kind(refs[i]) == (task_ref_kind)kind)
+                        p->args[cursor[ref_from(refs[i])]++] = refs[i].target;
+                r += in_block;
+            }
+        for (uint32_t t = 0; t < n; t++)
+            cursor[t] = nodes[t].succ_begin;
+        for (uint32_t t = 0; t < n; t++) {
+            const uint32_t *args = &p->args[nodes[t].arg_begin];
+            for (uint32_t a = 0; a < nodes[t].n_args; a++)
+                p->succ[cursor[args[a]]++] = t;
         }
     }
-    for (uint32_t t = 0; t < n && !succ_now; t++) {
-        const uint32_t *args = &p->args[nodes[t].arg_begin];
-        for (uint32_t a = 0; a < nodes[t].n_args; a++) {
-            plan_node *up = &nodes[args[a]];
-            p->succ[up->succ_begin + up->n_succ++] = t;
-        }
-    }
+    big_free(cursor);
+    cursor = NULL;
     p->finals = alloc_array(dag->n_finals, sizeof *p->finals);
     if (p->finals == NULL)
         goto nomem;
@@ -622,6 +636,7 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
     return DAGLIB_OK;
 
 nomem:
+    big_free(cursor);
     return error_set(err, DAGLIB_NOMEM, "out of memory compiling DAG '%s'",
                      dag->name);
 }
@@ -656,7 +671,7 @@ int plan_compile(struct daglib_dag *dag, plan **out, error_state *err)
     }
     for (uint32_t t = 0; t < dag->n_tasks; t++) {
         const daglib_task *task = dag_task(dag, t);
-        c.layout[t].fn = dag_task_fn(dag, t);
+        c.layout[t].fn = dag_task_links(dag, t)->fn;
         c.layout[t].chunks = task_chunks(task);
         c.layout[t].kind = (uint8_t)task->kind;
         c.layout[t].kind_ref = NO_REF;
