@@ -2,7 +2,7 @@
  * context.c -- what a task can do with its daglib_context: set its result,
  * fail, and ask who and where it is.
  *
- * The result is written straight into the node's state (the inline value
+ * The result is written straight into the node's output (the inline value
  * the successors will read), so returning a number costs a store.  A task
  * that cannot store its result (out of memory, invalid UTF-8) fails with a
  * message saying so rather than passing on something else.
@@ -16,18 +16,18 @@
 
 static daglib_value *result_slot(daglib_context *ctx)
 {
-    daglib_value *v = &ctx->state->result;
+    daglib_value *v = &ctx->output->result;
     value_clear(v);
     return v;
 }
 
 static void fail_with(daglib_context *ctx, char *message)
 {
-    node_state *st = ctx->state;
-    free(st->error);
-    st->error = message; /* NULL reads as "out of memory" */
-    st->status = NODE_FAILED;
-    value_clear(&st->result);
+    node_output *out = ctx->output;
+    free(out->error);
+    out->error = message; /* NULL reads as "out of memory" */
+    ctx->state->status = NODE_FAILED;
+    value_clear(&out->result);
 }
 
 static void fail_for_code(daglib_context *ctx, int code, const char *what)

@@ -195,7 +195,7 @@ static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
         /* A message may outlive a retry that then succeeded.  The node's
          * state is looked at only then: it is on the worker's cache lines. */
         if (ev->has_message)
-            rec.error = r->states[n].error;
+            rec.error = r->outputs[n].error;
         if (ev->status == NODE_FAILED && rec.error == NULL)
             rec.error = "out of memory";
     }

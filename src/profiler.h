@@ -111,9 +111,11 @@ const char *profiler_path(const profiler *pr);
 /* Slow path of profiler_task_done: start a new chunk.  0 or -1. */
 int profile_log_extend(profile_log *log);
 
-/* Worker w finished node n, with outcome st and times.  Hot path. */
+/* Worker w finished node n, with outcome st and out and times.  Hot
+ * path. */
 static inline void profiler_task_done(profiler *pr, uint32_t w, uint32_t n,
                                       const node_state *st,
+                                      const node_output *out,
                                       const task_times *times)
 {
     profile_log *log = &pr->logs[w];
@@ -122,7 +124,7 @@ static inline void profiler_task_done(profiler *pr, uint32_t w, uint32_t n,
     profile_event *ev = &log->tail->events[log->tail_count++];
     ev->node = n;
     ev->status = st->status;
-    ev->has_message = st->error != NULL;
+    ev->has_message = out->error != NULL;
     ev->attempts = st->attempts;
     ev->times = *times;
     atomic_store_explicit(&log->tail->count, log->tail_count,

@@ -18,14 +18,22 @@
 #include "progress.h"
 #include "scheduler.h"
 
+/* A final's result, or none (NULL) if it never ran: a run cut short. */
+static daglib_value *final_result(run *r, uint32_t n, daglib_value *none)
+{
+    value_init(none);
+    return node_ran(&r->states[n]) ? &r->outputs[n].result : none;
+}
+
 /* Move the finals out of the run into what daglib_run() returns. */
 static int collect_finals(run *r, daglib_value **finals)
 {
     const plan *p = r->plan;
+    daglib_value none;
     if (p->n_finals == 0 && !p->tuple_finals)
         return DAGLIB_OK;
     if (p->n_finals == 1 && !p->tuple_finals) {
-        *finals = value_box(&r->states[p->finals[0]].result);
+        *finals = value_box(final_result(r, p->finals[0], &none));
         return *finals != NULL ? DAGLIB_OK : DAGLIB_NOMEM;
     }
     daglib_value tuple;
@@ -34,7 +42,7 @@ static int collect_finals(run *r, daglib_value **finals)
     if (value_list_reserve(&tuple, p->n_finals) != DAGLIB_OK)
         return DAGLIB_NOMEM;
     for (uint32_t f = 0; f < p->n_finals; f++)
-        value_list_push(&tuple, &r->states[p->finals[f]].result);
+        value_list_push(&tuple, final_result(r, p->finals[f], &none));
     *finals = value_box(&tuple);
     if (*finals == NULL) {
         value_clear(&tuple);
@@ -50,7 +58,7 @@ static int report_failure(daglib_dag *dag, run *r)
     uint32_t skipped = atomic_load(&r->n_skipped);
     char name[256];
     run_node_name(r, first, name, sizeof name);
-    const char *message = r->states[first].error;
+    const char *message = r->outputs[first].error;
     return dag_run_error(
         dag, DAGLIB_TASK_FAILED,
         "task '%s' of DAG '%s' failed: %s (%u task%s failed, %u skipped)", name,

@@ -135,7 +135,7 @@ static int gather_args(run *r, const plan_node *pn, call_args *ca)
     uint32_t a = 0;
     if (joins) {
         for (; a < pn->n_joined; a++)
-            ca->argv[a] = &r->states[args[a]].result;
+            ca->argv[a] = &r->outputs[args[a]].result;
         if (value_shallow_list(&ca->joined, ca->argv, pn->n_joined) != DAGLIB_OK) {
             if (ca->argv != ca->stack)
                 big_free((void *)ca->argv);
@@ -146,7 +146,7 @@ static int gather_args(run *r, const plan_node *pn, call_args *ca)
     for (uint32_t i = joins; a < pn->n_args; a++, i++) {
         uint32_t arg = args[a];
         ca->argv[i] = arg & PLAN_ARG_CONST ? p->consts[arg & ~PLAN_ARG_CONST]
-                                           : &r->states[arg].result;
+                                           : &r->outputs[arg].result;
     }
     ca->argc = (int)argc;
     return 0;
@@ -185,14 +185,14 @@ static void report_start(run *r, daglib_context *ctx, int attempt)
  * while it fails; leaves status WAITING (ran) or FAILED, and when the run
  * is timed, when the attempts ran in *times. */
 static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
-                      node_state *st, task_times *times)
+                      node_state *st, node_output *out, task_times *times)
 {
     call_args ca;
     if (gather_args(r, pn, &ca) != 0) {
         st->status = NODE_FAILED; /* no message: "out of memory" */
         return;
     }
-    daglib_context ctx = {r, n, w->index, st, NULL};
+    daglib_context ctx = {r, n, w->index, st, out, NULL};
     double wait = 0;
     for (int attempt = 1;; attempt++) {
         st->attempts = (uint16_t)attempt;
@@ -226,22 +226,22 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
     }
     if (ctx.name_buffer != NULL)
         free(ctx.name_buffer);
-    if (st->error != NULL) /* even after a later success (a retry) */
+    if (out->error != NULL) /* even after a later success (a retry) */
         atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
     release_call_args(&ca);
     if ((pn->flags & NODE_CHUNKED) && st->status != NODE_FAILED) {
-        int rc = split_into_chunks(&st->result, task_chunks(pn->task));
+        int rc = split_into_chunks(&out->result, task_chunks(pn->task));
         if (rc != DAGLIB_OK) {
             const char *type_names[] = {"NULL", "an integer", "a real", "a text",
                                         "a blob", "a list", "a pointer"};
-            free(st->error);
-            st->error =
+            free(out->error);
+            out->error =
                 rc == DAGLIB_NOMEM
                     ? NULL
                     : format_string("its result must be a list to split into "
                                     "%u chunks, not %s",
                                     task_chunks(pn->task),
-                                    type_names[daglib_value_type(&st->result)]);
+                                    type_names[daglib_value_type(&out->result)]);
             st->status = NODE_FAILED;
             atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
         }
@@ -262,15 +262,15 @@ static ALWAYS_INLINE void release_args(run *r, const plan_node *pn, int single)
          * readers (and their plan node stays out of the cache).  The type
          * is fixed until the last reader of a result that owns memory
          * clears it.  A final is kept. */
-        node_state *ust = &r->states[up];
-        if (ust->result.type < DAGLIB_TEXT)
+        node_output *uout = &r->outputs[up];
+        if (uout->result.type < DAGLIB_TEXT)
             continue;
         const plan_node *upn = &p->nodes[up];
         if (upn->flags & NODE_FINAL)
             continue;
         if (upn->n_succ == 1 ||
-            arrive(&ust->readers_done, upn->n_succ, single))
-            discard_result(&ust->result);
+            arrive(&r->states[up].readers_done, upn->n_succ, single))
+            discard_result(&uout->result);
     }
 }
 
@@ -284,7 +284,7 @@ static void note_failure(run *r, uint32_t n)
 }
 
 static void report_finish(run *r, uint32_t n, const node_state *st,
-                          const task_times *times)
+                          const node_output *out, const task_times *times)
 {
     char name[512];
     run_node_name(r, n, name, sizeof name);
@@ -300,9 +300,9 @@ static void report_finish(run *r, uint32_t n, const node_state *st,
         .status = statuses[st->status],
         /* an observed run's clock is CLOCK_MONOTONIC (run.c) */
         .runtime = (double)times->runtime / 1e9,
-        .error = st->status == NODE_FAILED && st->error == NULL
+        .error = st->status == NODE_FAILED && out->error == NULL
                      ? "out of memory"
-                     : st->error,
+                     : out->error,
     };
     r->observer->on_finish(r->observer->user_data, &event);
 }
@@ -325,7 +325,10 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
 {
     const plan_node *pn = &r->plan->nodes[n];
     node_state *st = &r->states[n];
+    node_output *out = &r->outputs[n];
     task_times times = {0, 0, 0};
+    out->error = NULL;
+    value_init(&out->result);
     st->worker = (uint16_t)w->index;
     if (atomic_load_explicit(&st->upstream_failed, memory_order_relaxed)) {
         st->status = NODE_SKIPPED;
@@ -333,11 +336,11 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
     } else {
         if (r->counting)
             atomic_store_explicit(&w->running, 1, memory_order_relaxed);
-        call_task(r, w, n, pn, st, &times);
+        call_task(r, w, n, pn, st, out, &times);
         if (r->counting)
             atomic_store_explicit(&w->running, 0, memory_order_relaxed);
         if (st->status == NODE_FAILED) {
-            value_clear(&st->result);
+            value_clear(&out->result);
             note_failure(r, n);
         } else {
             st->status = NODE_OK;
@@ -345,13 +348,13 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
     }
     release_args(r, pn, single);
     if (pn->n_succ == 0 && !(pn->flags & NODE_FINAL))
-        discard_result(&st->result);
+        discard_result(&out->result);
     if (r->observer != NULL && r->observer->on_finish != NULL)
-        report_finish(r, n, st, &times);
+        report_finish(r, n, st, out, &times);
     if (r->counting)
         count_outcome(w, st);
     if (r->profiler != NULL)
-        profiler_task_done(r->profiler, w->index, n, st, &times);
+        profiler_task_done(r->profiler, w->index, n, st, out, &times);
 }
 
 /* ---- chunks -------------------------------------------------------------- */
@@ -399,7 +402,7 @@ void plan_take_chunk(daglib_context *ctx, int argc,
      * saves copying every item. */
     daglib_value *chunks = (daglib_value *)argv[0];
     uint32_t i = ctx->run->plan->nodes[ctx->node].instance;
-    daglib_value *slot = &ctx->state->result;
+    daglib_value *slot = &ctx->output->result;
     value_clear(slot);
     value_move(slot, &chunks->u.list.items[i]);
 }
@@ -432,7 +435,7 @@ static void push_ready(run *r, worker *w, uint32_t n)
     if (deque_push(&w->queue, n) != 0) {
         /* No memory to grow the deque: keep the node on the worker's own
          * overflow stack, linked through the node states. */
-        r->states[n].result.capacity = w->overflow;
+        r->outputs[n].result.capacity = w->overflow;
         w->overflow = n;
     }
 }
@@ -673,8 +676,7 @@ static uint32_t take_own(worker *w)
     uint32_t n = deque_take(&w->queue);
     if (n == DEQUE_EMPTY && w->overflow != PLAN_NO_NODE) {
         n = w->overflow;
-        w->overflow = w->run->states[n].result.capacity;
-        w->run->states[n].result.capacity = 0;
+        w->overflow = w->run->outputs[n].result.capacity;
     }
     return n;
 }
@@ -715,27 +717,32 @@ static void *worker_main(void *arg)
 void run_memory_free(run_memory *m)
 {
     big_free(m->states);
+    big_free(m->outputs);
     free(m->stack); /* malloc: only the depth the runs reached is touched */
     memset(m, 0, sizeof *m);
 }
 
-/* Zeroed states for n nodes: the kept ones, cleared if a run used them,
- * or fresh zero pages when they are too few. */
-static node_state *zeroed_states(run_memory *m, uint32_t n)
+/* Zeroed states and outputs for n nodes: the kept ones, states cleared
+ * if a run used them, or new ones when they are too few.  0, or -1 when
+ * memory runs out. */
+static int prepare_memory(run_memory *m, uint32_t n)
 {
     if (m->states != NULL && n <= m->capacity) {
         if (m->dirty)
             memset(m->states, 0, ((size_t)n + 1) * sizeof *m->states);
         m->dirty = 1;
-        return m->states;
+        return 0;
     }
     run_memory_free(m);
     m->states = big_alloc((size_t)n + 1, sizeof *m->states);
-    if (m->states == NULL)
-        return NULL;
+    m->outputs = big_alloc_raw((size_t)n + 1, sizeof *m->outputs);
+    if (m->states == NULL || m->outputs == NULL) {
+        run_memory_free(m);
+        return -1;
+    }
     m->capacity = n;
     m->dirty = 1;
-    return m->states;
+    return 0;
 }
 
 int run_init(run *r, const plan *p, const struct daglib_dag *dag,
@@ -746,12 +753,15 @@ int run_init(run *r, const plan *p, const struct daglib_dag *dag,
     r->dag = dag;
     r->memory = memory;
     r->n_workers = n_workers;
-    r->states = zeroed_states(memory, p->n_nodes);
-    r->workers = calloc(n_workers, sizeof *r->workers);
-    if (r->states == NULL || r->workers == NULL)
+    if (prepare_memory(memory, p->n_nodes) != 0)
         goto nomem;
-    /* calloc's zeroes are every node's starting state: no predecessor
-     * done, no reader done, no failure upstream, a NULL result. */
+    /* Zeroes are every node's starting state: no predecessor done, no
+     * reader done, no failure upstream, not run. */
+    r->states = memory->states;
+    r->outputs = memory->outputs;
+    r->workers = calloc(n_workers, sizeof *r->workers);
+    if (r->workers == NULL)
+        goto nomem;
     for (uint32_t i = 0; i < n_workers; i++) {
         worker *w = &r->workers[i];
         w->run = r;
@@ -827,13 +837,15 @@ void run_destroy(run *r)
      * flagged.  So a clean run has no state to visit but the finals. */
     if (r->states != NULL && atomic_load(&r->messages_kept)) {
         for (uint32_t n = 0; n < r->plan->n_nodes; n++) {
-            discard_result(&r->states[n].result);
-            if (r->states[n].error != NULL)
-                free(r->states[n].error);
+            if (!node_ran(&r->states[n]))
+                continue;
+            discard_result(&r->outputs[n].result);
+            free(r->outputs[n].error);
         }
     } else if (r->states != NULL) {
         for (uint32_t f = 0; f < r->plan->n_finals; f++)
-            discard_result(&r->states[r->plan->finals[f]].result);
+            if (node_ran(&r->states[r->plan->finals[f]]))
+                discard_result(&r->outputs[r->plan->finals[f]].result);
     }
     if (r->workers != NULL && r->n_workers > 1)
         for (uint32_t i = 0; i < r->n_workers; i++)

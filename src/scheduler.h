@@ -1,15 +1,19 @@
 /*
  * scheduler.h -- the state of one run and the workers that execute it.
  *
- * A run owns one node_state per plan node: a count of predecessors done, a
- * count of readers done for releasing the result, the result itself (inline,
- * so most results allocate nothing) and the outcome.  Workers are threads
- * (the caller's thread is worker 0), each with a work-stealing deque.
+ * A run owns two records per plan node.  Its node_state (16 bytes), zeroed
+ * before every run: a count of predecessors done, a count of readers done
+ * for releasing the result, and the outcome.  Its node_output (32 bytes):
+ * the result itself (inline, so most results allocate nothing) and a
+ * failure's message, written when the node runs and read only after --
+ * so a run clears a third of what it would if the two were one.  Workers
+ * are threads (the caller's thread is worker 0), each with a work-stealing
+ * deque.
  *
  * Who touches what: node_state.preds_done and .readers_done are atomics any
- * worker may increment; everything else in a node_state is written only by
- * the worker that runs the node, before it hands the node's successors on
- * (a release), and read by others only after they acquired that hand-off.
+ * worker may increment; everything else is written only by the worker that
+ * runs the node, before it hands the node's successors on (a release), and
+ * read by others only after they acquired that hand-off.
  */
 #ifndef DAGLIB_SCHEDULER_H
 #define DAGLIB_SCHEDULER_H
@@ -41,11 +45,21 @@ typedef struct node_state {
     uint8_t status;                  /* enum node_status */
     uint16_t attempts;
     uint16_t worker;
-    char *error;            /* a failed task's message */
-    /* While the node waits on a worker's overflow stack, its NULL result's
-     * unused capacity links it to the next one there. */
-    daglib_value result;
 } node_state;
+
+/* Meaningful once the node's status says it ran (node_ran). */
+typedef struct node_output {
+    char *error; /* a failed task's message */
+    /* While the node waits on a worker's overflow stack, before it runs,
+     * its result's capacity links it to the next one there. */
+    daglib_value result;
+} node_output;
+
+/* Did the node run (or was it skipped) in this run: is its output set? */
+static inline int node_ran(const node_state *st)
+{
+    return st->status != NODE_WAITING;
+}
 
 /* When a task ran, in ticks of the run's clock (ticks.h); kept only while
  * its worker finishes it, then handed to the profiler and the observer. */
@@ -61,7 +75,8 @@ struct run;
  * single worker's stack.  Handing them back and getting fresh pages at the
  * next run would cost a page fault per 4 KiB, more than the run itself. */
 typedef struct run_memory {
-    node_state *states; /* capacity + 1, zeroed unless dirty */
+    node_state *states;   /* capacity + 1, zeroed unless dirty */
+    node_output *outputs; /* capacity + 1, never zeroed */
     uint32_t *stack;    /* capacity, or NULL until a one-worker run */
     uint32_t capacity;  /* nodes */
     int dirty;          /* states were used since they were last zeroed */
@@ -90,6 +105,7 @@ typedef struct run {
     const struct daglib_dag *dag;
     run_memory *memory; /* the DAG's, lent for the run */
     node_state *states;
+    node_output *outputs;
     int timed;          /* read the clock around each task */
     ticks_source clock; /* which clock, when timed */
     worker *workers;
@@ -117,6 +133,7 @@ struct daglib_context {
     uint32_t node;
     uint32_t worker;
     node_state *state;
+    node_output *output;
     char *name_buffer; /* "name 3" for a mapped instance, made on demand */
 };
 
