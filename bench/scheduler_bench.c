@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,15 +97,26 @@ static double median(const double *v, int n)
 typedef struct bare_share {
     const shape *s;
     uint64_t iterations;
-    uint32_t first, step;
+    _Atomic uint32_t *next; /* the first task no thread has claimed */
 } bare_share;
+
+/* Tasks are claimed BARE_CLAIM at a time from a shared counter: a thread
+ * that starts late or is held up does less, as under any scheduler that
+ * balances, instead of the run waiting for its fixed half. */
+#define BARE_CLAIM 16
 
 static void *run_bare_share(void *arg)
 {
     const bare_share *share = arg;
-    for (uint32_t i = share->first; i < share->s->n; i += share->step)
-        bench_spin(share->iterations);
-    return NULL;
+    uint32_t n = share->s->n;
+    for (;;) {
+        uint32_t first = atomic_fetch_add(share->next, BARE_CLAIM);
+        if (first >= n)
+            return NULL;
+        uint32_t end = n - first < BARE_CLAIM ? n : first + BARE_CLAIM;
+        for (uint32_t i = first; i < end; i++)
+            bench_spin(share->iterations);
+    }
 }
 
 /* The spinning tasks dealt out to `workers` threads (the calling thread
@@ -113,16 +125,13 @@ static int bench_bare(const shape *s, int workers, const bench_task *task,
                       bench_time *out)
 {
     pthread_t threads[workers];
-    bare_share shares[workers];
+    _Atomic uint32_t next = 0;
+    bare_share share = {s, task->spin_iterations, &next};
     int64_t t0 = bench_now_ns();
-    for (int k = 0; k < workers; k++) {
-        shares[k] = (bare_share){s, task->spin_iterations, (uint32_t)k,
-                                 (uint32_t)workers};
-        if (k > 0 &&
-            pthread_create(&threads[k], NULL, run_bare_share, &shares[k]) != 0)
+    for (int k = 1; k < workers; k++)
+        if (pthread_create(&threads[k], NULL, run_bare_share, &share) != 0)
             return -1;
-    }
-    run_bare_share(&shares[0]);
+    run_bare_share(&share);
     for (int k = 1; k < workers; k++)
         pthread_join(threads[k], NULL);
     out->build_ns = -1;

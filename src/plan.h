@@ -9,8 +9,8 @@
  * arrays (CSR), so the hot loop follows indices and never touches a name.
  *
  * A plan is immutable once compiled and shared by every run of the DAG
- * until the DAG changes; what changes during a run lives in node_state
- * (scheduler.h).
+ * until the DAG changes; what changes during a run lives in node_state and
+ * node_output (scheduler.h).
  */
 #ifndef DAGLIB_PLAN_H
 #define DAGLIB_PLAN_H

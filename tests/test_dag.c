@@ -369,7 +369,8 @@ static void fold_task(daglib_context *ctx, int argc,
 /* The ways to build the grid: 0 row by row taking (above, left, seed);
  * 1 the same, odd rows taking (left, above, seed); 2 the rows from the
  * last one up, so every "above" names a task not added yet; 3 row by row,
- * the seed a dependency declared first (it still comes last). */
+ * the seed a dependency declared first (it still comes last); 4 as 0, but
+ * the references made after all tasks, column by column. */
 static int64_t grid_by_hand(int way)
 {
     int64_t cell[GRID][GRID];
@@ -392,6 +393,29 @@ static int64_t grid_by_hand(int way)
     return cell[GRID - 1][GRID - 1];
 }
 
+static void grid_name(char *buf, size_t size, int r, int c)
+{
+    snprintf(buf, size, "g %d %d", r, c);
+}
+
+static void grid_refer(daglib_task *t, int way, int r, int c)
+{
+    char up[32], left[32];
+    grid_name(up, sizeof up, r - 1, c);
+    grid_name(left, sizeof left, r, c - 1);
+    if (way == 3)
+        daglib_task_depends_on(t, "seed");
+    int left_first = way == 1 && r % 2 == 1;
+    if (left_first && c > 0)
+        daglib_task_input(t, left);
+    if (r > 0)
+        daglib_task_input(t, up);
+    if (!left_first && c > 0)
+        daglib_task_input(t, left);
+    if (way != 3)
+        daglib_task_input(t, "seed");
+}
+
 static int64_t grid_by_dag(int way, int workers)
 {
     daglib_dag *dag = daglib_dag_new("grid", NULL, 0);
@@ -400,28 +424,25 @@ static int64_t grid_by_dag(int way, int workers)
     for (int i = 0; i < GRID; i++) {
         int r = way == 2 ? GRID - 1 - i : i;
         for (int c = 0; c < GRID; c++) {
-            char name[32], up[32], left[32];
-            snprintf(name, sizeof name, "g %d %d", r, c);
-            snprintf(up, sizeof up, "g %d %d", r - 1, c);
-            snprintf(left, sizeof left, "g %d %d", r, c - 1);
+            char name[32];
+            grid_name(name, sizeof name, r, c);
             daglib_task *t =
                 daglib_task_add(dag, name, NULL, fold_task,
                                 (void *)(intptr_t)(1000 + r * GRID + c));
-            if (way == 3)
-                daglib_task_depends_on(t, "seed");
-            int left_first = way == 1 && r % 2 == 1;
-            if (left_first && c > 0)
-                daglib_task_input(t, left);
-            if (r > 0)
-                daglib_task_input(t, up);
-            if (!left_first && c > 0)
-                daglib_task_input(t, left);
-            if (way != 3)
-                daglib_task_input(t, "seed");
+            if (way != 4)
+                grid_refer(t, way, r, c);
             if (r == GRID - 1 && c == GRID - 1)
                 daglib_task_set_final(t);
         }
     }
+    /* Way 4: every task first, then the references column by column,
+     * so that they are not made in task order. */
+    for (int c = 0; c < GRID && way == 4; c++)
+        for (int r = 0; r < GRID; r++) {
+            char name[32];
+            grid_name(name, sizeof name, r, c);
+            grid_refer(daglib_dag_task(dag, name), way, r, c);
+        }
     daglib_value *result = NULL;
     int64_t v = daglib_run(dag, &result) == DAGLIB_OK
                     ? daglib_value_int(result)
@@ -433,7 +454,7 @@ static int64_t grid_by_dag(int way, int workers)
 
 TEST(dag_references_made_in_patterns_reach_the_named_tasks)
 {
-    for (int way = 0; way < 4; way++)
+    for (int way = 0; way < 5; way++)
         for (int workers = 1; workers <= 2; workers++)
             CHECK_INT_EQ(grid_by_dag(way, workers), grid_by_hand(way));
 }
