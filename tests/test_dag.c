@@ -316,6 +316,18 @@ static void digits_task(daglib_context *ctx, int argc,
     daglib_result_int(ctx, v);
 }
 
+/* Run dag, free it, and give its one final's integer, or -1. */
+static int64_t run_for_int(daglib_dag *dag)
+{
+    daglib_value *result = NULL;
+    int64_t v = daglib_run(dag, &result) == DAGLIB_OK
+                    ? daglib_value_int(result)
+                    : -1;
+    daglib_value_free(result);
+    daglib_dag_free(dag);
+    return v;
+}
+
 /* a, b, c give 1, 2, 3; d takes inputs c then a and depends on b. */
 static int64_t run_digits(int by_handle)
 {
@@ -334,13 +346,7 @@ static int64_t run_digits(int by_handle)
         daglib_task_input(d, "a");
     }
     daglib_task_set_final(d);
-    daglib_value *result = NULL;
-    int64_t v = daglib_run(dag, &result) == DAGLIB_OK
-                    ? daglib_value_int(result)
-                    : -1;
-    daglib_value_free(result);
-    daglib_dag_free(dag);
-    return v;
+    return run_for_int(dag);
 }
 
 TEST(dag_task_handles_make_the_same_references_as_names)
@@ -443,13 +449,7 @@ static int64_t grid_by_dag(int way, int workers)
             grid_name(name, sizeof name, r, c);
             grid_refer(daglib_dag_task(dag, name), way, r, c);
         }
-    daglib_value *result = NULL;
-    int64_t v = daglib_run(dag, &result) == DAGLIB_OK
-                    ? daglib_value_int(result)
-                    : -1;
-    daglib_value_free(result);
-    daglib_dag_free(dag);
-    return v;
+    return run_for_int(dag);
 }
 
 TEST(dag_references_made_in_patterns_reach_the_named_tasks)
