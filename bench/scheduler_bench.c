@@ -128,12 +128,15 @@ static int bench_bare(const shape *s, int workers, const bench_task *task,
     _Atomic uint32_t next = 0;
     bare_share share = {s, task->spin_iterations, &next};
     int64_t t0 = bench_now_ns();
-    for (int k = 1; k < workers; k++)
-        if (pthread_create(&threads[k], NULL, run_bare_share, &share) != 0)
-            return -1;
-    run_bare_share(&share);
-    for (int k = 1; k < workers; k++)
+    int started = 1;
+    while (started < workers &&
+           pthread_create(&threads[started], NULL, run_bare_share, &share) == 0)
+        started++;
+    run_bare_share(&share); /* the threads that started share the tasks */
+    for (int k = 1; k < started; k++)
         pthread_join(threads[k], NULL);
+    if (started < workers)
+        return -1;
     out->build_ns = -1;
     out->run_ns = (double)(bench_now_ns() - t0);
     out->first_ns = out->run_ns;

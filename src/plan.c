@@ -16,7 +16,6 @@
  *      behind a cycle, and walking predecessors among them finds one to
  *      name in the error.
  */
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -512,8 +511,10 @@ static int keep_task_ranges(compiler *c)
 /* A DAG of plain tasks (no map, join or chunks): one node per task,
  * numbered as the tasks, its arguments its references.  Each task counts
  * its references both ways as they are made (dag.h), so the nodes are
- * laid out in one pass over the tasks and filled in one over the
- * references; and when every reference points to an earlier task -- a
+ * laid out in one pass over the tasks; the lists are filled in one pass
+ * over the references when they were made task by task, inputs only, else
+ * in one per kind and one over the arguments; and when every reference
+ * points to an earlier task -- a
  * DAG built in order, as most are -- the order of the indices is already
  * topological and no cycle check is needed. */
 static int order_nodes(const char *dag_name, plan *p, error_state *err);
@@ -585,7 +586,14 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
             p->n_sinks += l->n_refs_in == 0;
         }
     }
-    assert(next_arg == n_refs && next_succ == n_refs);
+    if (next_arg != n_refs || next_succ != n_refs) { /* a bug, not the caller's */
+        big_free(cursor);
+        return error_set(err, DAGLIB_INVALID,
+                         "DAG '%s' is inconsistent: its tasks count %u "
+                         "references made and %u received, not %u (a bug "
+                         "in daglib)",
+                         dag->name, next_arg, next_succ, n_refs);
+    }
     int forward = !dag->refs_backward;
     /* The arguments, inputs first, then dependencies, each in declaration
      * order; the successor lists in node order, as invert_args() makes
@@ -601,7 +609,8 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
             }
         }
     } else {
-        for (int kind = REF_INPUT; kind <= REF_DEPENDS; kind++)
+        int last_kind = dag->refs_depend ? REF_DEPENDS : REF_INPUT;
+        for (int kind = REF_INPUT; kind <= last_kind; kind++)
             for (uint32_t b = 0, r = 0; r < n_refs; b++) {
                 const task_ref *refs = dag->ref_blocks[b];
                 uint32_t in_block = block_items_used(b, r, n_refs);

@@ -193,7 +193,8 @@ static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
             rec.started_at_us = rec.ended_at_us = PROFILE_NO_TIME;
         }
         /* A message may outlive a retry that then succeeded.  The node's
-         * state is looked at only then: it is on the worker's cache lines. */
+         * output is looked at only then: it is on the worker's cache
+         * lines. */
         if (ev->has_message)
             rec.error = r->outputs[n].error;
         if (ev->status == NODE_FAILED && rec.error == NULL)

@@ -434,7 +434,8 @@ static void push_ready(run *r, worker *w, uint32_t n)
 {
     if (deque_push(&w->queue, n) != 0) {
         /* No memory to grow the deque: keep the node on the worker's own
-         * overflow stack, linked through the node states. */
+         * overflow stack, linked through the outputs of its nodes, which
+         * are not set before they run. */
         r->outputs[n].result.capacity = w->overflow;
         w->overflow = n;
     }
@@ -722,9 +723,9 @@ void run_memory_free(run_memory *m)
     memset(m, 0, sizeof *m);
 }
 
-/* Zeroed states and outputs for n nodes: the kept ones, states cleared
- * if a run used them, or new ones when they are too few.  0, or -1 when
- * memory runs out. */
+/* Zeroed states for n nodes, and room for their outputs: the kept ones,
+ * the states cleared if a run used them, or new ones when they are too
+ * few.  0, or -1 when memory runs out. */
 static int prepare_memory(run_memory *m, uint32_t n)
 {
     if (m->states != NULL && n <= m->capacity) {

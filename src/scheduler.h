@@ -11,9 +11,12 @@
  * deque.
  *
  * Who touches what: node_state.preds_done and .readers_done are atomics any
- * worker may increment; everything else is written only by the worker that
+ * worker may increment; everything else is written by the worker that
  * runs the node, before it hands the node's successors on (a release), and
- * read by others only after they acquired that hand-off.
+ * read by others only after they acquired that hand-off -- but for two
+ * writes that need no hand-off: before the node runs, the worker that
+ * holds it on its overflow stack links it through its output, and after,
+ * the last reader of its result frees it.
  */
 #ifndef DAGLIB_SCHEDULER_H
 #define DAGLIB_SCHEDULER_H

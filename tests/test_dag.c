@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dag.h"
 #include "test.h"
 
 static void nothing(daglib_context *ctx, int argc,
@@ -457,6 +458,21 @@ TEST(dag_references_made_in_patterns_reach_the_named_tasks)
     for (int way = 0; way < 5; way++)
         for (int workers = 1; workers <= 2; workers++)
             CHECK_INT_EQ(grid_by_dag(way, workers), grid_by_hand(way));
+}
+
+/* Compiling trusts the counts each task keeps of its references; were
+ * they ever wrong, the run must stop with a message, not write past the
+ * plan's lists. */
+TEST(dag_with_miscounted_references_is_refused_not_run)
+{
+    daglib_dag *dag = daglib_dag_new("miscounted", NULL, 0);
+    daglib_task *a = daglib_task_add(dag, "a", NULL, nothing, NULL);
+    daglib_task *b = daglib_task_add(dag, "b", NULL, nothing, NULL);
+    CHECK_OK(daglib_task_input_task(b, a));
+    dag_task_links(dag, a->index)->n_refs_in++;
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_INVALID);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "inconsistent");
+    daglib_dag_free(dag);
 }
 
 TEST(dag_task_handle_must_be_of_the_same_dag)

@@ -95,6 +95,7 @@ TEST_ENTRY(dag_finds_tasks_by_name)
 TEST_ENTRY(dag_numbered_names_are_told_apart_by_every_digit)
 TEST_ENTRY(dag_task_handles_make_the_same_references_as_names)
 TEST_ENTRY(dag_references_made_in_patterns_reach_the_named_tasks)
+TEST_ENTRY(dag_with_miscounted_references_is_refused_not_run)
 TEST_ENTRY(dag_task_handle_must_be_of_the_same_dag)
 
 
