@@ -198,27 +198,22 @@ void *big_alloc_block(size_t count, size_t size)
     return big_array(count, size, 0);
 }
 
-void big_free_now(void *p)
+/* Free what big_array() gave; a mapping goes to the cache when `keep`
+ * and there is room. */
+static void big_release(void *p, int keep)
 {
     if (p == NULL)
         return;
     big_header *h = (big_header *)p - 1;
     if (h->mapped == 0)
         free(h);
-    else
+    else if (!keep || !keep_cached(h))
         munmap(h, h->mapped);
 }
 
-void big_free(void *p)
-{
-    if (p == NULL)
-        return;
-    big_header *h = (big_header *)p - 1;
-    if (h->mapped == 0)
-        free(h);
-    else if (!keep_cached(h))
-        munmap(h, h->mapped);
-}
+void big_free_now(void *p) { big_release(p, 0); }
+
+void big_free(void *p) { big_release(p, 1); }
 
 void arena_free(arena *a)
 {

@@ -21,6 +21,7 @@
 #include "meta_path.h"
 #include "plan.h"
 #include "scheduler.h"
+#include "unaligned.h"
 #include "value.h"
 
 /* ---- errors ---------------------------------------------------------------- */
@@ -248,22 +249,12 @@ const char *daglib_dag_profile_path(const daglib_dag *dag)
  * loads cover 4 to 16 bytes. */
 static inline int same_bytes(const char *a, const char *b, uint32_t len)
 {
-    if (len >= 8 && len <= 16) {
-        uint64_t x, y, u, v;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        memcpy(&u, a + len - 8, 8);
-        memcpy(&v, b + len - 8, 8);
-        return ((x ^ y) | (u ^ v)) == 0;
-    }
-    if (len >= 4 && len < 8) {
-        uint32_t x, y, u, v;
-        memcpy(&x, a, 4);
-        memcpy(&y, b, 4);
-        memcpy(&u, a + len - 4, 4);
-        memcpy(&v, b + len - 4, 4);
-        return ((x ^ y) | (u ^ v)) == 0;
-    }
+    if (len >= 8 && len <= 16)
+        return ((load_u64(a) ^ load_u64(b)) |
+                (load_u64(a + len - 8) ^ load_u64(b + len - 8))) == 0;
+    if (len >= 4 && len < 8)
+        return ((load_u32(a) ^ load_u32(b)) |
+                (load_u32(a + len - 4) ^ load_u32(b + len - 4))) == 0;
     return memcmp(a, b, len) == 0;
 }
 

@@ -6,20 +6,7 @@
 
 #include "arena.h"
 #include "name_table.h"
-
-static uint64_t load64(const char *p)
-{
-    uint64_t w;
-    memcpy(&w, p, 8);
-    return w;
-}
-
-static uint64_t load32(const char *p)
-{
-    uint32_t w;
-    memcpy(&w, p, 4);
-    return w;
-}
+#include "unaligned.h"
 
 /* MurmurHash3's 64-bit finaliser: every input bit reaches every output
  * bit, so the low bits the table uses are well spread. */
@@ -43,15 +30,15 @@ static uint32_t hash_bytes(const char *name, size_t len, uint64_t seed)
         const char *p = name;
         size_t left = len;
         while (left > 8) {
-            h = fmix64(h ^ load64(p));
+            h = fmix64(h ^ load_u64(p));
             p += 8;
             left -= 8;
         }
-        return (uint32_t)fmix64(h ^ load64(name + len - 8));
+        return (uint32_t)fmix64(h ^ load_u64(name + len - 8));
     }
     uint64_t word;
     if (len >= 4) {
-        word = load32(name) | load32(name + len - 4) << 32;
+        word = load_u32(name) | (uint64_t)load_u32(name + len - 4) << 32;
     } else if (len > 0) {
         word = (uint64_t)(unsigned char)name[0] << 16 |
                (uint64_t)(unsigned char)name[len / 2] << 8 |

@@ -634,6 +634,14 @@ static void put_header(bytes *b, const char *schema, const char *codec)
     put(b, crafted_sync, 16);
 }
 
+/* Write a crafted file to path, and free its bytes. */
+static void write_crafted(const char *path, bytes *file)
+{
+    test_write_file(path, file->p, file->n);
+    free(file->p);
+    file->p = NULL;
+}
+
 /* One record of the full schema; what a test damages is passed in. */
 typedef struct craft {
     int64_t name_len; /* task_name's length prefix; -1: the true length */
@@ -737,8 +745,7 @@ static void craft_file_of(const char *path, int extra_int, const bytes *tail)
     put_block(&file, 2, &good);
     if (tail != NULL)
         put(&file, tail->p, tail->n);
-    test_write_file(path, file.p, file.n);
-    free(file.p);
+    write_crafted(path, &file);
     free(good.p);
 }
 
@@ -779,8 +786,7 @@ TEST(profile_reader_files_from_before_a_field_take_the_fast_path)
     for (int i = 0; i < 3; i++)
         put_record(&data, i, twelve);
     put_block(&file, 3, &data);
-    test_write_file("before_host.avro", file.p, file.n);
-    free(file.p);
+    write_crafted("before_host.avro", &file);
     free(data.p);
     result res;
     read_all("before_host.avro", PROFILE_ENGINE_AUTO, ALL, &res);
@@ -1700,8 +1706,7 @@ TEST(profile_reader_fields_of_unusable_types_read_as_absent)
         put_long(&data, 10 + i);
     }
     put_block(&file, 4, &data);
-    test_write_file("unusable_fields.avro", file.p, file.n);
-    free(file.p);
+    write_crafted("unusable_fields.avro", &file);
     free(data.p);
     result rows;
     CHECK_INT_EQ(both_engines_agree("unusable_fields.avro", &rows), 4);
@@ -1732,8 +1737,7 @@ TEST(profile_reader_avro_c_refuses_what_it_cannot_read)
     put_record(&data, 0, GOOD_CRAFT);
     put_record(&data, 1, GOOD_CRAFT);
     put_block(&file, 2, &data);
-    test_write_file("fixed0.avro", file.p, file.n);
-    free(file.p);
+    write_crafted("fixed0.avro", &file);
     free(data.p);
     result fast, reference;
     read_all("fixed0.avro", PROFILE_ENGINE_AUTO, ALL, &fast);
@@ -1978,8 +1982,7 @@ TEST(profile_reader_skipping_defers_to_the_decoder_on_rare_encodings)
     put_record(&block, 3, bad);
     put_record(&block, 4, GOOD_CRAFT);
     put_block(&file, 5, &block);
-    test_write_file("rare.avro", file.p, file.n);
-    free(file.p);
+    write_crafted("rare.avro", &file);
     free(block.p);
     result decoded;
     read_all("rare.avro", PROFILE_ENGINE_AUTO, ALL, &decoded);

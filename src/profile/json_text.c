@@ -243,34 +243,51 @@ static json_t *read_literal(json_text *t, const char *word, json_t *value)
     return value; /* true, false and null are never allocated */
 }
 
+/* Take c if it comes next, after any space: 1 if taken. */
+static int take_char(json_text *t, char c)
+{
+    skip_space(t);
+    if (t->p < t->end && *t->p == c) {
+        t->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* After an item of a container that `close` ends: 1 when a ',' says
+ * another item follows, 0 when `close` ends it, -1 (failed, saying
+ * `missing`) when neither comes. */
+static int after_item(json_text *t, char close, const char *missing)
+{
+    if (take_char(t, ','))
+        return 1;
+    if (take_char(t, close))
+        return 0;
+    text_fail(t, missing);
+    return -1;
+}
+
 static json_t *read_object(json_text *t, int depth)
 {
     json_t *object = json_object();
     if (object == NULL)
         return text_nomem(t);
-    skip_space(t);
-    if (t->p < t->end && *t->p == '}') {
-        t->p++;
+    if (take_char(t, '}'))
         return object;
-    }
     for (;;) {
-        skip_space(t);
-        if (t->p >= t->end || *t->p != '"') {
+        if (!take_char(t, '"')) {
             text_fail(t, "a member of an object without its name");
             break;
         }
-        t->p++;
         unsigned char *key;
         size_t key_len;
         if (read_string(t, &key, &key_len) != 0)
             break;
-        skip_space(t);
-        if (t->p >= t->end || *t->p != ':') {
+        if (!take_char(t, ':')) {
             free(key);
             text_fail(t, "a member of an object without ':'");
             break;
         }
-        t->p++;
         json_t *value = read_value(t, depth + 1);
         int set = value != NULL ? json_object_setn_new_nocheck(
                                       object, (const char *)key, key_len, value)
@@ -282,17 +299,12 @@ static json_t *read_object(json_text *t, int depth)
             text_nomem(t);
             break;
         }
-        skip_space(t);
-        if (t->p < t->end && *t->p == ',') {
-            t->p++;
-            continue;
-        }
-        if (t->p < t->end && *t->p == '}') {
-            t->p++;
+        int more = after_item(t, '}',
+                              "an object without ',' or '}' after a member");
+        if (more == 0)
             return object;
-        }
-        text_fail(t, "an object without ',' or '}' after a member");
-        break;
+        if (more < 0)
+            break;
     }
     json_decref(object);
     return NULL;
@@ -303,11 +315,8 @@ static json_t *read_array(json_text *t, int depth)
     json_t *array = json_array();
     if (array == NULL)
         return text_nomem(t);
-    skip_space(t);
-    if (t->p < t->end && *t->p == ']') {
-        t->p++;
+    if (take_char(t, ']'))
         return array;
-    }
     for (;;) {
         json_t *item = read_value(t, depth + 1);
         if (item == NULL)
@@ -316,17 +325,12 @@ static json_t *read_array(json_text *t, int depth)
             text_nomem(t);
             break;
         }
-        skip_space(t);
-        if (t->p < t->end && *t->p == ',') {
-            t->p++;
-            continue;
-        }
-        if (t->p < t->end && *t->p == ']') {
-            t->p++;
+        int more = after_item(t, ']',
+                              "an array without ',' or ']' after an item");
+        if (more == 0)
             return array;
-        }
-        text_fail(t, "an array without ',' or ']' after an item");
-        break;
+        if (more < 0)
+            break;
     }
     json_decref(array);
     return NULL;

@@ -29,6 +29,7 @@
 #include "avro_varint.h"
 #include "meta_path.h"
 #include "profile_file.h"
+#include "unaligned.h"
 #include "value.h"
 
 /* A zig-zag varint of 64 bits takes at most 10 bytes. */
@@ -99,18 +100,14 @@ static inline void copy_bytes(unsigned char *to, const void *from, size_t n)
     const unsigned char *s = from;
     if (n > 16) {
         memcpy(to, s, n);
-    } else if (n >= 8) {
-        uint64_t head, tail;
-        memcpy(&head, s, 8);
-        memcpy(&tail, s + n - 8, 8);
-        memcpy(to, &head, 8);
-        memcpy(to + n - 8, &tail, 8);
+    } else if (n >= 8) { /* both loads before the stores: they overlap */
+        uint64_t head = load_u64(s), tail = load_u64(s + n - 8);
+        store_u64(to, head);
+        store_u64(to + n - 8, tail);
     } else if (n >= 4) {
-        uint32_t head, tail;
-        memcpy(&head, s, 4);
-        memcpy(&tail, s + n - 4, 4);
-        memcpy(to, &head, 4);
-        memcpy(to + n - 4, &tail, 4);
+        uint32_t head = load_u32(s), tail = load_u32(s + n - 4);
+        store_u32(to, head);
+        store_u32(to + n - 4, tail);
     } else {
         for (size_t i = 0; i < n; i++)
             to[i] = s[i];
