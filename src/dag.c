@@ -245,6 +245,12 @@ const char *daglib_dag_profile_path(const daglib_dag *dag)
 
 /* ---- tasks ------------------------------------------------------------------ */
 
+/* dag_build_check() for a call on a task, which may be NULL. */
+static int task_build_check(daglib_task *task)
+{
+    return task != NULL ? dag_build_check(task->dag) : DAGLIB_MISUSE;
+}
+
 /* Equal bytes, the short names most are without a call: two overlapping
  * loads cover 4 to 16 bytes. */
 static inline int same_bytes(const char *a, const char *b, uint32_t len)
@@ -555,9 +561,7 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
 
 static int add_ref(daglib_task *task, task_ref_kind kind, const char *upstream)
 {
-    if (task == NULL)
-        return DAGLIB_MISUSE;
-    int rc = dag_build_check(task->dag);
+    int rc = task_build_check(task);
     if (rc != DAGLIB_OK)
         return rc;
     return append_ref(task->dag, task, kind, upstream);
@@ -576,12 +580,10 @@ int daglib_task_depends_on(daglib_task *task, const char *upstream)
 static int add_task_ref(daglib_task *task, task_ref_kind kind,
                         const daglib_task *upstream)
 {
-    if (task == NULL)
-        return DAGLIB_MISUSE;
-    daglib_dag *dag = task->dag;
-    int rc = dag_build_check(dag);
+    int rc = task_build_check(task);
     if (rc != DAGLIB_OK)
         return rc;
+    daglib_dag *dag = task->dag;
     if (upstream == NULL || upstream->dag != dag)
         return dag_build_error(dag, DAGLIB_MISUSE,
                                "task '%s' was given %s that is %s",
@@ -603,12 +605,10 @@ int daglib_task_depends_on_task(daglib_task *task, const daglib_task *upstream)
 
 int daglib_task_set_final(daglib_task *task)
 {
-    if (task == NULL)
-        return DAGLIB_MISUSE;
-    daglib_dag *dag = task->dag;
-    int rc = dag_build_check(dag);
+    int rc = task_build_check(task);
     if (rc != DAGLIB_OK)
         return rc;
+    daglib_dag *dag = task->dag;
     if (task->final)
         return dag_ok(dag);
     if (dag->n_finals == dag->final_capacity &&
@@ -657,12 +657,10 @@ static const char *kind_words(const daglib_task *task)
 static int check_new_kind(daglib_task *task, const char *becoming,
                           int chunks_allowed)
 {
-    if (task == NULL)
-        return DAGLIB_MISUSE;
-    daglib_dag *dag = task->dag;
-    int rc = dag_build_check(dag);
+    int rc = task_build_check(task);
     if (rc != DAGLIB_OK)
         return rc;
+    daglib_dag *dag = task->dag;
     if (task->kind != TASK_PLAIN || (task_chunks(task) > 0 && !chunks_allowed))
         return dag_build_error(dag, DAGLIB_MISUSE,
                                "task '%s' is %s already; it cannot also be %s",
@@ -717,12 +715,10 @@ int daglib_task_join(daglib_task *task, const char *mapped_task)
 
 int daglib_task_set_chunks(daglib_task *task, int n)
 {
-    if (task == NULL)
-        return DAGLIB_MISUSE;
-    daglib_dag *dag = task->dag;
-    int rc = dag_build_check(dag);
+    int rc = task_build_check(task);
     if (rc != DAGLIB_OK)
         return rc;
+    daglib_dag *dag = task->dag;
     if (task->kind == TASK_MAP_VALUES || task->kind == TASK_MAP)
         return dag_build_error(dag, DAGLIB_MISUSE,
                                "task '%s' is %s; it cannot also be chunked",
@@ -748,12 +744,10 @@ static int finite_at_least(double x, double low)
 
 int daglib_task_set_retry(daglib_task *task, const daglib_retry *retry)
 {
-    if (task == NULL)
-        return DAGLIB_MISUSE;
-    daglib_dag *dag = task->dag;
-    int rc = dag_build_check(dag);
+    int rc = task_build_check(task);
     if (rc != DAGLIB_OK)
         return rc;
+    daglib_dag *dag = task->dag;
     if (retry == NULL)
         return dag_build_error(dag, DAGLIB_MISUSE,
                                "task '%s' was given a NULL retry policy",
