@@ -164,7 +164,7 @@ const char *daglib_context_task_name(daglib_context *ctx)
     if (ctx == NULL)
         return NULL;
     const plan_node *pn = &ctx->run->plan->nodes[ctx->node];
-    if (pn->instance == PLAN_NO_INSTANCE)
+    if (plan_node_instance(ctx->run->plan, ctx->node) == PLAN_NO_INSTANCE)
         return pn->task->name;
     if (ctx->name_buffer == NULL) {
         size_t size = (size_t)pn->task->name_len + 12;

@@ -239,10 +239,7 @@ static char *render(const daglib_dag *dag, const plan *p, const runtimes *times)
     char name[4200];
     for (uint32_t n = 0; n < p->n_nodes; n++) {
         const plan_node *pn = &p->nodes[n];
-        if (pn->instance == PLAN_NO_INSTANCE)
-            snprintf(name, sizeof name, "%s", pn->task->name);
-        else
-            snprintf(name, sizeof name, "%s %u", pn->task->name, pn->instance);
+        plan_node_name(p, n, name, sizeof name);
         text_add(&t, "    n%u [label=\"", n);
         text_add_quoted(&t, name, strlen(name));
         if (times != NULL)
@@ -253,7 +250,7 @@ static char *render(const daglib_dag *dag, const plan *p, const runtimes *times)
     }
     for (uint32_t n = 0; n < p->n_nodes; n++) {
         const plan_node *pn = &p->nodes[n];
-        for (uint32_t s = 0; s < pn->n_succ; s++)
+        for (uint32_t s = 0; s < plan_node_n_succ(pn); s++)
             text_add(&t, "    n%u -> n%u;\n", n, p->succ[pn->succ_begin + s]);
     }
     text_add(&t, "}\n");

@@ -30,6 +30,7 @@ void plan_free(plan *p)
     if (p == NULL)
         return;
     big_free(p->nodes);
+    big_free(p->kinds);
     big_free(p->succ);
     big_free(p->args);
     big_free(p->consts);
@@ -46,13 +47,13 @@ static void *alloc_array(size_t count, size_t size)
     return count == SIZE_MAX ? NULL : big_alloc(count + 1, size);
 }
 
-/* The printed name of node n: "task" or "task 3". */
-static int node_name(const plan *p, uint32_t n, char *buf, size_t size)
+int plan_node_name(const plan *p, uint32_t n, char *buf, size_t size)
 {
     const plan_node *pn = &p->nodes[n];
-    if (pn->instance == PLAN_NO_INSTANCE)
+    uint32_t instance = plan_node_instance(p, n);
+    if (instance == PLAN_NO_INSTANCE)
         return snprintf(buf, size, "%s", pn->task->name);
-    return snprintf(buf, size, "%s %u", pn->task->name, pn->instance);
+    return snprintf(buf, size, "%s %u", pn->task->name, instance);
 }
 
 /* ---- compiling state ------------------------------------------------------ */
@@ -278,11 +279,13 @@ static int lay_out_nodes(compiler *c)
     }
     p->n_nodes = (uint32_t)nodes;
     p->n_args = (uint32_t)args;
-    p->nodes = alloc_array(p->n_nodes, sizeof *p->nodes);
+    p->nodes = alloc_array(p->n_nodes, sizeof *p->nodes); /* and the end */
+    p->kinds = alloc_array(p->n_nodes, sizeof *p->kinds);
     p->args = alloc_array(p->n_args, sizeof *p->args);
     p->consts = alloc_array(consts, sizeof *p->consts);
     p->n_consts = (uint32_t)consts;
-    if (p->nodes == NULL || p->args == NULL || p->consts == NULL)
+    if (p->nodes == NULL || p->kinds == NULL || p->args == NULL ||
+        p->consts == NULL)
         return out_of_memory(c);
 
     uint32_t next_arg = 0;
@@ -297,11 +300,12 @@ static int lay_out_nodes(compiler *c)
         uint32_t runners = l->producer != PLAN_NO_NODE ? 1 : l->count;
         for (uint32_t i = 0; i < runners; i++) {
             plan_node *pn = &p->nodes[runners_first + i];
+            plan_node_kind *kind = &p->kinds[runners_first + i];
             pn->fn = l->fn;
             pn->task = task;
-            pn->instance = l->kind == TASK_MAP_VALUES || l->kind == TASK_MAP
-                               ? i
-                               : PLAN_NO_INSTANCE;
+            kind->instance = l->kind == TASK_MAP_VALUES || l->kind == TASK_MAP
+                                 ? i
+                                 : PLAN_NO_INSTANCE;
             pn->arg_begin = next_arg;
             if (l->kind == TASK_MAP_VALUES) {
                 p->args[next_arg++] = PLAN_ARG_CONST | (l->const_base + i);
@@ -312,13 +316,12 @@ static int lay_out_nodes(compiler *c)
             } else if (l->kind == TASK_JOIN) {
                 for (uint32_t k = 0; k < over->count; k++)
                     p->args[next_arg++] = over->first + k;
-                pn->n_joined = over->count;
+                kind->n_joined = over->count;
                 pn->flags |= NODE_JOINS;
             }
             for (uint32_t k = 0; k < l->n_refs; k++)
                 p->args[next_arg++] =
                     c->layout[c->target[c->by_task[l->ref_begin + k]]].first;
-            pn->n_args = next_arg - pn->arg_begin;
             if (l->producer != PLAN_NO_NODE)
                 pn->flags |= NODE_CHUNKED;
         }
@@ -328,31 +331,34 @@ static int lay_out_nodes(compiler *c)
             plan_node *pn = &p->nodes[l->first + i];
             pn->fn = plan_take_chunk;
             pn->task = task;
-            pn->instance = i;
+            p->kinds[l->first + i].instance = i;
             pn->flags = NODE_TAKES_CHUNK;
             pn->arg_begin = next_arg;
-            pn->n_args = 1;
             p->args[next_arg++] = l->producer;
         }
     }
+    p->nodes[p->n_nodes].arg_begin = next_arg; /* the end mark */
     return DAGLIB_OK;
 }
 
-/* 4. Successor lists, predecessor and consumer counts from the arguments. */
+/* 4. Successor lists and predecessor counts from the arguments (the
+ * nodes' argument ranges and the end mark's set): each node's successors
+ * counted, the counts summed into where each list ends, then the lists
+ * filled back to front, so that each one is in node order and its node's
+ * succ_begin ends where it begins. */
 static int invert_args(plan *p)
 {
     plan_node *nodes = p->nodes;
     uint64_t edges = 0;
+    for (uint32_t n = 0; n <= p->n_nodes; n++)
+        nodes[n].n_preds = nodes[n].succ_begin = 0;
     for (uint32_t n = 0; n < p->n_nodes; n++) {
-        nodes[n].n_preds = nodes[n].n_succ = 0;
-    }
-    for (uint32_t n = 0; n < p->n_nodes; n++) {
-        for (uint32_t a = 0; a < nodes[n].n_args; a++) {
-            uint32_t up = p->args[nodes[n].arg_begin + a];
-            if (up & PLAN_ARG_CONST)
+        const uint32_t *args = &p->args[nodes[n].arg_begin];
+        for (uint32_t a = 0; a < plan_node_n_args(&nodes[n]); a++) {
+            if (args[a] & PLAN_ARG_CONST)
                 continue;
             nodes[n].n_preds++;
-            nodes[up].n_succ++;
+            nodes[args[a]].succ_begin++;
             edges++;
         }
     }
@@ -360,19 +366,17 @@ static int invert_args(plan *p)
     p->succ = alloc_array(edges, sizeof *p->succ);
     if (p->succ == NULL)
         return -1;
-    uint32_t next = 0;
+    uint32_t end = 0;
     for (uint32_t n = 0; n < p->n_nodes; n++) {
-        nodes[n].succ_begin = next;
-        next += nodes[n].n_succ;
-        nodes[n].n_succ = 0;
+        end += nodes[n].succ_begin;
+        nodes[n].succ_begin = end;
     }
-    for (uint32_t n = 0; n < p->n_nodes; n++) {
-        for (uint32_t a = 0; a < nodes[n].n_args; a++) {
-            uint32_t up = p->args[nodes[n].arg_begin + a];
-            if (up & PLAN_ARG_CONST)
-                continue;
-            p->succ[nodes[up].succ_begin + nodes[up].n_succ++] = n;
-        }
+    nodes[p->n_nodes].succ_begin = end;
+    for (uint32_t n = p->n_nodes; n-- > 0;) {
+        const uint32_t *args = &p->args[nodes[n].arg_begin];
+        for (uint32_t a = plan_node_n_args(&nodes[n]); a-- > 0;)
+            if (!(args[a] & PLAN_ARG_CONST))
+                p->succ[--nodes[args[a]].succ_begin] = n;
     }
     return 0;
 }
@@ -398,7 +402,7 @@ static int report_cycle(const char *dag_name, const plan *p,
         seen_at[node] = length;
         path[length++] = node;
         const plan_node *pn = &p->nodes[node];
-        for (uint32_t a = 0; a < pn->n_args; a++) {
+        for (uint32_t a = 0; a < plan_node_n_args(pn); a++) {
             uint32_t up = p->args[pn->arg_begin + a];
             if (!(up & PLAN_ARG_CONST) && remaining[up] > 0) {
                 node = up;
@@ -419,10 +423,10 @@ static int report_cycle(const char *dag_name, const plan *p,
         goto done;
     size_t used = 0;
     for (uint32_t i = length; i-- > seen_at[node];) {
-        used += (size_t)node_name(p, path[i], text + used, size - used);
+        used += (size_t)plan_node_name(p, path[i], text + used, size - used);
         used += (size_t)snprintf(text + used, size - used, " -> ");
     }
-    node_name(p, path[length - 1], text + used, size - used);
+    plan_node_name(p, path[length - 1], text + used, size - used);
 done:
     error_set(err, DAGLIB_CYCLE, "DAG '%s' has a cycle: %s", dag_name,
               text != NULL ? text : "(out of memory naming it)");
@@ -453,12 +457,12 @@ static int order_nodes(const char *dag_name, plan *p, error_state *err)
             queue[tail++] = n;
             p->sources[p->n_sources++] = n;
         }
-        if (p->nodes[n].n_succ == 0)
+        if (plan_node_n_succ(&p->nodes[n]) == 0)
             p->n_sinks++;
     }
     while (head < tail) {
         const plan_node *pn = &p->nodes[queue[head++]];
-        for (uint32_t s = 0; s < pn->n_succ; s++) {
+        for (uint32_t s = 0; s < plan_node_n_succ(pn); s++) {
             uint32_t next = p->succ[pn->succ_begin + s];
             if (--remaining[next] == 0)
                 queue[tail++] = next;
@@ -540,7 +544,7 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
     p->n_nodes = n;
     p->n_args = p->n_edges = n_refs;
     /* Written in full before they are read: */
-    p->nodes = big_alloc_raw(n, sizeof *p->nodes);
+    p->nodes = big_alloc_raw((size_t)n + 1, sizeof *p->nodes);
     p->args = big_alloc_raw((size_t)n_refs + 1, sizeof *p->args);
     p->succ = big_alloc_raw((size_t)n_refs + 1, sizeof *p->succ);
     /* Where each node's next successor goes (and, first, its next
@@ -567,12 +571,9 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
             nodes[t] = (plan_node){
                 .fn = l->fn,
                 .task = &tasks[i],
-                .instance = PLAN_NO_INSTANCE,
-                .n_preds = l->n_refs_out,
                 .succ_begin = next_succ,
-                .n_succ = l->n_refs_in,
                 .arg_begin = next_arg,
-                .n_args = l->n_refs_out,
+                .n_preds = l->n_refs_out,
             };
             cursor[t] = args_as_made ? next_succ : next_arg;
             next_arg += l->n_refs_out;
@@ -594,6 +595,7 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
                          "in daglib)",
                          dag->name, next_arg, next_succ, n_refs);
     }
+    nodes[n] = (plan_node){.succ_begin = n_refs, .arg_begin = n_refs};
     int forward = !dag->refs_backward;
     /* The arguments, inputs first, then dependencies, each in declaration
      * order; the successor lists in node order, as invert_args() makes
@@ -623,7 +625,7 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
             cursor[t] = nodes[t].succ_begin;
         for (uint32_t t = 0; t < n; t++) {
             const uint32_t *args = &p->args[nodes[t].arg_begin];
-            for (uint32_t a = 0; a < nodes[t].n_args; a++)
+            for (uint32_t a = 0; a < plan_node_n_args(&nodes[t]); a++)
                 p->succ[cursor[args[a]]++] = t;
         }
     }
@@ -738,7 +740,7 @@ int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
     }
     while (depth > 0) {
         const plan_node *pn = &full->nodes[stack[--depth]];
-        for (uint32_t a = 0; a < pn->n_args; a++) {
+        for (uint32_t a = 0; a < plan_node_n_args(pn); a++) {
             uint32_t up = full->args[pn->arg_begin + a];
             if (!(up & PLAN_ARG_CONST) && new_index[up] == PLAN_NO_NODE) {
                 new_index[up] = 0;
@@ -752,14 +754,16 @@ int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
         if (new_index[n] == PLAN_NO_NODE)
             continue;
         new_index[n] = kept++;
-        kept_args += full->nodes[n].n_args;
+        kept_args += plan_node_n_args(&full->nodes[n]);
     }
     p->n_nodes = kept;
     p->n_args = kept_args;
-    p->nodes = alloc_array(kept, sizeof *p->nodes);
+    p->nodes = alloc_array(kept, sizeof *p->nodes); /* and the end mark */
+    p->kinds = full->kinds != NULL ? alloc_array(kept, sizeof *p->kinds) : NULL;
     p->args = alloc_array(kept_args, sizeof *p->args);
     p->finals = alloc_array(count, sizeof *p->finals);
-    if (p->nodes == NULL || p->args == NULL || p->finals == NULL)
+    if (p->nodes == NULL || (full->kinds != NULL && p->kinds == NULL) ||
+        p->args == NULL || p->finals == NULL)
         goto nomem;
     uint32_t next_arg = 0;
     for (uint32_t n = 0; n < full->n_nodes; n++) {
@@ -768,18 +772,23 @@ int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
         plan_node *pn = &p->nodes[new_index[n]];
         *pn = full->nodes[n];
         pn->flags &= ~NODE_FINAL;
+        if (p->kinds != NULL)
+            p->kinds[new_index[n]] = full->kinds[n];
         const uint32_t *args = &full->args[full->nodes[n].arg_begin];
+        uint32_t n_args = plan_node_n_args(&full->nodes[n]);
         pn->arg_begin = next_arg;
-        for (uint32_t a = 0; a < pn->n_args; a++)
+        for (uint32_t a = 0; a < n_args; a++)
             p->args[next_arg++] =
                 args[a] & PLAN_ARG_CONST ? args[a] : new_index[args[a]];
     }
+    p->nodes[kept].arg_begin = next_arg; /* the end mark */
     for (uint32_t i = 0; i < count; i++) {
         p->finals[p->n_finals++] = new_index[first + i];
         p->nodes[new_index[first + i]].flags |= NODE_FINAL;
     }
     /* A mapped or chunked step returns a tuple of its instances. */
-    p->tuple_finals = count != 1 || full->nodes[first].instance != PLAN_NO_INSTANCE;
+    p->tuple_finals =
+        count != 1 || plan_node_instance(full, first) != PLAN_NO_INSTANCE;
     /* Constants keep their indices: copy them all (they are borrowed). */
     p->n_consts = full->n_consts;
     p->consts = alloc_array(p->n_consts, sizeof *p->consts);

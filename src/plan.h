@@ -32,25 +32,32 @@
 #define NODE_TAKES_CHUNK 0x4u /* takes chunk `instance` of its one argument */
 #define NODE_JOINS 0x8u /* its first n_joined arguments go as one list */
 
+/* 32 bytes: a plain DAG's plan writes and a run reads nothing more per
+ * node.  Its lists' lengths are where the next node's lists begin (the
+ * plan ends with a node that only marks where the lists end), and what
+ * only mapped, chunked and joining nodes need lives in plan.kinds. */
 typedef struct plan_node {
     daglib_task_fn fn;
     const struct daglib_task *task; /* name, description, user data, retry */
-    uint32_t instance;   /* PLAN_NO_INSTANCE, or the index of an instance */
+    uint32_t succ_begin; /* plan.succ[succ_begin .. the next node's) */
+    uint32_t arg_begin;  /* plan.args[arg_begin .. the next node's) */
     uint32_t n_preds;    /* node arguments, hence edges in */
-    uint32_t succ_begin; /* plan.succ[succ_begin .. succ_begin + n_succ) */
-    uint32_t n_succ;
-    uint32_t arg_begin;  /* plan.args[arg_begin .. arg_begin + n_args) */
-    uint32_t n_args;
-    uint32_t n_joined;   /* NODE_JOINS: how many arguments make the list */
     uint32_t flags;
     /* Every argument slot reading the node's result is one successor edge,
-     * so n_succ also counts the readers that release it; a chunked node's
-     * chunk count is its task's. */
+     * so the successors also count the readers that release it; a chunked
+     * node's chunk count is its task's. */
 } plan_node;
 
+/* What a node of a mapped, chunked or joining task has besides. */
+typedef struct plan_node_kind {
+    uint32_t instance; /* PLAN_NO_INSTANCE, or the index of an instance */
+    uint32_t n_joined; /* NODE_JOINS: how many arguments make the list */
+} plan_node_kind;
+
 typedef struct plan {
-    plan_node *nodes;
+    plan_node *nodes; /* n_nodes, then the end mark */
     uint32_t n_nodes;
+    plan_node_kind *kinds; /* per node; NULL when every node is a plain task */
     uint32_t *succ; /* successor node indices, grouped by node */
     uint32_t *args; /* argument node indices (or constants), grouped by node */
     uint32_t n_args;
@@ -75,6 +82,24 @@ typedef struct plan {
  * DAGLIB_NOTFOUND / DAGLIB_INVALID / DAGLIB_CYCLE / DAGLIB_NOMEM with a
  * message in err. */
 int plan_compile(struct daglib_dag *dag, plan **out, error_state *err);
+
+static inline uint32_t plan_node_n_succ(const plan_node *pn)
+{
+    return pn[1].succ_begin - pn->succ_begin;
+}
+
+static inline uint32_t plan_node_n_args(const plan_node *pn)
+{
+    return pn[1].arg_begin - pn->arg_begin;
+}
+
+static inline uint32_t plan_node_instance(const plan *p, uint32_t n)
+{
+    return p->kinds != NULL ? p->kinds[n].instance : PLAN_NO_INSTANCE;
+}
+
+/* The printed name of node n, "task" or "task 3", as snprintf() does. */
+int plan_node_name(const plan *p, uint32_t n, char *buf, size_t size);
 
 static inline uint32_t plan_task_first(const plan *p, uint32_t t)
 {

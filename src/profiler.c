@@ -120,7 +120,7 @@ static const char *instance_name(profiler *pr, uint32_t n, size_t *len)
 {
     const run *r = pr->run;
     const plan_node *pn = &r->plan->nodes[n];
-    if (pn->instance == PLAN_NO_INSTANCE) {
+    if (plan_node_instance(r->plan, n) == PLAN_NO_INSTANCE) {
         *len = pn->task->name_len;
         return pn->task->name;
     }
@@ -169,10 +169,11 @@ static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
     rec.task = NULL;
     rec.task_len = 0;
     rec.instance = PROFILE_NO_INSTANCE;
-    if (pn->instance != PLAN_NO_INSTANCE && pn->instance <= INT32_MAX) {
+    const uint32_t instance = plan_node_instance(r->plan, n);
+    if (instance != PLAN_NO_INSTANCE && instance <= INT32_MAX) {
         rec.task = pn->task->name;
         rec.task_len = pn->task->name_len;
-        rec.instance = (int32_t)pn->instance;
+        rec.instance = (int32_t)instance;
     }
     rec.error = NULL;
     if (ev->status == NODE_SKIPPED) {

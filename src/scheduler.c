@@ -123,9 +123,11 @@ static int gather_args(run *r, const plan_node *pn, call_args *ca)
 {
     const plan *p = r->plan;
     const uint32_t *args = &p->args[pn->arg_begin];
+    const uint32_t n_args = plan_node_n_args(pn);
     uint32_t joins = (pn->flags & NODE_JOINS) != 0;
-    uint32_t argc = pn->n_args - pn->n_joined + joins;
-    uint32_t room = argc > pn->n_joined ? argc : pn->n_joined;
+    uint32_t n_joined = joins ? p->kinds[pn - p->nodes].n_joined : 0;
+    uint32_t argc = n_args - n_joined + joins;
+    uint32_t room = argc > n_joined ? argc : n_joined;
     ca->argv = ca->stack;
     value_init(&ca->joined);
     /* A big fan-in (a million inputs) takes megabytes: big_alloc's. */
@@ -134,16 +136,16 @@ static int gather_args(run *r, const plan_node *pn, call_args *ca)
         return -1;
     uint32_t a = 0;
     if (joins) {
-        for (; a < pn->n_joined; a++)
+        for (; a < n_joined; a++)
             ca->argv[a] = &r->outputs[args[a]].result;
-        if (value_shallow_list(&ca->joined, ca->argv, pn->n_joined) != DAGLIB_OK) {
+        if (value_shallow_list(&ca->joined, ca->argv, n_joined) != DAGLIB_OK) {
             if (ca->argv != ca->stack)
                 big_free((void *)ca->argv);
             return -1;
         }
         ca->argv[0] = &ca->joined;
     }
-    for (uint32_t i = joins; a < pn->n_args; a++, i++) {
+    for (uint32_t i = joins; a < n_args; a++, i++) {
         uint32_t arg = args[a];
         ca->argv[i] = arg & PLAN_ARG_CONST ? p->consts[arg & ~PLAN_ARG_CONST]
                                            : &r->outputs[arg].result;
@@ -254,7 +256,8 @@ static ALWAYS_INLINE void release_args(run *r, const plan_node *pn, int single)
 {
     const plan *p = r->plan;
     const uint32_t *args = &p->args[pn->arg_begin];
-    for (uint32_t i = 0; i < pn->n_args; i++) {
+    const uint32_t n_args = plan_node_n_args(pn);
+    for (uint32_t i = 0; i < n_args; i++) {
         uint32_t up = args[i];
         if (up & PLAN_ARG_CONST)
             continue;
@@ -268,8 +271,9 @@ static ALWAYS_INLINE void release_args(run *r, const plan_node *pn, int single)
         const plan_node *upn = &p->nodes[up];
         if (upn->flags & NODE_FINAL)
             continue;
-        if (upn->n_succ == 1 ||
-            arrive(&r->states[up].readers_done, upn->n_succ, single))
+        const uint32_t readers = plan_node_n_succ(upn);
+        if (readers == 1 ||
+            arrive(&r->states[up].readers_done, readers, single))
             discard_result(&uout->result);
     }
 }
@@ -347,7 +351,7 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
         }
     }
     release_args(r, pn, single);
-    if (pn->n_succ == 0 && !(pn->flags & NODE_FINAL))
+    if (plan_node_n_succ(pn) == 0 && !(pn->flags & NODE_FINAL))
         discard_result(&out->result);
     if (r->observer != NULL && r->observer->on_finish != NULL)
         report_finish(r, n, st, out, &times);
@@ -401,7 +405,7 @@ void plan_take_chunk(daglib_context *ctx, int argc,
      * is the only reader of its own chunk: moving it out is safe, and
      * saves copying every item. */
     daglib_value *chunks = (daglib_value *)argv[0];
-    uint32_t i = ctx->run->plan->nodes[ctx->node].instance;
+    uint32_t i = plan_node_instance(ctx->run->plan, ctx->node);
     daglib_value *slot = &ctx->output->result;
     value_clear(slot);
     value_move(slot, &chunks->u.list.items[i]);
@@ -522,8 +526,8 @@ static int feeds_held_join(const run *r, const worker *w, uint32_t n)
     const plan *p = r->plan;
     const plan_node *pn = &p->nodes[n];
     const uint32_t *succ = &p->succ[pn->succ_begin];
-    uint32_t look = pn->n_succ < JOIN_FEEDS_SEARCH ? pn->n_succ
-                                                   : JOIN_FEEDS_SEARCH;
+    uint32_t n_succ = plan_node_n_succ(pn);
+    uint32_t look = n_succ < JOIN_FEEDS_SEARCH ? n_succ : JOIN_FEEDS_SEARCH;
     for (uint32_t i = 0; i < look; i++)
         if (succ[i] == w->join_node)
             return 1;
@@ -539,9 +543,10 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
     const plan_node *pn = &p->nodes[n];
     const int failed = r->states[n].status != NODE_OK;
     const uint32_t *succ = &p->succ[pn->succ_begin];
+    const uint32_t n_succ = plan_node_n_succ(pn);
     uint32_t next = PLAN_NO_NODE;
     uint32_t pushed = 0;
-    for (uint32_t i = 0; i < pn->n_succ; i++) {
+    for (uint32_t i = 0; i < n_succ; i++) {
         uint32_t s = succ[i];
         node_state *sst = &r->states[s];
         if (failed)
@@ -576,7 +581,7 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
     if (pushed > 0)
         wake_sleepers(r, pushed > 1);
     /* The run's count of sinks left is a wide join of its own. */
-    if (pn->n_succ == 0) {
+    if (n_succ == 0) {
         if (single) {
             if (count_down(&r->sinks_left, 1) == 1)
                 finish_run(r);
@@ -861,13 +866,7 @@ void run_destroy(run *r)
 
 size_t run_node_name(const run *r, uint32_t n, char *buf, size_t size)
 {
-    const plan_node *pn = &r->plan->nodes[n];
-    const struct daglib_task *task = pn->task;
-    int len;
-    if (pn->instance == PLAN_NO_INSTANCE)
-        len = snprintf(buf, size, "%s", task->name);
-    else
-        len = snprintf(buf, size, "%s %u", task->name, pn->instance);
+    int len = plan_node_name(r->plan, n, buf, size);
     if (len < 0)
         return 0;
     return (size_t)len < size ? (size_t)len : size - 1;
