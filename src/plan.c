@@ -41,9 +41,11 @@ void plan_free(plan *p)
     free(p);
 }
 
+/* count + 1 items, zeroed: empty arrays are real, and a node array has
+ * room for its end mark. */
 static void *alloc_array(size_t count, size_t size)
 {
-    /* +1 so that empty arrays are real; big_alloc checks the product. */
+    /* big_alloc checks the product. */
     return count == SIZE_MAX ? NULL : big_alloc(count + 1, size);
 }
 
@@ -279,7 +281,7 @@ static int lay_out_nodes(compiler *c)
     }
     p->n_nodes = (uint32_t)nodes;
     p->n_args = (uint32_t)args;
-    p->nodes = alloc_array(p->n_nodes, sizeof *p->nodes); /* and the end */
+    p->nodes = alloc_array(p->n_nodes, sizeof *p->nodes); /* and the end mark */
     p->kinds = alloc_array(p->n_nodes, sizeof *p->kinds);
     p->args = alloc_array(p->n_args, sizeof *p->args);
     p->consts = alloc_array(consts, sizeof *p->consts);
@@ -341,11 +343,11 @@ static int lay_out_nodes(compiler *c)
     return DAGLIB_OK;
 }
 
-/* 4. Successor lists and predecessor counts from the arguments (the
- * nodes' argument ranges and the end mark's set): each node's successors
+/* 4. Successor lists and predecessor counts from the arguments, given
+ * each node's arg_begin and the end mark's: each node's successors
  * counted, the counts summed into where each list ends, then the lists
- * filled back to front, so that each one is in node order and its node's
- * succ_begin ends where it begins. */
+ * filled back to front, so that each list is in node order and each
+ * succ_begin ends at its list's start. */
 static int invert_args(plan *p)
 {
     plan_node *nodes = p->nodes;
@@ -354,7 +356,8 @@ static int invert_args(plan *p)
         nodes[n].n_preds = nodes[n].succ_begin = 0;
     for (uint32_t n = 0; n < p->n_nodes; n++) {
         const uint32_t *args = &p->args[nodes[n].arg_begin];
-        for (uint32_t a = 0; a < plan_node_n_args(&nodes[n]); a++) {
+        const uint32_t n_args = plan_node_n_args(&nodes[n]);
+        for (uint32_t a = 0; a < n_args; a++) {
             if (args[a] & PLAN_ARG_CONST)
                 continue;
             nodes[n].n_preds++;
@@ -402,7 +405,8 @@ static int report_cycle(const char *dag_name, const plan *p,
         seen_at[node] = length;
         path[length++] = node;
         const plan_node *pn = &p->nodes[node];
-        for (uint32_t a = 0; a < plan_node_n_args(pn); a++) {
+        const uint32_t n_args = plan_node_n_args(pn);
+        for (uint32_t a = 0; a < n_args; a++) {
             uint32_t up = p->args[pn->arg_begin + a];
             if (!(up & PLAN_ARG_CONST) && remaining[up] > 0) {
                 node = up;
@@ -462,7 +466,8 @@ static int order_nodes(const char *dag_name, plan *p, error_state *err)
     }
     while (head < tail) {
         const plan_node *pn = &p->nodes[queue[head++]];
-        for (uint32_t s = 0; s < plan_node_n_succ(pn); s++) {
+        const uint32_t n_succ = plan_node_n_succ(pn);
+        for (uint32_t s = 0; s < n_succ; s++) {
             uint32_t next = p->succ[pn->succ_begin + s];
             if (--remaining[next] == 0)
                 queue[tail++] = next;
@@ -625,7 +630,8 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
             cursor[t] = nodes[t].succ_begin;
         for (uint32_t t = 0; t < n; t++) {
             const uint32_t *args = &p->args[nodes[t].arg_begin];
-            for (uint32_t a = 0; a < plan_node_n_args(&nodes[t]); a++)
+            const uint32_t n_args = plan_node_n_args(&nodes[t]);
+            for (uint32_t a = 0; a < n_args; a++)
                 p->succ[cursor[args[a]]++] = t;
         }
     }
@@ -740,7 +746,8 @@ int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
     }
     while (depth > 0) {
         const plan_node *pn = &full->nodes[stack[--depth]];
-        for (uint32_t a = 0; a < plan_node_n_args(pn); a++) {
+        const uint32_t n_args = plan_node_n_args(pn);
+        for (uint32_t a = 0; a < n_args; a++) {
             uint32_t up = full->args[pn->arg_begin + a];
             if (!(up & PLAN_ARG_CONST) && new_index[up] == PLAN_NO_NODE) {
                 new_index[up] = 0;

@@ -29,8 +29,8 @@
 /* plan_node.flags */
 #define NODE_FINAL 0x1u   /* its result is returned by the run: never released */
 #define NODE_CHUNKED 0x2u /* splits its list result into n_chunks chunks */
-#define NODE_TAKES_CHUNK 0x4u /* takes chunk `instance` of its one argument */
-#define NODE_JOINS 0x8u /* its first n_joined arguments go as one list */
+#define NODE_TAKES_CHUNK 0x4u /* takes chunk kinds[n].instance of its one argument */
+#define NODE_JOINS 0x8u /* its first kinds[n].n_joined arguments go as one list */
 
 /* 32 bytes: a plain DAG's plan writes and a run reads nothing more per
  * node.  Its lists' lengths are where the next node's lists begin (the
@@ -47,6 +47,9 @@ typedef struct plan_node {
      * so the successors also count the readers that release it; a chunked
      * node's chunk count is its task's. */
 } plan_node;
+
+_Static_assert(sizeof(void *) != 8 || sizeof(plan_node) == 32,
+               "a plan node fills half a cache line");
 
 /* What a node of a mapped, chunked or joining task has besides. */
 typedef struct plan_node_kind {
