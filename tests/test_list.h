@@ -61,6 +61,7 @@ TEST_ENTRY(ticks_anchors_close_in_time_still_convert_within_their_error)
 TEST_ENTRY(ticks_monotonic_source_is_nanoseconds_exactly)
 
 /* ---- profiling file writer (test_profile_file.c) ---- */
+TEST_ENTRY(profile_file_varints_match_the_specification_at_every_length)
 TEST_ENTRY(profile_file_is_a_valid_empty_container_from_the_start)
 TEST_ENTRY(profile_file_header_schema_keeps_every_default)
 TEST_ENTRY(profile_file_schema_lets_newer_readers_read_the_original_files)

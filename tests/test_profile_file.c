@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "avro_varint.h"
 #include "meta_path.h"
 #include "profile_file.h"
 #include "profile_reader.h"
@@ -416,7 +417,63 @@ static void check_python_reads_samples(const char *path, long count)
     free(text);
 }
 
+/* Avro's zig-zag varint, one byte at a time as the specification puts it. */
+static size_t reference_varint(unsigned char *out, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
+    size_t n = 0;
+    do {
+        unsigned char b = z & 0x7f;
+        z >>= 7;
+        out[n++] = (unsigned char)(b | (z != 0 ? 0x80 : 0));
+    } while (z != 0);
+    return n;
+}
+
+static void check_varint(int64_t v)
+{
+    unsigned char expected[VARINT_LONG_BYTES];
+    size_t expected_len = reference_varint(expected, v);
+    unsigned char buf[VARINT_LONG_BYTES + 4];
+    memset(buf, 0xaa, sizeof buf);
+    unsigned char *end = varint_put_long(buf, v);
+    if ((size_t)(end - buf) != expected_len ||
+        memcmp(buf, expected, expected_len) != 0)
+        FAIL("%lld encodes to %zu bytes, not the %zu expected",
+             (long long)v, (size_t)(end - buf), expected_len);
+    CHECK(buf[VARINT_LONG_BYTES] == 0xaa); /* nothing past the room */
+    const unsigned char *p = buf;
+    int64_t back = 0;
+    CHECK_INT_EQ(varint_long(&p, end, &back), VARINT_OK);
+    CHECK(back == v && p == end);
+}
+
 /* ---- tests ------------------------------------------------------------------------ */
+
+TEST(profile_file_varints_match_the_specification_at_every_length)
+{
+    /* Every length from 1 to 10 bytes, at and around each boundary, both
+     * signs; then timestamps of this century, the numbers most written. */
+    for (int bit = 0; bit < 63; bit++) {
+        int64_t edge = (int64_t)1 << bit;
+        for (int64_t d = -2; d <= 2; d++) {
+            check_varint(edge + d);
+            check_varint(-(edge + d));
+        }
+    }
+    check_varint(INT64_MAX);
+    check_varint(INT64_MIN);
+    check_varint(INT64_MIN + 1);
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        check_varint((int64_t)x);
+        check_varint((int64_t)(x >> (x % 64)));
+        check_varint(946684800000000 + (int64_t)(x % 3155760000000000));
+    }
+}
 
 TEST(profile_file_is_a_valid_empty_container_from_the_start)
 {

@@ -16,15 +16,40 @@
 
 #include <stdint.h>
 
+#include "unaligned.h"
+
 enum { VARINT_OK = 0, VARINT_SHORT = 1, VARINT_BAD = -1 };
 
 #define VARINT_LONG_BYTES 10
 #define VARINT_INT_BYTES 5
 
-/* Write v at p (room for VARINT_LONG_BYTES); returns the end. */
+/* Write v at p, which has room for VARINT_LONG_BYTES (bytes past the
+ * number's own may be written too); returns the end of the number. */
 static inline unsigned char *varint_put_long(unsigned char *p, int64_t v)
 {
     uint64_t z = ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63));
+    if (z < 0x80) {
+        *p = (unsigned char)z;
+        return p + 1;
+    }
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                          \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (z < (uint64_t)1 << 56) {
+        /* Up to eight groups of seven bits (a timestamp takes eight),
+         * spread into the bytes of one word at once rather than one
+         * dependent shift and store per byte. */
+        unsigned bytes = (unsigned)(64 - __builtin_clzll(z) + 6) / 7;
+        uint64_t spread = (z & 0x7f) | (z << 1 & 0x7f00) |
+                          (z << 2 & 0x7f0000) | (z << 3 & 0x7f000000) |
+                          (z << 4 & 0x7f00000000) | (z << 5 & 0x7f0000000000) |
+                          (z << 6 & 0x7f000000000000) |
+                          (z << 7 & 0x7f00000000000000);
+        uint64_t more = 0x8080808080808080u &
+                        (((uint64_t)1 << (8 * (bytes - 1))) - 1);
+        store_u64(p, spread | more);
+        return p + bytes;
+    }
+#endif
     while (z >= 0x80) {
         *p++ = (unsigned char)(z | 0x80);
         z >>= 7;

@@ -181,10 +181,12 @@ static inline unsigned char *enc_DOUBLE(unsigned char *p, double d)
     return p + 8;
 }
 
+/* Numbers reserve VARINT_LONG_BYTES, ints too: varint_put_long() may
+ * write that many. */
 static inline size_t bound_INT(int32_t v)
 {
     (void)v;
-    return VARINT_INT_BYTES;
+    return VARINT_LONG_BYTES;
 }
 
 static inline unsigned char *enc_INT(unsigned char *p, int32_t v)
@@ -195,7 +197,7 @@ static inline unsigned char *enc_INT(unsigned char *p, int32_t v)
 static inline size_t bound_ENUM(int64_t symbol)
 {
     (void)symbol;
-    return VARINT_INT_BYTES;
+    return VARINT_LONG_BYTES;
 }
 
 static inline unsigned char *enc_ENUM(unsigned char *p, int64_t symbol)
@@ -224,7 +226,7 @@ static inline unsigned char *enc_OPTIONAL_LONG(unsigned char *p, int64_t v)
 static inline size_t bound_OPTIONAL_INT(int32_t v)
 {
     (void)v;
-    return 1 + VARINT_INT_BYTES;
+    return 1 + VARINT_LONG_BYTES;
 }
 
 static inline unsigned char *enc_OPTIONAL_INT(unsigned char *p, int32_t v)
