@@ -299,6 +299,40 @@ TEST(dag_numbered_names_are_told_apart_by_every_digit)
     daglib_dag_free(dag);
 }
 
+TEST(dag_numbered_names_hash_into_blocks_by_their_number)
+{
+    /* name_table.h: a name ending in a number n (its last 8 digits) lands
+     * at offset n % 64 of a block chosen by the rest of the name and
+     * n / 64, so consecutive names fill consecutive slots.  Whatever the
+     * bytes before the number (text, UTF-8, ':' and '/' which lie either
+     * side of the digits), and whatever the name's length. */
+    static const char *const prefixes[] = {"", "t", "task_", "cell 3 ",
+                                           "\xc3\xa9", "a:", "z/", "long prefix of a name "};
+    static const uint32_t numbers[] = {0,     1,        9,        10,    63,
+                                       64,    65,       99,       100,   127,
+                                       128,   999,      1000,     4095,  4096,
+                                       65535, 99999,    100000,   999999,
+                                       1000000, 9999999, 10000000, 12345678,
+                                       99999999};
+    char a[64], b[64];
+    for (size_t p = 0; p < sizeof prefixes / sizeof prefixes[0]; p++)
+        for (size_t k = 0; k < sizeof numbers / sizeof numbers[0]; k++) {
+            uint32_t n = numbers[k];
+            int len = snprintf(a, sizeof a, "%s%u", prefixes[p], n);
+            uint32_t h = name_hash(a, (size_t)len);
+            if ((h & 63) != n % 64)
+                FAIL("'%s' hashes to offset %u, not %u", a, h & 63, n % 64);
+            /* its block mate with as many digits shares the block */
+            uint32_t mate = n ^ 1;
+            int mate_len = snprintf(b, sizeof b, "%s%u", prefixes[p], mate);
+            if (mate_len == len && (name_hash(b, (size_t)len) >> 6) != h >> 6)
+                FAIL("'%s' and '%s' are in different blocks", a, b);
+        }
+    /* Over 8 digits: the last 8 make the number. */
+    uint32_t h = name_hash("x123456789", 10);
+    CHECK_INT_EQ(h & 63, 23456789 % 64);
+}
+
 static void number_task(daglib_context *ctx, int argc,
                         const daglib_value *const *argv)
 {
