@@ -36,6 +36,7 @@ typedef struct bench_time {
     double build_ns;
     double run_ns;
     double first_ns; /* the graph built and run once, as a program does */
+    double run_cpu_ns; /* the process's CPU time during the run (daglib) */
 } bench_time;
 
 /* Each returns 0, or -1 (with a message on stderr) when it failed. */
@@ -45,6 +46,13 @@ int bench_tbb(const shape *s, int workers, const bench_task *task,
               bench_time *out);
 int bench_openmp(const shape *s, int workers, const bench_task *task,
                  bench_time *out);
+
+static inline int64_t bench_process_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static inline int64_t bench_now_ns(void)
 {

@@ -61,10 +61,10 @@ int bench_daglib(const shape *s, int workers, const bench_task *task,
     daglib_dag *dag = build(s, workers, task);
     int64_t t1 = bench_now_ns();
     int rc = dag != NULL ? daglib_run(dag, NULL) : DAGLIB_NOMEM;
-    int64_t t2 = bench_now_ns();
+    int64_t t2 = bench_now_ns(), cpu2 = bench_process_cpu_ns();
     if (rc == DAGLIB_OK)
         rc = daglib_run(dag, NULL);
-    int64_t t3 = bench_now_ns();
+    int64_t t3 = bench_now_ns(), cpu3 = bench_process_cpu_ns();
     if (rc != DAGLIB_OK) {
         fprintf(stderr, "daglib, %s: %s\n", s->name,
                 dag != NULL ? daglib_dag_errmsg(dag) : "out of memory");
@@ -76,5 +76,6 @@ int bench_daglib(const shape *s, int workers, const bench_task *task,
     out->build_ns = (double)(t1 - t0) + (compile > 0 ? compile : 0);
     out->run_ns = (double)(t3 - t2);
     out->first_ns = (double)(t2 - t0);
+    out->run_cpu_ns = (double)(cpu3 - cpu2);
     return 0;
 }

@@ -278,6 +278,7 @@ static void *profiler_main(void *arg)
             pause_ns *= 2;
     }
     pthread_mutex_unlock(&pr->lock);
+    pr->costs.thread_cpu_ns = thread_cpu_ns(); /* read by the joiner */
     return NULL;
 }
 
@@ -315,7 +316,7 @@ int profiler_start(profiler **out, run *r, const char *root,
                    const char *dag_name, const char *dag_description,
                    const char *codec, error_state *err)
 {
-    int64_t t0 = ticks_monotonic_ns();
+    int64_t t0 = ticks_monotonic_ns(), cpu0 = thread_cpu_ns();
     *out = NULL;
     profiler *pr = calloc(1, sizeof *pr);
     if (pr == NULL)
@@ -373,13 +374,14 @@ int profiler_start(profiler **out, run *r, const char *root,
                          strerror(saved));
     }
     pr->costs.create_ns = ticks_monotonic_ns() - t0;
+    pr->costs.caller_cpu_ns = thread_cpu_ns() - cpu0;
     *out = pr;
     return DAGLIB_OK;
 }
 
 int profiler_finish(profiler *pr, error_state *err)
 {
-    int64_t t0 = ticks_monotonic_ns();
+    int64_t t0 = ticks_monotonic_ns(), cpu0 = thread_cpu_ns();
     pthread_mutex_lock(&pr->lock);
     pr->stop = 1;
     pthread_cond_signal(&pr->stop_signal);
@@ -400,6 +402,7 @@ int profiler_finish(profiler *pr, error_state *err)
     pr->costs.encode_after_ns = pr->costs.encode_ns - encoded;
     pr->costs.write_after_ns = pr->costs.write_ns - written;
     pr->costs.sync_ns = ticks_monotonic_ns() - t2;
+    pr->costs.caller_cpu_ns += thread_cpu_ns() - cpu0;
     pthread_mutex_lock(&last_costs_lock);
     last_costs = pr->costs;
     pthread_mutex_unlock(&last_costs_lock);

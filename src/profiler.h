@@ -69,6 +69,8 @@ typedef struct profile_costs {
     int64_t write_after_ns;
     int64_t stop_ns;      /* waiting for the thread's last pass */
     int64_t sync_ns;      /* fdatasync() and close() */
+    int64_t thread_cpu_ns; /* all the profiler thread's CPU time */
+    int64_t caller_cpu_ns; /* the run's caller's, starting and finishing */
     uint64_t records;
     uint64_t bytes;       /* the file's size */
 } profile_costs;
