@@ -31,7 +31,7 @@ DAGLIB_LIBS    = -lsqlite3 -lavro -ljansson -ldeflate -lsnappy -lz -lm -pthread
 
 SCHEDULER_OBJ := $(BENCH_DIR)/scheduler_bench.o $(BENCH_DIR)/shapes.o \
                  $(BENCH_DIR)/side_daglib.o $(BENCH_DIR)/side_openmp.o \
-                 $(BENCH_DIR)/side_tbb.o
+                 $(BENCH_DIR)/side_tbb.o $(BENCH_DIR)/spin.o
 
 .PHONY: run scheduler-bench stress stress-tsan FORCE
 # One benchmark at a time, even under make -j: they would measure each other.
