@@ -150,7 +150,7 @@ static int bench_bare(const shape *s, int workers, const bench_task *task,
 static bench_time measure(const char *part, side sd, const shape *s,
                           int workers, const bench_task *task, int rep)
 {
-    bench_time t;
+    bench_time t = {0};
     int rc;
     switch (sd) {
     case SIDE_TBB:
@@ -425,7 +425,8 @@ static void profiling(const shape *fan_out)
            "² The process's CPU time for the run beyond an unprofiled "
            "run's, less all of the profiler thread's and what starting and "
            "finishing the profiler took on the caller's: what the workers' "
-           "own path costs, whoever shares their cores.  \n"
+           "own path costs, whoever shares their cores, with the idle "
+           "spinning it causes.  \n"
            "³ The same number of bytes written by a plain program (1 MiB "
            "`write()`s, `fdatasync`, `close`) right after each profiled run: "
            "what durability alone costs on this disk.\n\n",
@@ -553,7 +554,7 @@ static int measure_here(const char *spec)
     if (shape_build(&s, (shape_kind)kind, size) != 0)
         return 1;
     const bench_task empty = {BODY_EMPTY, 0, 0};
-    bench_time t = {0, 0, 0, 0};
+    bench_time t = {0};
     int rc = 0;
     if (strcmp(side_name, "daglib") == 0)
         rc = bench_daglib(&s, workers, &empty, &t);

@@ -250,7 +250,8 @@ static char *render(const daglib_dag *dag, const plan *p, const runtimes *times)
     }
     for (uint32_t n = 0; n < p->n_nodes; n++) {
         const plan_node *pn = &p->nodes[n];
-        for (uint32_t s = 0; s < plan_node_n_succ(pn); s++)
+        const uint32_t n_succ = plan_node_n_succ(pn);
+        for (uint32_t s = 0; s < n_succ; s++)
             text_add(&t, "    n%u -> n%u;\n", n, p->succ[pn->succ_begin + s]);
     }
     text_add(&t, "}\n");

@@ -301,7 +301,7 @@ TEST(dag_numbered_names_are_told_apart_by_every_digit)
 
 TEST(dag_numbered_names_hash_into_blocks_by_their_number)
 {
-    /* name_table.h: a name ending in a number n (its last 8 digits) lands
+    /* name_table.h: a name ending in a number n (its last 9 digits) lands
      * at offset n % 64 of a block chosen by the rest of the name and
      * n / 64, so consecutive names fill consecutive slots.  Whatever the
      * bytes before the number (text, UTF-8, ':' and '/' which lie either
@@ -313,7 +313,7 @@ TEST(dag_numbered_names_hash_into_blocks_by_their_number)
                                        128,   999,      1000,     4095,  4096,
                                        65535, 99999,    100000,   999999,
                                        1000000, 9999999, 10000000, 12345678,
-                                       99999999};
+                                       99999999, 123456789, 999999999};
     char a[64], b[64];
     for (size_t p = 0; p < sizeof prefixes / sizeof prefixes[0]; p++)
         for (size_t k = 0; k < sizeof numbers / sizeof numbers[0]; k++) {
@@ -322,15 +322,16 @@ TEST(dag_numbered_names_hash_into_blocks_by_their_number)
             uint32_t h = name_hash(a, (size_t)len);
             if ((h & 63) != n % 64)
                 FAIL("'%s' hashes to offset %u, not %u", a, h & 63, n % 64);
-            /* its block mate with as many digits shares the block */
-            uint32_t mate = n ^ 1;
-            int mate_len = snprintf(b, sizeof b, "%s%u", prefixes[p], mate);
-            if (mate_len == len && (name_hash(b, (size_t)len) >> 6) != h >> 6)
+            /* its block mate (n ^ 1 has as many digits) shares the block */
+            int mate_len = snprintf(b, sizeof b, "%s%u", prefixes[p], n ^ 1);
+            CHECK_INT_EQ(mate_len, len);
+            if ((name_hash(b, (size_t)len) >> 6) != h >> 6)
                 FAIL("'%s' and '%s' are in different blocks", a, b);
         }
-    /* Over 8 digits: the last 8 make the number. */
-    uint32_t h = name_hash("x123456789", 10);
-    CHECK_INT_EQ(h & 63, 23456789 % 64);
+    /* Nine digits make the number, leading zeros included; a tenth goes
+     * with the rest of the name. */
+    CHECK(name_hash("ab00000005", 10) == name_hash("ab000000005", 11));
+    CHECK(name_hash("ab000000005", 11) != name_hash("ab0000000005", 12));
 }
 
 static void number_task(daglib_context *ctx, int argc,

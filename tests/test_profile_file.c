@@ -441,7 +441,8 @@ static void check_varint(int64_t v)
         memcmp(buf, expected, expected_len) != 0)
         FAIL("%lld encodes to %zu bytes, not the %zu expected",
              (long long)v, (size_t)(end - buf), expected_len);
-    CHECK(buf[VARINT_LONG_BYTES] == 0xaa); /* nothing past the room */
+    for (size_t i = VARINT_LONG_BYTES; i < sizeof buf; i++)
+        CHECK(buf[i] == 0xaa); /* nothing past the room */
     const unsigned char *p = buf;
     int64_t back = 0;
     CHECK_INT_EQ(varint_long(&p, end, &back), VARINT_OK);

@@ -5,7 +5,8 @@
  * and both the container framing (avro_container.c) and the record
  * decoder (record_plan.c) read them by: a long takes at most 10 bytes, an
  * int at most 5 (as avro-c reads them, keeping the low 32 bits), and
- * nothing is read at or past `end`.
+ * nothing is read at or past `end`.  The encoder needs room for
+ * VARINT_LONG_BYTES whatever the number, ints too.
  *
  * The decoders return VARINT_OK with *pp advanced past the number,
  * VARINT_SHORT when the bytes end inside it, or VARINT_BAD when it is

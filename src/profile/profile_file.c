@@ -32,8 +32,6 @@
 #include "unaligned.h"
 #include "value.h"
 
-/* A zig-zag varint of 64 bits takes at most 10 bytes. */
-
 /* A growing byte buffer; `failed` is sticky so encoders need no checks. */
 typedef struct bytes {
     unsigned char *data;
