@@ -11,6 +11,7 @@
  * allocation.
  */
 #include <errno.h>
+#include <math.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -213,24 +214,36 @@ static json_t *read_number(json_text *t)
         while (q < t->end && *q >= '0' && *q <= '9')
             q++;
     }
-    char digits[64];
-    if ((size_t)(q - start) >= sizeof digits)
-        integer = 0; /* beyond any integer: kept as a real */
-    size_t n = (size_t)(q - start) < sizeof digits ? (size_t)(q - start)
-                                                   : sizeof digits - 1;
+    /* The whole number, however long: cut short, 1e999 written with many
+     * digits would read as a smaller number that avro-c's parser, which
+     * refuses it, never sees. */
+    size_t n = (size_t)(q - start);
+    char small[64];
+    char *digits = n < sizeof small ? small : malloc(n + 1);
+    if (digits == NULL)
+        return text_nomem(t);
     memcpy(digits, start, n);
     digits[n] = '\0';
     t->p = q;
     json_t *v = NULL;
-    if (integer) {
-        errno = 0;
-        long long i = strtoll(digits, NULL, 10);
-        v = errno == 0 ? json_integer(i) : json_real(strtod(digits, NULL));
+    int too_large = 0;
+    errno = 0;
+    long long i = integer ? strtoll(digits, NULL, 10) : 0;
+    if (integer && errno == 0) {
+        v = json_integer(i);
     } else {
-        /* Only integers (a fixed's size) matter to a schema; a long
-         * real's value is approximate, which is all a default needs. */
-        v = json_real(strtod(digits, NULL));
+        /* beyond a long long, or a real: only integers (a fixed's size)
+         * matter to a schema, and a real's value to a default.  jansson
+         * keeps no infinity, and its NULL must not read as memory running
+         * out. */
+        double d = strtod(digits, NULL);
+        too_large = !isfinite(d);
+        v = too_large ? NULL : json_real(d);
     }
+    if (digits != small)
+        free(digits);
+    if (too_large)
+        return text_fail(t, "a number too large for a double");
     return v != NULL ? v : text_nomem(t);
 }
 
