@@ -125,6 +125,18 @@ void test_write_file(const char *path, const void *data, size_t len)
         FAIL("cannot write %s", path);
 }
 
+size_t test_avro_varint(unsigned char *out, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
+    size_t n = 0;
+    do {
+        unsigned char b = z & 0x7f;
+        z >>= 7;
+        out[n++] = (unsigned char)(b | (z != 0 ? 0x80 : 0));
+    } while (z != 0);
+    return n;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag,
                         struct FTW *ftw)
 {

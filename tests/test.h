@@ -89,6 +89,11 @@ char *test_read_file(const char *path, size_t *len);
 /* Write len bytes to path (created or truncated); fails the test on error. */
 void test_write_file(const char *path, const void *data, size_t len);
 
+/* v as Avro's zig-zag varint at out (room for 10 bytes), a byte at a
+ * time as the specification puts it -- not the library's encoder, which
+ * the tests check against it; how many bytes. */
+size_t test_avro_varint(unsigned char *out, int64_t v);
+
 /* Debian's own Python, which has the avro and pandas modules. */
 #define TEST_PYTHON "/usr/bin/python3"
 

@@ -417,23 +417,10 @@ static void check_python_reads_samples(const char *path, long count)
     free(text);
 }
 
-/* Avro's zig-zag varint, one byte at a time as the specification puts it. */
-static size_t reference_varint(unsigned char *out, int64_t v)
-{
-    uint64_t z = ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0);
-    size_t n = 0;
-    do {
-        unsigned char b = z & 0x7f;
-        z >>= 7;
-        out[n++] = (unsigned char)(b | (z != 0 ? 0x80 : 0));
-    } while (z != 0);
-    return n;
-}
-
 static void check_varint(int64_t v)
 {
     unsigned char expected[VARINT_LONG_BYTES];
-    size_t expected_len = reference_varint(expected, v);
+    size_t expected_len = test_avro_varint(expected, v);
     unsigned char buf[VARINT_LONG_BYTES + 4];
     memset(buf, 0xaa, sizeof buf);
     unsigned char *end = varint_put_long(buf, v);

@@ -593,15 +593,8 @@ static void put(bytes *b, const void *p, size_t n)
 
 static void put_long(bytes *b, int64_t v)
 {
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
     unsigned char buf[10];
-    size_t n = 0;
-    while (z >= 0x80) {
-        buf[n++] = (unsigned char)(z | 0x80);
-        z >>= 7;
-    }
-    buf[n++] = (unsigned char)z;
-    put(b, buf, n);
+    put(b, buf, test_avro_varint(buf, v));
 }
 
 static void put_str(bytes *b, const char *s)
