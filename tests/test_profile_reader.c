@@ -1150,6 +1150,9 @@ TEST(profile_reader_checks_schemas_as_avro_c_does_without_calling_it)
           "9999999999999999999999999999999999999999999999999999999999999999"
           "99999999999999999999999999999999999999999}]}",
         R "{\"name\":\"a\",\"type\":\"double\",\"default\":1e308}]}",
+        /* an integer beyond a long long, and one just inside */
+        R "{\"name\":\"a\",\"type\":\"long\",\"default\":99999999999999999999}]}",
+        R "{\"name\":\"a\",\"type\":\"long\",\"default\":-9223372036854775808}]}",
         "[\"null\",\"string\"]",
         "",
     };

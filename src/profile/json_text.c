@@ -225,25 +225,29 @@ static json_t *read_number(json_text *t)
     memcpy(digits, start, n);
     digits[n] = '\0';
     t->p = q;
+    /* What jansson, and so avro-c, refuses is refused here too: an
+     * integer beyond 64 bits, and a real beyond a double (jansson keeps no
+     * infinity, and its NULL must not read as memory running out). */
     json_t *v = NULL;
-    int too_large = 0;
+    const char *too_large = NULL;
     errno = 0;
-    long long i = integer ? strtoll(digits, NULL, 10) : 0;
-    if (integer && errno == 0) {
-        v = json_integer(i);
+    if (integer) {
+        long long i = strtoll(digits, NULL, 10);
+        if (errno == ERANGE)
+            too_large = "an integer too large for 64 bits";
+        else
+            v = json_integer(i);
     } else {
-        /* beyond a long long, or a real: only integers (a fixed's size)
-         * matter to a schema, and a real's value to a default.  jansson
-         * keeps no infinity, and its NULL must not read as memory running
-         * out. */
         double d = strtod(digits, NULL);
-        too_large = !isfinite(d);
-        v = too_large ? NULL : json_real(d);
+        if (!isfinite(d))
+            too_large = "a number too large for a double";
+        else
+            v = json_real(d);
     }
     if (digits != small)
         free(digits);
-    if (too_large)
-        return text_fail(t, "a number too large for a double");
+    if (too_large != NULL)
+        return text_fail(t, too_large);
     return v != NULL ? v : text_nomem(t);
 }
 
