@@ -291,6 +291,9 @@ typedef struct profiling_cell {
         sync, disk, bytes, workers_cpu;
 } profiling_cell;
 
+/* The cell's figures, each a median of one series of measurements. */
+#define PROFILING_FIGURES (sizeof(profiling_cell) / sizeof(double))
+
 /* What the disk alone takes for n bytes: written to a new file in dir in
  * 1 MiB write()s, then fdatasync() and close(), as a plain program would;
  * in ns. */
@@ -326,7 +329,7 @@ static profiling_cell measure_profiling(const shape *s, int workers,
 {
     const bench_task off = {BODY_EMPTY, 0, 0};
     const bench_task on = {BODY_EMPTY, 0, DAGLIB_PROFILE};
-    double v[12][reps];
+    double v[PROFILING_FIGURES][reps];
     measure("profiling", SIDE_DAGLIB, s, workers, &off, -1);
     measure("profiling", SIDE_DAGLIB, s, workers, &on, -1);
     for (int rep = 0; rep < reps; rep++) {
@@ -363,7 +366,9 @@ static profiling_cell measure_profiling(const shape *s, int workers,
                         &cell.encode, &cell.encode_after, &cell.write,
                         &cell.write_after, &cell.stop, &cell.sync,
                         &cell.disk, &cell.bytes, &cell.workers_cpu};
-    for (int k = 0; k < 12; k++)
+    _Static_assert(sizeof fields / sizeof *fields == PROFILING_FIGURES,
+                   "one series per figure");
+    for (size_t k = 0; k < PROFILING_FIGURES; k++)
         *fields[k] = median(v[k], reps);
     return cell;
 }

@@ -339,12 +339,11 @@ static int lay_out_nodes(compiler *c)
             p->args[next_arg++] = l->producer;
         }
     }
-    p->nodes[p->n_nodes].arg_begin = next_arg; /* the end mark */
     return DAGLIB_OK;
 }
 
-/* 4. Successor lists and predecessor counts from the arguments, given
- * each node's arg_begin and the end mark's: each node's successors
+/* 4. The end mark, successor lists and predecessor counts from the
+ * arguments, given each node's arg_begin and p->n_args: each node's successors
  * counted, the counts summed into where each list ends, then the lists
  * filled back to front, so that each list is in node order and each
  * succ_begin ends at its list's start. */
@@ -354,6 +353,7 @@ static int invert_args(plan *p)
     uint64_t edges = 0;
     for (uint32_t n = 0; n <= p->n_nodes; n++)
         nodes[n].n_preds = nodes[n].succ_begin = 0;
+    nodes[p->n_nodes].arg_begin = p->n_args;
     for (uint32_t n = 0; n < p->n_nodes; n++) {
         const uint32_t *args = &p->args[nodes[n].arg_begin];
         const uint32_t n_args = plan_node_n_args(&nodes[n]);
@@ -365,7 +365,6 @@ static int invert_args(plan *p)
             edges++;
         }
     }
-    p->n_edges = (uint32_t)edges;
     p->succ = alloc_array(edges, sizeof *p->succ);
     if (p->succ == NULL)
         return -1;
@@ -547,7 +546,7 @@ static int compile_plain(const daglib_dag *dag, plan *p, error_state *err)
      * are the argument lists already, one after the other. */
     int args_as_made = !dag->refs_unordered && !dag->refs_depend;
     p->n_nodes = n;
-    p->n_args = p->n_edges = n_refs;
+    p->n_args = n_refs;
     /* Written in full before they are read: */
     p->nodes = big_alloc_raw((size_t)n + 1, sizeof *p->nodes);
     p->args = big_alloc_raw((size_t)n_refs + 1, sizeof *p->args);
@@ -788,7 +787,6 @@ int plan_cull(const plan *full, uint32_t step, const char *dag_name, plan **out,
             p->args[next_arg++] =
                 args[a] & PLAN_ARG_CONST ? args[a] : new_index[args[a]];
     }
-    p->nodes[kept].arg_begin = next_arg; /* the end mark */
     for (uint32_t i = 0; i < count; i++) {
         p->finals[p->n_finals++] = new_index[first + i];
         p->nodes[new_index[first + i]].flags |= NODE_FINAL;

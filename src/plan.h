@@ -64,7 +64,6 @@ typedef struct plan {
     uint32_t *succ; /* successor node indices, grouped by node */
     uint32_t *args; /* argument node indices (or constants), grouped by node */
     uint32_t n_args;
-    uint32_t n_edges;
     const daglib_value **consts; /* borrowed from the tasks' static maps */
     uint32_t n_consts;
     uint32_t *finals; /* final nodes in the order they were marked */

@@ -116,11 +116,13 @@ static int64_t wall_us(const profiler *pr, uint64_t ticks)
     return pr->wall0_us + (mono_ns - pr->start.mono_ns) / 1000;
 }
 
-static const char *instance_name(profiler *pr, uint32_t n, size_t *len)
+/* Node n's printed name: its task's, or "task 3" for instance 3. */
+static const char *instance_name(profiler *pr, uint32_t n, uint32_t instance,
+                                 size_t *len)
 {
     const run *r = pr->run;
     const plan_node *pn = &r->plan->nodes[n];
-    if (plan_node_instance(r->plan, n) == PLAN_NO_INSTANCE) {
+    if (instance == PLAN_NO_INSTANCE) {
         *len = pn->task->name_len;
         return pn->task->name;
     }
@@ -163,13 +165,13 @@ static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
     const run *r = pr->run;
     const uint32_t n = ev->node;
     const plan_node *pn = &r->plan->nodes[n];
+    const uint32_t instance = plan_node_instance(r->plan, n);
     profile_record rec;
-    rec.task_name = instance_name(pr, n, &rec.task_name_len);
+    rec.task_name = instance_name(pr, n, instance, &rec.task_name_len);
     rec.task_description = pn->task->description;
     rec.task = NULL;
     rec.task_len = 0;
     rec.instance = PROFILE_NO_INSTANCE;
-    const uint32_t instance = plan_node_instance(r->plan, n);
     if (instance != PLAN_NO_INSTANCE && instance <= INT32_MAX) {
         rec.task = pn->task->name;
         rec.task_len = pn->task->name_len;

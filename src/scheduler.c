@@ -119,13 +119,13 @@ typedef struct call_args {
     daglib_value joined;
 } call_args;
 
-static int gather_args(run *r, const plan_node *pn, call_args *ca)
+static int gather_args(run *r, uint32_t n, const plan_node *pn, call_args *ca)
 {
     const plan *p = r->plan;
     const uint32_t *args = &p->args[pn->arg_begin];
     const uint32_t n_args = plan_node_n_args(pn);
     uint32_t joins = (pn->flags & NODE_JOINS) != 0;
-    uint32_t n_joined = joins ? p->kinds[pn - p->nodes].n_joined : 0;
+    uint32_t n_joined = joins ? p->kinds[n].n_joined : 0;
     uint32_t argc = n_args - n_joined + joins;
     uint32_t room = argc > n_joined ? argc : n_joined;
     ca->argv = ca->stack;
@@ -190,7 +190,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
                       node_state *st, node_output *out, task_times *times)
 {
     call_args ca;
-    if (gather_args(r, pn, &ca) != 0) {
+    if (gather_args(r, n, pn, &ca) != 0) {
         st->status = NODE_FAILED; /* no message: "out of memory" */
         return;
     }
@@ -729,14 +729,12 @@ void run_memory_free(run_memory *m)
 }
 
 /* Zeroed states for n nodes, and room for their outputs: the kept ones,
- * the states cleared if a run used them, or new ones when they are too
+ * the states cleared (a run used them), or new ones when they are too
  * few.  0, or -1 when memory runs out. */
 static int prepare_memory(run_memory *m, uint32_t n)
 {
     if (m->states != NULL && n <= m->capacity) {
-        if (m->dirty)
-            memset(m->states, 0, ((size_t)n + 1) * sizeof *m->states);
-        m->dirty = 1;
+        memset(m->states, 0, ((size_t)n + 1) * sizeof *m->states);
         return 0;
     }
     run_memory_free(m);
@@ -747,7 +745,6 @@ static int prepare_memory(run_memory *m, uint32_t n)
         return -1;
     }
     m->capacity = n;
-    m->dirty = 1;
     return 0;
 }
 

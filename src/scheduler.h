@@ -78,11 +78,10 @@ struct run;
  * single worker's stack.  Handing them back and getting fresh pages at the
  * next run would cost a page fault per 4 KiB, more than the run itself. */
 typedef struct run_memory {
-    node_state *states;   /* capacity + 1, zeroed unless dirty */
+    node_state *states;   /* capacity + 1, zeroed before each run */
     node_output *outputs; /* capacity + 1, never zeroed */
     uint32_t *stack;    /* capacity, or NULL until a one-worker run */
     uint32_t capacity;  /* nodes */
-    int dirty;          /* states were used since they were last zeroed */
 } run_memory;
 
 void run_memory_free(run_memory *m);
