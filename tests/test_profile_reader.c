@@ -29,6 +29,7 @@
 #include "profile_reader.h"
 #include "record_plan.h"
 #include "test.h"
+#include "test_craft.h"
 
 #define ALL PROFILE_ALL_FIELDS
 #define UNSET 0xff /* a cell the reader was not asked for */
@@ -573,68 +574,6 @@ static int count_blocks(const char *path, long *records)
 
 /* ---- crafting files byte by byte ---------------------------------------------- */
 
-typedef struct bytes {
-    unsigned char *p;
-    size_t n, cap;
-} bytes;
-
-static void put(bytes *b, const void *p, size_t n)
-{
-    if (n == 0)
-        return;
-    if (b->cap - b->n < n) {
-        b->cap = (b->cap + n) * 2;
-        b->p = realloc(b->p, b->cap);
-        CHECK(b->p != NULL);
-    }
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-}
-
-static void put_long(bytes *b, int64_t v)
-{
-    unsigned char buf[10];
-    put(b, buf, test_avro_varint(buf, v));
-}
-
-static void put_str(bytes *b, const char *s)
-{
-    put_long(b, (int64_t)strlen(s));
-    put(b, s, strlen(s));
-}
-
-static void put_double(bytes *b, double d)
-{
-    unsigned char le[8];
-    uint64_t bits;
-    memcpy(&bits, &d, 8);
-    for (int i = 0; i < 8; i++)
-        le[i] = (unsigned char)(bits >> (8 * i));
-    put(b, le, 8);
-}
-
-static const unsigned char crafted_sync[16] = "0123456789abcdef";
-
-static void put_header(bytes *b, const char *schema, const char *codec)
-{
-    put(b, "Obj\x01", 4);
-    put_long(b, 2);
-    put_str(b, "avro.schema");
-    put_str(b, schema);
-    put_str(b, "avro.codec");
-    put_str(b, codec);
-    put_long(b, 0);
-    put(b, crafted_sync, 16);
-}
-
-/* Write a crafted file to path, and free its bytes. */
-static void write_crafted(const char *path, bytes *file)
-{
-    test_write_file(path, file->p, file->n);
-    free(file->p);
-    file->p = NULL;
-}
-
 /* One record of the full schema; what a test damages is passed in. */
 typedef struct craft {
     int64_t name_len; /* task_name's length prefix; -1: the true length */
@@ -1034,8 +973,7 @@ TEST(profile_reader_refuses_files_that_are_not_profiles)
     check_refused("scalar.avro", "not a daglib profile: the schema is a string");
     bytes b = {0};
     put_header(&b, "{\"type\": \"record\", \"fields\": [", "null");
-    test_write_file("badjson.avro", b.p, b.n);
-    free(b.p);
+    write_crafted("badjson.avro", &b);
     check_refused("badjson.avro", "not valid Avro schema JSON");
     check_refused("missing.avro", "cannot open");
     CHECK(mkdir("dir.avro", 0700) == 0);
@@ -1043,8 +981,8 @@ TEST(profile_reader_refuses_files_that_are_not_profiles)
     /* A header cut inside its schema, and one without a schema. */
     b = (bytes){0};
     put_header(&b, profile_schema_json(), "null");
-    test_write_file("cut_header.avro", b.p, 100);
-    free(b.p);
+    b.n = 100; /* the header cut short */
+    write_crafted("cut_header.avro", &b);
     check_refused("cut_header.avro", "cut short");
     b = (bytes){0};
     put(&b, "Obj\x01", 4);
@@ -1053,14 +991,12 @@ TEST(profile_reader_refuses_files_that_are_not_profiles)
     put_str(&b, "null");
     put_long(&b, 0);
     put(&b, crafted_sync, 16);
-    test_write_file("no_schema.avro", b.p, b.n);
-    free(b.p);
+    write_crafted("no_schema.avro", &b);
     check_refused("no_schema.avro", "no avro.schema");
     /* A codec nobody here decodes. */
     b = (bytes){0};
     put_header(&b, profile_schema_json(), "zstandard");
-    test_write_file("zstd.avro", b.p, b.n);
-    free(b.p);
+    write_crafted("zstd.avro", &b);
     check_refused("zstd.avro", "codec 'zstandard' is not one avro-c reads");
     /* Every refusal closed what it opened. */
     CHECK_INT_EQ(open_fds(), fds);

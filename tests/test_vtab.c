@@ -19,6 +19,7 @@
 
 #include "profile_file.h"
 #include "sql_check.h"
+#include "test_craft.h"
 
 /* ---- fixtures ------------------------------------------------------------------- */
 
@@ -1364,32 +1365,6 @@ TEST(vtab_tails_without_a_sync_marker_add_no_rows)
     sqlite3_close(db);
 }
 
-/* A container of no block whose header's schema is schema_json. */
-static void write_header_only(const char *path, const char *schema_json)
-{
-    static const char *const keys[] = {"avro.codec", "avro.schema"};
-    const char *values[] = {"null", schema_json};
-    unsigned char buf[4096];
-    size_t n = 0;
-    memcpy(buf, "Obj\x01", 4);
-    n += 4;
-    n += test_avro_varint(buf + n, 2);
-    for (int k = 0; k < 2; k++) {
-        const char *pair[] = {keys[k], values[k]};
-        for (int s = 0; s < 2; s++) {
-            size_t len = strlen(pair[s]);
-            CHECK(n + len + 10 < sizeof buf - 32);
-            n += test_avro_varint(buf + n, (int64_t)len);
-            memcpy(buf + n, pair[s], len);
-            n += len;
-        }
-    }
-    buf[n++] = 0; /* the map's end */
-    memset(buf + n, 0x5a, 16); /* the sync marker */
-    n += 16;
-    test_write_file(path, buf, n);
-}
-
 TEST(vtab_a_schema_number_beyond_a_double_is_one_unreadable_file)
 {
     /* JSON allows 1e999; jansson, and so avro-c, refuse it.  Such a
@@ -1398,10 +1373,13 @@ TEST(vtab_a_schema_number_beyond_a_double_is_one_unreadable_file)
      * named in profiling_files, and the others' rows come back. */
     write_profile("meta", "good", 10, 5, NULL, 0);
     make_dirs("meta/profiling/odd");
-    write_header_only("meta/profiling/odd/run_000000000.avro",
-                      "{\"type\":\"record\",\"name\":\"tprofile\",\"fields\":"
-                      "[{\"name\":\"dag_name\",\"type\":\"string\","
-                      "\"default\":1e999}]}");
+    bytes odd = {0};
+    put_header(&odd,
+               "{\"type\":\"record\",\"name\":\"tprofile\",\"fields\":"
+               "[{\"name\":\"dag_name\",\"type\":\"string\","
+               "\"default\":1e999}]}",
+               "null");
+    write_crafted("meta/profiling/odd/run_000000000.avro", &odd);
     sqlite3 *db = open_metadb(NULL);
     CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling"), 10);
     char *files = query_rows(db, "SELECT dag_name, records, error "
