@@ -31,8 +31,10 @@
  * the 100k tree's.  A fresh process, because a fork of this one would
  * count the native tables' pages.
  *
- * Pruning: `WHERE dag_name = 'dag_07'` (one DAG of 20) against the full
- * count(*), both on the profiling table; about 1/20 is the goal.
+ * Pruning: `count(*) ... WHERE dag_name = 'dag_07'` (one DAG of 20)
+ * against `count(dag_name)` over all of them, both on the profiling table
+ * and both reading dag_name (a plain count(*) reads no record); about
+ * 1/20 is the goal.
  *
  * Output: markdown tables on stdout; every timing to RAW.csv when -o.
  */
@@ -358,7 +360,7 @@ int main(int argc, char **argv)
         }
         /* Pruning: one DAG of twenty. */
         const char *one = "SELECT count(*) FROM profiling WHERE dag_name = 'dag_07'";
-        const char *all = "SELECT count(*) FROM profiling";
+        const char *all = "SELECT count(dag_name) FROM profiling";
         double t1[MAX_REPS], t20[MAX_REPS];
         answer a;
         run_query(db, one, &a);

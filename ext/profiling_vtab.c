@@ -51,10 +51,12 @@
  * open at a time and decodes a record per step, asking the reader only for
  * the columns the statement uses, so memory stays flat however large the
  * tree.  A statement that uses none and leaves the table nothing to check
- * (count(*), or only path) decodes nothing: the reader walks each block's
- * records without storing them, and the steps only count.  The walk, not
- * the block's record count, decides the rows, so a count is always the
- * number of rows SELECT * returns, a damaged record included.
+ * (count(*), or only path) reads no record: the reader counts each
+ * block's records from its header once the block is found whole (its
+ * sync marker read and matched), as Avro's own tools count, and the steps
+ * only count.  So a block cut short counts for nothing, as it gives no
+ * row, but a record damaged inside a whole block is counted, while
+ * SELECT * stops at it (and profiling_files reports it).
  *
  * Never fatal: a missing root is an empty table; a file that cannot be
  * read (truncated, being written, not Avro, another schema, a link) gives
@@ -239,9 +241,9 @@ typedef struct profiling_cursor {
     sqlite3_int64 rowid;    /* the current row's */
     sqlite3_int64 last_rowid; /* the current file's highest possible */
     /* A statement that uses no field and leaves the table nothing to check
-     * (count(*)) steps over records without decoding them: the reader
-     * walks a block's records at once, and `counted` of them, checked
-     * but not yet stepped onto, are left for the next xNext calls. */
+     * (count(*)) steps over records without reading them: the reader
+     * counts a block's records from its header, and `counted` of them,
+     * not yet stepped onto, are left for the next xNext calls. */
     int count_only;
     uint64_t counted;
     int eof;
@@ -288,7 +290,7 @@ static int record_passes(const profiling_cursor *c)
 }
 
 /* The next record of a count_only scan: one the reader has already
- * checked, or the first of the next run of them, no more than the rowids
+ * counted, or the first of the next block's, no more than the rowids
  * left for this file. */
 static int next_counted_record(profiling_cursor *c)
 {
@@ -297,7 +299,7 @@ static int next_counted_record(profiling_cursor *c)
         return 1;
     }
     uint64_t n;
-    int rc = profile_reader_skip(
+    int rc = profile_reader_count(
         c->reader, (uint64_t)(c->last_rowid - c->rowid) + 1, &n);
     if (rc > 0)
         c->counted = n - 1;
@@ -346,6 +348,7 @@ static int next_file(profiling_cursor *c)
         if (c->reader == NULL &&
             (c->reader = profile_reader_new(PROFILE_ENGINE_AUTO)) == NULL)
             return SQLITE_NOMEM;
+        profile_reader_counting(c->reader, c->count_only);
         char *why = NULL;
         rc = profile_reader_reopen(c->reader, c->file.path, &why);
         if (rc != 0) {

@@ -1786,28 +1786,31 @@ TEST(profile_reader_decodes_no_field_a_query_does_not_want)
     }
 }
 
-/* What stepping over a file's records gives: no rows, only their count. */
-typedef struct skipped {
+/* What counting a file's records gives: no rows, only their number. */
+typedef struct counted {
     size_t n;
     int opened, clean;
     char *error; /* malloc'd, or NULL */
-} skipped;
+} counted;
 
-/* Step over every record of path with profile_reader_skip(), at most max
- * at a time. */
-static void skip_all(const char *path, uint64_t max, skipped *res)
+/* Count every record of path with profile_reader_count(), at most max at
+ * a time. */
+static void count_all(const char *path, uint64_t max, counted *res)
 {
     memset(res, 0, sizeof *res);
-    profile_reader *r = NULL;
+    profile_reader *r = profile_reader_new(PROFILE_ENGINE_AUTO);
+    CHECK(r != NULL);
+    profile_reader_counting(r, 1);
     char *why = NULL;
-    if (profile_reader_open(path, PROFILE_ENGINE_AUTO, &r, &why) != 0) {
+    if (profile_reader_reopen(r, path, &why) != 0) {
         res->error = why;
+        profile_reader_close(r);
         return;
     }
     res->opened = 1;
     uint64_t n = 0;
     int rc;
-    while ((rc = profile_reader_skip(r, max, &n)) == 1) {
+    while ((rc = profile_reader_count(r, max, &n)) == 1) {
         CHECK(n >= 1 && n <= max);
         res->n += n;
         CHECK_INT_EQ(profile_reader_records(r), res->n);
@@ -1819,28 +1822,48 @@ static void skip_all(const char *path, uint64_t max, skipped *res)
         res->clean = 1;
     } else {
         res->error = strdup(profile_reader_error(r));
-        CHECK_INT_EQ(profile_reader_skip(r, max, &n), -1); /* stays stopped */
+        CHECK_INT_EQ(profile_reader_count(r, max, &n), -1); /* stays stopped */
     }
     profile_reader_close(r);
 }
 
-/* Skipping path's records, many at a time or one by one, gives what
- * decoding them gives: as many records, and the same end, for the same
- * reason.  The number of records it decoded. */
-static size_t skipping_agrees_with_decoding(const char *path, const char *what)
+/* Counting path's records, many at a time or one by one, against decoding
+ * them.  Counting reads block frames, not records, so:
+ *   - opening succeeds or fails alike, for the same reason;
+ *   - a file that decodes to its end counts as many records, to its end;
+ *   - counting never gives fewer records than decoding;
+ *   - counting stops only where decoding stops too: at a block cut short
+ *     or without its marker, with the same message and, when decoding got
+ *     that far, the same number.
+ * (A damaged record inside a whole block stops decoding but is counted.)
+ * Returns the number of records decoded. */
+static size_t counting_agrees_with_decoding(const char *path, const char *what)
 {
     result decoded;
     read_all(path, PROFILE_ENGINE_AUTO, ALL, &decoded);
+    const char *a = decoded.error ? decoded.error : "clean";
     for (int one = 0; one < 2; one++) {
-        skipped s;
-        skip_all(path, one ? 1 : UINT64_MAX, &s);
-        const char *a = decoded.error ? decoded.error : "clean";
-        const char *b = s.error ? s.error : "clean";
-        if (s.opened != decoded.opened || s.n != decoded.n ||
-            s.clean != decoded.clean || strcmp(a, b) != 0)
-            FAIL("%s: decoding gives %zu records (%s), skipping%s %zu (%s)",
-                 what, decoded.n, a, one ? " one by one" : "", s.n, b);
-        free(s.error);
+        counted c;
+        count_all(path, one ? 1 : UINT64_MAX, &c);
+        const char *b = c.error ? c.error : "clean";
+        const char *how = one ? " one by one" : "";
+        if (c.opened != decoded.opened || (!c.opened && strcmp(a, b) != 0))
+            FAIL("%s: decoding opens %d (%s), counting%s %d (%s)", what,
+                 decoded.opened, a, how, c.opened, b);
+        if (decoded.clean && (!c.clean || c.n != decoded.n))
+            FAIL("%s: decoding gives %zu records, counting%s %zu (%s)", what,
+                 decoded.n, how, c.n, b);
+        if (c.n < decoded.n)
+            FAIL("%s: decoding gives %zu records (%s), counting%s only %zu "
+                 "(%s)",
+                 what, decoded.n, a, how, c.n, b);
+        if (c.opened && !c.clean && decoded.clean)
+            FAIL("%s: counting%s stops (%s), decoding does not", what, how, b);
+        if (c.opened && !c.clean && strcmp(a, b) == 0 && c.n != decoded.n)
+            FAIL("%s: both stop (%s), decoding after %zu records, counting%s "
+                 "after %zu",
+                 what, a, decoded.n, how, c.n);
+        free(c.error);
     }
     size_t n = decoded.n;
     result_free(&decoded);
@@ -1848,7 +1871,7 @@ static size_t skipping_agrees_with_decoding(const char *path, const char *what)
 }
 
 /* Every byte of path changed in turn (one bit, or all of them). */
-static void skipping_agrees_on_every_flip(const char *path)
+static void counting_agrees_on_every_flip(const char *path)
 {
     size_t len;
     unsigned char *data = (unsigned char *)test_read_file(path, &len);
@@ -1862,35 +1885,34 @@ static void skipping_agrees_on_every_flip(const char *path)
             char what[320];
             snprintf(what, sizeof what, "%s, byte %zu ^ 0x%02x", path, at,
                      masks[m]);
-            skipping_agrees_with_decoding("flip.avro", what);
+            counting_agrees_with_decoding("flip.avro", what);
         }
     }
     free(data);
 }
 
-TEST(profile_reader_skipping_counts_what_decoding_returns)
+TEST(profile_reader_counting_agrees_with_decoding)
 {
-    /* count(*) steps over records instead of decoding them.  Its count
-     * must be the rows SELECT * gives, whoever wrote the file, whatever
-     * the codec, wherever it was damaged: in particular a record that no
-     * longer decodes behind a sync marker that still matches ends the
-     * count there, not at the block's record count. */
+    /* count(*) counts records from block frames instead of decoding
+     * them, whoever wrote the file, whatever the codec, wherever it was
+     * damaged: see counting_agrees_with_decoding() for how far the two
+     * must agree. */
     written w;
-    daglib_writes("skip", "null", 6, 2, &w);
-    CHECK_INT_EQ(skipping_agrees_with_decoding(w.path, w.path), 6);
-    skipping_agrees_on_every_flip(w.path);
-    daglib_writes("skipz", "deflate", 6, 3, &w);
-    CHECK_INT_EQ(skipping_agrees_with_decoding(w.path, w.path), 6);
-    skipping_agrees_on_every_flip(w.path);
+    daglib_writes("count", "null", 6, 2, &w);
+    CHECK_INT_EQ(counting_agrees_with_decoding(w.path, w.path), 6);
+    counting_agrees_on_every_flip(w.path);
+    daglib_writes("countz", "deflate", 6, 3, &w);
+    CHECK_INT_EQ(counting_agrees_with_decoding(w.path, w.path), 6);
+    counting_agrees_on_every_flip(w.path);
     static const char *const codecs[] = {"null", "deflate", "snappy"};
     for (int c = 0; c < 3; c++) {
         char path[64];
         snprintf(path, sizeof path, "avroc-%s.avro", codecs[c]);
         avroc_writes(path, codecs[c], 300);
-        CHECK_INT_EQ(skipping_agrees_with_decoding(path, path), 300);
+        CHECK_INT_EQ(counting_agrees_with_decoding(path, path), 300);
     }
     avroc_writes("avroc-small.avro", "null", 4);
-    skipping_agrees_on_every_flip("avroc-small.avro");
+    counting_agrees_on_every_flip("avroc-small.avro");
     /* A nested field leaves the records to avro-c, whole only: damaged,
      * avro-c allocates what a damaged length claims (avroc_engine.c). */
     static const char *const kinds[] = {"legacy", "extra", "deflate", "nested"};
@@ -1898,19 +1920,27 @@ TEST(profile_reader_skipping_counts_what_decoding_returns)
         char path[64];
         snprintf(path, sizeof path, "python-%s.avro", kinds[k]);
         python_writes(kinds[k], path, 5);
-        CHECK_INT_EQ(skipping_agrees_with_decoding(path, path), 5);
+        CHECK_INT_EQ(counting_agrees_with_decoding(path, path), 5);
         if (strcmp(kinds[k], "nested") != 0)
-            skipping_agrees_on_every_flip(path);
+            counting_agrees_on_every_flip(path);
     }
+    /* A file of many blocks, larger than a read: frames are found across
+     * the reads and seeks the counting reader makes. */
+    daglib_writes("countbig", "null", 3000, 700, &w);
+    CHECK_INT_EQ(counting_agrees_with_decoding(w.path, w.path), 3000);
+    daglib_writes("countbigz", "deflate", 3000, 700, &w);
+    CHECK_INT_EQ(counting_agrees_with_decoding(w.path, w.path), 3000);
 }
 
-TEST(profile_reader_skipping_defers_to_the_decoder_on_rare_encodings)
+TEST(profile_reader_counting_trusts_a_whole_blocks_header)
 {
-    /* One block: a plain record, one whose union branch takes two bytes
-     * (valid, but not what the fast walk vouches for), one with a string
-     * whose length takes three, then one with an enum index out of range,
-     * then a plain one.  Skipping steps over the first three and stops at
-     * the fourth, as decoding does, with the decoder's reason. */
+    /* One whole block: a plain record, one whose union branch takes two
+     * bytes and one whose string length takes three (valid, though no
+     * writer of ours spells them so, and decoded), then one with an enum
+     * index out of range, then a plain one.  Decoding stops at the
+     * fourth, after three; counting reads the block's frame, not its
+     * records, and gives the five its header claims.  The same with a
+     * deflate block whose bytes do not inflate: counting never inflates. */
     bytes file = {0}, block = {0};
     put_header(&file, profile_schema_json(), "null");
     put_record(&block, 0, GOOD_CRAFT);
@@ -1925,15 +1955,65 @@ TEST(profile_reader_skipping_defers_to_the_decoder_on_rare_encodings)
     put_record(&block, 3, bad);
     put_record(&block, 4, GOOD_CRAFT);
     put_block(&file, 5, &block);
-    write_crafted("rare.avro", &file);
+    write_crafted("damaged.avro", &file);
     free(block.p);
     result decoded;
-    read_all("rare.avro", PROFILE_ENGINE_AUTO, ALL, &decoded);
+    read_all("damaged.avro", PROFILE_ENGINE_AUTO, ALL, &decoded);
     CHECK_INT_EQ(decoded.n, 3);
+    CHECK_INT_EQ(decoded.rows[1].cell[PF_STARTED_AT].kind, CELL_INT);
     CHECK_INT_EQ(decoded.rows[2].cell[PF_TASK_NAME].n, 20000);
     CHECK_CONTAINS(decoded.error, "enum index is out of range");
     result_free(&decoded);
-    CHECK_INT_EQ(skipping_agrees_with_decoding("rare.avro", "rare encodings"), 3);
+    counted c;
+    count_all("damaged.avro", UINT64_MAX, &c);
+    CHECK(c.clean);
+    CHECK_INT_EQ(c.n, 5);
+
+    bytes zfile = {0}, garbage = {0};
+    put_header(&zfile, profile_schema_json(), "deflate");
+    unsigned char ones[40];
+    memset(ones, 0xff, sizeof ones); /* a block type DEFLATE reserves */
+    put(&garbage, ones, sizeof ones);
+    put_block(&zfile, 4, &garbage);
+    write_crafted("garbage.avro", &zfile);
+    free(garbage.p);
+    read_all("garbage.avro", PROFILE_ENGINE_AUTO, ALL, &decoded);
+    CHECK_INT_EQ(decoded.n, 0);
+    CHECK_CONTAINS(decoded.error, "does not inflate");
+    result_free(&decoded);
+    count_all("garbage.avro", UINT64_MAX, &c);
+    CHECK(c.clean);
+    CHECK_INT_EQ(c.n, 4);
+
+    /* A count no block of these bytes could hold is refused either way. */
+    bytes lie = {0}, one = {0};
+    put_header(&lie, profile_schema_json(), "null");
+    put_record(&one, 0, GOOD_CRAFT);
+    put_block(&lie, 1000, &one);
+    write_crafted("lie.avro", &lie);
+    free(one.p);
+    count_all("lie.avro", UINT64_MAX, &c);
+    CHECK_INT_EQ(c.n, 0);
+    CHECK_CONTAINS(c.error, "claims more records than its bytes can hold");
+    free(c.error);
+}
+
+TEST(profile_reader_records_counted_are_not_decoded)
+{
+    /* A reader asked to count part of a block cannot then decode the
+     * rest: it never read those records. */
+    written w;
+    daglib_writes("partly", "null", 5, 5, &w);
+    profile_reader *r = NULL;
+    char *why = NULL;
+    CHECK_INT_EQ(profile_reader_open(w.path, PROFILE_ENGINE_AUTO, &r, &why), 0);
+    uint64_t n = 0;
+    CHECK_INT_EQ(profile_reader_count(r, 2, &n), 1);
+    CHECK_INT_EQ(n, 2);
+    profile_row row;
+    CHECK_INT_EQ(profile_reader_next(r, ALL, &row), -1);
+    CHECK_CONTAINS(profile_reader_error(r), "counted cannot be decoded");
+    profile_reader_close(r);
 }
 
 /* ---- one reader, file after file ------------------------------------------------------ */
@@ -1971,6 +2051,9 @@ TEST(profile_reader_reopened_reads_each_file_as_a_fresh_one)
         profile_reader *r = profile_reader_new(engine);
         CHECK(r != NULL);
         for (int round = 0; round < 2; round++) {
+            /* Reading for a count changes how a file is read, not what
+             * decoding it gives. */
+            profile_reader_counting(r, round);
             for (int i = 0; i < N; i++) {
                 uint32_t wanted = masks[(i + round) % 3];
                 result fresh, reused = {0};

@@ -1391,13 +1391,14 @@ TEST(vtab_a_schema_number_beyond_a_double_is_one_unreadable_file)
     sqlite3_close(db);
 }
 
-TEST(vtab_count_is_the_rows_a_select_returns_when_a_record_is_damaged)
+TEST(vtab_count_trusts_whole_blocks_where_select_stops_at_a_damaged_record)
 {
     /* Two blocks of 5 records; in the second, record t7's task_name gets
      * a negative length: its block still ends with the sync marker, so
-     * the block's header says 5 records, but only t5 and t6 decode.
-     * count(*), which uses no column and decodes nothing, must count the
-     * 7 rows SELECT * returns, not the 10 the headers claim. */
+     * the block is whole and its header says 5 records, but only t5 and
+     * t6 decode.  A query that reads records gets the 7 rows; count(*),
+     * which reads none, counts the 10 the whole blocks claim, as Avro's
+     * tools count; profiling_files says the file stopped early. */
     char path[256];
     write_profile("meta", "damaged", 10, 5, path, sizeof path);
     size_t len = 0;
@@ -1413,16 +1414,27 @@ TEST(vtab_count_is_the_rows_a_select_returns_when_a_record_is_damaged)
                                "WHERE task_runtime >= 0"),
                  7);
     CHECK_INT_EQ(query_int(db, "SELECT count(task_name) FROM profiling"), 7);
-    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling"), 7);
-    CHECK_INT_EQ(query_int(db, "SELECT count(rowid) FROM profiling"), 7);
+    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling"), 10);
+    CHECK_INT_EQ(query_int(db, "SELECT count(rowid) FROM profiling"), 10);
     char *rows = query_rows(db, "SELECT count(*), count(DISTINCT rowid), "
                                 "max(rowid & 0xffffffff) FROM profiling "
                                 "GROUP BY path");
-    CHECK_STR_EQ(rows, "7|7|6\n");
+    CHECK_STR_EQ(rows, "10|10|9\n");
     free(rows);
+    char *damaged = query_rows(db, "SELECT records, error IS NOT NULL "
+                                   "FROM profiling_files");
+    CHECK_STR_EQ(damaged, "7|1\n");
+    free(damaged);
+    /* Cut inside the second block: neither counts a record of it. */
+    bytes = test_read_file(path, &len);
+    CHECK(bytes != NULL);
+    test_write_file(path, bytes, len - 3);
+    free(bytes);
+    CHECK_INT_EQ(query_int(db, "SELECT count(*) FROM profiling"), 5);
+    CHECK_INT_EQ(query_int(db, "SELECT count(task_name) FROM profiling"), 5);
     char *files = query_rows(db, "SELECT records, error IS NOT NULL "
                                  "FROM profiling_files");
-    CHECK_STR_EQ(files, "7|1\n");
+    CHECK_STR_EQ(files, "5|1\n");
     free(files);
     sqlite3_close(db);
 }

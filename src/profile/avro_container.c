@@ -25,6 +25,9 @@
 #include "profile_schema.h"
 
 #define READ_CHUNK (64 * 1024)
+/* What a read asks for when only frames are wanted (small_reads): a
+ * header of daglib's and a block's count and size, not the block. */
+#define SMALL_READ (8 * 1024)
 /* Far above anything daglib writes, low enough that a corrupt size cannot
  * make us allocate the machine away.  Blocks: the limit the writer keeps
  * to (profile_schema.h); other Avro writers make blocks of 16-64 KiB. */
@@ -77,7 +80,11 @@ static int ensure(avro_container *c, size_t n)
             c->buf = bigger;
             c->cap = cap;
         }
-        ssize_t got = read(c->fd, c->buf + c->len, c->cap - c->len);
+        size_t room = c->cap - c->len;
+        size_t missing = n - (c->len - c->pos);
+        if (c->small_reads && room > SMALL_READ && room > missing)
+            room = missing > SMALL_READ ? missing : SMALL_READ;
+        ssize_t got = read(c->fd, c->buf + c->len, room);
         if (got < 0) {
             if (errno == EINTR)
                 continue;
@@ -214,6 +221,7 @@ int avro_container_reopen(avro_container *c, int fd)
     c->inflated = kept.inflated;
     c->inflated_cap = kept.inflated_cap;
     c->inflater = kept.inflater;
+    c->small_reads = kept.small_reads;
     c->fd = fd;
     int rc = ensure(c, AVRO_MAGIC_SIZE);
     if (rc < 0)
@@ -348,6 +356,20 @@ static int block_bytes(avro_container *c, const unsigned char *data,
     }
 }
 
+static int cut_short(avro_container *c, off_t offset)
+{
+    return fail(c, "the block at offset %lld is cut short (the file may "
+                   "still be being written)",
+                (long long)offset);
+}
+
+static int wrong_marker(avro_container *c, off_t offset)
+{
+    return fail(c, "the block at offset %lld does not end with the file's "
+                   "sync marker",
+                (long long)offset);
+}
+
 /* Before reading a block of `size` bytes that is not in the buffer yet,
  * look at where its sync marker should be: a block claiming far more than
  * was written (a zero-filled or sparse tail, a damaged size) is then
@@ -377,67 +399,119 @@ static int sync_marker_ahead(avro_container *c, size_t size, off_t offset)
         got += (size_t)n;
     }
     if (memcmp(marker, c->sync, AVRO_SYNC_SIZE) != 0)
-        return fail(c, "the block at offset %lld does not end with the "
-                       "file's sync marker",
-                    (long long)offset);
+        return wrong_marker(c, offset);
+    return 0;
+}
+
+/* Read the next block's count and size and check them against the limits.
+ * 1 with them set, 0 at the clean end of the file, -1. */
+static int read_frame(avro_container *c, int64_t *count, int64_t *size,
+                      off_t *offset)
+{
+    if (c->error[0] != '\0')
+        return -1;
+    *offset = c->consumed;
+    int rc = ensure(c, 1);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return 0; /* the file ends between blocks: a clean end */
+    rc = read_long(c, count);
+    if (rc == 0)
+        rc = read_long(c, size);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return cut_short(c, *offset);
+    if (*count < 0 || *size < 0 || (uint64_t)*size > MAX_BLOCK_BYTES)
+        return fail(c, "the block at offset %lld claims %lld records in "
+                       "%lld bytes",
+                    (long long)*offset, (long long)*count, (long long)*size);
+    return 1;
+}
+
+/* Read the data and sync marker of the block whose frame was just read,
+ * and match the marker: 0 with *data at its bytes, in buf, consumed. */
+static int read_block_data(avro_container *c, size_t size, off_t offset,
+                           const unsigned char **data)
+{
+    int rc = sync_marker_ahead(c, size, offset);
+    if (rc == 0)
+        rc = ensure(c, size + AVRO_SYNC_SIZE);
+    if (rc < 0)
+        return -1;
+    if (rc > 0) /* no sync marker read: none of its records count */
+        return cut_short(c, offset);
+    *data = c->buf + c->pos;
+    if (memcmp(*data + size, c->sync, AVRO_SYNC_SIZE) != 0)
+        return wrong_marker(c, offset);
+    consume(c, size + AVRO_SYNC_SIZE);
+    return 0;
+}
+
+/* Pass over the data of the block whose frame was just read, matching its
+ * sync marker without reading what comes before: what is buffered is
+ * dropped and the file read on from after the marker. */
+static int pass_block_data(avro_container *c, size_t size, off_t offset)
+{
+    size_t buffered = c->len - c->pos;
+    if (buffered >= size + AVRO_SYNC_SIZE) {
+        if (memcmp(c->buf + c->pos + size, c->sync, AVRO_SYNC_SIZE) != 0)
+            return wrong_marker(c, offset);
+        consume(c, size + AVRO_SYNC_SIZE);
+        return 0;
+    }
+    int rc = sync_marker_ahead(c, size, offset);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return cut_short(c, offset);
+    off_t next = c->consumed + (off_t)(size + AVRO_SYNC_SIZE);
+    if (lseek(c->fd, next, SEEK_SET) != next) {
+        /* Not seekable after all: read through it. */
+        const unsigned char *unused;
+        return read_block_data(c, size, offset, &unused);
+    }
+    c->pos = c->len = 0;
+    c->consumed = next;
+    c->at_eof = 0;
+    return 0;
+}
+
+/* A block of zero records whose bytes were just read: nothing to hand
+ * out, but bytes that decode to something would be records whose count
+ * was lost -- a changed byte, not a block to pass over in silence.
+ * (Bytes of a codec only avro-c knows cannot be told apart.) */
+static int check_empty_block(avro_container *c, const unsigned char *data,
+                             size_t size, off_t offset)
+{
+    const unsigned char *plain = NULL;
+    size_t len = 0;
+    if (c->codec != AVRO_CODEC_OTHER &&
+        block_bytes(c, data, size, offset, &plain, &len) != 0)
+        return -1;
+    if (len > 0)
+        return fail(c, "the block at offset %lld claims no records but "
+                       "holds %lld bytes",
+                    (long long)offset, (long long)size);
+    c->empty_blocks++;
     return 0;
 }
 
 int avro_container_next_block(avro_container *c, avro_block *out)
 {
     for (;;) {
-        if (c->error[0] != '\0')
-            return -1;
-        off_t offset = c->consumed;
-        int rc = ensure(c, 1);
-        if (rc < 0)
-            return -1;
-        if (rc > 0)
-            return 0; /* the file ends between blocks: a clean end */
         int64_t count, size;
-        rc = read_long(c, &count);
-        if (rc == 0)
-            rc = read_long(c, &size);
-        if (rc < 0)
+        off_t offset;
+        int rc = read_frame(c, &count, &size, &offset);
+        if (rc <= 0)
+            return rc;
+        const unsigned char *data;
+        if (read_block_data(c, (size_t)size, offset, &data) != 0)
             return -1;
-        if (rc > 0)
-            return fail(c, "the block at offset %lld is cut short (the file "
-                           "may still be being written)",
-                        (long long)offset);
-        if (count < 0 || size < 0 || (uint64_t)size > MAX_BLOCK_BYTES)
-            return fail(c, "the block at offset %lld claims %lld records in "
-                           "%lld bytes",
-                        (long long)offset, (long long)count, (long long)size);
-        rc = sync_marker_ahead(c, (size_t)size, offset);
-        if (rc == 0)
-            rc = ensure(c, (size_t)size + AVRO_SYNC_SIZE);
-        if (rc < 0)
-            return -1;
-        if (rc > 0) /* no sync marker read: none of its records count */
-            return fail(c, "the block at offset %lld is cut short (the file "
-                           "may still be being written)",
-                        (long long)offset);
-        const unsigned char *data = c->buf + c->pos;
-        if (memcmp(data + size, c->sync, AVRO_SYNC_SIZE) != 0)
-            return fail(c, "the block at offset %lld does not end with the "
-                           "file's sync marker",
-                        (long long)offset);
-        consume(c, (size_t)size + AVRO_SYNC_SIZE);
         if (count == 0) {
-            /* Nothing to read, but bytes that decode to something would be
-             * records whose count was lost: a changed byte, not a block to
-             * pass over in silence.  (Bytes of a codec only avro-c knows
-             * cannot be told apart.) */
-            const unsigned char *plain = NULL;
-            size_t len = 0;
-            if (c->codec != AVRO_CODEC_OTHER &&
-                block_bytes(c, data, (size_t)size, offset, &plain, &len) != 0)
+            if (check_empty_block(c, data, (size_t)size, offset) != 0)
                 return -1;
-            if (len > 0)
-                return fail(c, "the block at offset %lld claims no records "
-                               "but holds %lld bytes",
-                            (long long)offset, (long long)size);
-            c->empty_blocks++;
             continue;
         }
         out->count = count;
@@ -445,6 +519,30 @@ int avro_container_next_block(avro_container *c, avro_block *out)
         if (block_bytes(c, data, (size_t)size, offset, &out->data,
                         &out->size) != 0)
             return -1;
+        return 1;
+    }
+}
+
+int avro_container_next_frame(avro_container *c, avro_frame *out)
+{
+    for (;;) {
+        int64_t count, size;
+        off_t offset;
+        int rc = read_frame(c, &count, &size, &offset);
+        if (rc <= 0)
+            return rc;
+        if (count == 0) {
+            const unsigned char *data;
+            if (read_block_data(c, (size_t)size, offset, &data) != 0 ||
+                check_empty_block(c, data, (size_t)size, offset) != 0)
+                return -1;
+            continue;
+        }
+        if (pass_block_data(c, (size_t)size, offset) != 0)
+            return -1;
+        out->count = count;
+        out->size = (size_t)size;
+        out->offset = offset;
         return 1;
     }
 }

@@ -44,6 +44,10 @@ typedef struct avro_container {
     size_t inflated_cap;
     struct libdeflate_decompressor *inflater; /* NULL until needed */
 
+    /* Read a few KiB at a time rather than whole blocks: for a reader
+     * that only counts (avro_container_next_frame).  Kept by reopen. */
+    int small_reads;
+
     uint64_t empty_blocks; /* blocks of zero records skipped so far */
     char error[256]; /* why reading stopped; "" when it has not */
     int nomem;       /* it stopped because memory ran out */
@@ -74,6 +78,20 @@ int avro_container_reopen(avro_container *c, int fd);
  * see avroc_engine.c).  A block is handed out only with its sync marker
  * read and matched: one the file ends inside gives -1, whatever the codec. */
 int avro_container_next_block(avro_container *c, avro_block *out);
+
+/* A block as its frame describes it, for avro_container_next_frame(). */
+typedef struct avro_frame {
+    int64_t count; /* records, as the block's header claims */
+    size_t size;   /* bytes as stored (compressed, for a codec) */
+    off_t offset;  /* where the block starts in the file */
+} avro_frame;
+
+/* The next block with records, as avro_container_next_block() finds it,
+ * its sync marker read and matched, but its bytes neither read nor
+ * decompressed: its frame only.  What a count of records needs, at the
+ * cost of a read of the marker and a seek.  Blocks of zero records are
+ * read and checked as avro_container_next_block() does. */
+int avro_container_next_frame(avro_container *c, avro_frame *out);
 
 /* Release everything; the struct may be reused by avro_container_open. */
 void avro_container_close(avro_container *c);

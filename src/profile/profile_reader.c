@@ -20,6 +20,7 @@
 #include "avroc_engine.h"
 #include "error.h"
 #include "profile_reader.h"
+#include "profile_schema.h"
 #include "record_plan.h"
 
 struct profile_reader {
@@ -199,28 +200,70 @@ static int stop(profile_reader *r, const char *why, int in_block)
     return -1;
 }
 
+/* The container's answer when it has no block to give: 0 at the end, or
+ * its error taken over. */
+static int container_stopped(profile_reader *r, int rc)
+{
+    if (rc == 0)
+        return 0;
+    r->failed = 1;
+    r->nomem = r->container.nomem;
+    snprintf(r->error, sizeof r->error, "%s", r->container.error);
+    return r->nomem ? PROFILE_READER_NOMEM : -1;
+}
+
+/* Whether count records could fit in bytes of records: a claim beyond
+ * that is a damaged count, refused before anything trusts it. */
+static int records_fit(const profile_reader *r, int64_t count, uint64_t bytes)
+{
+    uint64_t smallest = r->plan.min_record_bytes > 0 ? r->plan.min_record_bytes : 1;
+    return (uint64_t)count <= bytes / smallest;
+}
+
+static int too_many_records(profile_reader *r)
+{
+    return stop(r, "a block claims more records than its bytes can hold", 1);
+}
+
 /* Move to the next block with records.  1, 0 at the end, -1. */
 static int next_block(profile_reader *r)
 {
     avro_block block;
     int rc = avro_container_next_block(&r->container, &block);
-    if (rc <= 0) {
-        if (rc < 0) {
-            r->failed = 1;
-            r->nomem = r->container.nomem;
-            snprintf(r->error, sizeof r->error, "%s", r->container.error);
-            return r->nomem ? PROFILE_READER_NOMEM : -1;
-        }
-        return rc;
-    }
+    if (rc <= 0)
+        return container_stopped(r, rc);
     r->block_offset = block.offset;
-    size_t smallest = r->plan.min_record_bytes > 0 ? r->plan.min_record_bytes : 1;
-    if ((uint64_t)block.count > block.size / smallest)
-        return stop(r, "a block claims more records than its bytes can hold",
-                    1);
+    if (!records_fit(r, block.count, block.size))
+        return too_many_records(r);
     r->cursor = block.data;
     r->block_end = block.data + block.size;
     r->block_left = block.count;
+    return 1;
+}
+
+/* DEFLATE's largest ratio: a stored byte inflates to at most 1032. */
+#define DEFLATE_MAX_RATIO 1032
+
+/* Move to the next block with records, reading its frame only: its
+ * records are counted, not decoded (cursor NULL).  1, 0 at the end, -1. */
+static int next_frame(profile_reader *r)
+{
+    avro_frame frame;
+    int rc = avro_container_next_frame(&r->container, &frame);
+    if (rc <= 0)
+        return container_stopped(r, rc);
+    r->block_offset = frame.offset;
+    uint64_t bytes = frame.size;
+    if (r->container.codec == AVRO_CODEC_DEFLATE)
+        bytes = (uint64_t)frame.size * DEFLATE_MAX_RATIO;
+    else if (r->container.codec != AVRO_CODEC_NULL)
+        bytes = PROFILE_BLOCK_MAX_BYTES;
+    if (bytes > PROFILE_BLOCK_MAX_BYTES)
+        bytes = PROFILE_BLOCK_MAX_BYTES;
+    if (!records_fit(r, frame.count, bytes))
+        return too_many_records(r);
+    r->cursor = r->block_end = NULL;
+    r->block_left = frame.count;
     return 1;
 }
 
@@ -229,6 +272,8 @@ static int next_block(profile_reader *r)
  * PROFILE_READER_NOMEM. */
 static int block_with_records(profile_reader *r)
 {
+    if (r->cursor == NULL && r->block_left > 0)
+        return stop(r, "records that were counted cannot be decoded", 1);
     while (r->block_left == 0) {
         if (r->cursor != r->block_end)
             return stop(r, "bytes are left after the block's last record", 1);
@@ -276,34 +321,35 @@ int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row)
     return 1;
 }
 
-int profile_reader_skip(profile_reader *r, uint64_t max, uint64_t *skipped)
+void profile_reader_counting(profile_reader *r, int counting)
 {
-    *skipped = 0;
+    r->container.small_reads = counting;
+}
+
+int profile_reader_count(profile_reader *r, uint64_t max, uint64_t *counted)
+{
+    *counted = 0;
     if (r->failed)
         return r->nomem ? PROFILE_READER_NOMEM : -1;
     if (r->use_avroc) {
-        /* avro-c decodes a record at a time whatever is wanted. */
+        /* avro-c has no frames to give: a record at a time. */
         profile_row row;
         int rc = profile_reader_next(r, 0, &row);
-        *skipped = rc > 0;
+        *counted = rc > 0;
         return rc;
     }
-    int rc = block_with_records(r);
-    if (rc <= 0)
-        return rc;
-    if (r->plan.selected_wanted != 0)
-        record_plan_select(&r->plan, 0);
+    if (r->block_left == 0) {
+        if (r->cursor != r->block_end)
+            return stop(r, "bytes are left after the block's last record", 1);
+        int rc = next_frame(r);
+        if (rc <= 0)
+            return rc;
+    }
     uint64_t n = (uint64_t)r->block_left < max ? (uint64_t)r->block_left : max;
-    const char *why = NULL;
-    uint64_t done = record_plan_skip(&r->plan, &r->cursor, r->block_end, n, &why);
-    /* A record that does not decode ends the file where
-     * profile_reader_next() would: after the ones before it, which are
-     * handed out now; the next call walks it again and stops there. */
-    if (done == 0)
-        return stop(r, why, 1);
-    r->block_left -= (int64_t)done;
-    r->records += done;
-    *skipped = done;
+    r->block_left -= (int64_t)n;
+    r->records += n;
+    r->cursor = r->block_end = NULL;
+    *counted = n;
     return 1;
 }
 

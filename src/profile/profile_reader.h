@@ -65,15 +65,27 @@ int profile_reader_reopen(profile_reader *r, const char *path, char **errmsg);
  * memory ran out (further calls return it too). */
 int profile_reader_next(profile_reader *r, uint32_t wanted, profile_row *row);
 
-/* Step over records without decoding them into a row, for a query that
- * uses no field (count(*)): *skipped (at least 1, at most max, max >= 1)
- * records, each one that profile_reader_next() would have returned, the
- * same number before the same problem, since each is walked byte by byte
- * as the decoder would, only nothing is stored.  Returns 1 with *skipped
- * set, else as profile_reader_next() (*skipped 0).  Never beyond the
- * block being decoded, so a damaged record further on is reported only
- * once the records before it were handed out. */
-int profile_reader_skip(profile_reader *r, uint64_t max, uint64_t *skipped);
+/* Count records without reading them, for a query that uses no field
+ * (count(*)): *counted (at least 1, at most max, max >= 1) records of the
+ * next block, as many as its header claims, once the block's frame is
+ * found whole -- its size within the limits and the file, its sync marker
+ * read and matched, its count no more than its bytes can hold -- but
+ * without reading or decompressing its bytes.  So a block cut short, or
+ * whose marker does not match, stops the count where it stops
+ * profile_reader_next(), with the same message; a record damaged inside
+ * a whole block is counted, where profile_reader_next() stops at it.
+ * (A file only avro-c reads is counted a record at a time, decoded.)
+ * Returns 1 with *counted set, else as profile_reader_next() (*counted
+ * 0).  The records of a block that were counted are not decoded: should
+ * profile_reader_next() be asked for the rest of a block counted in part,
+ * it stops with an error. */
+int profile_reader_count(profile_reader *r, uint64_t max, uint64_t *counted);
+
+/* Say whether r will only count (profile_reader_count()) in the files it
+ * opens from now on: it then reads them a few KiB at a time, the header
+ * and the blocks' frames, instead of a block at a time.  A hint about
+ * reading only; every function works either way. */
+void profile_reader_counting(profile_reader *r, int counting);
 
 /* The problem that stopped the reader, or NULL. */
 const char *profile_reader_error(const profile_reader *r);

@@ -131,15 +131,4 @@ int record_plan_decode(const record_plan *plan, const unsigned char **p,
                        const unsigned char *end, uint32_t wanted,
                        profile_row *row, const char **why);
 
-/* Step over up to n records from *p (advanced past them), not beyond
- * end, accepting and refusing exactly the bytes record_plan_decode()
- * does with an empty `wanted` mask, and storing nothing: how a query that
- * uses no column counts a block's rows.  Returns how many records were
- * stepped over; fewer than n when the next one does not decode (*why then
- * says why, and *p is at that record).  Fastest with the mask 0 last
- * selected. */
-uint64_t record_plan_skip(const record_plan *plan, const unsigned char **p,
-                          const unsigned char *end, uint64_t n,
-                          const char **why);
-
 #endif
