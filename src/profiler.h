@@ -114,15 +114,17 @@ const char *profiler_path(const profiler *pr);
 int profile_log_extend(profile_log *log);
 
 /* Worker w finished node n, with outcome st and out and times.  Hot
- * path. */
-static inline void profiler_task_done(profiler *pr, uint32_t w, uint32_t n,
-                                      const node_state *st,
-                                      const node_output *out,
-                                      const task_times *times)
+ * path.  1 when it took the slow one, a new chunk for the log: the
+ * scheduler then reads the clock afresh for w's next task. */
+static inline int profiler_task_done(profiler *pr, uint32_t w, uint32_t n,
+                                     const node_state *st,
+                                     const node_output *out,
+                                     const task_times *times)
 {
     profile_log *log = &pr->logs[w];
-    if (log->tail_count == PROFILE_LOG_CHUNK && profile_log_extend(log) != 0)
-        return;
+    int slow = log->tail_count == PROFILE_LOG_CHUNK;
+    if (slow && profile_log_extend(log) != 0)
+        return 1;
     profile_event *ev = &log->tail->events[log->tail_count++];
     ev->node = n;
     ev->status = st->status;
@@ -131,6 +133,7 @@ static inline void profiler_task_done(profiler *pr, uint32_t w, uint32_t n,
     ev->times = *times;
     atomic_store_explicit(&log->tail->count, log->tail_count,
                           memory_order_release);
+    return slow;
 }
 
 /* After the run: stop the thread, write what is left, fsync, close, free.

@@ -97,6 +97,12 @@ typedef struct worker {
      * not yet taken off the run's count. */
     uint32_t join_node, join_count, sinks_held;
     uint64_t rng;        /* victim selection */
+    /* A timed run's clock reading at the end of this worker's last task,
+     * and whether it still stands for the start of the next one: whether
+     * nothing but the scheduler's quick hand-over ran since
+     * (scheduler.c, "one clock reading a task"). */
+    uint64_t last_end;
+    int went_straight_on;
     deque queue;
     pthread_t thread;
     int thread_started;

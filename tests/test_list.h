@@ -180,6 +180,9 @@ TEST_ENTRY(profiling_killed_run_leaves_a_file_whose_blocks_read)
 TEST_ENTRY(profiling_records_retries_with_their_attempts_and_last_error)
 TEST_ENTRY(profiling_records_every_instance_of_mapped_and_joined_tasks)
 TEST_ENTRY(profiling_runtimes_agree_with_clock_gettime_from_1_ms_to_1_s)
+TEST_ENTRY(profiling_runtimes_leave_out_an_observers_callbacks)
+TEST_ENTRY(profiling_runtimes_leave_out_freeing_a_result)
+TEST_ENTRY(profiling_runtimes_leave_out_skipping_nodes)
 
 
 /* ---- reading profiling files (test_profile_reader.c) ---- */

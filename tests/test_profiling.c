@@ -617,6 +617,143 @@ TEST(profiling_records_every_instance_of_mapped_and_joined_tasks)
     daglib_dag_free(dag);
 }
 
+/* ---- one clock reading a task ------------------------------------------------
+ *
+ * A task's start is its worker's previous task's end when the worker went
+ * straight on to it (scheduler.c); never when something that is not the
+ * scheduler's hand-over ran in between.  Each test below makes one such
+ * thing slow and checks that the empty task after it does not take it in:
+ * the task's run time stays small, and the gap before its start shows
+ * where the time went. */
+
+static void nap_ms(long ms)
+{
+    struct timespec nap = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&nap, &nap) != 0)
+        ;
+}
+
+/* The records of the tasks named in names, wherever they are in path. */
+static void read_named(const char *path, const char *const *names, int n,
+                       record *out)
+{
+    avro_file_reader_t reader;
+    CHECK(avro_file_reader(path, &reader) == 0);
+    avro_schema_t schema = avro_file_reader_get_writer_schema(reader);
+    avro_value_iface_t *iface = avro_generic_class_from_schema(schema);
+    avro_value_t value;
+    avro_generic_value_new(iface, &value);
+    int found = 0;
+    while (avro_file_reader_read_value(reader, &value) == 0) {
+        char name[64];
+        copy_string_field(&value, "task_name", name, sizeof name);
+        for (int i = 0; i < n; i++)
+            if (strcmp(name, names[i]) == 0) {
+                decode_record(&value, &out[i]);
+                found++;
+            }
+    }
+    avro_value_decref(&value);
+    avro_value_iface_decref(iface);
+    avro_schema_decref(schema);
+    avro_file_reader_close(reader);
+    CHECK_INT_EQ(found, n);
+}
+
+/* `after` ran empty right after `before` on the same worker, with
+ * something slow between them: its run time leaves that out. */
+static void check_left_out(const record *before, const record *after,
+                           int64_t slow_us)
+{
+    CHECK_INT_EQ(before->worker, after->worker);
+    int64_t gap_us = after->started_at - before->ended_at;
+    if (gap_us < slow_us || after->runtime * 1e6 > (double)slow_us / 2)
+        FAIL("%s started %lld us after %s ended and ran %.0f us: the %lld us "
+             "between them went into its run time",
+             after->task_name, (long long)gap_us, before->task_name,
+             after->runtime * 1e6, (long long)slow_us);
+}
+
+static void on_finish_napping(void *user_data, const daglib_task_event *event)
+{
+    (void)user_data;
+    if (strcmp(event->task_name, "observed") == 0)
+        nap_ms(20);
+}
+
+TEST(profiling_runtimes_leave_out_an_observers_callbacks)
+{
+    daglib_dag *dag = daglib_dag_new("between", NULL, DAGLIB_PROFILE);
+    daglib_dag_set_workers(dag, 1);
+    daglib_task_add(dag, "observed", NULL, quick, NULL);
+    daglib_task_input(daglib_task_add(dag, "next", NULL, quick, NULL),
+                      "observed");
+    daglib_observer observer = {NULL, on_finish_napping, NULL};
+    CHECK_OK(daglib_dag_set_observer(dag, &observer));
+    CHECK_OK(daglib_run(dag, NULL));
+    static const char *const names[] = {"observed", "next"};
+    record r[2];
+    read_named(daglib_dag_profile_path(dag), names, 2, r);
+    check_left_out(&r[0], &r[1], 20000);
+    daglib_dag_free(dag);
+}
+
+static void destroy_slowly(void *p)
+{
+    (void)p;
+    nap_ms(20);
+}
+
+static void slow_to_free(daglib_context *ctx, int argc,
+                         const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_result_pointer(ctx, ctx, destroy_slowly);
+}
+
+TEST(profiling_runtimes_leave_out_freeing_a_result)
+{
+    /* "reader" is the last reader of "made": its result is freed as
+     * "reader" finishes, before "next" starts. */
+    daglib_dag *dag = daglib_dag_new("between", NULL, DAGLIB_PROFILE);
+    daglib_dag_set_workers(dag, 1);
+    daglib_task_add(dag, "made", NULL, slow_to_free, NULL);
+    daglib_task_input(daglib_task_add(dag, "reader", NULL, quick, NULL), "made");
+    daglib_task_input(daglib_task_add(dag, "next", NULL, quick, NULL), "reader");
+    CHECK_OK(daglib_run(dag, NULL));
+    static const char *const names[] = {"reader", "next"};
+    record r[2];
+    read_named(daglib_dag_profile_path(dag), names, 2, r);
+    check_left_out(&r[0], &r[1], 20000);
+    daglib_dag_free(dag);
+}
+
+TEST(profiling_runtimes_leave_out_skipping_nodes)
+{
+    /* "boom" fails; the 50,000 nodes after it are skipped one after the
+     * other, then the worker takes "last", a source of its own. */
+    enum { SKIPPED = 50000 };
+    daglib_dag *dag = daglib_dag_new("between", NULL, DAGLIB_PROFILE);
+    daglib_dag_set_workers(dag, 1);
+    daglib_task_add(dag, "boom", NULL, failer, NULL);
+    char name[32], previous[32] = "boom";
+    for (int i = 0; i < SKIPPED; i++) {
+        snprintf(name, sizeof name, "s%d", i);
+        daglib_task_input(daglib_task_add(dag, name, NULL, quick, NULL),
+                          previous);
+        memcpy(previous, name, sizeof name);
+    }
+    daglib_task_add(dag, "last", NULL, quick, NULL);
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_TASK_FAILED);
+    static const char *const names[] = {"boom", "last"};
+    record r[2];
+    read_named(daglib_dag_profile_path(dag), names, 2, r);
+    /* However fast skipping is, 50,000 nodes take 100 us. */
+    check_left_out(&r[0], &r[1], 100);
+    daglib_dag_free(dag);
+}
+
 /* How long each sleeper's sleep took by its own clock_gettime(). */
 enum { SLEEPERS = 4, EMPTY_SLEEPERS = 3 };
 static int64_t slept_ns[SLEEPERS + EMPTY_SLEEPERS];
