@@ -204,8 +204,6 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
         st->status = NODE_FAILED; /* no message: "out of memory" */
         return;
     }
-    if (ca.argv != ca.stack || ca.joined.type != DAGLIB_NULL)
-        w->went_straight_on = 0; /* gathering them allocated */
     daglib_context ctx = {r, n, w->index, st, out, NULL};
     double wait = 0;
     for (int attempt = 1;; attempt++) {
@@ -216,9 +214,10 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
             w->went_straight_on = 0;
         }
         if (r->timed) {
-            uint64_t started = w->went_straight_on && attempt == 1
-                                   ? w->last_end
-                                   : ticks_now(r->clock);
+            /* Not when gathering the arguments allocated. */
+            int go_on = w->went_straight_on && attempt == 1 &&
+                        ca.argv == ca.stack && ca.joined.type == DAGLIB_NULL;
+            uint64_t started = go_on ? w->last_end : ticks_now(r->clock);
             pn->fn(&ctx, ca.argc, ca.argv);
             uint64_t ended = ticks_now(r->clock);
             w->last_end = ended;
@@ -272,10 +271,10 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
 }
 
 /* Release the arguments node pn has read: the last reader of a result that
- * is not final frees it. */
-static ALWAYS_INLINE void release_args(run *r, worker *w, const plan_node *pn,
-                                       int single)
+ * is not final frees it.  1 when a result was freed. */
+static ALWAYS_INLINE int release_args(run *r, const plan_node *pn, int single)
 {
+    int freed = 0;
     const plan *p = r->plan;
     const uint32_t *args = &p->args[pn->arg_begin];
     const uint32_t n_args = plan_node_n_args(pn);
@@ -297,9 +296,10 @@ static ALWAYS_INLINE void release_args(run *r, worker *w, const plan_node *pn,
         if (readers == 1 ||
             arrive(&r->states[up].readers_done, readers, single)) {
             discard_result(&uout->result);
-            w->went_straight_on = 0;
+            freed = 1;
         }
     }
+    return freed;
 }
 
 static void note_failure(run *r, uint32_t n)
@@ -375,11 +375,15 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
             st->status = NODE_OK;
         }
     }
-    release_args(r, w, pn, single);
+    if (release_args(r, pn, single))
+        w->went_straight_on = 0;
     if (plan_node_n_succ(pn) == 0 && !(pn->flags & NODE_FINAL)) {
-        if (out->result.type >= DAGLIB_TEXT)
+        if (out->result.type >= DAGLIB_TEXT) {
+            value_clear(&out->result);
             w->went_straight_on = 0;
-        discard_result(&out->result);
+        } else {
+            out->result.type = DAGLIB_NULL;
+        }
     }
     if (r->observer != NULL && r->observer->on_finish != NULL) {
         report_finish(r, n, st, out, &times);
