@@ -498,53 +498,53 @@ static int check_empty_block(avro_container *c, const unsigned char *data,
     return 0;
 }
 
-int avro_container_next_block(avro_container *c, avro_block *out)
+/* The frame of the next block with records, blocks of zero records read,
+ * checked and passed over: 1 with it set, 0 at the clean end, -1.  Its
+ * data and sync marker are next in the file. */
+static int next_frame_with_records(avro_container *c, int64_t *count,
+                                   int64_t *size, off_t *offset)
 {
     for (;;) {
-        int64_t count, size;
-        off_t offset;
-        int rc = read_frame(c, &count, &size, &offset);
-        if (rc <= 0)
+        int rc = read_frame(c, count, size, offset);
+        if (rc <= 0 || *count > 0)
             return rc;
         const unsigned char *data;
-        if (read_block_data(c, (size_t)size, offset, &data) != 0)
+        if (read_block_data(c, (size_t)*size, *offset, &data) != 0 ||
+            check_empty_block(c, data, (size_t)*size, *offset) != 0)
             return -1;
-        if (count == 0) {
-            if (check_empty_block(c, data, (size_t)size, offset) != 0)
-                return -1;
-            continue;
-        }
-        out->count = count;
-        out->offset = offset;
-        if (block_bytes(c, data, (size_t)size, offset, &out->data,
-                        &out->size) != 0)
-            return -1;
-        return 1;
     }
+}
+
+int avro_container_next_block(avro_container *c, avro_block *out)
+{
+    int64_t count, size;
+    off_t offset;
+    int rc = next_frame_with_records(c, &count, &size, &offset);
+    if (rc <= 0)
+        return rc;
+    const unsigned char *data;
+    if (read_block_data(c, (size_t)size, offset, &data) != 0)
+        return -1;
+    out->count = count;
+    out->offset = offset;
+    if (block_bytes(c, data, (size_t)size, offset, &out->data, &out->size) != 0)
+        return -1;
+    return 1;
 }
 
 int avro_container_next_frame(avro_container *c, avro_frame *out)
 {
-    for (;;) {
-        int64_t count, size;
-        off_t offset;
-        int rc = read_frame(c, &count, &size, &offset);
-        if (rc <= 0)
-            return rc;
-        if (count == 0) {
-            const unsigned char *data;
-            if (read_block_data(c, (size_t)size, offset, &data) != 0 ||
-                check_empty_block(c, data, (size_t)size, offset) != 0)
-                return -1;
-            continue;
-        }
-        if (pass_block_data(c, (size_t)size, offset) != 0)
-            return -1;
-        out->count = count;
-        out->size = (size_t)size;
-        out->offset = offset;
-        return 1;
-    }
+    int64_t count, size;
+    off_t offset;
+    int rc = next_frame_with_records(c, &count, &size, &offset);
+    if (rc <= 0)
+        return rc;
+    if (pass_block_data(c, (size_t)size, offset) != 0)
+        return -1;
+    out->count = count;
+    out->size = (size_t)size;
+    out->offset = offset;
+    return 1;
 }
 
 void avro_container_close(avro_container *c)

@@ -241,7 +241,8 @@ static int next_block(profile_reader *r)
     return 1;
 }
 
-/* DEFLATE's largest ratio: a stored byte inflates to at most 1032. */
+/* DEFLATE's largest ratio: no stream inflates to more than 1032 times
+ * its size. */
 #define DEFLATE_MAX_RATIO 1032
 
 /* Move to the next block with records, reading its frame only: its
