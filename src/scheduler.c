@@ -38,9 +38,11 @@
  * doing only the scheduler's hand-over in between (counting arrivals,
  * pushing successors, gathering arguments: tens of nanoseconds, which the
  * next task's runtime takes in).  Anything slower or not the scheduler's
- * -- looking for work, sleeping, waking a sleeper, freeing a result,
- * skipping a node, an observer's callback, an allocation -- sets
- * went_straight_on to 0, and the next task reads the clock afresh.
+ * -- looking for work, sleeping, waking a sleeper, freeing a result or
+ * arguments, a failure, skipping a node, handing on more than
+ * QUICK_HANDOVER_SUCCESSORS, an observer's callback, a new chunk of the
+ * profiler's log -- sets went_straight_on to 0, and the next task reads
+ * the clock afresh.
  */
 #include <errno.h>
 #include <limits.h>
@@ -65,6 +67,10 @@
 #define YIELD_ROUNDS 16
 /* Arguments passed from the stack; more take one allocation per call. */
 #define STACK_ARGS 16
+/* Handing on more successors than this is no longer a quick hand-over
+ * (pushing them, perhaps growing a deque): the next task on the worker
+ * reads the clock afresh ("one clock reading a task", below). */
+#define QUICK_HANDOVER_SUCCESSORS 8
 
 #if defined(__GNUC__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
@@ -108,13 +114,16 @@ static ALWAYS_INLINE int arrive(_Atomic uint32_t *counter, uint32_t total,
            total;
 }
 
-/* Release a result.  Numbers and NULLs own nothing: no call for them. */
-static inline void discard_result(daglib_value *v)
+/* Release a result.  Numbers and NULLs own nothing: no call for them.
+ * 1 when there was something to free. */
+static inline int discard_result(daglib_value *v)
 {
-    if (v->type >= DAGLIB_TEXT)
+    if (v->type >= DAGLIB_TEXT) {
         value_clear(v);
-    else
-        v->type = DAGLIB_NULL;
+        return 1;
+    }
+    v->type = DAGLIB_NULL;
+    return 0;
 }
 
 /* ---- calling a task ------------------------------------------------------ */
@@ -202,8 +211,12 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
     call_args ca;
     if (gather_args(r, n, pn, &ca) != 0) {
         st->status = NODE_FAILED; /* no message: "out of memory" */
+        w->went_straight_on = 0;
         return;
     }
+    /* Arguments gathered into memory of their own: allocating it before
+     * the task and freeing it after are not the hand-over. */
+    const int allocated = ca.argv != ca.stack || ca.joined.type != DAGLIB_NULL;
     daglib_context ctx = {r, n, w->index, st, out, NULL};
     double wait = 0;
     for (int attempt = 1;; attempt++) {
@@ -214,9 +227,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
             w->went_straight_on = 0;
         }
         if (r->timed) {
-            /* Not when gathering the arguments allocated. */
-            int go_on = w->went_straight_on && attempt == 1 &&
-                        ca.argv == ca.stack && ca.joined.type == DAGLIB_NULL;
+            int go_on = w->went_straight_on && attempt == 1 && !allocated;
             uint64_t started = go_on ? w->last_end : ticks_now(r->clock);
             pn->fn(&ctx, ca.argc, ca.argv);
             uint64_t ended = ticks_now(r->clock);
@@ -249,6 +260,8 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
     }
     if (out->error != NULL) /* even after a later success (a retry) */
         atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
+    if (allocated)
+        w->went_straight_on = 0;
     release_call_args(&ca);
     if ((pn->flags & NODE_CHUNKED) && st->status != NODE_FAILED) {
         w->went_straight_on = 0;
@@ -294,10 +307,8 @@ static ALWAYS_INLINE int release_args(run *r, const plan_node *pn, int single)
             continue;
         const uint32_t readers = plan_node_n_succ(upn);
         if (readers == 1 ||
-            arrive(&r->states[up].readers_done, readers, single)) {
-            discard_result(&uout->result);
-            freed = 1;
-        }
+            arrive(&r->states[up].readers_done, readers, single))
+            freed |= discard_result(&uout->result);
     }
     return freed;
 }
@@ -369,6 +380,8 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
         if (r->counting)
             atomic_store_explicit(&w->running, 0, memory_order_relaxed);
         if (st->status == NODE_FAILED) {
+            /* Its result freed, its successors marked: not the hand-over. */
+            w->went_straight_on = 0;
             value_clear(&out->result);
             note_failure(r, n);
         } else {
@@ -377,14 +390,9 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
     }
     if (release_args(r, pn, single))
         w->went_straight_on = 0;
-    if (plan_node_n_succ(pn) == 0 && !(pn->flags & NODE_FINAL)) {
-        if (out->result.type >= DAGLIB_TEXT) {
-            value_clear(&out->result);
-            w->went_straight_on = 0;
-        } else {
-            out->result.type = DAGLIB_NULL;
-        }
-    }
+    if (plan_node_n_succ(pn) == 0 && !(pn->flags & NODE_FINAL) &&
+        discard_result(&out->result))
+        w->went_straight_on = 0;
     if (r->observer != NULL && r->observer->on_finish != NULL) {
         report_finish(r, n, st, out, &times);
         w->went_straight_on = 0;
@@ -582,6 +590,8 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
     const uint32_t n_succ = plan_node_n_succ(pn);
     uint32_t next = PLAN_NO_NODE;
     uint32_t pushed = 0;
+    if (n_succ > QUICK_HANDOVER_SUCCESSORS)
+        w->went_straight_on = 0;
     for (uint32_t i = 0; i < n_succ; i++) {
         uint32_t s = succ[i];
         node_state *sst = &r->states[s];

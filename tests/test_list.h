@@ -183,6 +183,9 @@ TEST_ENTRY(profiling_runtimes_agree_with_clock_gettime_from_1_ms_to_1_s)
 TEST_ENTRY(profiling_runtimes_leave_out_an_observers_callbacks)
 TEST_ENTRY(profiling_runtimes_leave_out_freeing_a_result)
 TEST_ENTRY(profiling_runtimes_leave_out_skipping_nodes)
+TEST_ENTRY(profiling_runtimes_leave_out_handing_on_many_successors)
+TEST_ENTRY(profiling_runtimes_leave_out_freeing_a_joins_arguments)
+TEST_ENTRY(profiling_runtimes_leave_out_a_failed_tasks_result)
 
 
 /* ---- reading profiling files (test_profile_reader.c) ---- */
