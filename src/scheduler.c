@@ -126,6 +126,16 @@ static inline int discard_result(daglib_value *v)
     return 0;
 }
 
+/* Something that is not the quick hand-over ran on w since its last task
+ * ended: its next task reads the clock afresh ("one clock reading a
+ * task", above).  timed is the run's, a constant where the loops are
+ * instantiated, so that an untimed run does not pay even the store. */
+static ALWAYS_INLINE void read_clock_afresh(worker *w, int timed)
+{
+    if (timed)
+        w->went_straight_on = 0;
+}
+
 /* ---- calling a task ------------------------------------------------------ */
 
 /* The argument list a node's function receives: the joined results as one
@@ -216,7 +226,8 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
     }
     /* Arguments gathered into memory of their own: allocating it before
      * the task and freeing it after are not the hand-over. */
-    const int allocated = ca.argv != ca.stack || ca.joined.type != DAGLIB_NULL;
+    const int allocated =
+        r->timed && (ca.argv != ca.stack || ca.joined.type != DAGLIB_NULL);
     daglib_context ctx = {r, n, w->index, st, out, NULL};
     double wait = 0;
     for (int attempt = 1;; attempt++) {
@@ -360,7 +371,8 @@ static void count_outcome(worker *w, const node_state *st)
 
 /* Run node n (or skip it, when a predecessor failed) and release its
  * arguments. */
-static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
+static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single,
+                                   int timed)
 {
     const plan_node *pn = &r->plan->nodes[n];
     node_state *st = &r->states[n];
@@ -370,7 +382,7 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
     value_init(&out->result);
     st->worker = (uint16_t)w->index;
     if (atomic_load_explicit(&st->upstream_failed, memory_order_relaxed)) {
-        w->went_straight_on = 0;
+        read_clock_afresh(w, timed);
         st->status = NODE_SKIPPED;
         atomic_fetch_add_explicit(&r->n_skipped, 1, memory_order_relaxed);
     } else {
@@ -381,7 +393,7 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
             atomic_store_explicit(&w->running, 0, memory_order_relaxed);
         if (st->status == NODE_FAILED) {
             /* Its result freed, its successors marked: not the hand-over. */
-            w->went_straight_on = 0;
+            read_clock_afresh(w, timed);
             value_clear(&out->result);
             note_failure(r, n);
         } else {
@@ -389,19 +401,19 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single)
         }
     }
     if (release_args(r, pn, single))
-        w->went_straight_on = 0;
+        read_clock_afresh(w, timed);
     if (plan_node_n_succ(pn) == 0 && !(pn->flags & NODE_FINAL) &&
         discard_result(&out->result))
-        w->went_straight_on = 0;
+        read_clock_afresh(w, timed);
     if (r->observer != NULL && r->observer->on_finish != NULL) {
         report_finish(r, n, st, out, &times);
-        w->went_straight_on = 0;
+        read_clock_afresh(w, timed);
     }
     if (r->counting)
         count_outcome(w, st);
     if (r->profiler != NULL &&
         profiler_task_done(r->profiler, w->index, n, st, out, &times))
-        w->went_straight_on = 0;
+        read_clock_afresh(w, timed);
 }
 
 /* ---- chunks -------------------------------------------------------------- */
@@ -581,7 +593,8 @@ static int feeds_held_join(const run *r, const worker *w, uint32_t n)
 /* Hand on the successors of node n: returns the one to run next on this
  * worker, or PLAN_NO_NODE. */
 static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
-                                          int single, single_stack *stack)
+                                          int single, single_stack *stack,
+                                          int timed)
 {
     const plan *p = r->plan;
     const plan_node *pn = &p->nodes[n];
@@ -591,7 +604,7 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
     uint32_t next = PLAN_NO_NODE;
     uint32_t pushed = 0;
     if (n_succ > QUICK_HANDOVER_SUCCESSORS)
-        w->went_straight_on = 0;
+        read_clock_afresh(w, timed);
     for (uint32_t i = 0; i < n_succ; i++) {
         uint32_t s = succ[i];
         node_state *sst = &r->states[s];
@@ -640,7 +653,8 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
 
 /* ---- one worker ------------------------------------------------------------ */
 
-static void run_single(run *r, single_stack *stack)
+static ALWAYS_INLINE void run_single_timed(run *r, single_stack *stack,
+                                           int timed)
 {
     worker *w = &r->workers[0];
     const plan *p = r->plan;
@@ -650,10 +664,18 @@ static void run_single(run *r, single_stack *stack)
     while (stack->top > 0) {
         uint32_t n = stack->items[--stack->top];
         do {
-            run_node(r, w, n, 1);
-            n = finish_node(r, w, n, 1, stack);
+            run_node(r, w, n, 1, timed);
+            n = finish_node(r, w, n, 1, stack, timed);
         } while (n != PLAN_NO_NODE);
     }
+}
+
+static void run_single(run *r, single_stack *stack)
+{
+    if (r->timed)
+        run_single_timed(r, stack, 1);
+    else
+        run_single_timed(r, stack, 0);
 }
 
 /* ---- several workers ------------------------------------------------------- */
@@ -733,7 +755,7 @@ static uint32_t take_own(worker *w)
     return n;
 }
 
-static void worker_loop(worker *w)
+static ALWAYS_INLINE void worker_loop_timed(worker *w, int timed)
 {
     run *r = w->run;
     for (;;) {
@@ -741,7 +763,7 @@ static void worker_loop(worker *w)
         if (n == DEQUE_EMPTY)
             n = settle_up(r, w); /* before looking elsewhere */
         if (n == PLAN_NO_NODE) {
-            w->went_straight_on = 0; /* the time looking is nobody's */
+            read_clock_afresh(w, timed); /* the time looking is nobody's */
             n = find_work(w);
         }
         if (n == PLAN_NO_NODE)
@@ -754,10 +776,18 @@ static void worker_loop(worker *w)
                     wake_sleepers(r, w, 0);
                 }
             }
-            run_node(r, w, n, 0);
-            n = finish_node(r, w, n, 0, NULL);
+            run_node(r, w, n, 0, timed);
+            n = finish_node(r, w, n, 0, NULL, timed);
         } while (n != PLAN_NO_NODE);
     }
+}
+
+static void worker_loop(worker *w)
+{
+    if (w->run->timed)
+        worker_loop_timed(w, 1);
+    else
+        worker_loop_timed(w, 0);
 }
 
 static void *worker_main(void *arg)
