@@ -1,8 +1,9 @@
 /*
- * ticks.h -- the clock a profiled run's workers read around each task.
+ * ticks.h -- the clock a profiled run's workers read as each task ends
+ * (and before one starts, unless it follows straight on: scheduler.c).
  *
- * Two clock_gettime() calls per task were most of what profiling cost the
- * workers.  Where the kernel itself keeps time with the CPU's time-stamp
+ * Calling clock_gettime() for each task was most of what profiling cost
+ * the workers.  Where the kernel itself keeps time with the CPU's time-stamp
  * counter (an invariant TSC, the same on every CPU), reading the counter
  * directly gives the same clock for half the price; elsewhere the ticks
  * are CLOCK_MONOTONIC nanoseconds.  Ticks become nanoseconds off the

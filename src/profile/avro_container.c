@@ -6,7 +6,9 @@
  * number read from the file is distrusted: a size is checked against the
  * limits below before anything is allocated for it, and a block is only
  * handed out once all of it, sync marker included, has been read and
- * matched: only whole blocks count.  A file that ends inside a block
+ * matched (its frame alone, for a count of its records, once the marker
+ * where its size puts it has been): only whole blocks count.  A file that
+ * ends inside a block
  * (still being written, cut short, or followed by zeros a power loss left)
  * yields every block before, then an error naming the offset; none of the
  * records of that block, not even those whose bytes are all there, since
@@ -449,32 +451,33 @@ static int read_block_data(avro_container *c, size_t size, off_t offset,
     return 0;
 }
 
-/* Pass over the data of the block whose frame was just read, matching its
- * sync marker without reading what comes before: what is buffered is
- * dropped and the file read on from after the marker. */
+/* Pass over the data of the block whose frame was just read and match its
+ * sync marker, without reading the data: when the block is not all in
+ * the buffer already, the buffer is dropped and the file read on from
+ * the marker, which then comes with the next frame in one read.  A file
+ * already found to end inside the block stays cut short there, as for
+ * read_block_data(), even if it has grown since. */
 static int pass_block_data(avro_container *c, size_t size, off_t offset)
 {
-    size_t buffered = c->len - c->pos;
-    if (buffered >= size + AVRO_SYNC_SIZE) {
-        if (memcmp(c->buf + c->pos + size, c->sync, AVRO_SYNC_SIZE) != 0)
-            return wrong_marker(c, offset);
-        consume(c, size + AVRO_SYNC_SIZE);
-        return 0;
+    if (c->len - c->pos < size + AVRO_SYNC_SIZE) {
+        if (c->at_eof)
+            return cut_short(c, offset);
+        off_t marker = c->consumed + (off_t)size;
+        if (lseek(c->fd, marker, SEEK_SET) != marker)
+            return fail(c, "seek error at offset %lld: %s", (long long)marker,
+                        strerror(errno));
+        c->pos = c->len = 0;
+        c->consumed = marker;
+        size = 0;
     }
-    int rc = sync_marker_ahead(c, size, offset);
+    int rc = ensure(c, size + AVRO_SYNC_SIZE);
     if (rc < 0)
         return -1;
     if (rc > 0)
         return cut_short(c, offset);
-    off_t next = c->consumed + (off_t)(size + AVRO_SYNC_SIZE);
-    if (lseek(c->fd, next, SEEK_SET) != next) {
-        /* Not seekable after all: read through it. */
-        const unsigned char *unused;
-        return read_block_data(c, size, offset, &unused);
-    }
-    c->pos = c->len = 0;
-    c->consumed = next;
-    c->at_eof = 0;
+    if (memcmp(c->buf + c->pos + size, c->sync, AVRO_SYNC_SIZE) != 0)
+        return wrong_marker(c, offset);
+    consume(c, size + AVRO_SYNC_SIZE);
     return 0;
 }
 

@@ -241,9 +241,11 @@ static int next_block(profile_reader *r)
     return 1;
 }
 
-/* DEFLATE's largest ratio: no stream inflates to more than 1032 times
- * its size. */
+/* The codecs' largest ratios.  No DEFLATE stream inflates to more than
+ * 1032 times its size; snappy's densest element is a copy of 64 bytes
+ * written in 3. */
 #define DEFLATE_MAX_RATIO 1032
+#define SNAPPY_MAX_RATIO 22
 
 /* Move to the next block with records, reading its frame only: its
  * records are counted, not decoded (cursor NULL).  1, 0 at the end, -1. */
@@ -257,8 +259,8 @@ static int next_frame(profile_reader *r)
     uint64_t bytes = frame.size;
     if (r->container.codec == AVRO_CODEC_DEFLATE)
         bytes = (uint64_t)frame.size * DEFLATE_MAX_RATIO;
-    else if (r->container.codec != AVRO_CODEC_NULL)
-        bytes = PROFILE_BLOCK_MAX_BYTES;
+    else if (r->container.codec == AVRO_CODEC_SNAPPY)
+        bytes = (uint64_t)frame.size * SNAPPY_MAX_RATIO;
     if (bytes > PROFILE_BLOCK_MAX_BYTES)
         bytes = PROFILE_BLOCK_MAX_BYTES;
     if (!records_fit(r, frame.count, bytes))
