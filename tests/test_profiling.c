@@ -689,6 +689,23 @@ static void check_gap_left_out(const record *before, const record *after)
              after->task_name, gap_us, before->task_name, ran_us);
 }
 
+/* Run dag (expecting code), then check that the run time of task `after`
+ * leaves out what ran between `before` and it: slow_us at least, or
+ * whatever it took when slow_us is 0 (check_gap_left_out). */
+static void check_run_leaves_out(daglib_dag *dag, int code, const char *before,
+                                 const char *after, int64_t slow_us)
+{
+    CHECK_CODE(daglib_run(dag, NULL), code);
+    const char *const names[] = {before, after};
+    record r[2];
+    read_named(daglib_dag_profile_path(dag), names, 2, r);
+    if (slow_us > 0)
+        check_left_out(&r[0], &r[1], slow_us);
+    else
+        check_gap_left_out(&r[0], &r[1]);
+    daglib_dag_free(dag);
+}
+
 static void on_finish_napping(void *user_data, const daglib_task_event *event)
 {
     (void)user_data;
@@ -705,12 +722,7 @@ TEST(profiling_runtimes_leave_out_an_observers_callbacks)
                       "observed");
     daglib_observer observer = {NULL, on_finish_napping, NULL};
     CHECK_OK(daglib_dag_set_observer(dag, &observer));
-    CHECK_OK(daglib_run(dag, NULL));
-    static const char *const names[] = {"observed", "next"};
-    record r[2];
-    read_named(daglib_dag_profile_path(dag), names, 2, r);
-    check_left_out(&r[0], &r[1], 20000);
-    daglib_dag_free(dag);
+    check_run_leaves_out(dag, DAGLIB_OK, "observed", "next", 20000);
 }
 
 static void destroy_slowly(void *p)
@@ -736,12 +748,7 @@ TEST(profiling_runtimes_leave_out_freeing_a_result)
     daglib_task_add(dag, "made", NULL, slow_to_free, NULL);
     daglib_task_input(daglib_task_add(dag, "reader", NULL, quick, NULL), "made");
     daglib_task_input(daglib_task_add(dag, "next", NULL, quick, NULL), "reader");
-    CHECK_OK(daglib_run(dag, NULL));
-    static const char *const names[] = {"reader", "next"};
-    record r[2];
-    read_named(daglib_dag_profile_path(dag), names, 2, r);
-    check_left_out(&r[0], &r[1], 20000);
-    daglib_dag_free(dag);
+    check_run_leaves_out(dag, DAGLIB_OK, "reader", "next", 20000);
 }
 
 TEST(profiling_runtimes_leave_out_skipping_nodes)
@@ -766,13 +773,7 @@ TEST(profiling_runtimes_leave_out_skipping_nodes)
         memcpy(previous, name, sizeof name);
     }
     daglib_task_add(dag, "last", NULL, quick, NULL);
-    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_TASK_FAILED);
-    static const char *const names[] = {"fine", "last", "s0"};
-    record r[3];
-    read_named(daglib_dag_profile_path(dag), names, 3, r);
-    CHECK_STR_EQ(r[2].status, "skipped");
-    check_gap_left_out(&r[0], &r[1]);
-    daglib_dag_free(dag);
+    check_run_leaves_out(dag, DAGLIB_TASK_FAILED, "fine", "last", 0);
 }
 
 TEST(profiling_runtimes_leave_out_handing_on_many_successors)
@@ -788,12 +789,7 @@ TEST(profiling_runtimes_leave_out_handing_on_many_successors)
         snprintf(name, sizeof name, "d%d", i);
         daglib_task_input(daglib_task_add(dag, name, NULL, quick, NULL), "src");
     }
-    CHECK_OK(daglib_run(dag, NULL));
-    static const char *const names[] = {"src", "d0"};
-    record r[2];
-    read_named(daglib_dag_profile_path(dag), names, 2, r);
-    check_gap_left_out(&r[0], &r[1]);
-    daglib_dag_free(dag);
+    check_run_leaves_out(dag, DAGLIB_OK, "src", "d0", 0);
 }
 
 TEST(profiling_runtimes_leave_out_freeing_a_joins_arguments)
@@ -812,12 +808,7 @@ TEST(profiling_runtimes_leave_out_freeing_a_joins_arguments)
     CHECK_OK(daglib_task_join(daglib_task_add(dag, "sum", NULL, quick, NULL),
                               "each"));
     daglib_task_input(daglib_task_add(dag, "next", NULL, quick, NULL), "sum");
-    CHECK_OK(daglib_run(dag, NULL));
-    static const char *const names[] = {"sum", "next"};
-    record r[2];
-    read_named(daglib_dag_profile_path(dag), names, 2, r);
-    check_gap_left_out(&r[0], &r[1]);
-    daglib_dag_free(dag);
+    check_run_leaves_out(dag, DAGLIB_OK, "sum", "next", 0);
 }
 
 static void fail_then_keep_slowly(daglib_context *ctx, int argc,
@@ -837,13 +828,7 @@ TEST(profiling_runtimes_leave_out_a_failed_tasks_result)
     daglib_dag_set_workers(dag, 1);
     daglib_task_add(dag, "bad", NULL, fail_then_keep_slowly, NULL);
     daglib_task_add(dag, "other", NULL, quick, NULL);
-    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_TASK_FAILED);
-    static const char *const names[] = {"bad", "other"};
-    record r[2];
-    read_named(daglib_dag_profile_path(dag), names, 2, r);
-    CHECK_STR_EQ(r[0].status, "failed");
-    check_left_out(&r[0], &r[1], 20000);
-    daglib_dag_free(dag);
+    check_run_leaves_out(dag, DAGLIB_TASK_FAILED, "bad", "other", 20000);
 }
 
 /* How long each sleeper's sleep took by its own clock_gettime(). */
