@@ -95,20 +95,23 @@ static inline int deque_grow(deque *d, deque_ring *r, int64_t top,
     return 0;
 }
 
-/* Owner only.  0, or -1 when the ring could not grow. */
+/* Owner only.  0, 1 when the ring had to grow first (an allocation and
+ * a copy of every item), or -1 when it could not. */
 static inline int deque_push(deque *d, uint32_t item)
 {
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
     int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
     deque_ring *r = atomic_load_explicit(&d->ring, memory_order_relaxed);
+    int grew = 0;
     if (b - t > r->mask) {
         if (deque_grow(d, r, t, b) != 0)
             return -1;
         r = atomic_load_explicit(&d->ring, memory_order_relaxed);
+        grew = 1;
     }
     atomic_store_explicit(&r->slot[b & r->mask], item, memory_order_relaxed);
     atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
-    return 0;
+    return grew;
 }
 
 /* Owner only: an item (the newest, unless few are left), or DEQUE_EMPTY. */

@@ -40,9 +40,9 @@
  * next task's runtime takes in).  Anything slower or not the scheduler's
  * -- looking for work, sleeping, waking a sleeper, freeing a result or
  * arguments, a failure, skipping a node, handing on more than
- * QUICK_HANDOVER_SUCCESSORS, an observer's callback, a new chunk of the
- * profiler's log -- sets went_straight_on to 0, and the next task reads
- * the clock afresh.
+ * QUICK_HANDOVER_SUCCESSORS, growing a deque, an observer's callback, a
+ * new chunk of the profiler's log -- sets went_straight_on to 0, and the
+ * next task reads the clock afresh.
  */
 #include <errno.h>
 #include <limits.h>
@@ -221,7 +221,6 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
     call_args ca;
     if (gather_args(r, n, pn, &ca) != 0) {
         st->status = NODE_FAILED; /* no message: "out of memory" */
-        w->went_straight_on = 0;
         return;
     }
     /* Arguments gathered into memory of their own: allocating it before
@@ -492,7 +491,11 @@ static void finish_run(run *r)
 
 static void push_ready(run *r, worker *w, uint32_t n)
 {
-    if (deque_push(&w->queue, n) != 0) {
+    int rc = deque_push(&w->queue, n);
+    if (rc == 0)
+        return;
+    w->went_straight_on = 0; /* the deque grew, or could not */
+    if (rc < 0) {
         /* No memory to grow the deque: keep the node on the worker's own
          * overflow stack, linked through the outputs of its nodes, which
          * are not set before they run. */
@@ -653,7 +656,7 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
 
 /* ---- one worker ------------------------------------------------------------ */
 
-static ALWAYS_INLINE void run_single_timed(run *r, single_stack *stack,
+static ALWAYS_INLINE void run_single_with(run *r, single_stack *stack,
                                            int timed)
 {
     worker *w = &r->workers[0];
@@ -673,9 +676,9 @@ static ALWAYS_INLINE void run_single_timed(run *r, single_stack *stack,
 static void run_single(run *r, single_stack *stack)
 {
     if (r->timed)
-        run_single_timed(r, stack, 1);
+        run_single_with(r, stack, 1);
     else
-        run_single_timed(r, stack, 0);
+        run_single_with(r, stack, 0);
 }
 
 /* ---- several workers ------------------------------------------------------- */
@@ -755,7 +758,7 @@ static uint32_t take_own(worker *w)
     return n;
 }
 
-static ALWAYS_INLINE void worker_loop_timed(worker *w, int timed)
+static ALWAYS_INLINE void worker_loop_with(worker *w, int timed)
 {
     run *r = w->run;
     for (;;) {
@@ -785,9 +788,9 @@ static ALWAYS_INLINE void worker_loop_timed(worker *w, int timed)
 static void worker_loop(worker *w)
 {
     if (w->run->timed)
-        worker_loop_timed(w, 1);
+        worker_loop_with(w, 1);
     else
-        worker_loop_timed(w, 0);
+        worker_loop_with(w, 0);
 }
 
 static void *worker_main(void *arg)

@@ -261,6 +261,7 @@ static int next_frame(profile_reader *r)
         bytes = (uint64_t)frame.size * DEFLATE_MAX_RATIO;
     else if (r->container.codec == AVRO_CODEC_SNAPPY)
         bytes = (uint64_t)frame.size * SNAPPY_MAX_RATIO;
+    /* (AVRO_CODEC_OTHER never gets here: avro-c reads those files.) */
     if (bytes > PROFILE_BLOCK_MAX_BYTES)
         bytes = PROFILE_BLOCK_MAX_BYTES;
     if (!records_fit(r, frame.count, bytes))
