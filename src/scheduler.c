@@ -234,7 +234,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
         st->status = NODE_WAITING;
         if (r->observer != NULL && r->observer->on_start != NULL) {
             report_start(r, &ctx, attempt);
-            w->went_straight_on = 0;
+            read_clock_afresh(w, r->timed);
         }
         if (r->timed) {
             int go_on = w->went_straight_on && attempt == 1 && !allocated;
@@ -266,7 +266,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
     }
     if (ctx.name_buffer != NULL) {
         free(ctx.name_buffer);
-        w->went_straight_on = 0;
+        read_clock_afresh(w, r->timed);
     }
     if (out->error != NULL) /* even after a later success (a retry) */
         atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
@@ -274,7 +274,7 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
         w->went_straight_on = 0;
     release_call_args(&ca);
     if ((pn->flags & NODE_CHUNKED) && st->status != NODE_FAILED) {
-        w->went_straight_on = 0;
+        read_clock_afresh(w, r->timed);
         int rc = split_into_chunks(&out->result, task_chunks(pn->task));
         if (rc != DAGLIB_OK) {
             const char *type_names[] = {"NULL", "an integer", "a real", "a text",
@@ -472,7 +472,7 @@ static void wake_sleepers(run *r, worker *w, int all)
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&r->n_sleeping, memory_order_relaxed) == 0)
         return;
-    w->went_straight_on = 0;
+    read_clock_afresh(w, r->timed);
     pthread_mutex_lock(&r->sleep_lock);
     if (all)
         pthread_cond_broadcast(&r->wake_up);
@@ -494,7 +494,7 @@ static void push_ready(run *r, worker *w, uint32_t n)
     int rc = deque_push(&w->queue, n);
     if (rc == 0)
         return;
-    w->went_straight_on = 0; /* the deque grew, or could not */
+    read_clock_afresh(w, r->timed); /* the deque grew, or could not */
     if (rc < 0) {
         /* No memory to grow the deque: keep the node on the worker's own
          * overflow stack, linked through the outputs of its nodes, which

@@ -212,17 +212,28 @@ static int container_stopped(profile_reader *r, int rc)
     return r->nomem ? PROFILE_READER_NOMEM : -1;
 }
 
-/* Whether count records could fit in bytes of records: a claim beyond
- * that is a damaged count, refused before anything trusts it. */
-static int records_fit(const profile_reader *r, int64_t count, uint64_t bytes)
-{
-    uint64_t smallest = r->plan.min_record_bytes > 0 ? r->plan.min_record_bytes : 1;
-    return (uint64_t)count <= bytes / smallest;
-}
+/* The codecs' largest ratios.  No DEFLATE stream inflates to more than
+ * 1032 times its size; snappy's densest element is a copy of 64 bytes
+ * written in 3. */
+#define DEFLATE_MAX_RATIO 1032
+#define SNAPPY_MAX_RATIO 22
 
-static int too_many_records(profile_reader *r)
+/* Make the block at offset, of count records, the one being read: its
+ * records' bytes (data NULL when they are counted, not read) and the most
+ * bytes they can take.  A count beyond what those bytes can hold is a
+ * damaged one, refused before anything trusts it.  1, or -1. */
+static int enter_block(profile_reader *r, off_t offset, int64_t count,
+                       uint64_t bytes, const unsigned char *data, size_t size)
 {
-    return stop(r, "a block claims more records than its bytes can hold", 1);
+    r->block_offset = offset;
+    uint64_t smallest = r->plan.min_record_bytes > 0 ? r->plan.min_record_bytes : 1;
+    if ((uint64_t)count > bytes / smallest)
+        return stop(r, "a block claims more records than its bytes can hold",
+                    1);
+    r->cursor = data;
+    r->block_end = data != NULL ? data + size : NULL;
+    r->block_left = count;
+    return 1;
 }
 
 /* Move to the next block with records.  1, 0 at the end, -1. */
@@ -232,20 +243,9 @@ static int next_block(profile_reader *r)
     int rc = avro_container_next_block(&r->container, &block);
     if (rc <= 0)
         return container_stopped(r, rc);
-    r->block_offset = block.offset;
-    if (!records_fit(r, block.count, block.size))
-        return too_many_records(r);
-    r->cursor = block.data;
-    r->block_end = block.data + block.size;
-    r->block_left = block.count;
-    return 1;
+    return enter_block(r, block.offset, block.count, block.size, block.data,
+                       block.size);
 }
-
-/* The codecs' largest ratios.  No DEFLATE stream inflates to more than
- * 1032 times its size; snappy's densest element is a copy of 64 bytes
- * written in 3. */
-#define DEFLATE_MAX_RATIO 1032
-#define SNAPPY_MAX_RATIO 22
 
 /* Move to the next block with records, reading its frame only: its
  * records are counted, not decoded (cursor NULL).  1, 0 at the end, -1. */
@@ -255,20 +255,14 @@ static int next_frame(profile_reader *r)
     int rc = avro_container_next_frame(&r->container, &frame);
     if (rc <= 0)
         return container_stopped(r, rc);
-    r->block_offset = frame.offset;
-    uint64_t bytes = frame.size;
-    if (r->container.codec == AVRO_CODEC_DEFLATE)
-        bytes = (uint64_t)frame.size * DEFLATE_MAX_RATIO;
-    else if (r->container.codec == AVRO_CODEC_SNAPPY)
-        bytes = (uint64_t)frame.size * SNAPPY_MAX_RATIO;
     /* (AVRO_CODEC_OTHER never gets here: avro-c reads those files.) */
+    uint64_t ratio = r->container.codec == AVRO_CODEC_DEFLATE  ? DEFLATE_MAX_RATIO
+                     : r->container.codec == AVRO_CODEC_SNAPPY ? SNAPPY_MAX_RATIO
+                                                               : 1;
+    uint64_t bytes = (uint64_t)frame.size * ratio;
     if (bytes > PROFILE_BLOCK_MAX_BYTES)
         bytes = PROFILE_BLOCK_MAX_BYTES;
-    if (!records_fit(r, frame.count, bytes))
-        return too_many_records(r);
-    r->cursor = r->block_end = NULL;
-    r->block_left = frame.count;
-    return 1;
+    return enter_block(r, frame.offset, frame.count, bytes, NULL, 0);
 }
 
 /* Make the block being decoded one with records left, moving to the next
