@@ -71,7 +71,6 @@ char *arena_strndup(arena *a, const char *s, size_t len)
 #define MAP_POPULATE 0
 #endif
 
-#define HUGE_PAGE_BYTES ((size_t)2 << 20)
 #define MAPPED_MIN_BYTES ((size_t)64 << 10)
 #define BIG_CACHE_SLOTS 32
 #define BIG_CACHE_BYTES ((size_t)256 << 20)
@@ -132,7 +131,7 @@ static void *big_array(size_t count, size_t size, unsigned flags)
     int zero = (flags & BIG_ZERO) != 0;
     if (count == 0 || size == 0)
         count = size = 1;
-    if (count > (SIZE_MAX - HUGE_PAGE_BYTES * 2) / size)
+    if (count > (SIZE_MAX - 8192) / size)
         return NULL;
     size_t bytes = count * size + sizeof(big_header);
     if (bytes < MAPPED_MIN_BYTES) {
@@ -148,37 +147,12 @@ static void *big_array(size_t count, size_t size, unsigned flags)
             memset(kept + 1, 0, bytes - sizeof *kept);
         return kept + 1;
     }
-    if (bytes < BIG_ARRAY_BYTES) {
-        size_t len = (bytes + 4095) & ~(size_t)4095;
-        int populate = (flags & BIG_WHOLE) ? MAP_POPULATE : 0;
-        big_header *h = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                             MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
-        if (h == MAP_FAILED)
-            return NULL;
-        h->mapped = len;
-        return h + 1;
-    }
-    /* Map a huge page more than needed, then cut to 2 MiB boundaries. */
-    size_t len = (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
-    char *p = mmap(NULL, len + HUGE_PAGE_BYTES, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
+    size_t len = (bytes + 4095) & ~(size_t)4095;
+    int populate = (flags & BIG_WHOLE) ? MAP_POPULATE : 0;
+    big_header *h = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
+    if (h == MAP_FAILED)
         return NULL;
-    uintptr_t at = ((uintptr_t)p + HUGE_PAGE_BYTES - 1) &
-                   ~(uintptr_t)(HUGE_PAGE_BYTES - 1);
-    size_t head = at - (uintptr_t)p;
-    if (head > 0)
-        munmap(p, head);
-    if (HUGE_PAGE_BYTES - head > 0)
-        munmap((char *)at + len, HUGE_PAGE_BYTES - head);
-#ifdef MADV_HUGEPAGE
-    madvise((void *)at, len, MADV_HUGEPAGE); /* a hint: no matter if refused */
-#endif
-#ifdef MADV_POPULATE_WRITE
-    if (flags & BIG_WHOLE) /* also a hint: older kernels fault page by page */
-        madvise((void *)at, len, MADV_POPULATE_WRITE);
-#endif
-    big_header *h = (big_header *)at;
     h->mapped = len;
     return h + 1;
 }
@@ -196,6 +170,25 @@ void *big_alloc_raw(size_t count, size_t size)
 void *big_alloc_block(size_t count, size_t size)
 {
     return big_array(count, size, 0);
+}
+
+void big_block_prefault(void *block, size_t from, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+    big_header *h = (big_header *)block - 1;
+    if (h->mapped == 0)
+        return;
+    uintptr_t start = (uintptr_t)block + from, end = start + len;
+    uintptr_t mapping_end = (uintptr_t)h + h->mapped;
+    start &= ~(uintptr_t)4095;
+    end = (end + 4095) & ~(uintptr_t)4095;
+    if (end > mapping_end)
+        end = mapping_end;
+    if (start < end)
+        madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+#else
+    (void)block, (void)from, (void)len;
+#endif
 }
 
 /* Free what big_array() gave; a mapping goes to the cache when `keep`

@@ -33,14 +33,16 @@ char *arena_strndup(arena *a, const char *s, size_t len);
 void arena_free(arena *a);
 
 /*
- * Big arrays (plan, run states, name table, task blocks): zeroed memory,
- * on huge pages where the system gives them.  A million-task DAG touches
- * a few hundred MiB; faulted in 4 KiB at a time that is tens of thousands
- * of page faults per build, a third of the time of building and running
- * it once.  Arrays of BIG_ARRAY_BYTES or more are mapped on their own,
- * 2 MiB-aligned and marked for transparent huge pages (madvise), so the
- * kernel faults them in 2 MiB at a time; from 64 KiB, arrays are mapped
- * on their own too; smaller ones come from calloc.
+ * Big arrays (plan, run states, name table, task blocks): zeroed memory.
+ * A million-task DAG touches a few hundred MiB; faulted in one 4 KiB page
+ * at a time that is tens of thousands of page faults per build.  From 64
+ * KiB, arrays are mapped on their own, and those written whole are
+ * faulted in by the mmap itself (MAP_POPULATE), one call instead of a
+ * fault per page; smaller ones come from calloc.  They are not marked for
+ * transparent huge pages: a virtual machine that hands its free memory
+ * back to the host (free page reporting hands back whole 2 MiB blocks) has
+ * the host fault each huge page in again, and a fresh process's build then
+ * took 2-5 times as long, where 4 KiB pages cost the same either way.
  *
  * A program that builds and frees DAGs over and over would still get
  * every array back as fresh pages (malloc returns big blocks to the
@@ -50,8 +52,6 @@ void arena_free(arena *a);
  * the process's DAGs, under a mutex taken once per array.
  * big_free() takes what big_alloc() gave, and NULL.
  */
-#define BIG_ARRAY_BYTES ((size_t)4 << 20)
-
 /* count * size zeroed bytes (at least one), or NULL when memory runs out
  * or the product overflows. */
 void *big_alloc(size_t count, size_t size);
@@ -60,9 +60,13 @@ void *big_alloc(size_t count, size_t size);
 void *big_alloc_raw(size_t count, size_t size);
 /* The same again, for arrays that may stay partly unused (the blocks of
  * block arrays).  The others are written whole, so a fresh mapping is
- * faulted in by one call (MAP_POPULATE, MADV_POPULATE_WRITE) rather than
- * one page fault per page. */
+ * faulted in by one call (MAP_POPULATE) rather than one page fault per
+ * page; a block is faulted in a step at a time by big_block_prefault(). */
 void *big_alloc_block(size_t count, size_t size);
+/* Fault in bytes [from, from + len) of a block from big_alloc_block() in
+ * one call, ahead of filling them (a hint: nothing happens where the
+ * kernel cannot, or the block came from calloc). */
+void big_block_prefault(void *block, size_t from, size_t len);
 /* big_free() without keeping the mapping: for what is unlikely to be
  * asked for again soon (a growing table's outgrown generations), which
  * would only add to the process's memory. */

@@ -41,6 +41,11 @@ TEST_ENTRY(value_null_arguments_never_crash)
 TEST_ENTRY(value_running_out_of_memory_keeps_every_contract)
 
 
+/* ---- the DAG's memory (test_arena.c) ---- */
+TEST_ENTRY(arena_big_arrays_are_not_marked_for_huge_pages)
+TEST_ENTRY(arena_block_prefault_faults_in_the_range_and_no_more)
+
+
 /* ---- metadata root and names (test_meta_path.c) ---- */
 TEST_ENTRY(meta_path_refuses_unsafe_names_saying_which_rule)
 TEST_ENTRY(meta_path_quotes_refused_names_with_escapes)

@@ -1,0 +1,87 @@
+/*
+ * test_arena.c -- how the big arrays of a DAG meet the kernel: mapped
+ * without huge pages, and faulted in ahead of filling.
+ */
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "test.h"
+
+#define PAGE 4096u
+
+/* 1 if the page holding p is resident. */
+static int resident(const void *p)
+{
+    unsigned char in_core = 0;
+    void *page = (void *)((uintptr_t)p & ~(uintptr_t)(PAGE - 1));
+    CHECK_INT_EQ(mincore(page, PAGE, &in_core), 0);
+    return in_core & 1;
+}
+
+/* The VmFlags line of the mapping holding p, from /proc/self/smaps. */
+static void mapping_flags(const void *p, char *flags, size_t size)
+{
+    FILE *smaps = fopen("/proc/self/smaps", "r");
+    CHECK(smaps != NULL);
+    char line[512];
+    int inside = 0;
+    flags[0] = '\0';
+    while (fgets(line, sizeof line, smaps) != NULL) {
+        uintptr_t from, to;
+        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " ", &from, &to) == 2 &&
+            strchr(line, '-') < strchr(line, ' ')) {
+            inside = (uintptr_t)p >= from && (uintptr_t)p < to;
+            continue;
+        }
+        if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            strncpy(flags, line + 8, size - 1);
+            flags[size - 1] = '\0';
+            break;
+        }
+    }
+    fclose(smaps);
+    CHECK(flags[0] != '\0');
+}
+
+TEST(arena_big_arrays_are_not_marked_for_huge_pages)
+{
+    /* A host that takes back free memory in 2 MiB blocks makes a fresh
+     * huge page cost several times its 4 KiB pages. */
+    void *whole = big_alloc(8u << 20, 1);
+    void *block = big_alloc_block(8u << 20, 1);
+    CHECK(whole != NULL && block != NULL);
+    char flags[256];
+    mapping_flags(whole, flags, sizeof flags);
+    CHECK(strstr(flags, " hg") == NULL);
+    mapping_flags(block, flags, sizeof flags);
+    CHECK(strstr(flags, " hg") == NULL);
+    /* Written whole, so faulted in by the mapping itself. */
+    CHECK(resident((char *)whole + (4u << 20)));
+    big_free_now(whole);
+    big_free_now(block);
+}
+
+TEST(arena_block_prefault_faults_in_the_range_and_no_more)
+{
+    size_t size = 64 * PAGE;
+    char *block = big_alloc_block(size, 1);
+    CHECK(block != NULL);
+    CHECK(!resident(block + 8 * PAGE));
+    big_block_prefault(block, 8 * PAGE + 10, 3 * PAGE);
+    CHECK(!resident(block + 7 * PAGE));
+    for (unsigned k = 8; k <= 11; k++) /* the range's first and last pages */
+        CHECK(resident(block + k * PAGE));
+    CHECK(!resident(block + 12 * PAGE));
+    /* A range past the block's end stops at its mapping. */
+    big_block_prefault(block, size - PAGE, 100 * PAGE);
+    CHECK(resident(block + size - 1));
+    /* Nothing to do for a small block, which came from calloc. */
+    char *small = big_alloc_block(100, 1);
+    CHECK(small != NULL);
+    big_block_prefault(small, 0, 100);
+    small[99] = 1;
+    big_free(small);
+    big_free_now(block);
+}
