@@ -617,6 +617,145 @@ TEST(profile_file_records_read_back_field_by_field)
     free(path);
 }
 
+TEST(profile_file_timestamp_words_match_the_varints)
+{
+    /* The 8-byte timestamps are written as one word, kept for the next. */
+    uint64_t x = 0x2545f4914f6cdd1du;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t v = (int64_t)(x >> (x % 64));
+        if (i % 2 == 0)
+            v = (int64_t)(x % ((uint64_t)1 << 56)) - ((int64_t)1 << 55);
+        unsigned char expected[VARINT_LONG_BYTES];
+        size_t len = test_avro_varint(expected, v);
+        uint64_t word;
+        if (!varint_word8(v, &word)) {
+            CHECK(len != 8);
+            continue;
+        }
+        CHECK_INT_EQ(len, 8);
+        unsigned char got[8];
+        memcpy(got, &word, 8);
+        CHECK(memcmp(got, expected, 8) == 0);
+    }
+}
+
+/* Record i of timestamps() and what it holds: each start the end of the
+ * record before it, some null, some of every varint length. */
+static void timestamp_pair(int i, int64_t *started, int64_t *ended)
+{
+    static const int64_t odd[] = {0, 1, -1, 63, 64, -65, (int64_t)1 << 48,
+                                  ((int64_t)1 << 55) - 1, (int64_t)1 << 55,
+                                  INT64_MAX, INT64_MIN + 1};
+    const int64_t base = 1765000000000000;
+    if (i % 13 == 12) {
+        *started = *ended = PROFILE_NO_TIME;
+    } else if (i % 7 == 6) {
+        *started = odd[(size_t)i % (sizeof odd / sizeof *odd)];
+        *ended = odd[(size_t)(i + 3) % (sizeof odd / sizeof *odd)];
+    } else {
+        *started = base + i;
+        *ended = base + i + 1;
+    }
+}
+
+TEST(profile_file_repeated_timestamps_read_back_exactly)
+{
+    profile_file *f = create("meta", "times", "null");
+    error_state err = ERROR_STATE_INIT;
+    const int count = 1000;
+    for (int i = 0; i < count; i++) {
+        char name[32];
+        profile_record r = sample(i, name, sizeof name);
+        timestamp_pair(i, &r.started_at_us, &r.ended_at_us);
+        CHECK_OK(profile_file_append(f, &r, &err));
+        if (i % 97 == 96) /* the kept word outlives a block */
+            flush(f);
+    }
+    char *path = strdup(profile_file_path(f));
+    close_file(f);
+    for (int engine = 0; engine < 2; engine++) {
+        profile_reader *reader;
+        char *why;
+        CHECK(profile_reader_open(path,
+                                  engine ? PROFILE_ENGINE_AVRO_C
+                                         : PROFILE_ENGINE_AUTO,
+                                  &reader, &why) == 0);
+        profile_row row;
+        for (int i = 0; i < count; i++) {
+            CHECK_INT_EQ(profile_reader_next(reader, PROFILE_ALL_FIELDS, &row), 1);
+            int64_t started, ended;
+            timestamp_pair(i, &started, &ended);
+            const profile_cell *s = &row.cell[PF_STARTED_AT];
+            const profile_cell *e = &row.cell[PF_ENDED_AT];
+            if (started == PROFILE_NO_TIME) {
+                CHECK_INT_EQ(s->kind, CELL_NULL);
+                CHECK_INT_EQ(e->kind, CELL_NULL);
+                continue;
+            }
+            CHECK_INT_EQ(s->kind, CELL_INT);
+            CHECK_INT_EQ(e->kind, CELL_INT);
+            if (s->u.i != started || e->u.i != ended)
+                FAIL("record %d: %lld and %lld, not %lld and %lld", i,
+                     (long long)s->u.i, (long long)e->u.i,
+                     (long long)started, (long long)ended);
+        }
+        CHECK_INT_EQ(profile_reader_next(reader, PROFILE_ALL_FIELDS, &row), 0);
+        profile_reader_close(reader);
+    }
+    free(path);
+}
+
+TEST(profile_file_shared_fields_of_every_length_read_back)
+{
+    /* The fields every record shares are copied in whole pieces, past
+     * their end: names and descriptions of each length around a piece. */
+    for (size_t len = 1; len <= 40; len++) {
+        char dag[48], description[48];
+        for (size_t k = 0; k < len; k++) {
+            dag[k] = (char)('a' + k % 26);
+            description[k] = (char)('A' + k % 26);
+        }
+        dag[len] = description[len] = '\0';
+        profile_file *f = NULL;
+        error_state err = ERROR_STATE_INIT;
+        CHECK_OK(profile_file_create("meta", dag,
+                                     description + (len % 3 == 0 ? len : 0),
+                                     "null", &f, &err));
+        append_samples(f, 0, 5);
+        char *path = strdup(profile_file_path(f));
+        char run_id[META_RUN_ID_SIZE];
+        memcpy(run_id, profile_file_run_id(f), sizeof run_id);
+        close_file(f);
+        profile_reader *reader;
+        char *why;
+        CHECK(profile_reader_open(path, PROFILE_ENGINE_AUTO, &reader, &why) == 0);
+        profile_row row;
+        for (int i = 0; i < 5; i++) {
+            CHECK_INT_EQ(profile_reader_next(reader, PROFILE_ALL_FIELDS, &row), 1);
+            const profile_cell *c = row.cell;
+            CHECK_INT_EQ(c[PF_DAG_NAME].u.text.n, len);
+            CHECK(memcmp(c[PF_DAG_NAME].u.text.p, dag, len) == 0);
+            size_t described = len % 3 == 0 ? 0 : len;
+            CHECK_INT_EQ(c[PF_DAG_DESCRIPTION].u.text.n, described);
+            CHECK(memcmp(c[PF_DAG_DESCRIPTION].u.text.p, description,
+                         described) == 0);
+            CHECK_INT_EQ(c[PF_RUN_ID].u.text.n, META_RUN_ID_LEN);
+            CHECK(memcmp(c[PF_RUN_ID].u.text.p, run_id, META_RUN_ID_LEN) == 0);
+            char name[32];
+            profile_record r = sample(i, name, sizeof name);
+            CHECK_INT_EQ(c[PF_TASK_NAME].u.text.n, r.task_name_len);
+            CHECK(memcmp(c[PF_TASK_NAME].u.text.p, name, r.task_name_len) == 0);
+            CHECK(c[PF_HOST].kind == CELL_TEXT && c[PF_HOST].u.text.n > 0);
+        }
+        CHECK_INT_EQ(profile_reader_next(reader, PROFILE_ALL_FIELDS, &row), 0);
+        profile_reader_close(reader);
+        free(path);
+    }
+}
+
 TEST(profile_file_task_name_is_taken_by_its_length)
 {
     /* Instance names arrive as (pointer, length), not NUL-terminated. */

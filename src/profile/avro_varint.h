@@ -24,6 +24,17 @@ enum { VARINT_OK = 0, VARINT_SHORT = 1, VARINT_BAD = -1 };
 #define VARINT_LONG_BYTES 10
 #define VARINT_INT_BYTES 5
 
+/* z's first eight groups of seven bits, one to a byte of a word (bytes
+ * in the little-endian order), at once rather than one dependent shift
+ * and store per byte. */
+static inline uint64_t varint_spread(uint64_t z)
+{
+    return (z & 0x7f) | (z << 1 & 0x7f00) | (z << 2 & 0x7f0000) |
+           (z << 3 & 0x7f000000) | (z << 4 & 0x7f00000000) |
+           (z << 5 & 0x7f0000000000) | (z << 6 & 0x7f000000000000) |
+           (z << 7 & 0x7f00000000000000);
+}
+
 /* Write v at p, which has room for VARINT_LONG_BYTES (bytes past the
  * number's own may be written too); returns the end of the number. */
 static inline unsigned char *varint_put_long(unsigned char *p, int64_t v)
@@ -36,18 +47,11 @@ static inline unsigned char *varint_put_long(unsigned char *p, int64_t v)
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                          \
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (z < (uint64_t)1 << 56) {
-        /* Up to eight groups of seven bits (a timestamp takes eight),
-         * spread into the bytes of one word at once rather than one
-         * dependent shift and store per byte. */
+        /* Up to eight groups of seven bits (a timestamp takes eight). */
         unsigned bytes = (unsigned)(64 - __builtin_clzll(z) + 6) / 7;
-        uint64_t spread = (z & 0x7f) | (z << 1 & 0x7f00) |
-                          (z << 2 & 0x7f0000) | (z << 3 & 0x7f000000) |
-                          (z << 4 & 0x7f00000000) | (z << 5 & 0x7f0000000000) |
-                          (z << 6 & 0x7f000000000000) |
-                          (z << 7 & 0x7f00000000000000);
         uint64_t more = 0x8080808080808080u &
                         (((uint64_t)1 << (8 * (bytes - 1))) - 1);
-        store_u64(p, spread | more);
+        store_u64(p, varint_spread(z) | more);
         return p + bytes;
     }
 #endif
@@ -57,6 +61,22 @@ static inline unsigned char *varint_put_long(unsigned char *p, int64_t v)
     }
     *p++ = (unsigned char)z;
     return p;
+}
+
+/* The 8 bytes of v's varint as a word to store in the machine's order,
+ * when it takes exactly 8 (zig-zagged, from 2^49 to 2^56): 1 then, else
+ * 0 (always on a big-endian machine). */
+static inline int varint_word8(int64_t v, uint64_t *word)
+{
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    (void)v, (void)word;
+    return 0;
+#endif
+    uint64_t z = ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63));
+    if (z >> 49 == 0 || z >> 56 != 0)
+        return 0;
+    *word = varint_spread(z) | 0x0080808080808080u;
+    return 1;
 }
 
 static inline int varint_long(const unsigned char **pp, const unsigned char *end,
