@@ -79,7 +79,8 @@ char *arena_strndup(arena *a, const char *s, size_t len)
  * calloc.  16 bytes keep the array aligned for anything. */
 typedef struct big_header {
     size_t mapped;
-    size_t unused;
+    size_t faulted; /* bytes from the header on faulted in, as far as
+                     * big_block_prefault() needs to know */
 } big_header;
 
 /* Freed mappings kept for reuse. */
@@ -143,6 +144,7 @@ static void *big_array(size_t count, size_t size, unsigned flags)
     }
     big_header *kept = take_cached(bytes);
     if (kept != NULL) {
+        kept->faulted = kept->mapped; /* it was used, so faulted in whole */
         if (zero)
             memset(kept + 1, 0, bytes - sizeof *kept);
         return kept + 1;
@@ -154,6 +156,7 @@ static void *big_array(size_t count, size_t size, unsigned flags)
     if (h == MAP_FAILED)
         return NULL;
     h->mapped = len;
+    h->faulted = populate ? len : 0;
     return h + 1;
 }
 
@@ -176,7 +179,7 @@ void big_block_prefault(void *block, size_t from, size_t len)
 {
 #ifdef MADV_POPULATE_WRITE
     big_header *h = (big_header *)block - 1;
-    if (h->mapped == 0)
+    if (h->mapped == 0 || sizeof *h + from + len <= h->faulted)
         return;
     uintptr_t start = (uintptr_t)block + from, end = start + len;
     uintptr_t mapping_end = (uintptr_t)h + h->mapped;
@@ -186,6 +189,8 @@ void big_block_prefault(void *block, size_t from, size_t len)
         end = mapping_end;
     if (start < end)
         madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+    if (end - (uintptr_t)h > h->faulted)
+        h->faulted = end - (uintptr_t)h;
 #else
     (void)block, (void)from, (void)len;
 #endif

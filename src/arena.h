@@ -65,7 +65,9 @@ void *big_alloc_raw(size_t count, size_t size);
 void *big_alloc_block(size_t count, size_t size);
 /* Fault in bytes [from, from + len) of a block from big_alloc_block() in
  * one call, ahead of filling them (a hint: nothing happens where the
- * kernel cannot, or the block came from calloc). */
+ * kernel cannot, or the block came from calloc).  A block fills from its
+ * start, so what lies below the highest range faulted in is taken as
+ * faulted in too, and so is all of a block used before. */
 void big_block_prefault(void *block, size_t from, size_t len);
 /* big_free() without keeping the mapping: for what is unlikely to be
  * asked for again soon (a growing table's outgrown generations), which

@@ -338,8 +338,8 @@ static size_t measure_name(const char *name, int *printable_ascii)
 /* Item `offset` of block `block` of a block array of items of `size`
  * bytes, allocating the block when it is the first, faulting in the next
  * step when it starts one; NULL when memory runs out. */
-static void *block_slot(void **blocks, uint32_t block, uint32_t offset,
-                        size_t size)
+static inline void *block_slot(void **blocks, uint32_t block,
+                               uint32_t offset, size_t size)
 {
     size_t items = block_items(block);
     if (blocks[block] == NULL &&
