@@ -804,9 +804,9 @@ int main(int argc, char **argv)
         speed_up(shapes);
     if (strstr(parts, "scaling") != NULL)
         scaling();
-    /* Last: the gigabytes it writes, synced and deleted, leave memory that
-     * a fresh process's huge pages are slow to get for a while after
-     * (the scaling part's first 1M-task builds took 2-4x as long). */
+    /* Last: it writes and syncs gigabytes, which leave the page cache
+     * churning and, on a rate-limited virtual disk, the disk slow for a
+     * while; no other part writes. */
     if (strstr(parts, "profiling") != NULL)
         profiling(&shapes[SHAPE_FAN_OUT]);
     report_load(start);
