@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "arena.h"
 
@@ -67,16 +68,12 @@ char *arena_strndup(arena *a, const char *s, size_t len)
 
 /* ---- big arrays ---------------------------------------------------------- */
 
-#ifndef MAP_POPULATE /* Linux's; elsewhere pages fault in one by one */
-#define MAP_POPULATE 0
-#endif
-
 #define MAPPED_MIN_BYTES ((size_t)64 << 10)
 #define BIG_CACHE_SLOTS 32
 #define BIG_CACHE_BYTES ((size_t)256 << 20)
 
 /* Before each big array: how much was mapped for it, 0 when it came from
- * calloc.  16 bytes keep the array aligned for anything. */
+ * calloc or malloc.  16 bytes keep the array aligned for anything. */
 typedef struct big_header {
     size_t mapped;
     size_t faulted; /* bytes from the header on faulted in, as far as
@@ -127,12 +124,32 @@ static int keep_cached(big_header *h)
 #define BIG_ZERO 1u  /* zeroed, also when reused */
 #define BIG_WHOLE 2u /* will be written whole: fault it all in at once */
 
+/* Room for the header and the rounding to a page, whatever the page. */
+#define BIG_OVERHEAD_MAX ((size_t)1 << 20)
+
+static size_t page_bytes(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? (size_t)page : 4096;
+}
+
+/* Fault in [start, start + len), page-aligned, in one call rather than a
+ * fault per page: a hint, which kernels before 5.14 do not take. */
+static void populate(void *start, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+    madvise(start, len, MADV_POPULATE_WRITE);
+#else
+    (void)start, (void)len;
+#endif
+}
+
 static void *big_array(size_t count, size_t size, unsigned flags)
 {
     int zero = (flags & BIG_ZERO) != 0;
     if (count == 0 || size == 0)
         count = size = 1;
-    if (count > (SIZE_MAX - 8192) / size)
+    if (count > (SIZE_MAX - BIG_OVERHEAD_MAX) / size)
         return NULL;
     size_t bytes = count * size + sizeof(big_header);
     if (bytes < MAPPED_MIN_BYTES) {
@@ -144,19 +161,30 @@ static void *big_array(size_t count, size_t size, unsigned flags)
     }
     big_header *kept = take_cached(bytes);
     if (kept != NULL) {
-        kept->faulted = kept->mapped; /* it was used, so faulted in whole */
-        if (zero)
+        /* Its last use faulted it in as far as kept->faulted says. */
+        if (zero) {
             memset(kept + 1, 0, bytes - sizeof *kept);
+            if (bytes > kept->faulted)
+                kept->faulted = bytes;
+        }
         return kept + 1;
     }
-    size_t len = (bytes + 4095) & ~(size_t)4095;
-    int populate = (flags & BIG_WHOLE) ? MAP_POPULATE : 0;
+    size_t page = page_bytes();
+    size_t len = (bytes + page - 1) & ~(page - 1);
     big_header *h = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0);
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (h == MAP_FAILED)
         return NULL;
+#ifdef MADV_NOHUGEPAGE
+    /* Also where the system puts every big mapping on huge pages. */
+    madvise(h, len, MADV_NOHUGEPAGE);
+#endif
     h->mapped = len;
-    h->faulted = populate ? len : 0;
+    h->faulted = 0;
+    if (flags & BIG_WHOLE) {
+        populate(h, len);
+        h->faulted = len;
+    }
     return h + 1;
 }
 
@@ -177,23 +205,20 @@ void *big_alloc_block(size_t count, size_t size)
 
 void big_block_prefault(void *block, size_t from, size_t len)
 {
-#ifdef MADV_POPULATE_WRITE
     big_header *h = (big_header *)block - 1;
     if (h->mapped == 0 || sizeof *h + from + len <= h->faulted)
         return;
+    uintptr_t page = page_bytes();
     uintptr_t start = (uintptr_t)block + from, end = start + len;
     uintptr_t mapping_end = (uintptr_t)h + h->mapped;
-    start &= ~(uintptr_t)4095;
-    end = (end + 4095) & ~(uintptr_t)4095;
+    start &= ~(page - 1);
+    end = (end + page - 1) & ~(page - 1);
     if (end > mapping_end)
         end = mapping_end;
     if (start < end)
-        madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+        populate((void *)start, end - start);
     if (end - (uintptr_t)h > h->faulted)
         h->faulted = end - (uintptr_t)h;
-#else
-    (void)block, (void)from, (void)len;
-#endif
 }
 
 /* Free what big_array() gave; a mapping goes to the cache when `keep`

@@ -37,11 +37,12 @@ void arena_free(arena *a);
  * A million-task DAG touches a few hundred MiB; faulted in one 4 KiB page
  * at a time that is tens of thousands of page faults per build.  From 64
  * KiB, arrays are mapped on their own, and those written whole are
- * faulted in by the mmap itself (MAP_POPULATE), one call instead of a
- * fault per page; smaller ones come from calloc.  They are not marked for
- * transparent huge pages: a virtual machine that hands its free memory
- * back to the host (free page reporting hands back whole 2 MiB blocks) has
- * the host fault each huge page in again, and a fresh process's build then
+ * faulted in at once (MADV_POPULATE_WRITE), one call instead of a fault
+ * per page; smaller ones come from malloc.  They are kept off transparent
+ * huge pages (MADV_NOHUGEPAGE, also where the system would put every big
+ * mapping on them): a virtual machine that hands its free memory back to
+ * the host (free page reporting hands back whole 2 MiB blocks) has the
+ * host fault each huge page in again, and a fresh process's build then
  * took 2-5 times as long, where 4 KiB pages cost the same either way.
  *
  * A program that builds and frees DAGs over and over would still get
@@ -60,14 +61,14 @@ void *big_alloc(size_t count, size_t size);
 void *big_alloc_raw(size_t count, size_t size);
 /* The same again, for arrays that may stay partly unused (the blocks of
  * block arrays).  The others are written whole, so a fresh mapping is
- * faulted in by one call (MAP_POPULATE) rather than one page fault per
- * page; a block is faulted in a step at a time by big_block_prefault(). */
+ * faulted in by one call rather than one page fault per page; a block is
+ * faulted in a step at a time by big_block_prefault(). */
 void *big_alloc_block(size_t count, size_t size);
 /* Fault in bytes [from, from + len) of a block from big_alloc_block() in
  * one call, ahead of filling them (a hint: nothing happens where the
- * kernel cannot, or the block came from calloc).  A block fills from its
- * start, so what lies below the highest range faulted in is taken as
- * faulted in too, and so is all of a block used before. */
+ * kernel cannot, or the block came from malloc).  A block fills from its
+ * start, so what lies below the highest range faulted in, in this use of
+ * its mapping or an earlier one, is taken as faulted in too. */
 void big_block_prefault(void *block, size_t from, size_t len);
 /* big_free() without keeping the mapping: for what is unlikely to be
  * asked for again soon (a growing table's outgrown generations), which

@@ -336,8 +336,9 @@ static size_t measure_name(const char *name, int *printable_ascii)
 #define PREFAULT_ITEMS 4096u
 
 /* Item `offset` of block `block` of a block array of items of `size`
- * bytes, allocating the block when it is the first, faulting in the next
- * step when it starts one; NULL when memory runs out. */
+ * bytes: the block is allocated when its first item is asked for, and the
+ * next step of it faulted in when an item starts one; NULL when memory
+ * runs out. */
 static inline void *block_slot(void **blocks, uint32_t block,
                                uint32_t offset, size_t size)
 {

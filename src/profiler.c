@@ -212,19 +212,19 @@ static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
         write_block(pr);
 }
 
-/* Events a record ahead of the one encoded that are asked for early:
- * the event's line, which its worker's core wrote, then its plan node, then
- * its task, each a cache miss in a big DAG, and each needed by the step
- * after. */
+/* How many records ahead of the one being encoded the memory it will need
+ * is asked for, in three steps, each a cache miss in a big DAG and each
+ * needing the one before: the event (its worker's core wrote it), then
+ * the event's plan node, then the node's task. */
 #define PREFETCH_EVENT_AHEAD 64
 #define PREFETCH_NODE_AHEAD 40
 #define PREFETCH_TASK_AHEAD 16
 
 /* Always inlined: GCC takes a function that only prefetches for one
  * without effects, and drops the calls. */
-static inline __attribute__((always_inline)) void prefetch_ahead(const profiler *pr,
-                                  const profile_log_chunk *chunk, uint32_t i,
-                                  uint32_t count)
+static inline __attribute__((always_inline)) void
+prefetch_ahead(const profiler *pr, const profile_log_chunk *chunk, uint32_t i,
+               uint32_t count)
 {
     const plan_node *nodes = pr->run->plan->nodes;
     if (i + PREFETCH_EVENT_AHEAD < count)
@@ -251,6 +251,9 @@ static size_t drain_logs(profiler *pr, int partial)
             ticks_anchor now;
             ticks_anchor_read(pr->clock, &now);
             ticks_scale_set(&pr->scale, pr->clock, &pr->start, &now);
+            /* A start converted by the last scale could come out after
+             * its end converted by this one. */
+            pr->last_end_ticks = UINT64_MAX;
             profile_log_chunk *chunk = log->head;
             profile_log_chunk *next =
                 atomic_load_explicit(&chunk->next, memory_order_acquire);

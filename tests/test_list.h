@@ -42,7 +42,7 @@ TEST_ENTRY(value_running_out_of_memory_keeps_every_contract)
 
 
 /* ---- the DAG's memory (test_arena.c) ---- */
-TEST_ENTRY(arena_big_arrays_are_not_marked_for_huge_pages)
+TEST_ENTRY(arena_big_arrays_are_kept_off_huge_pages)
 TEST_ENTRY(arena_block_prefault_faults_in_the_range_and_no_more)
 
 

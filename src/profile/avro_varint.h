@@ -68,15 +68,16 @@ static inline unsigned char *varint_put_long(unsigned char *p, int64_t v)
  * 0 (always on a big-endian machine). */
 static inline int varint_word8(int64_t v, uint64_t *word)
 {
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-    (void)v, (void)word;
-    return 0;
-#endif
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     uint64_t z = ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63));
     if (z >> 49 == 0 || z >> 56 != 0)
         return 0;
     *word = varint_spread(z) | 0x0080808080808080u;
     return 1;
+#else
+    (void)v, (void)word;
+    return 0;
+#endif
 }
 
 static inline int varint_long(const unsigned char **pp, const unsigned char *end,

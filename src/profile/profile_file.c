@@ -39,8 +39,8 @@ typedef struct bytes {
     int failed;
 } bytes;
 
-/* A timestamp whose varint takes 8 bytes (every time from 1970 + 9
- * years to 1970 + 570), and those bytes as one word. */
+/* A timestamp whose varint takes 8 bytes (every time from 1979 to 3111),
+ * and those bytes as one word. */
 typedef struct time_bytes {
     int64_t value;
     uint64_t word;
@@ -362,6 +362,11 @@ typedef struct shared_values {
 #define IF_SHARED(id, ...) PASTE(ONLY_SHARED_, FIELD_SHARED_##id)(__VA_ARGS__)
 #define IF_NOT_SHARED(id, ...) PASTE(NOT_SHARED_, FIELD_SHARED_##id)(__VA_ARGS__)
 
+/* A stretch of shared fields is copied in whole pieces of this many
+ * bytes, the last one past its end (copy_shared()): the shared bytes have
+ * a piece of zeros after them, and a record's room a piece more than its
+ * bound.  Fewer instructions than an exact copy of a length known only at
+ * run time. */
 #define COPY_PIECE 16
 
 /* Encode the shared fields once.  A field that starts a stretch of shared
@@ -397,11 +402,7 @@ static int encode_shared(profile_file *f, const shared_values *s)
     return 0;
 }
 
-/* A stretch of shared fields is copied in whole pieces, the last one past
- * its end: the shared bytes have a piece of zeros after them, and a
- * record's room a piece more than its bound.  Fewer instructions than an
- * exact copy of a length known only at run time. */
-
+/* The stretch of shared fields starting at `field`, in whole pieces. */
 static inline unsigned char *copy_shared(unsigned char *p,
                                          const profile_file *f,
                                          profile_field field)
