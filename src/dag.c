@@ -431,10 +431,7 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
                         dag->name);
         return NULL;
     }
-    /* The name's hash slot is a cache miss in a big DAG: ask for it now
-     * and fill in the task meanwhile. */
     uint32_t hash = name_hash(name, len);
-    name_table_prefetch(&dag->task_names, hash);
     daglib_task *task = next_task_slot(dag, fn);
     if (task == NULL)
         goto nomem;

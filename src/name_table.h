@@ -93,18 +93,6 @@ static inline uint32_t name_table_insert(name_table *t, const char *name,
     return value;
 }
 
-/* Start loading the slot where a probe for hash begins, and the cache
- * line after it: numbered names added in order fill their block a line at
- * a time, so the next line is asked for eight names before it is needed. */
-static inline __attribute__((always_inline)) void
-name_table_prefetch(const name_table *t, uint32_t hash)
-{
-    if (t->slots != NULL) {
-        __builtin_prefetch(&t->slots[hash & t->mask]);
-        __builtin_prefetch(&t->slots[(hash + 8) & t->mask]);
-    }
-}
-
 void name_table_free(name_table *t);
 
 #endif
