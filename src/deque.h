@@ -33,6 +33,7 @@
 #define DEQUE_EMPTY UINT32_MAX
 #define DEQUE_INITIAL_CAPACITY 1024
 #define DEQUE_STEAL_MAX 16
+#define DEQUE_TAKE_BATCH 8
 
 typedef struct deque_ring {
     int64_t mask;
@@ -137,6 +138,39 @@ static inline uint32_t deque_take(deque *d)
                 &d->top, &t, t + 1, memory_order_seq_cst, memory_order_relaxed))
             return item;
     }
+}
+
+/* Owner only: the DEQUE_TAKE_BATCH newest items at once, into items[]
+ * oldest first, when they all lie beyond any thief's reach -- one fence
+ * for the batch instead of one each; else one item, as deque_take() gives
+ * it.  Returns how many: 0 when the deque is empty.  Items taken in a
+ * batch can no longer be stolen, so a batch is small. */
+static inline uint32_t deque_take_batch(deque *d,
+                                        uint32_t items[DEQUE_TAKE_BATCH])
+{
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    /* A stale `top` is only a hint here: it is read again below. */
+    int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+    if (b - t >= DEQUE_STEAL_MAX + DEQUE_TAKE_BATCH) {
+        int64_t first = b - DEQUE_TAKE_BATCH;
+        atomic_store_explicit(&d->bottom, first, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
+        t = atomic_load_explicit(&d->top, memory_order_relaxed);
+        if (first - t >= DEQUE_STEAL_MAX) {
+            deque_ring *r = atomic_load_explicit(&d->ring, memory_order_relaxed);
+            for (uint32_t i = 0; i < DEQUE_TAKE_BATCH; i++)
+                items[i] = atomic_load_explicit(&r->slot[(first + i) & r->mask],
+                                                memory_order_relaxed);
+            return DEQUE_TAKE_BATCH;
+        }
+        /* Thieves came close: put them back, they are still [t, b). */
+        atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
+    }
+    uint32_t item = deque_take(d);
+    if (item == DEQUE_EMPTY)
+        return 0;
+    items[0] = item;
+    return 1;
 }
 
 /* Anyone: take half of the items (rounded up, at most DEQUE_STEAL_MAX),

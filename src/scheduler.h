@@ -92,6 +92,10 @@ typedef struct worker {
     /* Counts for the progress line, written by this worker only. */
     _Atomic uint32_t done, failed, running;
     uint32_t overflow;   /* nodes the deque had no room for, owner only */
+    /* Nodes taken in one go, from the worker's deque or stolen, not run
+     * yet: the next to run last (owner only).  Out of the thieves' reach,
+     * they cost no atomic operation each. */
+    uint32_t taken[DEQUE_STEAL_MAX], n_taken;
     /* Arrivals at one wide join not yet added to its count (scheduler.c),
      * owner only: join_count of them at node join_node; and sinks done,
      * not yet taken off the run's count. */
@@ -107,6 +111,9 @@ typedef struct worker {
     pthread_t thread;
     int thread_started;
 } worker;
+
+_Static_assert(DEQUE_TAKE_BATCH <= DEQUE_STEAL_MAX,
+               "a worker's taken nodes hold a batch of either");
 
 typedef struct run {
     const plan *plan;

@@ -110,6 +110,8 @@ TEST_ENTRY(dag_task_handle_must_be_of_the_same_dag)
 
 
 /* ---- running: scheduler (test_scheduler.c) ---- */
+TEST_ENTRY(scheduler_deque_takes_batches_of_the_newest_beyond_the_thieves_reach)
+TEST_ENTRY(scheduler_deque_batched_takes_and_steals_take_each_item_once)
 TEST_ENTRY(scheduler_runs_the_page_example)
 TEST_ENTRY(scheduler_passes_inputs_then_dependencies_in_declared_order)
 TEST_ENTRY(scheduler_passes_dependency_results_like_the_original)
