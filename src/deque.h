@@ -16,7 +16,10 @@
  * read `top` = t claims at most [t, t + DEQUE_STEAL_MAX), so the owner
  * takes its newest item without a CAS only when that item lies beyond; in
  * the last DEQUE_STEAL_MAX items it takes the oldest one instead, by CAS,
- * as a thief would.
+ * as a thief would.  The owner may also take DEQUE_TAKE_BATCH items at
+ * once, with one fence, when they all lie beyond (deque_take_batch):
+ * they can then no longer be stolen, which the scheduler allows only
+ * while no worker is short of work.
  *
  * The ring grows by doubling when full.  Stealers may still be reading an
  * old ring, so retired rings are kept until deque_destroy(), after the run.
@@ -163,7 +166,8 @@ static inline uint32_t deque_take_batch(deque *d,
                                                 memory_order_relaxed);
             return DEQUE_TAKE_BATCH;
         }
-        /* Thieves came close: put them back, they are still [t, b). */
+        /* Thieves came close: put the items back; the deque is again
+         * [top, b), whatever thieves have taken meanwhile. */
         atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
     }
     uint32_t item = deque_take(d);

@@ -94,7 +94,8 @@ typedef struct worker {
     uint32_t overflow;   /* nodes the deque had no room for, owner only */
     /* Nodes taken in one go, from the worker's deque or stolen, not run
      * yet: the next to run last (owner only).  Out of the thieves' reach,
-     * they cost no atomic operation each. */
+     * they cost no atomic operation each; so they are taken only while no
+     * worker is hungry (n_hungry), and handed back when one is. */
     uint32_t taken[DEQUE_STEAL_MAX], n_taken;
     /* Arrivals at one wide join not yet added to its count (scheduler.c),
      * owner only: join_count of them at node join_node; and sinks done,
@@ -137,6 +138,10 @@ typedef struct run {
 
     /* Idle workers sleep here; the lock is taken only when someone sleeps. */
     _Atomic uint32_t n_sleeping;
+    /* Workers that looked for work in every deque and found none (in
+     * find_work, asleep or not): while any has, nodes are kept where they
+     * can be stolen. */
+    _Atomic uint32_t n_hungry;
     _Atomic int messages_kept; /* some node kept an error message */
     pthread_mutex_t sleep_lock;
     pthread_cond_t wake_up;

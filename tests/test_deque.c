@@ -86,6 +86,9 @@ TEST(scheduler_deque_batched_takes_and_steals_take_each_item_once)
      * top as well as far from it. */
     uint32_t pushed = 0, burst = 1;
     uint32_t items[DEQUE_TAKE_BATCH];
+    /* First a burst that grows the ring while thieves read it. */
+    for (; pushed < 5 * DEQUE_INITIAL_CAPACITY; pushed++)
+        CHECK(deque_push(&rc.queue, pushed) >= 0);
     while (pushed < rc.count) {
         for (uint32_t i = 0; i < burst && pushed < rc.count; i++)
             CHECK(deque_push(&rc.queue, pushed++) >= 0);

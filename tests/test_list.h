@@ -110,8 +110,6 @@ TEST_ENTRY(dag_task_handle_must_be_of_the_same_dag)
 
 
 /* ---- running: scheduler (test_scheduler.c) ---- */
-TEST_ENTRY(scheduler_deque_takes_batches_of_the_newest_beyond_the_thieves_reach)
-TEST_ENTRY(scheduler_deque_batched_takes_and_steals_take_each_item_once)
 TEST_ENTRY(scheduler_runs_the_page_example)
 TEST_ENTRY(scheduler_passes_inputs_then_dependencies_in_declared_order)
 TEST_ENTRY(scheduler_passes_dependency_results_like_the_original)
@@ -127,6 +125,12 @@ TEST_ENTRY(scheduler_frees_results_when_several_workers_share_them)
 TEST_ENTRY(scheduler_refuses_to_run_or_change_a_running_dag)
 TEST_ENTRY(scheduler_gives_each_task_its_name_and_user_data)
 TEST_ENTRY(scheduler_gives_each_run_a_new_run_id)
+TEST_ENTRY(scheduler_shares_a_coarse_fan_out_among_all_workers)
+
+
+/* ---- the work-stealing deque (test_deque.c) ---- */
+TEST_ENTRY(scheduler_deque_takes_batches_of_the_newest_beyond_the_thieves_reach)
+TEST_ENTRY(scheduler_deque_batched_takes_and_steals_take_each_item_once)
 
 
 /* ---- running: failures (test_failure.c) ---- */

@@ -582,3 +582,51 @@ TEST(scheduler_gives_each_run_a_new_run_id)
     CHECK(strcmp(first, daglib_dag_run_id(dag)) != 0);
     daglib_dag_free(dag);
 }
+
+/* ---- sharing out coarse work ---------------------------------------------- */
+
+static _Atomic int ran_on[8];
+
+static void nap_and_count(daglib_context *ctx, int argc,
+                          const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    atomic_fetch_add(&ran_on[daglib_context_worker(ctx)], 1);
+    struct timespec nap = {0, 4 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+}
+
+TEST(scheduler_shares_a_coarse_fan_out_among_all_workers)
+{
+    /* Nodes a worker takes or steals in a batch are out of the others'
+     * reach: with tasks of milliseconds, a worker that kept 8 or 16 of
+     * them while others wait would double the run.  Sleeping tasks need no
+     * core, so 8 workers share them out on any machine. */
+    daglib_dag *dag = daglib_dag_new("coarse", NULL, 0);
+    CHECK_OK(daglib_dag_set_workers(dag, 8));
+    CHECK(daglib_task_add(dag, "source", NULL, nap_and_count, NULL) != NULL);
+    for (int i = 0; i < 64; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "nap %d", i);
+        daglib_task *t = daglib_task_add(dag, name, NULL, nap_and_count, NULL);
+        CHECK(t != NULL);
+        CHECK_OK(daglib_task_depends_on(t, "source"));
+    }
+    for (int round = 0; round < 3; round++) {
+        for (int w = 0; w < 8; w++)
+            atomic_store(&ran_on[w], 0);
+        CHECK_OK(daglib_run(dag, NULL));
+        int most = 0, total = 0;
+        for (int w = 0; w < 8; w++) {
+            int n = atomic_load(&ran_on[w]);
+            total += n;
+            if (n > most)
+                most = n;
+        }
+        CHECK_INT_EQ(total, 65);
+        if (most > 12) /* 8 or 9 each when shared out evenly */
+            FAIL("one worker ran %d of the 65 tasks", most);
+    }
+    daglib_dag_free(dag);
+}
