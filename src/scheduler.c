@@ -16,9 +16,9 @@
  *     than offering it to be stolen again: a node then costs no fence or
  *     locked instruction of its own (a 100,000-task fan-out on 2 workers:
  *     19 ns a task instead of 24).  Such nodes are out of other workers'
- *     reach, so once one is hungry (n_hungry), they go back to the deque
- *     at the holder's next take -- after the task it is running, which for
- *     tasks of milliseconds is a task's time of waiting;
+ *     reach, so once one is hungry (n_hungry: it found nothing to steal),
+ *     all but the next go back to the deque when the holder's running
+ *     task returns -- for tasks of milliseconds, a task's time of waiting;
  *   - a node with a single predecessor or a result with a single consumer
  *     needs no atomic operation at all: the one predecessor (consumer) is
  *     the only writer; results that own no memory (NULL, numbers) are not
@@ -49,8 +49,9 @@
  * next task's runtime takes in).  Anything slower or not the scheduler's
  * -- looking for work, sleeping, waking a sleeper, freeing a result or
  * arguments, a failure, skipping a node, handing on more than
- * QUICK_HANDOVER_SUCCESSORS, growing a deque, an observer's callback, a
- * new chunk of the profiler's log -- sets went_straight_on to 0, and the
+ * QUICK_HANDOVER_SUCCESSORS, growing a deque, handing back taken nodes,
+ * an observer's callback, a new chunk of the profiler's log -- sets
+ * went_straight_on to 0, and the
  * next task reads the clock afresh.
  */
 #include <errno.h>
@@ -527,8 +528,8 @@ typedef struct single_stack {
  * costs more than the tasks.  So a worker keeps its arrivals at one wide
  * join to itself, and adds them in one operation when it has
  * JOIN_BATCH_MAX of them, when it arrives at another wide join, when it is
- * about to run a node that does not feed the join, and before it looks for
- * work beyond its own deque and taken nodes.  The join cannot be ready before the nodes
+ * about to run a node that does not feed the join, and before it looks
+ * for work beyond its own deque and taken nodes.  The join cannot be ready before the nodes
  * feeding it have run, so holding arrivals while running them delays it
  * not at all; every other move adds them first, so a join becomes ready
  * as soon as the worker holding its last arrivals moves on, and no worker
@@ -563,8 +564,8 @@ static void settle_sinks(run *r, worker *w)
 }
 
 /* All that w holds, before it looks for work beyond its own deque and
- * taken nodes (and
- * perhaps sleeps): the join these arrivals completed, or PLAN_NO_NODE. */
+ * taken nodes (and perhaps sleeps): the join these arrivals completed,
+ * or PLAN_NO_NODE. */
 static uint32_t settle_up(run *r, worker *w)
 {
     settle_sinks(r, w);
@@ -760,7 +761,7 @@ static uint32_t find_work(worker *w)
                 for (uint32_t i = got - 1; i > 0; i--)
                     push_ready(r, w, stolen[i]);
                 if (got > 1)
-                    wake_sleepers(r, w, 0);
+                    wake_sleepers(r, w, got > 2);
             }
             return stolen[0];
         }
@@ -784,11 +785,12 @@ static uint32_t find_work(worker *w)
 static void hand_back_taken(run *r, worker *w)
 {
     read_clock_afresh(w, r->timed);
-    for (uint32_t i = 0; i + 1 < w->n_taken; i++)
+    uint32_t handed = w->n_taken - 1;
+    for (uint32_t i = 0; i < handed; i++)
         push_ready(r, w, w->taken[i]);
-    w->taken[0] = w->taken[w->n_taken - 1];
+    w->taken[0] = w->taken[handed];
     w->n_taken = 1;
-    wake_sleepers(r, w, 0);
+    wake_sleepers(r, w, handed > 1);
 }
 
 static uint32_t take_own(worker *w)
@@ -836,6 +838,9 @@ static ALWAYS_INLINE void worker_loop_with(worker *w, int timed)
             }
             run_node(r, w, n, 0, timed);
             n = finish_node(r, w, n, 0, NULL, timed);
+            /* Going straight on need not pass take_own(). */
+            if (w->n_taken > 1 && someone_hungry(r))
+                hand_back_taken(r, w);
         } while (n != PLAN_NO_NODE);
     }
 }

@@ -95,7 +95,8 @@ typedef struct worker {
     /* Nodes taken in one go, from the worker's deque or stolen, not run
      * yet: the next to run last (owner only).  Out of the thieves' reach,
      * they cost no atomic operation each; so they are taken only while no
-     * worker is hungry (n_hungry), and handed back when one is. */
+     * worker is hungry (n_hungry), and all but the next handed back when
+     * one is, as soon as the worker's running task returns. */
     uint32_t taken[DEQUE_STEAL_MAX], n_taken;
     /* Arrivals at one wide join not yet added to its count (scheduler.c),
      * owner only: join_count of them at node join_node; and sinks done,
@@ -138,9 +139,9 @@ typedef struct run {
 
     /* Idle workers sleep here; the lock is taken only when someone sleeps. */
     _Atomic uint32_t n_sleeping;
-    /* Workers that looked for work in every deque and found none (in
-     * find_work, asleep or not): while any has, nodes are kept where they
-     * can be stolen. */
+    /* Workers that looked for work in every other deque and stole none
+     * (a lost race counts too), still looking, asleep or not: while any
+     * is, nodes are kept where they can be stolen. */
     _Atomic uint32_t n_hungry;
     _Atomic int messages_kept; /* some node kept an error message */
     pthread_mutex_t sleep_lock;

