@@ -160,7 +160,8 @@ static inline uint32_t deque_take_batch(deque *d,
         atomic_thread_fence(memory_order_seq_cst);
         t = atomic_load_explicit(&d->top, memory_order_relaxed);
         if (first - t >= DEQUE_STEAL_MAX) {
-            deque_ring *r = atomic_load_explicit(&d->ring, memory_order_relaxed);
+            deque_ring *r =
+                atomic_load_explicit(&d->ring, memory_order_relaxed);
             for (uint32_t i = 0; i < DEQUE_TAKE_BATCH; i++)
                 items[i] = atomic_load_explicit(&r->slot[(first + i) & r->mask],
                                                 memory_order_relaxed);

@@ -51,8 +51,7 @@
  * arguments, a failure, skipping a node, handing on more than
  * QUICK_HANDOVER_SUCCESSORS, growing a deque, handing back taken nodes,
  * an observer's callback, a new chunk of the profiler's log -- sets
- * went_straight_on to 0, and the
- * next task reads the clock afresh.
+ * went_straight_on to 0, and the next task reads the clock afresh.
  */
 #include <errno.h>
 #include <limits.h>
@@ -529,11 +528,11 @@ typedef struct single_stack {
  * join to itself, and adds them in one operation when it has
  * JOIN_BATCH_MAX of them, when it arrives at another wide join, when it is
  * about to run a node that does not feed the join, and before it looks
- * for work beyond its own deque and taken nodes.  The join cannot be ready before the nodes
- * feeding it have run, so holding arrivals while running them delays it
- * not at all; every other move adds them first, so a join becomes ready
- * as soon as the worker holding its last arrivals moves on, and no worker
- * goes idle holding any. */
+ * for work beyond its own deque and taken nodes.  The join cannot be
+ * ready before the nodes feeding it have run, so holding arrivals while
+ * running them delays it not at all; every other move adds them first, so
+ * a join becomes ready as soon as the worker holding its last arrivals
+ * moves on, and no worker goes idle holding any. */
 
 /* Add the arrivals w holds; the join, when they completed it, or
  * PLAN_NO_NODE. */
@@ -727,6 +726,26 @@ static int someone_hungry(const run *r)
     return atomic_load_explicit(&r->n_hungry, memory_order_relaxed) != 0;
 }
 
+/* Put all but the next of the worker's taken nodes back where others can
+ * steal them. */
+static void hand_back_taken(run *r, worker *w)
+{
+    read_clock_afresh(w, r->timed);
+    uint32_t handed = w->n_taken - 1;
+    for (uint32_t i = 0; i < handed; i++)
+        push_ready(r, w, w->taken[i]);
+    w->taken[0] = w->taken[handed];
+    w->n_taken = 1;
+    wake_sleepers(r, w, handed > 1);
+}
+
+static void no_longer_hungry(run *r, int *hungry)
+{
+    if (*hungry)
+        atomic_fetch_sub_explicit(&r->n_hungry, 1, memory_order_relaxed);
+    *hungry = 0;
+}
+
 /* Steal, spin, yield, sleep -- until a node turns up (returned) or the
  * run is over (PLAN_NO_NODE). */
 static uint32_t find_work(worker *w)
@@ -736,8 +755,7 @@ static uint32_t find_work(worker *w)
     int hungry = 0; /* counted in r->n_hungry */
     for (unsigned round = 0;; round++) {
         if (atomic_load_explicit(&r->done, memory_order_acquire)) {
-            if (hungry)
-                atomic_fetch_sub_explicit(&r->n_hungry, 1, memory_order_relaxed);
+            no_longer_hungry(r, &hungry);
             return PLAN_NO_NODE;
         }
         uint32_t start = (uint32_t)(next_random(&w->rng) % n_workers);
@@ -752,17 +770,11 @@ static uint32_t find_work(worker *w)
                 continue;
             /* Run the oldest now, the rest next, oldest first -- unless
              * others found nothing to steal: then where they can. */
-            if (hungry)
-                atomic_fetch_sub_explicit(&r->n_hungry, 1, memory_order_relaxed);
-            if (!someone_hungry(r)) {
-                for (uint32_t i = got - 1; i > 0; i--)
-                    w->taken[w->n_taken++] = stolen[i];
-            } else {
-                for (uint32_t i = got - 1; i > 0; i--)
-                    push_ready(r, w, stolen[i]);
-                if (got > 1)
-                    wake_sleepers(r, w, got > 2);
-            }
+            no_longer_hungry(r, &hungry);
+            for (uint32_t i = got - 1; i > 0; i--)
+                w->taken[w->n_taken++] = stolen[i];
+            if (w->n_taken > 1 && someone_hungry(r))
+                hand_back_taken(r, w);
             return stolen[0];
         }
         if (!hungry) { /* nothing anywhere: ask for what others hold */
@@ -778,19 +790,6 @@ static uint32_t find_work(worker *w)
             round = 0;
         }
     }
-}
-
-/* Put all but the next of the worker's taken nodes back where others can
- * steal them. */
-static void hand_back_taken(run *r, worker *w)
-{
-    read_clock_afresh(w, r->timed);
-    uint32_t handed = w->n_taken - 1;
-    for (uint32_t i = 0; i < handed; i++)
-        push_ready(r, w, w->taken[i]);
-    w->taken[0] = w->taken[handed];
-    w->n_taken = 1;
-    wake_sleepers(r, w, handed > 1);
 }
 
 static uint32_t take_own(worker *w)
