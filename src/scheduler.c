@@ -792,21 +792,21 @@ static uint32_t find_work(worker *w)
     }
 }
 
+/* The next node the worker holds: taken before, else from its deque (a
+ * batch while nobody is hungry), else from its overflow stack; or
+ * DEQUE_EMPTY.  Taken nodes were handed back, if someone is hungry, after
+ * the task that ran last (worker_loop_with). */
 static uint32_t take_own(worker *w)
 {
-    run *r = w->run;
-    if (w->n_taken > 1 && someone_hungry(r))
-        hand_back_taken(r, w);
-    if (w->n_taken == 0) {
-        if (!someone_hungry(r)) {
-            w->n_taken = deque_take_batch(&w->queue, w->taken);
-        } else {
-            uint32_t n = deque_take(&w->queue);
-            if (n != DEQUE_EMPTY)
-                w->taken[w->n_taken++] = n;
-        }
-    }
-    uint32_t n = w->n_taken > 0 ? w->taken[--w->n_taken] : DEQUE_EMPTY;
+    uint32_t n;
+    if (w->n_taken > 0)
+        n = w->taken[--w->n_taken];
+    else if (someone_hungry(w->run))
+        n = deque_take(&w->queue);
+    else if ((w->n_taken = deque_take_batch(&w->queue, w->taken)) > 0)
+        n = w->taken[--w->n_taken];
+    else
+        n = DEQUE_EMPTY;
     if (n == DEQUE_EMPTY && w->overflow != PLAN_NO_NODE) {
         n = w->overflow;
         w->overflow = w->run->outputs[n].result.capacity;
@@ -837,7 +837,8 @@ static ALWAYS_INLINE void worker_loop_with(worker *w, int timed)
             }
             run_node(r, w, n, 0, timed);
             n = finish_node(r, w, n, 0, NULL, timed);
-            /* Going straight on need not pass take_own(). */
+            /* After every task, whether the worker goes straight on or
+             * to take_own() next. */
             if (w->n_taken > 1 && someone_hungry(r))
                 hand_back_taken(r, w);
         } while (n != PLAN_NO_NODE);
