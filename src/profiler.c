@@ -190,12 +190,8 @@ static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
         rec.attempts = ev->attempts;
         rec.worker = (int32_t)w;
         if (ev->attempts > 0) {
-            rec.started_at_us = ev->times.started == pr->last_end_ticks
-                                    ? pr->last_end_us
-                                    : wall_us(pr, ev->times.started);
+            rec.started_at_us = wall_us(pr, ev->times.started);
             rec.ended_at_us = wall_us(pr, ev->times.ended);
-            pr->last_end_ticks = ev->times.ended;
-            pr->last_end_us = rec.ended_at_us;
         } else {
             rec.started_at_us = rec.ended_at_us = PROFILE_NO_TIME;
         }
@@ -251,9 +247,6 @@ static size_t drain_logs(profiler *pr, int partial)
             ticks_anchor now;
             ticks_anchor_read(pr->clock, &now);
             ticks_scale_set(&pr->scale, pr->clock, &pr->start, &now);
-            /* A start converted by the last scale could come out after
-             * its end converted by this one. */
-            pr->last_end_ticks = UINT64_MAX;
             profile_log_chunk *chunk = log->head;
             profile_log_chunk *next =
                 atomic_load_explicit(&chunk->next, memory_order_acquire);
@@ -386,7 +379,6 @@ int profiler_start(profiler **out, run *r, const char *root,
     pr->clock = r->clock;
     ticks_anchor_read(pr->clock, &pr->start);
     pr->wall0_us = realtime_us();
-    pr->last_end_ticks = UINT64_MAX; /* no end converted yet */
 
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);

@@ -88,10 +88,6 @@ typedef struct profiler {
     int64_t wall0_us;   /* ... and CLOCK_REALTIME with them */
     ticks_scale scale;  /* for the chunk being turned into records: set
                          * before each is read (drain_logs) */
-    /* The last end converted: most tasks start at the tick the one before
-     * on their worker ended (one clock reading a task). */
-    uint64_t last_end_ticks;
-    int64_t last_end_us;
 
     pthread_t thread;
     pthread_mutex_t lock; /* between the run's caller and the thread only */
