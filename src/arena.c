@@ -69,8 +69,10 @@ char *arena_strndup(arena *a, const char *s, size_t len)
 /* ---- big arrays ---------------------------------------------------------- */
 
 #define MAPPED_MIN_BYTES ((size_t)64 << 10)
-#define BIG_CACHE_SLOTS 32
-#define BIG_CACHE_BYTES ((size_t)256 << 20)
+/* Enough for every mapping of a DAG of millions of tasks with its plan and
+ * run, so that rebuilding it faults nothing in. */
+#define BIG_CACHE_SLOTS 128
+#define BIG_CACHE_MAX_BYTES ((size_t)1 << 30)
 
 /* Before each big array: how much was mapped for it, 0 when it came from
  * calloc or malloc.  16 bytes keep the array aligned for anything. */
@@ -80,45 +82,97 @@ typedef struct big_header {
                      * big_block_prefault() needs to know */
 } big_header;
 
-/* Freed mappings kept for reuse. */
+/* Freed mappings kept for reuse, and what the process's mappings add up
+ * to, which bounds them. */
 static struct {
     pthread_mutex_t lock;
     big_header *slot[BIG_CACHE_SLOTS];
     unsigned count;
-    size_t bytes;
-} big_cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, 0, 0};
+    size_t bytes;      /* kept in slot[] */
+    size_t live_bytes; /* mapped and in use */
+    size_t peak_bytes; /* the most live_bytes has been */
+} big_cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, 0, 0, 0, 0};
 
-/* A kept mapping of at least bytes (and not much more), or NULL. */
+/* Under the lock: `mapped` more bytes in use. */
+static void count_live(size_t mapped)
+{
+    big_cache.live_bytes += mapped;
+    if (big_cache.live_bytes > big_cache.peak_bytes)
+        big_cache.peak_bytes = big_cache.live_bytes;
+}
+
+/* The smallest kept mapping of at least bytes (and not twice as many), or
+ * NULL: the closest fit leaves the bigger ones to the arrays that need
+ * them. */
 static big_header *take_cached(size_t bytes)
 {
-    big_header *found = NULL;
     pthread_mutex_lock(&big_cache.lock);
+    unsigned best = big_cache.count;
     for (unsigned i = 0; i < big_cache.count; i++) {
-        big_header *h = big_cache.slot[i];
-        if (h->mapped >= bytes && h->mapped / 2 <= bytes) {
-            found = h;
-            big_cache.slot[i] = big_cache.slot[--big_cache.count];
-            big_cache.bytes -= h->mapped;
-            break;
-        }
+        size_t mapped = big_cache.slot[i]->mapped;
+        if (mapped >= bytes && mapped / 2 <= bytes &&
+            (best == big_cache.count ||
+             mapped < big_cache.slot[best]->mapped))
+            best = i;
+    }
+    big_header *found = NULL;
+    if (best < big_cache.count) {
+        found = big_cache.slot[best];
+        big_cache.slot[best] = big_cache.slot[--big_cache.count];
+        big_cache.bytes -= found->mapped;
+        count_live(found->mapped);
     }
     pthread_mutex_unlock(&big_cache.lock);
     return found;
 }
 
-/* Keep a freed mapping when there is room; 1 if kept. */
+static void count_mapped(size_t mapped)
+{
+    pthread_mutex_lock(&big_cache.lock);
+    count_live(mapped);
+    pthread_mutex_unlock(&big_cache.lock);
+}
+
+/* A mapping no longer in use: kept when there is room; 1 if kept.  Room
+ * is twice what the process's mappings once added up to (arena.h). */
 static int keep_cached(big_header *h)
 {
     int kept = 0;
     pthread_mutex_lock(&big_cache.lock);
+    big_cache.live_bytes -= h->mapped;
+    size_t room = big_cache.peak_bytes < BIG_CACHE_MAX_BYTES / 2
+                      ? big_cache.peak_bytes * 2
+                      : BIG_CACHE_MAX_BYTES;
     if (big_cache.count < BIG_CACHE_SLOTS &&
-        h->mapped <= BIG_CACHE_BYTES - big_cache.bytes) {
+        big_cache.bytes <= room && h->mapped <= room - big_cache.bytes) {
         big_cache.slot[big_cache.count++] = h;
         big_cache.bytes += h->mapped;
         kept = 1;
     }
     pthread_mutex_unlock(&big_cache.lock);
     return kept;
+}
+
+void big_cache_release(void)
+{
+    pthread_mutex_lock(&big_cache.lock);
+    unsigned count = big_cache.count;
+    big_header *kept[BIG_CACHE_SLOTS];
+    memcpy(kept, big_cache.slot, count * sizeof *kept);
+    big_cache.count = 0;
+    big_cache.bytes = 0;
+    big_cache.peak_bytes = big_cache.live_bytes;
+    pthread_mutex_unlock(&big_cache.lock);
+    for (unsigned i = 0; i < count; i++)
+        munmap(kept[i], kept[i]->mapped);
+}
+
+void big_cache_figures(size_t *kept, size_t *peak)
+{
+    pthread_mutex_lock(&big_cache.lock);
+    *kept = big_cache.bytes;
+    *peak = big_cache.peak_bytes;
+    pthread_mutex_unlock(&big_cache.lock);
 }
 
 #define BIG_ZERO 1u  /* zeroed, also when reused */
@@ -181,6 +235,7 @@ static void *big_array(size_t count, size_t size, unsigned flags)
 #endif
     h->mapped = len;
     h->faulted = 0;
+    count_mapped(len);
     if (flags & BIG_WHOLE) {
         populate(h, len);
         h->faulted = len;
@@ -221,22 +276,16 @@ void big_block_prefault(void *block, size_t from, size_t len)
         h->faulted = end - (uintptr_t)h;
 }
 
-/* Free what big_array() gave; a mapping goes to the cache when `keep`
- * and there is room. */
-static void big_release(void *p, int keep)
+void big_free(void *p)
 {
     if (p == NULL)
         return;
     big_header *h = (big_header *)p - 1;
     if (h->mapped == 0)
         free(h);
-    else if (!keep || !keep_cached(h))
+    else if (!keep_cached(h))
         munmap(h, h->mapped);
 }
-
-void big_free_now(void *p) { big_release(p, 0); }
-
-void big_free(void *p) { big_release(p, 1); }
 
 void arena_free(arena *a)
 {

@@ -47,10 +47,14 @@ void arena_free(arena *a);
  *
  * A program that builds and frees DAGs over and over would still get
  * every array back as fresh pages (malloc returns big blocks to the
- * system), so big_free() keeps a few freed mappings, up to
- * BIG_CACHE_BYTES in all, for the next big_alloc() of a size they fit --
- * zeroed again by memset, without a page fault.  The cache is shared by
- * the process's DAGs, under a mutex taken once per array.
+ * system), so big_free() keeps freed mappings for the next big_alloc() of
+ * a size they fit -- zeroed again by memset, without a page fault.  Enough
+ * are kept to rebuild a DAG of millions of tasks, its plan and its run
+ * without faulting anything in, but never more than twice what the
+ * process's mappings once added up to (nor 1 GiB): a rebuild asks for
+ * every array again, and also for the generations a growing table
+ * outgrew.  The cache is shared by the
+ * process's DAGs, under a mutex taken once per array.
  * big_free() takes what big_alloc() gave, and NULL.
  */
 /* count * size zeroed bytes (at least one), or NULL when memory runs out
@@ -70,11 +74,13 @@ void *big_alloc_block(size_t count, size_t size);
  * start, so what lies below the highest range faulted in, in this use of
  * its mapping or an earlier one, is taken as faulted in too. */
 void big_block_prefault(void *block, size_t from, size_t len);
-/* big_free() without keeping the mapping: for what is unlikely to be
- * asked for again soon (a growing table's outgrown generations), which
- * would only add to the process's memory. */
-void big_free_now(void *p);
 void big_free(void *p);
+/* Unmap every kept mapping, and count the process's peak from what is in
+ * use now: a process done with a big DAG keeps nothing for the next. */
+void big_cache_release(void);
+/* What the cache keeps, and the most the process's mappings have added up
+ * to: for tests. */
+void big_cache_figures(size_t *kept, size_t *peak);
 
 /*
  * Arrays that grow without ever moving: block k holds BLOCK_FIRST << k

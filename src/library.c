@@ -1,9 +1,10 @@
 /*
  * library.c -- what belongs to the library as a whole: its version and the
- * deallocator for memory it hands to callers.
+ * deallocator for memory it hands to callers, the memory it keeps.
  */
 #include <stdlib.h>
 
+#include "arena.h"
 #include "daglib.h"
 
 const char *daglib_version(void)
@@ -14,4 +15,9 @@ const char *daglib_version(void)
 void daglib_free(void *p)
 {
     free(p);
+}
+
+void daglib_release_memory(void)
+{
+    big_cache_release();
 }

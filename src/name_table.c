@@ -95,7 +95,7 @@ int name_table_grow(name_table *t)
                 j = (j + NAME_PROBE_STEP) & (capacity - 1);
             slots[j] = t->slots[i];
         }
-        big_free_now(t->slots);
+        big_free(t->slots);
     }
     t->slots = slots;
     t->mask = capacity - 1;

@@ -76,8 +76,8 @@ TEST(arena_big_arrays_are_kept_off_huge_pages)
     /* Written whole, so faulted in at once. */
     if (kernel_populates())
         CHECK(resident((char *)whole + (4u << 20)));
-    big_free_now(whole);
-    big_free_now(block);
+    big_free(whole);
+    big_free(block);
 }
 
 TEST(arena_block_prefault_faults_in_the_range_and_no_more)
@@ -106,5 +106,73 @@ TEST(arena_block_prefault_faults_in_the_range_and_no_more)
     CHECK(!resident(again + 20 * PAGE));
     big_block_prefault(again, 20 * PAGE, PAGE);
     CHECK(!resident(again + 20 * PAGE));
-    big_free_now(again);
+    big_free(again);
+}
+
+/* A size no other test asks for, so that only this test's mappings fit. */
+#define ODD_BYTES (77 * PAGE + 100)
+
+TEST(arena_cache_keeps_every_array_of_a_big_dag)
+{
+    /* A DAG of a million tasks frees some 60 mappings, which its rebuild
+     * asks for again. */
+    enum { COUNT = 100 };
+    void *first[COUNT], *again[COUNT];
+    for (int i = 0; i < COUNT; i++)
+        CHECK((first[i] = big_alloc(ODD_BYTES, 1)) != NULL);
+    for (int i = 0; i < COUNT; i++)
+        big_free(first[i]);
+    for (int i = 0; i < COUNT; i++) {
+        CHECK((again[i] = big_alloc(ODD_BYTES, 1)) != NULL);
+        int reused = 0;
+        for (int j = 0; j < COUNT; j++)
+            reused |= again[i] == first[j];
+        CHECK(reused);
+        CHECK(((char *)again[i])[ODD_BYTES - 1] == 0); /* zeroed again */
+    }
+    for (int i = 0; i < COUNT; i++)
+        big_free(again[i]);
+}
+
+/* 1 if the page holding p is mapped at all. */
+static int mapped(const void *p)
+{
+    unsigned char in_core;
+    void *page = (void *)((uintptr_t)p & ~(uintptr_t)(PAGE - 1));
+    return mincore(page, PAGE, &in_core) == 0;
+}
+
+TEST(arena_cache_keeps_no_more_than_twice_what_was_once_in_use)
+{
+    big_cache_release();
+    size_t kept, peak;
+    big_cache_figures(&kept, &peak);
+    CHECK_INT_EQ(kept, 0);
+    char *big = big_alloc(8u << 20, 1);
+    CHECK(big != NULL);
+    big_free(big);
+    CHECK(mapped(big));
+    /* Sizes the kept mappings cannot serve, each mapped anew while less
+     * than the 8 MiB peak is in use, until the cache is full. */
+    char *mid[2], *small[2];
+    for (int i = 0; i < 2; i++)
+        CHECK((mid[i] = big_alloc(3u << 20, 1)) != NULL);
+    for (int i = 0; i < 2; i++)
+        big_free(mid[i]);
+    for (int i = 0; i < 2; i++)
+        CHECK((small[i] = big_alloc(1400u << 10, 1)) != NULL);
+    big_free(small[0]);
+    CHECK(mapped(small[0]));
+    big_free(small[1]); /* over 16 MiB kept: handed back */
+    CHECK(!mapped(small[1]));
+    big_cache_figures(&kept, &peak);
+    CHECK(peak >= (8u << 20) && peak < (9u << 20));
+    CHECK(kept > (15u << 20) && kept <= 2 * peak);
+    /* Released, nothing is kept, and the peak starts again from what is
+     * in use. */
+    big_cache_release();
+    CHECK(!mapped(big) && !mapped(mid[0]) && !mapped(small[0]));
+    big_cache_figures(&kept, &peak);
+    CHECK_INT_EQ(kept, 0);
+    CHECK(peak < (1u << 20));
 }

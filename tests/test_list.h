@@ -5,8 +5,9 @@
  * A test named x is defined with TEST(x) in the topic's tests/test_*.c.
  */
 
-/* ---- library: error codes and version (test_library.c) ---- */
+/* ---- library: error codes, version, memory (test_library.c) ---- */
 TEST_ENTRY(library_error_codes_have_names_and_messages)
+TEST_ENTRY(library_keeps_a_freed_dags_memory_until_released)
 
 
 /* ---- values (test_value.c) ---- */
@@ -44,6 +45,8 @@ TEST_ENTRY(value_running_out_of_memory_keeps_every_contract)
 /* ---- the DAG's memory (test_arena.c) ---- */
 TEST_ENTRY(arena_big_arrays_are_kept_off_huge_pages)
 TEST_ENTRY(arena_block_prefault_faults_in_the_range_and_no_more)
+TEST_ENTRY(arena_cache_keeps_every_array_of_a_big_dag)
+TEST_ENTRY(arena_cache_keeps_no_more_than_twice_what_was_once_in_use)
 
 
 /* ---- metadata root and names (test_meta_path.c) ---- */
