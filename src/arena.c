@@ -54,7 +54,7 @@ void *arena_alloc(arena *a, size_t size)
     return arena_carve(a, size == 0 ? 1 : size, ARENA_ALIGN);
 }
 
-char *arena_strndup(arena *a, const char *s, size_t len)
+char *arena_strndup_any(arena *a, const char *s, size_t len)
 {
     if (len == SIZE_MAX)
         return NULL;

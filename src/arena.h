@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "unaligned.h"
+
 struct arena_chunk;
 
 typedef struct arena {
@@ -26,8 +28,32 @@ typedef struct arena {
 /* size bytes aligned for any object, or NULL when memory runs out. */
 void *arena_alloc(arena *a, size_t size);
 
-/* A NUL-terminated copy of s[0..len), or NULL when memory runs out. */
-char *arena_strndup(arena *a, const char *s, size_t len);
+/* arena_strndup() for any string; see below. */
+char *arena_strndup_any(arena *a, const char *s, size_t len);
+
+/* A NUL-terminated copy of s[0..len), or NULL when memory runs out.  Most
+ * strings (task names) are short and fit the newest chunk: copied as two
+ * overlapping words, without a call. */
+static inline char *arena_strndup(arena *a, const char *s, size_t len)
+{
+    if (len > 16 || a->next == NULL || len >= (size_t)(a->end - a->next))
+        return arena_strndup_any(a, s, len);
+    char *copy = a->next;
+    a->next += len + 1;
+    if (len >= 8) {
+        store_u64(copy, load_u64(s));
+        store_u64(copy + len - 8, load_u64(s + len - 8));
+    } else if (len >= 4) {
+        store_u32(copy, load_u32(s));
+        store_u32(copy + len - 4, load_u32(s + len - 4));
+    } else if (len > 0) {
+        copy[0] = s[0];
+        copy[len / 2] = s[len / 2];
+        copy[len - 1] = s[len - 1];
+    }
+    copy[len] = '\0';
+    return copy;
+}
 
 /* Free every chunk; the arena is empty and usable again. */
 void arena_free(arena *a);

@@ -176,3 +176,22 @@ TEST(arena_cache_keeps_no_more_than_twice_what_was_once_in_use)
     CHECK_INT_EQ(kept, 0);
     CHECK(peak < (1u << 20));
 }
+
+TEST(arena_copies_strings_of_every_short_length_exactly)
+{
+    /* Short strings are copied as overlapping words: every length, from
+     * sources at every alignment, across the end of a chunk. */
+    arena a = ARENA_INIT;
+    char source[64];
+    for (int i = 0; i < 64; i++)
+        source[i] = (char)('A' + i % 26);
+    for (int round = 0; round < 8000; round++) {
+        size_t len = (size_t)round % 41, shift = (size_t)round % 7;
+        char *copy = arena_strndup(&a, source + shift, len);
+        CHECK(copy != NULL);
+        CHECK(memcmp(copy, source + shift, len) == 0);
+        CHECK(copy[len] == '\0');
+        CHECK_INT_EQ(strlen(copy), len);
+    }
+    arena_free(&a);
+}
