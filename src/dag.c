@@ -511,13 +511,17 @@ static int store_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
 static uint32_t guess_ref(const daglib_dag *dag, uint32_t from, uint32_t k,
                           const char *upstream, uint32_t len)
 {
-    uint32_t guesses[3] = {dag->next_referred, from - dag->ref_distance[k],
-                           dag->ref_target[k]};
-    for (int g = 0; g < 3; g++) {
-        uint32_t t = guesses[g];
-        if (t < dag->n_tasks && task_has_name(dag, t, upstream, len))
-            return t;
-    }
+    /* One after the other, not from an array: the first is right as a
+     * rule, and an array built and read back costs it a stall. */
+    uint32_t t = dag->next_referred;
+    if (t < dag->n_tasks && task_has_name(dag, t, upstream, len))
+        return t;
+    t = from - dag->ref_distance[k];
+    if (t < dag->n_tasks && task_has_name(dag, t, upstream, len))
+        return t;
+    t = dag->ref_target[k];
+    if (t < dag->n_tasks && task_has_name(dag, t, upstream, len))
+        return t;
     return NAME_NOT_FOUND;
 }
 
@@ -525,12 +529,10 @@ static uint32_t guess_ref(const daglib_dag *dag, uint32_t from, uint32_t k,
 static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
                       const char *upstream)
 {
-    const char *task_name = from->name;
-    const char *what = ref_kind_words(kind);
     if (upstream == NULL)
         return dag_build_error(dag, DAGLIB_MISUSE,
                                "task '%s' was given %s without a name",
-                               task_name, what);
+                               from->name, ref_kind_words(kind));
     int printable;
     size_t len = measure_name(upstream, &printable);
     if (len > TASK_NAME_MAX_BYTES)
@@ -557,7 +559,8 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
         return dag_build_error(dag, DAGLIB_INVALID,
                                "task '%s' was given %s '%.64s' that cannot be "
                                "a task name: %s",
-                               task_name, what, upstream, problem);
+                               from->name, ref_kind_words(kind), upstream,
+                               problem);
     if (!looked_up)
         target = dag_find_task(dag, upstream, (uint32_t)len);
     if (target != NAME_NOT_FOUND)
