@@ -380,16 +380,17 @@ DAGLIB_EXTERN daglib_dag *daglib_dag_new(const char *name,
                                          unsigned flags);
 
 /* Free a DAG and its tasks.  NULL is a no-op.  Must not be called while the
- * DAG runs.  The large arrays of a big DAG (its plan, run states, name
- * table: about 200 bytes a task) are not handed back to the system but
- * kept for the next DAG built, so that rebuilding a graph does not pay the
- * kernel to fault its memory in again.  What is kept, over all DAGs of the
- * process, never exceeds twice the most the process's DAGs have held at
- * once (nor 1 GiB), and a new DAG takes from it before asking the system;
- * daglib_release_memory() hands it back. */
+ * DAG runs.  The large arrays of a big DAG (from 64 KiB: its tasks, plan,
+ * run states, name table; about 200 bytes a task) are mostly not handed
+ * back to the system but kept for the next DAG built, so that rebuilding
+ * a graph does not pay the kernel to fault its memory in again.  What is
+ * kept, over all DAGs of the process, never exceeds twice the most that
+ * such arrays of the process's DAGs took at once (since the start or the
+ * last daglib_release_memory()), nor 1 GiB; a new DAG takes from it before
+ * asking the system. */
 DAGLIB_EXTERN void daglib_dag_free(daglib_dag *dag);
 
-/* Hand back to the system the memory kept from freed DAGs (see
+/* Hand back to the system the large arrays kept from freed DAGs (see
  * daglib_dag_free()), for a program done with big DAGs for a while.  Safe
  * from any thread, while other DAGs are built or run. */
 DAGLIB_EXTERN void daglib_release_memory(void);

@@ -3,7 +3,7 @@
  * A request larger than a chunk gets a chunk of its own.
  *
  * Then the big arrays (see arena.h): mappings of their own, with a 16-byte
- * header saying how much was mapped, and a small cache of freed ones.
+ * header saying how much was mapped, and a cache of freed ones.
  */
 #include <pthread.h>
 #include <stdalign.h>
@@ -87,18 +87,27 @@ typedef struct big_header {
 static struct {
     pthread_mutex_t lock;
     big_header *slot[BIG_CACHE_SLOTS];
+    size_t slot_mapped[BIG_CACHE_SLOTS]; /* slot[i]->mapped, without a
+                                          * miss per kept mapping */
     unsigned count;
-    size_t bytes;      /* kept in slot[] */
+    size_t kept_bytes; /* in slot[] */
     size_t live_bytes; /* mapped and in use */
-    size_t peak_bytes; /* the most live_bytes has been */
-} big_cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, 0, 0, 0, 0};
+    size_t peak_bytes; /* the most live_bytes has been since the start or
+                        * the last big_cache_release() */
+} big_cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, {0}, 0, 0, 0, 0};
 
-/* Under the lock: `mapped` more bytes in use. */
-static void count_live(size_t mapped)
+static void count_live_locked(size_t mapped)
 {
     big_cache.live_bytes += mapped;
     if (big_cache.live_bytes > big_cache.peak_bytes)
         big_cache.peak_bytes = big_cache.live_bytes;
+}
+
+static void count_live(size_t mapped)
+{
+    pthread_mutex_lock(&big_cache.lock);
+    count_live_locked(mapped);
+    pthread_mutex_unlock(&big_cache.lock);
 }
 
 /* The smallest kept mapping of at least bytes (and not twice as many), or
@@ -109,33 +118,29 @@ static big_header *take_cached(size_t bytes)
     pthread_mutex_lock(&big_cache.lock);
     unsigned best = big_cache.count;
     for (unsigned i = 0; i < big_cache.count; i++) {
-        size_t mapped = big_cache.slot[i]->mapped;
+        size_t mapped = big_cache.slot_mapped[i];
         if (mapped >= bytes && mapped / 2 <= bytes &&
-            (best == big_cache.count ||
-             mapped < big_cache.slot[best]->mapped))
+            (best == big_cache.count || mapped < big_cache.slot_mapped[best]))
             best = i;
     }
     big_header *found = NULL;
     if (best < big_cache.count) {
         found = big_cache.slot[best];
-        big_cache.slot[best] = big_cache.slot[--big_cache.count];
-        big_cache.bytes -= found->mapped;
-        count_live(found->mapped);
+        big_cache.count--;
+        big_cache.slot[best] = big_cache.slot[big_cache.count];
+        big_cache.slot_mapped[best] = big_cache.slot_mapped[big_cache.count];
+        big_cache.kept_bytes -= found->mapped;
+        count_live_locked(found->mapped);
     }
     pthread_mutex_unlock(&big_cache.lock);
     return found;
 }
 
-static void count_mapped(size_t mapped)
-{
-    pthread_mutex_lock(&big_cache.lock);
-    count_live(mapped);
-    pthread_mutex_unlock(&big_cache.lock);
-}
-
-/* A mapping no longer in use: kept when there is room; 1 if kept.  Room
- * is twice what the process's mappings once added up to (arena.h). */
-static int keep_cached(big_header *h)
+/* A mapping is no longer in use: kept if there is room (twice what the
+ * process's mappings once added up to, arena.h); 1 if kept, 0 if the
+ * caller unmaps it.  When the cache is full, the mapping freed last is the
+ * one handed back: a rebuild asks for what its DAG freed first as much. */
+static int mapping_freed(big_header *h)
 {
     int kept = 0;
     pthread_mutex_lock(&big_cache.lock);
@@ -143,10 +148,14 @@ static int keep_cached(big_header *h)
     size_t room = big_cache.peak_bytes < BIG_CACHE_MAX_BYTES / 2
                       ? big_cache.peak_bytes * 2
                       : BIG_CACHE_MAX_BYTES;
+    /* kept_bytes <= room always: the peak only grows until a release
+     * empties the cache. */
     if (big_cache.count < BIG_CACHE_SLOTS &&
-        big_cache.bytes <= room && h->mapped <= room - big_cache.bytes) {
-        big_cache.slot[big_cache.count++] = h;
-        big_cache.bytes += h->mapped;
+        h->mapped <= room - big_cache.kept_bytes) {
+        big_cache.slot[big_cache.count] = h;
+        big_cache.slot_mapped[big_cache.count] = h->mapped;
+        big_cache.count++;
+        big_cache.kept_bytes += h->mapped;
         kept = 1;
     }
     pthread_mutex_unlock(&big_cache.lock);
@@ -160,17 +169,18 @@ void big_cache_release(void)
     big_header *kept[BIG_CACHE_SLOTS];
     memcpy(kept, big_cache.slot, count * sizeof *kept);
     big_cache.count = 0;
-    big_cache.bytes = 0;
+    big_cache.kept_bytes = 0;
     big_cache.peak_bytes = big_cache.live_bytes;
     pthread_mutex_unlock(&big_cache.lock);
     for (unsigned i = 0; i < count; i++)
         munmap(kept[i], kept[i]->mapped);
 }
 
-void big_cache_figures(size_t *kept, size_t *peak)
+void big_cache_figures(size_t *kept, size_t *live, size_t *peak)
 {
     pthread_mutex_lock(&big_cache.lock);
-    *kept = big_cache.bytes;
+    *kept = big_cache.kept_bytes;
+    *live = big_cache.live_bytes;
     *peak = big_cache.peak_bytes;
     pthread_mutex_unlock(&big_cache.lock);
 }
@@ -213,18 +223,21 @@ static void *big_array(size_t count, size_t size, unsigned flags)
         h->mapped = 0;
         return h + 1;
     }
-    big_header *kept = take_cached(bytes);
-    if (kept != NULL) {
-        /* Its last use faulted it in as far as kept->faulted says. */
-        if (zero) {
-            memset(kept + 1, 0, bytes - sizeof *kept);
-            if (bytes > kept->faulted)
-                kept->faulted = bytes;
-        }
-        return kept + 1;
-    }
     size_t page = page_bytes();
     size_t len = (bytes + page - 1) & ~(page - 1);
+    big_header *kept = take_cached(bytes);
+    if (kept != NULL) {
+        /* Its last uses faulted it in as far as kept->faulted says; an
+         * array written whole gets the rest at once, as a fresh one. */
+        if ((flags & BIG_WHOLE) && len > kept->faulted) {
+            size_t from = kept->faulted & ~(page - 1);
+            populate((char *)kept + from, len - from);
+            kept->faulted = len;
+        }
+        if (zero)
+            memset(kept + 1, 0, bytes - sizeof *kept);
+        return kept + 1;
+    }
     big_header *h = mmap(NULL, len, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (h == MAP_FAILED)
@@ -235,7 +248,7 @@ static void *big_array(size_t count, size_t size, unsigned flags)
 #endif
     h->mapped = len;
     h->faulted = 0;
-    count_mapped(len);
+    count_live(len);
     if (flags & BIG_WHOLE) {
         populate(h, len);
         h->faulted = len;
@@ -283,7 +296,7 @@ void big_free(void *p)
     big_header *h = (big_header *)p - 1;
     if (h->mapped == 0)
         free(h);
-    else if (!keep_cached(h))
+    else if (!mapping_freed(h))
         munmap(h, h->mapped);
 }
 

@@ -74,13 +74,12 @@ void arena_free(arena *a);
  * A program that builds and frees DAGs over and over would still get
  * every array back as fresh pages (malloc returns big blocks to the
  * system), so big_free() keeps freed mappings for the next big_alloc() of
- * a size they fit -- zeroed again by memset, without a page fault.  Enough
- * are kept to rebuild a DAG of millions of tasks, its plan and its run
- * without faulting anything in, but never more than twice what the
- * process's mappings once added up to (nor 1 GiB): a rebuild asks for
- * every array again, and also for the generations a growing table
- * outgrew.  The cache is shared by the
- * process's DAGs, under a mutex taken once per array.
+ * a size they fit -- zeroed again by memset, without page faults.  There
+ * is room for every mapping of a DAG of millions of tasks, its plan and
+ * its run, and for the generations its name table outgrew (a rebuild asks
+ * for them all again), but never for more than twice what the process's
+ * mappings once added up to in use, nor 1 GiB.  The cache is shared by
+ * the process's DAGs, under a mutex taken once per array.
  * big_free() takes what big_alloc() gave, and NULL.
  */
 /* count * size zeroed bytes (at least one), or NULL when memory runs out
@@ -104,9 +103,9 @@ void big_free(void *p);
 /* Unmap every kept mapping, and count the process's peak from what is in
  * use now: a process done with a big DAG keeps nothing for the next. */
 void big_cache_release(void);
-/* What the cache keeps, and the most the process's mappings have added up
- * to: for tests. */
-void big_cache_figures(size_t *kept, size_t *peak);
+/* What the cache keeps, what is in use, and the most that was in use
+ * (since the start or the last release), in bytes mapped: for tests. */
+void big_cache_figures(size_t *kept, size_t *live, size_t *peak);
 
 /*
  * Arrays that grow without ever moving: block k holds BLOCK_FIRST << k

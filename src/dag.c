@@ -511,8 +511,8 @@ static int store_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
 static uint32_t guess_ref(const daglib_dag *dag, uint32_t from, uint32_t k,
                           const char *upstream, uint32_t len)
 {
-    /* One after the other, not from an array: the first is right as a
-     * rule, and an array built and read back costs it a stall. */
+    /* The first guess is right as a rule: checked on its own, it waits on
+     * nothing the others load. */
     uint32_t t = dag->next_referred;
     if (t < dag->n_tasks && task_has_name(dag, t, upstream, len))
         return t;
