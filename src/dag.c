@@ -404,7 +404,10 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
     }
     int printable;
     size_t len = measure_name(name, &printable);
-    const char *problem = task_name_problem(name, len, printable);
+    /* Most names are printable ASCII of a sensible length: no call. */
+    const char *problem = printable && len - 1 < TASK_NAME_MAX_BYTES
+                              ? NULL
+                              : task_name_problem(name, len, printable);
     if (problem != NULL) {
         dag_build_error(dag, DAGLIB_INVALID,
                         "'%.64s' cannot be a task name of DAG '%s': %s", name,
