@@ -101,7 +101,8 @@ TEST(dag_refuses_a_duplicate_task_name)
 
 TEST(dag_refuses_bad_task_names)
 {
-    static const char *const bad[] = {"", "new\nline", "bell\a", "\xc0\xaf"};
+    static const char *const bad[] = {"", "new\nline", "bell\a", "del\x7f",
+                                      "\xc0\xaf"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         daglib_dag *dag = daglib_dag_new("names", NULL, 0);
         CHECK(daglib_task_add(dag, bad[i], NULL, nothing, NULL) == NULL);
@@ -114,6 +115,25 @@ TEST(dag_refuses_bad_task_names)
     CHECK(daglib_task_add(dag, "t", "bad \xff description", nothing, NULL) ==
           NULL);
     CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_INVALID);
+    daglib_dag_free(dag);
+}
+
+TEST(dag_task_names_may_take_4096_bytes_and_no_more)
+{
+    static char name[4098];
+    memset(name, 'n', 4097);
+    daglib_dag *dag = daglib_dag_new("long", NULL, 0);
+    daglib_task *longest = daglib_task_add(dag, name + 1, NULL, nothing, NULL);
+    CHECK(longest != NULL);
+    CHECK(daglib_task_add(dag, name, NULL, nothing, NULL) == NULL);
+    CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_INVALID);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "longer than 4096 bytes");
+    daglib_dag_free(dag);
+    /* As an input's name too. */
+    dag = daglib_dag_new("long", NULL, 0);
+    daglib_task *t = daglib_task_add(dag, "t", NULL, nothing, NULL);
+    CHECK_CODE(daglib_task_input(t, name), DAGLIB_INVALID);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "longer than 4096 bytes");
     daglib_dag_free(dag);
 }
 
