@@ -1,0 +1,246 @@
+/*
+ * big_array.c -- the big arrays of arena.h: from MAPPED_MIN_BYTES,
+ * mappings of their own with a 16-byte header saying how much was mapped,
+ * and a cache of freed ones; smaller ones from malloc.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arena.h"
+
+#define MAPPED_MIN_BYTES ((size_t)64 << 10)
+/* Enough for every mapping of a DAG of millions of tasks with its plan and
+ * run, so that rebuilding it faults nothing in. */
+#define BIG_CACHE_SLOTS 128
+#define BIG_CACHE_MAX_BYTES ((size_t)1 << 30)
+
+/* Before each big array: how much was mapped for it, 0 when it came from
+ * calloc or malloc.  16 bytes keep the array aligned for anything. */
+typedef struct big_header {
+    size_t mapped;
+    size_t faulted; /* bytes from the header on faulted in, as far as
+                     * big_block_prefault() needs to know */
+} big_header;
+
+/* Freed mappings kept for reuse, and what the process's mappings add up
+ * to, which bounds them. */
+static struct {
+    pthread_mutex_t lock;
+    big_header *slot[BIG_CACHE_SLOTS];
+    size_t slot_mapped[BIG_CACHE_SLOTS]; /* slot[i]->mapped, without a
+                                          * miss per kept mapping */
+    unsigned count;
+    size_t kept_bytes; /* in slot[] */
+    size_t live_bytes; /* mapped and in use */
+    size_t peak_bytes; /* the most live_bytes has been since the start or
+                        * the last big_cache_release() */
+} big_cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, {0}, 0, 0, 0, 0};
+
+static void count_live_locked(size_t mapped)
+{
+    big_cache.live_bytes += mapped;
+    if (big_cache.live_bytes > big_cache.peak_bytes)
+        big_cache.peak_bytes = big_cache.live_bytes;
+}
+
+static void count_live(size_t mapped)
+{
+    pthread_mutex_lock(&big_cache.lock);
+    count_live_locked(mapped);
+    pthread_mutex_unlock(&big_cache.lock);
+}
+
+/* The smallest kept mapping of at least bytes (and not twice as many), or
+ * NULL: the closest fit leaves the bigger ones to the arrays that need
+ * them. */
+static big_header *take_cached(size_t bytes)
+{
+    pthread_mutex_lock(&big_cache.lock);
+    unsigned best = big_cache.count;
+    for (unsigned i = 0; i < big_cache.count; i++) {
+        size_t mapped = big_cache.slot_mapped[i];
+        if (mapped >= bytes && mapped / 2 <= bytes &&
+            (best == big_cache.count || mapped < big_cache.slot_mapped[best]))
+            best = i;
+    }
+    big_header *found = NULL;
+    if (best < big_cache.count) {
+        found = big_cache.slot[best];
+        big_cache.count--;
+        big_cache.slot[best] = big_cache.slot[big_cache.count];
+        big_cache.slot_mapped[best] = big_cache.slot_mapped[big_cache.count];
+        big_cache.kept_bytes -= found->mapped;
+        count_live_locked(found->mapped);
+    }
+    pthread_mutex_unlock(&big_cache.lock);
+    return found;
+}
+
+/* A mapping is no longer in use: kept if there is room (twice what the
+ * process's mappings once added up to, arena.h); 1 if kept, 0 if the
+ * caller unmaps it.  When the cache is full, the mapping freed last is the
+ * one handed back: a rebuild asks for what its DAG freed first as much. */
+static int mapping_freed(big_header *h)
+{
+    int kept = 0;
+    pthread_mutex_lock(&big_cache.lock);
+    big_cache.live_bytes -= h->mapped;
+    size_t room = big_cache.peak_bytes < BIG_CACHE_MAX_BYTES / 2
+                      ? big_cache.peak_bytes * 2
+                      : BIG_CACHE_MAX_BYTES;
+    /* kept_bytes <= room always: the peak only grows until a release
+     * empties the cache. */
+    if (big_cache.count < BIG_CACHE_SLOTS &&
+        h->mapped <= room - big_cache.kept_bytes) {
+        big_cache.slot[big_cache.count] = h;
+        big_cache.slot_mapped[big_cache.count] = h->mapped;
+        big_cache.count++;
+        big_cache.kept_bytes += h->mapped;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&big_cache.lock);
+    return kept;
+}
+
+void big_cache_release(void)
+{
+    pthread_mutex_lock(&big_cache.lock);
+    unsigned count = big_cache.count;
+    big_header *kept[BIG_CACHE_SLOTS];
+    memcpy(kept, big_cache.slot, count * sizeof *kept);
+    big_cache.count = 0;
+    big_cache.kept_bytes = 0;
+    big_cache.peak_bytes = big_cache.live_bytes;
+    pthread_mutex_unlock(&big_cache.lock);
+    for (unsigned i = 0; i < count; i++)
+        munmap(kept[i], kept[i]->mapped);
+}
+
+void big_cache_figures(size_t *kept, size_t *live, size_t *peak)
+{
+    pthread_mutex_lock(&big_cache.lock);
+    *kept = big_cache.kept_bytes;
+    *live = big_cache.live_bytes;
+    *peak = big_cache.peak_bytes;
+    pthread_mutex_unlock(&big_cache.lock);
+}
+
+#define BIG_ZERO 1u  /* zeroed, also when reused */
+#define BIG_WHOLE 2u /* will be written whole: fault it all in at once */
+
+/* Room for the header and the rounding to a page, whatever the page. */
+#define BIG_OVERHEAD_MAX ((size_t)1 << 20)
+
+static size_t page_bytes(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? (size_t)page : 4096;
+}
+
+/* Fault in [start, start + len), page-aligned, in one call rather than a
+ * fault per page: a hint, which kernels before 5.14 do not take. */
+static void populate(void *start, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+    madvise(start, len, MADV_POPULATE_WRITE);
+#else
+    (void)start, (void)len;
+#endif
+}
+
+static void *big_array(size_t count, size_t size, unsigned flags)
+{
+    int zero = (flags & BIG_ZERO) != 0;
+    if (count == 0 || size == 0)
+        count = size = 1;
+    if (count > (SIZE_MAX - BIG_OVERHEAD_MAX) / size)
+        return NULL;
+    size_t bytes = count * size + sizeof(big_header);
+    if (bytes < MAPPED_MIN_BYTES) {
+        big_header *h = zero ? calloc(1, bytes) : malloc(bytes);
+        if (h == NULL)
+            return NULL;
+        h->mapped = 0;
+        return h + 1;
+    }
+    size_t page = page_bytes();
+    size_t len = (bytes + page - 1) & ~(page - 1);
+    big_header *kept = take_cached(bytes);
+    if (kept != NULL) {
+        /* Its last uses faulted it in as far as kept->faulted says; an
+         * array written whole gets the rest at once, as a fresh one. */
+        if ((flags & BIG_WHOLE) && len > kept->faulted) {
+            size_t from = kept->faulted & ~(page - 1);
+            populate((char *)kept + from, len - from);
+            kept->faulted = len;
+        }
+        if (zero)
+            memset(kept + 1, 0, bytes - sizeof *kept);
+        return kept + 1;
+    }
+    big_header *h = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (h == MAP_FAILED)
+        return NULL;
+#ifdef MADV_NOHUGEPAGE
+    /* Also where the system puts every big mapping on huge pages. */
+    madvise(h, len, MADV_NOHUGEPAGE);
+#endif
+    h->mapped = len;
+    h->faulted = 0;
+    count_live(len);
+    if (flags & BIG_WHOLE) {
+        populate(h, len);
+        h->faulted = len;
+    }
+    return h + 1;
+}
+
+void *big_alloc(size_t count, size_t size)
+{
+    return big_array(count, size, BIG_ZERO | BIG_WHOLE);
+}
+
+void *big_alloc_raw(size_t count, size_t size)
+{
+    return big_array(count, size, BIG_WHOLE);
+}
+
+void *big_alloc_block(size_t count, size_t size)
+{
+    return big_array(count, size, 0);
+}
+
+void big_block_prefault(void *block, size_t from, size_t len)
+{
+    big_header *h = (big_header *)block - 1;
+    if (h->mapped == 0 || sizeof *h + from + len <= h->faulted)
+        return;
+    uintptr_t page = page_bytes();
+    uintptr_t start = (uintptr_t)block + from, end = start + len;
+    uintptr_t mapping_end = (uintptr_t)h + h->mapped;
+    start &= ~(page - 1);
+    end = (end + page - 1) & ~(page - 1);
+    if (end > mapping_end)
+        end = mapping_end;
+    if (start < end)
+        populate((void *)start, end - start);
+    if (end - (uintptr_t)h > h->faulted)
+        h->faulted = end - (uintptr_t)h;
+}
+
+void big_free(void *p)
+{
+    if (p == NULL)
+        return;
+    big_header *h = (big_header *)p - 1;
+    if (h->mapped == 0)
+        free(h);
+    else if (!mapping_freed(h))
+        munmap(h, h->mapped);
+}
+
