@@ -100,6 +100,12 @@ void *big_alloc_block(size_t count, size_t size);
  * its mapping or an earlier one, is taken as faulted in too. */
 void big_block_prefault(void *block, size_t from, size_t len);
 void big_free(void *p);
+/* The nth big array asked for from now on (n >= 1) is refused as if
+ * memory ran out, to test what every caller does then; big_fail_disarm()
+ * stops that and says how many were asked for.  For tests: malloc's
+ * failures can be injected from outside, mappings' cannot. */
+void big_fail_arm(long n);
+long big_fail_disarm(void);
 /* Unmap every kept mapping, and count the process's peak from what is in
  * use now: a process done with a big DAG keeps nothing for the next. */
 void big_cache_release(void);

@@ -4,6 +4,7 @@
  * and a cache of freed ones; smaller ones from malloc.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,31 @@ static void populate(void *start, size_t len)
 #endif
 }
 
+/* ---- failures on demand, for tests ---------------------------------------- */
+
+static _Atomic long fail_at; /* the call to fail, from 1; 0: none */
+static _Atomic long calls;   /* big_array() calls since armed */
+
+void big_fail_arm(long n)
+{
+    atomic_store(&calls, 0);
+    atomic_store(&fail_at, n);
+}
+
+long big_fail_disarm(void)
+{
+    atomic_store(&fail_at, 0);
+    return atomic_load(&calls);
+}
+
+/* One relaxed load when not armed. */
+static int this_call_fails(void)
+{
+    long at = atomic_load_explicit(&fail_at, memory_order_relaxed);
+    return at != 0 &&
+           atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed) + 1 == at;
+}
+
 static void *big_array(size_t count, size_t size, unsigned flags)
 {
     int zero = (flags & BIG_ZERO) != 0;
@@ -160,6 +186,8 @@ static void *big_array(size_t count, size_t size, unsigned flags)
     if (count > (SIZE_MAX - BIG_OVERHEAD_MAX) / size)
         return NULL;
     size_t bytes = count * size + sizeof(big_header);
+    if (this_call_fails())
+        return NULL;
     if (bytes < MAPPED_MIN_BYTES) {
         big_header *h = zero ? calloc(1, bytes) : malloc(bytes);
         if (h == NULL)

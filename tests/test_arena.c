@@ -247,3 +247,105 @@ TEST(arena_copies_strings_of_every_short_length_exactly)
             arena_free(&a);
         }
 }
+
+/* ---- every big array refused in turn -------------------------------------- */
+
+#define SWEEP_TASKS 20000
+#define SWEEP_MODULUS 1000000007
+
+static void count_up(daglib_context *ctx, int argc,
+                     const daglib_value *const *argv)
+{
+    int64_t sum = 1;
+    for (int i = 0; i < argc; i++)
+        sum += daglib_value_int(argv[i]);
+    daglib_result_int(ctx, sum % SWEEP_MODULUS);
+}
+
+/* Task i takes task i - 1 and task i / 2 (by name: the guesses and the
+ * name table both), big enough that its arrays are mapped. */
+static daglib_dag *sweep_dag(int workers)
+{
+    daglib_dag *dag = daglib_dag_new("refused", NULL, 0);
+    daglib_dag_set_workers(dag, workers);
+    char name[16], input[16];
+    daglib_task *t = NULL;
+    for (int i = 0; i < SWEEP_TASKS; i++) {
+        snprintf(name, sizeof name, "t%d", i);
+        t = daglib_task_add(dag, name, NULL, count_up, NULL);
+        if (i >= 1) {
+            snprintf(input, sizeof input, "t%d", i - 1);
+            daglib_task_input(t, input);
+        }
+        if (i >= 4) {
+            snprintf(input, sizeof input, "t%d", i / 2);
+            daglib_task_input(t, input);
+        }
+    }
+    daglib_task_set_final(t);
+    return dag; /* errors are sticky: the run reports them */
+}
+
+static int64_t sweep_expected(void)
+{
+    static int64_t v[SWEEP_TASKS];
+    for (int i = 0; i < SWEEP_TASKS; i++)
+        v[i] = (1 + (i >= 1 ? v[i - 1] : 0) + (i >= 4 ? v[i / 2] : 0)) %
+               SWEEP_MODULUS;
+    return v[SWEEP_TASKS - 1];
+}
+
+static void check_sweep_result(daglib_dag *dag, int64_t expected)
+{
+    daglib_value *final = NULL;
+    CHECK_CODE(daglib_run(dag, &final), DAGLIB_OK);
+    CHECK(final != NULL);
+    CHECK_INT_EQ(daglib_value_int(final), expected);
+    daglib_value_free(final);
+}
+
+TEST(arena_every_refused_big_array_ends_a_build_or_run_cleanly)
+{
+    /* malloc's failures are swept from outside (tests/suites/oom.sh);
+     * these are the arrays it cannot reach: mapped, or kept from an
+     * earlier DAG. */
+    const int64_t expected = sweep_expected();
+    long n = 1;
+    for (; n < 5000; n++) {
+        int workers = 1 + (int)(n % 2);
+        big_fail_arm(n);
+        daglib_dag *dag = sweep_dag(workers);
+        long asked_building = big_fail_disarm();
+        CHECK(dag != NULL);
+        if (asked_building >= n) {
+            /* Refused while building: the DAG says so, and so does every
+             * run. */
+            CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_NOMEM);
+            CHECK_CONTAINS(daglib_dag_errmsg(dag), "memory");
+            daglib_value *final = NULL;
+            CHECK_CODE(daglib_run(dag, &final), DAGLIB_NOMEM);
+            CHECK(final == NULL);
+            daglib_dag_free(dag);
+            continue;
+        }
+        big_fail_arm(n - asked_building);
+        daglib_value *final = NULL;
+        int rc = daglib_run(dag, &final);
+        long asked_running = big_fail_disarm();
+        if (asked_running < n - asked_building) {
+            /* Nothing refused: the sweep is over. */
+            CHECK_CODE(rc, DAGLIB_OK);
+            CHECK_INT_EQ(daglib_value_int(final), expected);
+            daglib_value_free(final);
+            daglib_dag_free(dag);
+            break;
+        }
+        /* Refused while running: a clean error, and the DAG runs whole
+         * the next time. */
+        CHECK_CODE(rc, DAGLIB_NOMEM);
+        CHECK(final == NULL);
+        check_sweep_result(dag, expected);
+        daglib_dag_free(dag);
+    }
+    CHECK(n > 20 && n < 5000); /* it did reach the arrays, and ended */
+}

@@ -48,6 +48,7 @@ TEST_ENTRY(arena_block_prefault_faults_in_the_range_and_no_more)
 TEST_ENTRY(arena_cache_keeps_every_array_of_a_big_dag)
 TEST_ENTRY(arena_cache_keeps_no_more_than_twice_what_was_once_in_use)
 TEST_ENTRY(arena_copies_strings_of_every_short_length_exactly)
+TEST_ENTRY(arena_every_refused_big_array_ends_a_build_or_run_cleanly)
 
 
 /* ---- metadata root and names (test_meta_path.c) ---- */
