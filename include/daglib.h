@@ -387,12 +387,14 @@ DAGLIB_EXTERN daglib_dag *daglib_dag_new(const char *name,
  * kept, over all DAGs of the process, never exceeds twice the most that
  * such arrays of the process's DAGs took at once (since the start or the
  * last daglib_release_memory()), nor 1 GiB; a new DAG takes from it before
- * asking the system. */
+ * asking the system.  The DAG's worker threads (daglib_dag_set_workers())
+ * go on waiting for the next DAG, or are ended and joined here. */
 DAGLIB_EXTERN void daglib_dag_free(daglib_dag *dag);
 
 /* Hand back to the system the large arrays kept from freed DAGs (see
- * daglib_dag_free()), for a program done with big DAGs for a while.  Safe
- * from any thread, while other DAGs are built or run. */
+ * daglib_dag_free()), and end the worker threads kept for the next DAG,
+ * for a program done with DAGs for a while.  Safe from any thread, while
+ * other DAGs are built or run. */
 DAGLIB_EXTERN void daglib_release_memory(void);
 
 /* The DAG's name (given or generated); borrowed from the DAG. */
@@ -415,6 +417,17 @@ DAGLIB_EXTERN int daglib_dag_set_meta_dir(daglib_dag *dag, const char *root);
 
 /* The number of threads a run uses, the calling thread included:
  * 1 .. DAGLIB_MAX_WORKERS.  The default is the number of online CPUs.
+ *
+ * The other threads are made at the DAG's first run on several workers
+ * (a thread that cannot be made leaves its share to the others) and wait
+ * between runs, so a run of a small DAG costs microseconds, not the
+ * making of threads.  They live on after the run: a task's thread-local
+ * data stays, and they inherit the signal mask of the thread that made
+ * them.  A DAG keeps its threads when its worker count goes down.  When
+ * the DAG is freed its threads wait for the next DAG to run; the process
+ * keeps the threads of one freed DAG so (the one with most), until
+ * daglib_release_memory() or the end of the process.  A child process
+ * made by fork() makes threads of its own.
  * Returns DAGLIB_OK or DAGLIB_INVALID (a sticky build error). */
 DAGLIB_EXTERN int daglib_dag_set_workers(daglib_dag *dag, int workers);
 

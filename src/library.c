@@ -1,11 +1,13 @@
 /*
  * library.c -- what belongs to the library as a whole: its version and the
- * deallocator for memory it hands to callers, the memory it keeps.
+ * deallocator for memory it hands to callers, the memory and threads it
+ * keeps.
  */
 #include <stdlib.h>
 
 #include "arena.h"
 #include "daglib.h"
+#include "worker_pool.h"
 
 const char *daglib_version(void)
 {
@@ -20,4 +22,5 @@ void daglib_free(void *p)
 void daglib_release_memory(void)
 {
     big_cache_release();
+    worker_pool_release_spare();
 }

@@ -853,20 +853,31 @@ static void worker_loop(worker *w)
         worker_loop_with(w, 0);
 }
 
-static void *worker_main(void *arg)
+/* Helper k of the pool is worker k + 1; the run's caller is worker 0. */
+static void helper_job(void *ctx, uint32_t slot)
 {
-    worker_loop(arg);
-    return NULL;
+    run *r = ctx;
+    worker_loop(&r->workers[slot + 1]);
 }
 
 /* ---- the run ---------------------------------------------------------------- */
 
-void run_memory_free(run_memory *m)
+static void free_node_memory(run_memory *m)
 {
     big_free(m->states);
     big_free(m->outputs);
     free(m->stack); /* malloc: only the depth the runs reached is touched */
-    memset(m, 0, sizeof *m);
+    m->states = NULL;
+    m->outputs = NULL;
+    m->stack = NULL;
+    m->capacity = 0;
+}
+
+void run_memory_free(run_memory *m)
+{
+    free_node_memory(m);
+    worker_pool_free(m->pool);
+    m->pool = NULL;
 }
 
 /* Zeroed states for n nodes, and room for their outputs: the kept ones,
@@ -878,11 +889,11 @@ static int prepare_memory(run_memory *m, uint32_t n)
         memset(m->states, 0, ((size_t)n + 1) * sizeof *m->states);
         return 0;
     }
-    run_memory_free(m);
+    free_node_memory(m);
     m->states = big_alloc((size_t)n + 1, sizeof *m->states);
     m->outputs = big_alloc_raw((size_t)n + 1, sizeof *m->outputs);
     if (m->states == NULL || m->outputs == NULL) {
-        run_memory_free(m);
+        free_node_memory(m);
         return -1;
     }
     m->capacity = n;
@@ -960,19 +971,25 @@ int run_execute(run *r)
     /* Deal the sources out, so that workers start without stealing. */
     for (uint32_t i = 0; i < p->n_sources; i++)
         push_ready(r, &r->workers[i % r->n_workers], p->sources[i]);
-    int rc = 0;
-    for (uint32_t i = 1; i < r->n_workers; i++) {
-        worker *w = &r->workers[i];
-        if (pthread_create(&w->thread, NULL, worker_main, w) == 0)
-            w->thread_started = 1;
-        else
-            rc = -1; /* the others steal its share */
+    uint32_t offered =
+        worker_pool_start(&r->memory->pool, r->n_workers - 1, helper_job, r);
+    /* A worker no thread was offered for (threads or memory ran out) never
+     * runs: the others steal its deque, but its overflow stack only its
+     * owner reads -- it goes to the caller's.  The run is the same, on
+     * fewer threads. */
+    worker *caller = &r->workers[0];
+    for (uint32_t i = offered + 1; i < r->n_workers; i++) {
+        worker *absent = &r->workers[i];
+        while (absent->overflow != PLAN_NO_NODE) {
+            uint32_t n = absent->overflow;
+            absent->overflow = r->outputs[n].result.capacity;
+            r->outputs[n].result.capacity = caller->overflow;
+            caller->overflow = n;
+        }
     }
-    worker_loop(&r->workers[0]);
-    for (uint32_t i = 1; i < r->n_workers; i++)
-        if (r->workers[i].thread_started)
-            pthread_join(r->workers[i].thread, NULL);
-    return rc;
+    worker_loop(caller);
+    worker_pool_wait(r->memory->pool);
+    return 0;
 }
 
 void run_destroy(run *r)

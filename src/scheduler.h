@@ -29,6 +29,7 @@
 #include "plan.h"
 #include "profile_schema.h"
 #include "ticks.h"
+#include "worker_pool.h"
 #include "value.h"
 
 struct profiler;
@@ -82,6 +83,8 @@ typedef struct run_memory {
     node_output *outputs; /* capacity + 1, never zeroed */
     uint32_t *stack;    /* capacity, or NULL until a one-worker run */
     uint32_t capacity;  /* nodes */
+    worker_pool *pool;  /* the workers' threads, kept between runs; NULL
+                         * until a run on several workers */
 } run_memory;
 
 void run_memory_free(run_memory *m);
@@ -110,8 +113,6 @@ typedef struct worker {
     uint64_t last_end;
     int went_straight_on;
     deque queue;
-    pthread_t thread;
-    int thread_started;
 } worker;
 
 _Static_assert(DEQUE_TAKE_BATCH <= DEQUE_STEAL_MAX,

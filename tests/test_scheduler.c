@@ -5,7 +5,10 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -404,6 +407,12 @@ static void meet(daglib_context *ctx, int argc, const daglib_value *const *argv)
     daglib_result_int(ctx, daglib_context_worker(ctx));
 }
 
+static void meet_nobody(daglib_context *ctx, int argc,
+                        const daglib_value *const *argv)
+{
+    (void)ctx, (void)argc, (void)argv;
+}
+
 TEST(scheduler_runs_independent_tasks_at_the_same_time)
 {
     struct rendezvous r = {0};
@@ -418,6 +427,129 @@ TEST(scheduler_runs_independent_tasks_at_the_same_time)
     CHECK(daglib_value_int(daglib_value_item(finals, 0)) !=
           daglib_value_int(daglib_value_item(finals, 1)));
     daglib_value_free(finals);
+    daglib_dag_free(dag);
+}
+
+/* The process's threads, from /proc/self/status. */
+static int thread_count(void)
+{
+    FILE *status = fopen("/proc/self/status", "r");
+    CHECK(status != NULL);
+    char line[256];
+    int threads = -1;
+    while (fgets(line, sizeof line, status) != NULL)
+        if (sscanf(line, "Threads: %d", &threads) == 1)
+            break;
+    fclose(status);
+    CHECK(threads > 0);
+    return threads;
+}
+
+/* thread_count() once it is `want`, or after a second what it is then: a
+ * joined thread leaves the count a little after its join returned. */
+static int thread_count_settled(int want)
+{
+    int threads = thread_count();
+    for (int tries = 0; threads != want && tries < 1000; tries++) {
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+        threads = thread_count();
+    }
+    return threads;
+}
+
+/* Runs the pair of meeting tasks: they finish only if two workers run
+ * them at the same time. */
+static void run_meeting(daglib_dag *dag, struct rendezvous *r)
+{
+    atomic_store(&r->arrived, 0);
+    daglib_value *finals = NULL;
+    CHECK_OK(daglib_run(dag, &finals));
+    CHECK(daglib_value_int(daglib_value_item(finals, 0)) !=
+          daglib_value_int(daglib_value_item(finals, 1)));
+    daglib_value_free(finals);
+}
+
+static daglib_dag *meeting_dag(struct rendezvous *r, int workers)
+{
+    daglib_dag *dag = daglib_dag_new("meeting", NULL, 0);
+    daglib_task_set_final(daglib_task_add(dag, "left", NULL, meet, r));
+    daglib_task_set_final(daglib_task_add(dag, "right", NULL, meet, r));
+    for (int i = 0; i < 100; i++) { /* work for the other workers too */
+        char name[16];
+        snprintf(name, sizeof name, "t%d", i);
+        daglib_task_add(dag, name, NULL, meet_nobody, NULL);
+    }
+    CHECK_OK(daglib_dag_set_workers(dag, workers));
+    return dag;
+}
+
+TEST(scheduler_keeps_a_dags_worker_threads_between_runs)
+{
+    /* Made and joined for every run, the threads would cost a small
+     * DAG's run twenty times its tasks.  (Counted from the first run: a
+     * sanitizer may add a thread of its own then.) */
+    struct rendezvous r = {0};
+    daglib_release_memory(); /* no threads kept from an earlier DAG */
+    int before = thread_count();
+    daglib_dag *dag = meeting_dag(&r, 4);
+    run_meeting(dag, &r);
+    int with_pool = thread_count();
+    CHECK(with_pool >= before + 3);
+    for (int run = 0; run < 50; run++) {
+        run_meeting(dag, &r);
+        CHECK_INT_EQ(thread_count(), with_pool);
+    }
+    /* More workers add threads; fewer leave the rest waiting. */
+    CHECK_OK(daglib_dag_set_workers(dag, 6));
+    run_meeting(dag, &r);
+    CHECK_INT_EQ(thread_count(), with_pool + 2);
+    CHECK_OK(daglib_dag_set_workers(dag, 2));
+    run_meeting(dag, &r);
+    CHECK_INT_EQ(thread_count(), with_pool + 2);
+    /* Freed, the DAG leaves its threads to the next one. */
+    daglib_dag_free(dag);
+    CHECK_INT_EQ(thread_count(), with_pool + 2);
+    dag = meeting_dag(&r, 3);
+    run_meeting(dag, &r);
+    CHECK_INT_EQ(thread_count(), with_pool + 2);
+    daglib_dag_free(dag);
+    daglib_release_memory();
+    CHECK_INT_EQ(thread_count_settled(with_pool - 3), with_pool - 3);
+}
+
+TEST(scheduler_runs_a_dag_again_in_a_forked_child)
+{
+    /* A child has the DAG's memory but none of its threads: it makes its
+     * own, and the parent's still work. */
+#if defined(__SANITIZE_THREAD__)
+    return; /* ThreadSanitizer does not start threads after a fork */
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+    return;
+#endif
+#endif
+    struct rendezvous r = {0};
+    daglib_dag *dag = meeting_dag(&r, 3);
+    run_meeting(dag, &r);
+    fflush(NULL);
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) {
+        atomic_store(&r.arrived, 0);
+        daglib_value *finals = NULL;
+        int rc = daglib_run(dag, &finals);
+        int ok = rc == DAGLIB_OK &&
+                 daglib_value_int(daglib_value_item(finals, 0)) !=
+                     daglib_value_int(daglib_value_item(finals, 1));
+        daglib_value_free(finals);
+        daglib_dag_free(dag);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    run_meeting(dag, &r);
     daglib_dag_free(dag);
 }
 

@@ -1,0 +1,223 @@
+/*
+ * worker_pool.c -- see worker_pool.h.
+ *
+ * A job is posted as a count of slots; each thread that wakes takes the
+ * next slot, so threads are interchangeable and one made during a post
+ * takes part like the others.  A process that forked after a run has
+ * the pool's memory but none of its threads: the pool notices (a fork
+ * count kept by pthread_atfork) and makes new ones.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "worker_pool.h"
+
+struct worker_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t posted; /* a job has slots to take, or stop */
+    pthread_cond_t done;   /* the job's last slot finished */
+    pthread_t *threads;
+    uint32_t n_threads, room;
+    pool_job job;
+    void *ctx;
+    uint32_t n_slots;   /* of the current job */
+    uint32_t next_slot; /* the next one a thread takes */
+    uint32_t unfinished;
+    int stop;
+    unsigned forks; /* fork_count when the threads were made */
+};
+
+/* A freed DAG's pool, its threads waiting, for the next DAG to take: a
+ * program that builds a DAG, runs it and frees it, over and over, makes
+ * its threads once. */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static worker_pool *spare;
+
+/* Forks so far, counted in the child: a pool made before the last fork has
+ * no threads in this process.  The spare's lock is held across a fork, so
+ * that the child's copy is never locked by a thread it does not have. */
+static unsigned fork_count;
+static pthread_once_t fork_watch = PTHREAD_ONCE_INIT;
+
+static void before_fork(void) { pthread_mutex_lock(&spare_lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&spare_lock); }
+static void after_fork_child(void)
+{
+    fork_count++;
+    pthread_mutex_unlock(&spare_lock);
+}
+
+static void watch_forks(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
+static int foreign(const worker_pool *pool)
+{
+    return pool->forks != fork_count;
+}
+
+/* Free a pool's memory: a pool whose threads are joined, or one copied
+ * from the parent process, whose threads are not here. */
+static void forget(worker_pool *pool)
+{
+    free(pool->threads);
+    free(pool);
+}
+
+static worker_pool *take_spare(void)
+{
+    pthread_mutex_lock(&spare_lock);
+    worker_pool *pool = spare;
+    spare = NULL;
+    pthread_mutex_unlock(&spare_lock);
+    return pool;
+}
+
+static void *pool_thread(void *arg)
+{
+    worker_pool *pool = arg;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        while (!pool->stop && pool->next_slot >= pool->n_slots)
+            pthread_cond_wait(&pool->posted, &pool->lock);
+        if (pool->stop)
+            break;
+        uint32_t slot = pool->next_slot++;
+        pool_job job = pool->job;
+        void *ctx = pool->ctx;
+        pthread_mutex_unlock(&pool->lock);
+        job(ctx, slot);
+        pthread_mutex_lock(&pool->lock);
+        if (--pool->unfinished == 0)
+            pthread_cond_signal(&pool->done);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+static int pool_init(worker_pool *pool)
+{
+    *pool = (worker_pool){.forks = fork_count};
+    if (pthread_mutex_init(&pool->lock, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&pool->posted, NULL) != 0) {
+        pthread_mutex_destroy(&pool->lock);
+        return -1;
+    }
+    if (pthread_cond_init(&pool->done, NULL) != 0) {
+        pthread_cond_destroy(&pool->posted);
+        pthread_mutex_destroy(&pool->lock);
+        return -1;
+    }
+    return 0;
+}
+
+/* At least n threads, as far as they can be made; how many there are. */
+static uint32_t add_threads(worker_pool *pool, uint32_t n)
+{
+    if (n > pool->room) {
+        pthread_t *bigger = realloc(pool->threads, n * sizeof *bigger);
+        if (bigger == NULL)
+            return pool->n_threads;
+        pool->threads = bigger;
+        pool->room = n;
+    }
+    while (pool->n_threads < n &&
+           pthread_create(&pool->threads[pool->n_threads], NULL, pool_thread,
+                          pool) == 0)
+        pool->n_threads++;
+    return pool->n_threads;
+}
+
+uint32_t worker_pool_start(worker_pool **pool_ptr, uint32_t n, pool_job job,
+                           void *ctx)
+{
+    if (n == 0)
+        return 0;
+    pthread_once(&fork_watch, watch_forks);
+    worker_pool *pool = *pool_ptr != NULL ? *pool_ptr : take_spare();
+    if (pool != NULL && foreign(pool)) {
+        forget(pool);
+        pool = NULL;
+    }
+    *pool_ptr = pool;
+    if (pool == NULL) {
+        if ((pool = malloc(sizeof *pool)) == NULL)
+            return 0;
+        if (pool_init(pool) != 0) {
+            free(pool);
+            return 0;
+        }
+        *pool_ptr = pool;
+    }
+    uint32_t have = add_threads(pool, n);
+    if (n > have)
+        n = have;
+    pthread_mutex_lock(&pool->lock);
+    pool->job = job;
+    pool->ctx = ctx;
+    pool->n_slots = n;
+    pool->next_slot = 0;
+    pool->unfinished = n;
+    /* As many threads as there are slots: a pool may have more. */
+    for (uint32_t i = 0; i < n; i++)
+        pthread_cond_signal(&pool->posted);
+    pthread_mutex_unlock(&pool->lock);
+    return n;
+}
+
+void worker_pool_wait(worker_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    /* Slots no thread took yet have nothing left to do: a small DAG's run
+     * is over before a waking thread gets a CPU. */
+    pool->unfinished -= pool->n_slots - pool->next_slot;
+    pool->next_slot = pool->n_slots;
+    while (pool->unfinished > 0)
+        pthread_cond_wait(&pool->done, &pool->lock);
+    pool->n_slots = 0;
+    pthread_mutex_unlock(&pool->lock);
+}
+
+static void destroy(worker_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    if (!foreign(pool)) {
+        pthread_mutex_lock(&pool->lock);
+        pool->stop = 1;
+        pthread_cond_broadcast(&pool->posted);
+        pthread_mutex_unlock(&pool->lock);
+        for (uint32_t i = 0; i < pool->n_threads; i++)
+            pthread_join(pool->threads[i], NULL);
+        pthread_cond_destroy(&pool->done);
+        pthread_cond_destroy(&pool->posted);
+        pthread_mutex_destroy(&pool->lock);
+    }
+    forget(pool);
+}
+
+void worker_pool_free(worker_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    if (!foreign(pool)) {
+        pthread_mutex_lock(&spare_lock);
+        worker_pool *kept = spare;
+        if (kept == NULL || foreign(kept) ||
+            kept->n_threads < pool->n_threads) {
+            spare = pool;
+            pool = kept;
+        }
+        pthread_mutex_unlock(&spare_lock);
+    }
+    destroy(pool);
+}
+
+void worker_pool_release_spare(void)
+{
+    destroy(take_spare());
+}
