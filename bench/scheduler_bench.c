@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,6 +374,72 @@ static profiling_cell measure_profiling(const shape *s, int workers,
     return cell;
 }
 
+/* ---- whether the CPUs share a core ---------------------------------------- */
+
+static atomic_int neighbour_stop;
+
+static int pin_to_cpu(pthread_t thread, int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(thread, sizeof set, &set);
+}
+
+static void *busy_neighbour(void *arg)
+{
+    (void)arg;
+    if (pin_to_cpu(pthread_self(), 1) != 0)
+        return NULL;
+    volatile uint64_t x = 1;
+    while (!atomic_load_explicit(&neighbour_stop, memory_order_relaxed))
+        for (int i = 0; i < 1000; i++)
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+    return NULL;
+}
+
+/* ns for a fixed run of integer work on this thread. */
+static double integer_work_ns(void)
+{
+    int64_t t0 = bench_now_ns();
+    uint64_t a = 1, b = 2, c = 3, d = 4;
+    for (long i = 0; i < 50000000; i++) {
+        a += (uint64_t)i;
+        b ^= a;
+        c += b >> 3;
+        d += c;
+    }
+    __asm__ volatile("" : : "r"(d));
+    return (double)(bench_now_ns() - t0);
+}
+
+/* How much slower integer work on CPU 0 runs while CPU 1 is busy with
+ * the same kind of work (1.0: not at all; about 1.6 where two virtual
+ * CPUs are one core's two hyperthreads), or 0 when it cannot be told. */
+static double shared_core_slowdown(void)
+{
+    cpu_set_t saved;
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2 ||
+        pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) != 0 ||
+        pin_to_cpu(pthread_self(), 0) != 0)
+        return 0;
+    double ratios[5];
+    for (int k = 0; k < 5; k++) {
+        double alone = integer_work_ns();
+        atomic_store(&neighbour_stop, 0);
+        pthread_t neighbour;
+        if (pthread_create(&neighbour, NULL, busy_neighbour, NULL) != 0)
+            return 0;
+        pause_briefly();
+        double beside = integer_work_ns();
+        atomic_store(&neighbour_stop, 1);
+        pthread_join(neighbour, NULL);
+        ratios[k] = beside / alone;
+    }
+    pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+    return median(ratios, 5);
+}
+
 static void profiling(const shape *fan_out)
 {
     const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
@@ -436,6 +503,15 @@ static void profiling(const shape *fan_out)
            "`write()`s, `fdatasync`, `close`) right after each profiled run: "
            "what durability alone costs on this disk.\n\n",
            tmp, cells[1][0].bytes);
+    double slowdown = shared_core_slowdown();
+    if (slowdown > 0)
+        printf("Integer work on one CPU ran %.2f× as long while the other "
+               "CPU was busy with the same: %s\n\n",
+               slowdown,
+               slowdown > 1.2 ? "the CPUs share a core, so the profiler's "
+                                "thread slows the workers it runs beside, "
+                                "and the workers' CPU above includes that."
+                              : "the CPUs do not slow each other.");
     shape_free(&big);
 }
 
