@@ -414,8 +414,8 @@ static double integer_work_ns(void)
 }
 
 /* How much slower integer work on CPU 0 runs while CPU 1 is busy with
- * the same kind of work (1.0: not at all; about 1.6 where two virtual
- * CPUs are one core's two hyperthreads), or 0 when it cannot be told. */
+ * the same kind of work (1.0: not at all; this guest has shown 1.0 and
+ * 1.6 at different times), or 0 when it cannot be told. */
 static double shared_core_slowdown(void)
 {
     cpu_set_t saved;
@@ -508,10 +508,11 @@ static void profiling(const shape *fan_out)
         printf("Integer work on one CPU ran %.2f× as long while the other "
                "CPU was busy with the same: %s\n\n",
                slowdown,
-               slowdown > 1.2 ? "the CPUs share a core, so the profiler's "
+               slowdown > 1.2 ? "the CPUs slow each other (a shared core, "
+                                "or the host's load), so the profiler's "
                                 "thread slows the workers it runs beside, "
                                 "and the workers' CPU above includes that."
-                              : "the CPUs do not slow each other.");
+                              : "the CPUs did not slow each other.");
     shape_free(&big);
 }
 
