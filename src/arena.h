@@ -40,17 +40,7 @@ static inline char *arena_strndup(arena *a, const char *s, size_t len)
         return arena_strndup_any(a, s, len);
     char *copy = a->next;
     a->next += len + 1;
-    if (len >= 8) {
-        store_u64(copy, load_u64(s));
-        store_u64(copy + len - 8, load_u64(s + len - 8));
-    } else if (len >= 4) {
-        store_u32(copy, load_u32(s));
-        store_u32(copy + len - 4, load_u32(s + len - 4));
-    } else if (len > 0) {
-        copy[0] = s[0];
-        copy[len / 2] = s[len / 2];
-        copy[len - 1] = s[len - 1];
-    }
+    copy_short(copy, s, len);
     copy[len] = '\0';
     return copy;
 }

@@ -319,6 +319,16 @@ static const char *task_name_problem(const char *name, size_t len,
     return NULL;
 }
 
+/* task_name_problem() without a call for most names: printable ASCII of
+ * a sensible length. */
+static inline const char *name_problem(const char *name, size_t len,
+                                       int printable_ascii)
+{
+    if (printable_ascii && len - 1 < TASK_NAME_MAX_BYTES)
+        return NULL;
+    return task_name_problem(name, len, printable_ascii);
+}
+
 /* strlen(name), and in *printable_ascii whether every byte is printable
  * ASCII -- the common case, which needs no UTF-8 check. */
 static size_t measure_name(const char *name, int *printable_ascii)
@@ -404,10 +414,7 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
     }
     int printable;
     size_t len = measure_name(name, &printable);
-    /* Most names are printable ASCII of a sensible length: no call. */
-    const char *problem = printable && len - 1 < TASK_NAME_MAX_BYTES
-                              ? NULL
-                              : task_name_problem(name, len, printable);
+    const char *problem = name_problem(name, len, printable);
     if (problem != NULL) {
         dag_build_error(dag, DAGLIB_INVALID,
                         "'%.64s' cannot be a task name of DAG '%s': %s", name,
@@ -509,6 +516,13 @@ static int store_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
     return dag_ok(dag);
 }
 
+/* Whether t is a task, named name[0..len). */
+static inline int is_task_named(const daglib_dag *dag, uint32_t t,
+                                const char *name, uint32_t len)
+{
+    return t < dag->n_tasks && task_has_name(dag, t, name, len);
+}
+
 /* The task named upstream if one of the DAG's guesses (dag.h) is right,
  * for the k-th reference of task `from`; else NAME_NOT_FOUND. */
 static uint32_t guess_ref(const daglib_dag *dag, uint32_t from, uint32_t k,
@@ -516,15 +530,12 @@ static uint32_t guess_ref(const daglib_dag *dag, uint32_t from, uint32_t k,
 {
     /* The first guess is right as a rule: checked on its own, it waits on
      * nothing the others load. */
-    uint32_t t = dag->next_referred;
-    if (t < dag->n_tasks && task_has_name(dag, t, upstream, len))
-        return t;
-    t = from - dag->ref_distance[k];
-    if (t < dag->n_tasks && task_has_name(dag, t, upstream, len))
-        return t;
-    t = dag->ref_target[k];
-    if (t < dag->n_tasks && task_has_name(dag, t, upstream, len))
-        return t;
+    if (is_task_named(dag, dag->next_referred, upstream, len))
+        return dag->next_referred;
+    if (is_task_named(dag, from - dag->ref_distance[k], upstream, len))
+        return from - dag->ref_distance[k];
+    if (is_task_named(dag, dag->ref_target[k], upstream, len))
+        return dag->ref_target[k];
     return NAME_NOT_FOUND;
 }
 
@@ -557,7 +568,7 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
     }
     const char *problem = target != NAME_NOT_FOUND
                               ? NULL
-                              : task_name_problem(upstream, len, printable);
+                              : name_problem(upstream, len, printable);
     if (problem != NULL)
         return dag_build_error(dag, DAGLIB_INVALID,
                                "task '%s' was given %s '%.64s' that cannot be "

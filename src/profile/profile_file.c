@@ -102,27 +102,6 @@ static inline int bytes_reserve(bytes *b, size_t extra)
     return bytes_grow(b, extra);
 }
 
-/* memcpy for the few bytes of a name, without a call: two overlapping
- * loads and stores cover any length from 4 to 16. */
-static inline void copy_bytes(unsigned char *to, const void *from, size_t n)
-{
-    const unsigned char *s = from;
-    if (n > 16) {
-        memcpy(to, s, n);
-    } else if (n >= 8) { /* both loads before the stores: they overlap */
-        uint64_t head = load_u64(s), tail = load_u64(s + n - 8);
-        store_u64(to, head);
-        store_u64(to + n - 8, tail);
-    } else if (n >= 4) {
-        uint32_t head = load_u32(s), tail = load_u32(s + n - 4);
-        store_u32(to, head);
-        store_u32(to + n - 4, tail);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            to[i] = s[i];
-    }
-}
-
 static void bytes_free(bytes *b)
 {
     free(b->data);
@@ -167,7 +146,7 @@ static inline unsigned char *enc_STRING(unsigned char *p, const char *s,
                                         size_t n)
 {
     p = varint_put_long(p, (int64_t)n);
-    copy_bytes(p, s, n);
+    copy_short(p, s, n);
     return p + n;
 }
 
