@@ -426,8 +426,9 @@ DAGLIB_EXTERN int daglib_dag_set_meta_dir(daglib_dag *dag, const char *root);
  * them.  A DAG keeps its threads when its worker count goes down.  When
  * the DAG is freed its threads wait for the next DAG to run; the process
  * keeps the threads of one freed DAG so (the one with most), until
- * daglib_release_memory() or the end of the process.  A child process
- * made by fork() makes threads of its own.
+ * daglib_release_memory() or the end of the process (a program that
+ * unloads the library calls it first).  A child process made by fork()
+ * makes threads of its own.
  * Returns DAGLIB_OK or DAGLIB_INVALID (a sticky build error). */
 DAGLIB_EXTERN int daglib_dag_set_workers(daglib_dag *dag, int workers);
 

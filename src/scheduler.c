@@ -968,26 +968,15 @@ int run_execute(run *r)
         run_single(r, &stack);
         return 0;
     }
-    /* Deal the sources out, so that workers start without stealing. */
+    /* Only as many workers as there are threads for: the others (threads
+     * or memory ran out) get no sources and never run.  The sources are
+     * dealt out, so that workers start without stealing. */
+    uint32_t helpers =
+        worker_pool_reserve(&r->memory->pool, r->n_workers - 1);
     for (uint32_t i = 0; i < p->n_sources; i++)
-        push_ready(r, &r->workers[i % r->n_workers], p->sources[i]);
-    uint32_t offered =
-        worker_pool_start(&r->memory->pool, r->n_workers - 1, helper_job, r);
-    /* A worker no thread was offered for (threads or memory ran out) never
-     * runs: the others steal its deque, but its overflow stack only its
-     * owner reads -- it goes to the caller's.  The run is the same, on
-     * fewer threads. */
-    worker *caller = &r->workers[0];
-    for (uint32_t i = offered + 1; i < r->n_workers; i++) {
-        worker *absent = &r->workers[i];
-        while (absent->overflow != PLAN_NO_NODE) {
-            uint32_t n = absent->overflow;
-            absent->overflow = r->outputs[n].result.capacity;
-            r->outputs[n].result.capacity = caller->overflow;
-            caller->overflow = n;
-        }
-    }
-    worker_loop(caller);
+        push_ready(r, &r->workers[i % (helpers + 1)], p->sources[i]);
+    worker_pool_post(r->memory->pool, helpers, helper_job, r);
+    worker_loop(&r->workers[0]);
     worker_pool_wait(r->memory->pool);
     return 0;
 }

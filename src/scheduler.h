@@ -75,9 +75,10 @@ typedef struct task_times {
 
 struct run;
 
-/* What a DAG keeps from one run to the next: the node states and the
- * single worker's stack.  Handing them back and getting fresh pages at the
- * next run would cost a page fault per 4 KiB, more than the run itself. */
+/* What a DAG keeps from one run to the next: the node states, the single
+ * worker's stack and the workers' threads.  Handing the memory back and
+ * getting fresh pages at the next run would cost a page fault per 4 KiB,
+ * more than the run itself; making threads, twenty times a small run. */
 typedef struct run_memory {
     node_state *states;   /* capacity + 1, zeroed before each run */
     node_output *outputs; /* capacity + 1, never zeroed */
@@ -169,8 +170,9 @@ int run_init(run *r, const plan *p, const struct daglib_dag *dag,
  * DAGLIB_NOMEM (the value is then unchanged). */
 int split_into_chunks(daglib_value *list, uint32_t n);
 
-/* Execute every node; returns when all are done.  0, or -1 when a worker
- * thread could not start (the nodes then run on the threads that did). */
+/* Execute every node; returns when all are done.  0, or -1 when memory
+ * runs out for a one-worker run's stack.  Workers no thread could be made
+ * for do not run: the others run their share. */
 int run_execute(run *r);
 
 /* Release everything the run still holds (results, messages, workers). */

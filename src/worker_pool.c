@@ -2,8 +2,7 @@
  * worker_pool.c -- see worker_pool.h.
  *
  * A job is posted as a count of slots; each thread that wakes takes the
- * next slot, so threads are interchangeable and one made during a post
- * takes part like the others.  A process that forked after a run has
+ * next slot, so threads are interchangeable.  A process that forked after a run has
  * the pool's memory but none of its threads: the pool notices (a fork
  * count kept by pthread_atfork) and makes new ones.
  */
@@ -24,7 +23,7 @@ struct worker_pool {
     uint32_t next_slot; /* the next one a thread takes */
     uint32_t unfinished;
     int stop;
-    unsigned forks; /* fork_count when the threads were made */
+    unsigned forks; /* fork_count when the pool was made */
 };
 
 /* A freed DAG's pool, its threads waiting, for the next DAG to take: a
@@ -130,41 +129,46 @@ static uint32_t add_threads(worker_pool *pool, uint32_t n)
     return pool->n_threads;
 }
 
-uint32_t worker_pool_start(worker_pool **pool_ptr, uint32_t n, pool_job job,
-                           void *ctx)
+uint32_t worker_pool_reserve(worker_pool **pool_ptr, uint32_t n)
 {
     if (n == 0)
         return 0;
-    pthread_once(&fork_watch, watch_forks);
     worker_pool *pool = *pool_ptr != NULL ? *pool_ptr : take_spare();
     if (pool != NULL && foreign(pool)) {
         forget(pool);
         pool = NULL;
     }
-    *pool_ptr = pool;
     if (pool == NULL) {
-        if ((pool = malloc(sizeof *pool)) == NULL)
-            return 0;
-        if (pool_init(pool) != 0) {
+        pthread_once(&fork_watch, watch_forks);
+        if ((pool = malloc(sizeof *pool)) != NULL && pool_init(pool) != 0) {
             free(pool);
-            return 0;
+            pool = NULL;
         }
-        *pool_ptr = pool;
     }
+    *pool_ptr = pool;
+    if (pool == NULL)
+        return 0;
     uint32_t have = add_threads(pool, n);
-    if (n > have)
-        n = have;
+    return n < have ? n : have;
+}
+
+void worker_pool_post(worker_pool *pool, uint32_t n, pool_job job, void *ctx)
+{
+    if (n == 0)
+        return;
     pthread_mutex_lock(&pool->lock);
     pool->job = job;
     pool->ctx = ctx;
     pool->n_slots = n;
     pool->next_slot = 0;
     pool->unfinished = n;
-    /* As many threads as there are slots: a pool may have more. */
-    for (uint32_t i = 0; i < n; i++)
-        pthread_cond_signal(&pool->posted);
     pthread_mutex_unlock(&pool->lock);
-    return n;
+    /* As many threads as there are slots: a pool may have more. */
+    if (n == pool->n_threads)
+        pthread_cond_broadcast(&pool->posted);
+    else
+        for (uint32_t i = 0; i < n; i++)
+            pthread_cond_signal(&pool->posted);
 }
 
 void worker_pool_wait(worker_pool *pool)
@@ -178,7 +182,6 @@ void worker_pool_wait(worker_pool *pool)
     pool->next_slot = pool->n_slots;
     while (pool->unfinished > 0)
         pthread_cond_wait(&pool->done, &pool->lock);
-    pool->n_slots = 0;
     pthread_mutex_unlock(&pool->lock);
 }
 

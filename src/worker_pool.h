@@ -19,14 +19,17 @@ typedef struct worker_pool worker_pool;
 /* What a helper thread runs: its slot of the job, 0 .. n - 1. */
 typedef void (*pool_job)(void *ctx, uint32_t slot);
 
-/* Offer job(ctx, slot) for slots 0 .. n - 1, each to a thread of *pool
- * (when *pool is NULL, the pool a freed DAG left, or a new one; threads
- * added as needed), and return at once.
- * Returns how many slots are offered: n, or fewer when memory or threads
- * ran out.  A slot may not run at all (worker_pool_wait()): the caller's
+/* Threads for n slots in *pool: when *pool is NULL, the pool a freed DAG
+ * left, or a new one; threads added as needed.  Returns how many slots
+ * can be offered: n, or fewer when memory or threads ran out. */
+uint32_t worker_pool_reserve(worker_pool **pool, uint32_t n);
+
+/* Offer job(ctx, slot) for slots 0 .. n - 1 (n at most what
+ * worker_pool_reserve() gave), each to a thread of the pool, and return
+ * at once.  A slot may not run at all (worker_pool_wait()): the caller's
  * own work has to cover whatever the slots do not. */
-uint32_t worker_pool_start(worker_pool **pool, uint32_t n, pool_job job,
-                           void *ctx);
+void worker_pool_post(worker_pool *pool, uint32_t n, pool_job job,
+                      void *ctx);
 
 /* Once the job's work is all done (the caller's share covers what the
  * slots did not get to): wait for the slots still running, and drop
