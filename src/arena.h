@@ -69,7 +69,7 @@ void arena_free(arena *a);
  * its run, and for the generations its name table outgrew (a rebuild asks
  * for them all again), but never for more than twice what the process's
  * mappings once added up to in use, nor 1 GiB.  The cache is shared by
- * the process's DAGs, under a mutex taken once per array.
+ * the process's DAGs, under a mutex taken once or twice per array.
  * big_free() takes what big_alloc() gave, and NULL.
  */
 /* count * size zeroed bytes (at least one), or NULL when memory runs out

@@ -34,12 +34,27 @@ static struct {
     big_header *slot[BIG_CACHE_SLOTS];
     size_t slot_mapped[BIG_CACHE_SLOTS]; /* slot[i]->mapped, without a
                                           * miss per kept mapping */
+    uint64_t slot_kept_at[BIG_CACHE_SLOTS]; /* `keeps` when kept */
+    uint64_t keeps;                         /* mappings kept so far */
     unsigned count;
     size_t kept_bytes; /* in slot[] */
     size_t live_bytes; /* mapped and in use */
     size_t peak_bytes; /* the most live_bytes has been since the start or
                         * the last big_cache_release() */
-} big_cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, {0}, 0, 0, 0, 0};
+} big_cache = {PTHREAD_MUTEX_INITIALIZER, {NULL}, {0}, {0}, 0, 0, 0, 0, 0};
+
+/* Under the lock: take kept slot i out (the last one moves into its
+ * place). */
+static big_header *remove_slot(unsigned i)
+{
+    big_header *h = big_cache.slot[i];
+    unsigned last = --big_cache.count;
+    big_cache.slot[i] = big_cache.slot[last];
+    big_cache.slot_mapped[i] = big_cache.slot_mapped[last];
+    big_cache.slot_kept_at[i] = big_cache.slot_kept_at[last];
+    big_cache.kept_bytes -= h->mapped;
+    return h;
+}
 
 static void count_live_locked(size_t mapped)
 {
@@ -55,11 +70,22 @@ static void count_live(size_t mapped)
     pthread_mutex_unlock(&big_cache.lock);
 }
 
+/* The cache's lock is held across a fork, so that a child's copy is never
+ * locked by a thread the child does not have. */
+static pthread_once_t fork_watch = PTHREAD_ONCE_INIT;
+static void before_fork(void) { pthread_mutex_lock(&big_cache.lock); }
+static void after_fork(void) { pthread_mutex_unlock(&big_cache.lock); }
+static void watch_forks(void)
+{
+    pthread_atfork(before_fork, after_fork, after_fork);
+}
+
 /* The smallest kept mapping of at least bytes (and not twice as many), or
  * NULL: the closest fit leaves the bigger ones to the arrays that need
  * them. */
 static big_header *take_cached(size_t bytes)
 {
+    pthread_once(&fork_watch, watch_forks);
     pthread_mutex_lock(&big_cache.lock);
     unsigned best = big_cache.count;
     for (unsigned i = 0; i < big_cache.count; i++) {
@@ -70,23 +96,22 @@ static big_header *take_cached(size_t bytes)
     }
     big_header *found = NULL;
     if (best < big_cache.count) {
-        found = big_cache.slot[best];
-        big_cache.count--;
-        big_cache.slot[best] = big_cache.slot[big_cache.count];
-        big_cache.slot_mapped[best] = big_cache.slot_mapped[big_cache.count];
-        big_cache.kept_bytes -= found->mapped;
+        found = remove_slot(best);
         count_live_locked(found->mapped);
     }
     pthread_mutex_unlock(&big_cache.lock);
     return found;
 }
 
-/* A mapping is no longer in use: kept if there is room (twice what the
+/* A mapping is no longer in use: kept if it fits the room (twice what the
  * process's mappings once added up to, arena.h); 1 if kept, 0 if the
- * caller unmaps it.  When the cache is full, the mapping freed last is the
- * one handed back: a rebuild asks for what its DAG freed first as much. */
+ * caller unmaps it.  Room is made by handing back the mappings kept
+ * longest: after a big DAG, the smaller ones that followed would
+ * otherwise find the cache full of what nobody asks for any more. */
 static int mapping_freed(big_header *h)
 {
+    big_header *evicted[BIG_CACHE_SLOTS];
+    unsigned n_evicted = 0;
     int kept = 0;
     pthread_mutex_lock(&big_cache.lock);
     big_cache.live_bytes -= h->mapped;
@@ -95,15 +120,25 @@ static int mapping_freed(big_header *h)
                       : BIG_CACHE_MAX_BYTES;
     /* kept_bytes <= room always: the peak only grows until a release
      * empties the cache. */
-    if (big_cache.count < BIG_CACHE_SLOTS &&
-        h->mapped <= room - big_cache.kept_bytes) {
-        big_cache.slot[big_cache.count] = h;
-        big_cache.slot_mapped[big_cache.count] = h->mapped;
-        big_cache.count++;
+    if (h->mapped <= room) {
+        while (big_cache.count == BIG_CACHE_SLOTS ||
+               h->mapped > room - big_cache.kept_bytes) {
+            unsigned oldest = 0;
+            for (unsigned i = 1; i < big_cache.count; i++)
+                if (big_cache.slot_kept_at[i] < big_cache.slot_kept_at[oldest])
+                    oldest = i;
+            evicted[n_evicted++] = remove_slot(oldest);
+        }
+        unsigned k = big_cache.count++;
+        big_cache.slot[k] = h;
+        big_cache.slot_mapped[k] = h->mapped;
+        big_cache.slot_kept_at[k] = ++big_cache.keeps;
         big_cache.kept_bytes += h->mapped;
         kept = 1;
     }
     pthread_mutex_unlock(&big_cache.lock);
+    for (unsigned i = 0; i < n_evicted; i++)
+        munmap(evicted[i], evicted[i]->mapped);
     return kept;
 }
 
