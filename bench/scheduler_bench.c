@@ -374,9 +374,10 @@ static profiling_cell measure_profiling(const shape *s, int workers,
     return cell;
 }
 
-/* ---- whether the CPUs share a core ---------------------------------------- */
+/* ---- whether the CPUs slow each other -------------------------------------- */
 
 static atomic_int neighbour_stop;
+static atomic_int neighbour_pinned; /* 1 pinned, -1 could not be */
 
 static int pin_to_cpu(pthread_t thread, int cpu)
 {
@@ -388,9 +389,11 @@ static int pin_to_cpu(pthread_t thread, int cpu)
 
 static void *busy_neighbour(void *arg)
 {
-    (void)arg;
-    if (pin_to_cpu(pthread_self(), 1) != 0)
+    if (pin_to_cpu(pthread_self(), *(const int *)arg) != 0) {
+        atomic_store(&neighbour_pinned, -1);
         return NULL;
+    }
+    atomic_store(&neighbour_pinned, 1);
     volatile uint64_t x = 1;
     while (!atomic_load_explicit(&neighbour_stop, memory_order_relaxed))
         for (int i = 0; i < 1000; i++)
@@ -413,31 +416,41 @@ static double integer_work_ns(void)
     return (double)(bench_now_ns() - t0);
 }
 
-/* How much slower integer work on CPU 0 runs while CPU 1 is busy with
- * the same kind of work (1.0: not at all; this guest has shown 1.0 and
- * 1.6 at different times), or 0 when it cannot be told. */
+/* How much longer integer work on one CPU takes while another is busy
+ * with the same kind of work (1.0: not at all), or 0 when it cannot be
+ * told (fewer than two CPUs to run on, or a thread not pinned). */
 static double shared_core_slowdown(void)
 {
     cpu_set_t saved;
-    if (sysconf(_SC_NPROCESSORS_ONLN) < 2 ||
-        pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) != 0 ||
-        pin_to_cpu(pthread_self(), 0) != 0)
+    if (pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) != 0)
         return 0;
-    double ratios[5];
-    for (int k = 0; k < 5; k++) {
+    int cpus[2], found = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++)
+        if (CPU_ISSET(cpu, &saved))
+            cpus[found++] = cpu;
+    if (found < 2 || pin_to_cpu(pthread_self(), cpus[0]) != 0)
+        return 0;
+    double ratios[5], slowdown = 0;
+    int k = 0;
+    for (; k < 5; k++) {
         double alone = integer_work_ns();
         atomic_store(&neighbour_stop, 0);
+        atomic_store(&neighbour_pinned, 0);
         pthread_t neighbour;
-        if (pthread_create(&neighbour, NULL, busy_neighbour, NULL) != 0)
-            return 0;
+        if (pthread_create(&neighbour, NULL, busy_neighbour, &cpus[1]) != 0)
+            break;
         pause_briefly();
         double beside = integer_work_ns();
         atomic_store(&neighbour_stop, 1);
         pthread_join(neighbour, NULL);
+        if (atomic_load(&neighbour_pinned) != 1)
+            break;
         ratios[k] = beside / alone;
     }
+    if (k == 5)
+        slowdown = median(ratios, 5);
     pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
-    return median(ratios, 5);
+    return slowdown;
 }
 
 static void profiling(const shape *fan_out)
