@@ -1,7 +1,6 @@
 /*
  * arena.c -- chunks of at least ARENA_CHUNK_BYTES, carved front to back.
  * A request larger than a chunk gets a chunk of its own.
- * The big arrays are big_array.c's.
  */
 #include <stdalign.h>
 #include <stdint.h>

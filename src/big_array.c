@@ -1,5 +1,5 @@
 /*
- * big_array.c -- the big arrays of arena.h: from MAPPED_MIN_BYTES,
+ * big_array.c -- the big arrays of big_array.h: from MAPPED_MIN_BYTES,
  * mappings of their own with a 16-byte header saying how much was mapped,
  * and a cache of freed ones; smaller ones from malloc.
  */
@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "arena.h"
+#include "big_array.h"
 
 #define MAPPED_MIN_BYTES ((size_t)64 << 10)
 /* Enough for every mapping of a DAG of millions of tasks with its plan and
@@ -104,7 +104,7 @@ static big_header *take_cached(size_t bytes)
 }
 
 /* A mapping is no longer in use: kept if it fits the room (twice what the
- * process's mappings once added up to, arena.h); 1 if kept, 0 if the
+ * process's mappings once added up to, big_array.h); 1 if kept, 0 if the
  * caller unmaps it.  Room is made by handing back the mappings kept
  * longest: after a big DAG, the smaller ones that followed would
  * otherwise find the cache full of what nobody asks for any more. */

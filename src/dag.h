@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "big_array.h"
 #include "daglib.h"
 #include "error.h"
 #include "meta_path.h"
@@ -118,7 +119,7 @@ struct daglib_dag {
     int error_is_sticky;
 
     arena strings; /* names, descriptions, task extras */
-    /* Tasks and references in blocks that never move (arena.h's
+    /* Tasks and references in blocks that never move (big_array.h's
      * block_of): task i is task_blocks[block][offset]. */
     daglib_task *task_blocks[GROW_BLOCKS];
     task_links *link_blocks[GROW_BLOCKS]; /* numbered as the tasks */

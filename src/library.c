@@ -5,7 +5,7 @@
  */
 #include <stdlib.h>
 
-#include "arena.h"
+#include "big_array.h"
 #include "daglib.h"
 #include "worker_pool.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
+#include "big_array.h"
 #include "name_table.h"
 #include "unaligned.h"
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "big_array.h"
 #include "test.h"
 
 #define PAGE 4096u
