@@ -2,9 +2,9 @@
  * worker_pool.c -- see worker_pool.h.
  *
  * A job is posted as a count of slots; each thread that wakes takes the
- * next slot, so threads are interchangeable.  A process that forked after a run has
- * the pool's memory but none of its threads: the pool notices (a fork
- * count kept by pthread_atfork) and makes new ones.
+ * next slot, so threads are interchangeable.  A process that forked after
+ * a run has the pool's memory but none of its threads: the pool notices
+ * (a fork count kept by pthread_atfork) and makes new ones.
  */
 #include <pthread.h>
 #include <stdlib.h>

@@ -86,6 +86,26 @@ int test_system(const char *fmt, ...)
     return WEXITSTATUS(status);
 }
 
+unsigned long long test_proc_status(const char *field)
+{
+    char *status = test_read_file("/proc/self/status", NULL);
+    if (status == NULL)
+        return 0;
+    unsigned long long value = 0;
+    size_t n = strlen(field);
+    for (const char *line = status; line != NULL;) {
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
+            sscanf(line + n + 1, "%llu", &value);
+            break;
+        }
+        line = strchr(line, '\n');
+        if (line != NULL)
+            line++;
+    }
+    free(status);
+    return value;
+}
+
 char *test_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

@@ -86,6 +86,10 @@ int test_system(const char *fmt, ...) DAGLIB_PRINTF(1, 2);
  * NULL, gets the length), or NULL when it cannot be read. */
 char *test_read_file(const char *path, size_t *len);
 
+/* The number after "field:" in /proc/self/status (VmSize in KiB,
+ * Threads...), or 0 when it cannot be read. */
+unsigned long long test_proc_status(const char *field);
+
 /* Write len bytes to path (created or truncated); fails the test on error. */
 void test_write_file(const char *path, const void *data, size_t len);
 

@@ -1480,19 +1480,6 @@ TEST(profile_reader_refuses_lying_counts_and_lengths)
 }
 
 /* Virtual memory of this process, from /proc/self/status; 0 if unknown. */
-static unsigned long long vm_size(void)
-{
-    char *status = test_read_file("/proc/self/status", NULL);
-    if (status == NULL)
-        return 0;
-    const char *line = strstr(status, "VmSize:");
-    unsigned long long kib = 0;
-    if (line != NULL)
-        sscanf(line + 7, "%llu", &kib);
-    free(status);
-    return kib * 1024;
-}
-
 /* In a child process that cannot map 32 MiB more than it has: both
  * engines read path's good records and stop with `because`.  A reader
  * that allocated what a lying size claims dies here or says "out of
@@ -1502,7 +1489,7 @@ static void check_no_huge_allocation(const char *path, const char *because)
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
-        unsigned long long vm = vm_size();
+        unsigned long long vm = test_proc_status("VmSize") * 1024;
         if (vm > 0) {
             struct rlimit rl = {vm + (32ull << 20), vm + (32ull << 20)};
             CHECK(setrlimit(RLIMIT_AS, &rl) == 0);

@@ -430,17 +430,10 @@ TEST(scheduler_runs_independent_tasks_at_the_same_time)
     daglib_dag_free(dag);
 }
 
-/* The process's threads, from /proc/self/status. */
+/* The process's threads. */
 static int thread_count(void)
 {
-    FILE *status = fopen("/proc/self/status", "r");
-    CHECK(status != NULL);
-    char line[256];
-    int threads = -1;
-    while (fgets(line, sizeof line, status) != NULL)
-        if (sscanf(line, "Threads: %d", &threads) == 1)
-            break;
-    fclose(status);
+    int threads = (int)test_proc_status("Threads");
     CHECK(threads > 0);
     return threads;
 }
