@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "big_array.h"
 #include "dag.h"
 #include "profiler.h"
 
@@ -63,10 +64,37 @@ static profile_log_chunk *pop_spare(profile_log *log)
     return top;
 }
 
+static uint32_t slab_chunks(uint32_t k)
+{
+    return (uint32_t)PROFILE_LOG_SLAB_FIRST << k;
+}
+
+/* The next chunk of the log's last slab, or of a new one; faulted in. */
+static profile_log_chunk *carve_chunk(profile_log *log)
+{
+    if (log->n_slabs == 0 ||
+        log->slab_carved == slab_chunks(log->n_slabs - 1)) {
+        if (log->n_slabs == PROFILE_LOG_SLABS)
+            return NULL;
+        /* One chunk more than it holds: room to align the first. */
+        void *slab = big_alloc_block((size_t)slab_chunks(log->n_slabs) + 1,
+                                     sizeof(profile_log_chunk));
+        if (slab == NULL)
+            return NULL;
+        log->slabs[log->n_slabs++] = slab;
+        log->slab_carved = 0;
+    }
+    char *slab = log->slabs[log->n_slabs - 1];
+    size_t skip = (size_t)(-(uintptr_t)slab & (_Alignof(profile_log_chunk) - 1));
+    size_t from = skip + (size_t)log->slab_carved++ * sizeof(profile_log_chunk);
+    big_block_prefault(slab, from, sizeof(profile_log_chunk));
+    return (profile_log_chunk *)(slab + from);
+}
+
 static profile_log_chunk *new_chunk(profile_log *log)
 {
     profile_log_chunk *chunk = pop_spare(log);
-    if (chunk == NULL && (chunk = malloc(sizeof *chunk)) == NULL)
+    if (chunk == NULL && (chunk = carve_chunk(log)) == NULL)
         return NULL;
     atomic_init(&chunk->count, 0);
     atomic_init(&chunk->next, NULL);
@@ -309,25 +337,29 @@ static void *profiler_main(void *arg)
     return NULL;
 }
 
-static void free_chunks(profile_log_chunk *chunk)
+int profile_log_init(profile_log *log)
 {
-    while (chunk != NULL) {
-        profile_log_chunk *next =
-            atomic_load_explicit(&chunk->next, memory_order_relaxed);
-        free(chunk);
-        chunk = next;
-    }
+    memset(log, 0, sizeof *log);
+    atomic_init(&log->lost, 0);
+    atomic_init(&log->spares, NULL);
+    log->head = log->tail = new_chunk(log);
+    return log->head != NULL ? 0 : -1;
+}
+
+void profile_log_release(profile_log *log)
+{
+    for (uint32_t k = 0; k < log->n_slabs; k++)
+        big_free(log->slabs[k]);
+    log->n_slabs = 0;
+    log->head = log->tail = NULL;
 }
 
 static void free_logs(profiler *pr)
 {
     if (pr->logs == NULL)
         return;
-    for (uint32_t w = 0; w < pr->n_logs; w++) {
-        free_chunks(pr->logs[w].head);
-        free_chunks(atomic_load_explicit(&pr->logs[w].spares,
-                                         memory_order_relaxed));
-    }
+    for (uint32_t w = 0; w < pr->n_logs; w++)
+        profile_log_release(&pr->logs[w]);
     free(pr->logs);
 }
 
@@ -358,16 +390,11 @@ int profiler_start(profiler **out, run *r, const char *root,
     }
     memset(pr->logs, 0, logs_bytes);
     for (uint32_t w = 0; w < pr->n_logs; w++) {
-        profile_log *log = &pr->logs[w];
-        atomic_init(&log->lost, 0);
-        atomic_init(&log->spares, NULL);
-        profile_log_chunk *first = new_chunk(log);
-        if (first == NULL) {
+        if (profile_log_init(&pr->logs[w]) != 0) {
             profiler_free(pr);
             return error_set(err, DAGLIB_NOMEM,
                              "out of memory starting profiling");
         }
-        log->head = log->tail = first;
     }
 
     int rc = profile_file_create(root, dag_name, dag_description, codec,

@@ -44,11 +44,24 @@ typedef struct profile_log_chunk {
     profile_event events[PROFILE_LOG_CHUNK];
 } profile_log_chunk;
 
+/* A log's chunks are carved from slabs of its own, big arrays
+ * (big_array.h) of PROFILE_LOG_SLAB_FIRST << k chunks for slab k: freed
+ * with the log, they are kept for the next run's logs already faulted in.
+ * A worker can run far ahead of the profiler's thread (a run of empty
+ * tasks notes an event in a few nanoseconds, the encoding takes tens), so
+ * a run may fill megabytes of chunks; as malloc's, they came back as fresh
+ * pages at every run, a page fault per 4 KiB on the workers' path. */
+#define PROFILE_LOG_SLAB_FIRST 4
+#define PROFILE_LOG_SLABS 21 /* over 2^32 events: more than a run has nodes */
+
 typedef struct profile_log {
     /* the worker's end */
     _Alignas(64) profile_log_chunk *tail;
     uint32_t tail_count;
     _Atomic int lost; /* a chunk could not be allocated */
+    void *slabs[PROFILE_LOG_SLABS];
+    uint32_t n_slabs;
+    uint32_t slab_carved; /* chunks taken from the last slab */
     /* Chunks the profiler has read, handed back for the worker to fill
      * again (a stack linked through `next`: the profiler pushes, the
      * worker pops), so a long run cycles through a few warm chunks
@@ -110,7 +123,13 @@ int profiler_start(profiler **out, run *r, const char *root,
 const char *profiler_run_id(const profiler *pr);
 const char *profiler_path(const profiler *pr);
 
-/* Slow path of profiler_task_done: start a new chunk.  0 or -1. */
+/* An empty log with its first chunk (0), or -1 when memory runs out;
+ * profile_log_release() hands its slabs back, also after a failed init. */
+int profile_log_init(profile_log *log);
+void profile_log_release(profile_log *log);
+
+/* Slow path of profiler_task_done: start a new chunk.  0, or -1 with
+ * `lost` set when memory runs out. */
 int profile_log_extend(profile_log *log);
 
 /* Worker w finished node n, with outcome st and out and times.  Hot

@@ -208,6 +208,10 @@ TEST_ENTRY(profiling_runtimes_leave_out_skipping_nodes)
 TEST_ENTRY(profiling_runtimes_leave_out_handing_on_many_successors)
 TEST_ENTRY(profiling_runtimes_leave_out_freeing_a_joins_arguments)
 TEST_ENTRY(profiling_runtimes_leave_out_a_failed_tasks_result)
+TEST_ENTRY(profiling_log_chunks_are_aligned_apart_and_from_growing_slabs)
+TEST_ENTRY(profiling_log_out_of_memory_loses_events_not_the_log)
+TEST_ENTRY(profiling_log_memory_is_kept_for_the_next_run)
+TEST_ENTRY(profiling_every_refused_big_array_ends_the_run_cleanly)
 
 
 /* ---- reading profiling files (test_profile_reader.c) ---- */

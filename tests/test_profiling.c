@@ -10,13 +10,16 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "avro_container.h"
+#include "big_array.h"
 #include "profile_schema.h"
+#include "profiler.h"
 #include "test.h"
 
 /* ---- reading a file back with avro-c -------------------------------------- */
@@ -933,4 +936,137 @@ TEST(profiling_runtimes_agree_with_clock_gettime_from_1_ms_to_1_s)
     if (!agreed)
         FAIL("%s", why);
     daglib_dag_free(dag);
+}
+
+/* ---- the workers' logs ------------------------------------------------------ */
+
+/* Chunks 1, 4, 12, 28, 60 end slabs 0-4 (PROFILE_LOG_SLAB_FIRST << k). */
+#define LOG_CHUNKS_IN_FOUR_SLABS 60
+
+/* A worker far ahead of the profiler's thread: chunks added, none read. */
+static void fill_log(profile_log *log, int chunks)
+{
+    for (int i = 1; i < chunks; i++)
+        CHECK(profile_log_extend(log) == 0);
+}
+
+TEST(profiling_log_chunks_are_aligned_apart_and_from_growing_slabs)
+{
+    profile_log log;
+    CHECK(profile_log_init(&log) == 0);
+    memset(log.tail->events, 0, sizeof log.tail->events);
+    for (int i = 1; i < 28; i++) {
+        CHECK(profile_log_extend(&log) == 0);
+        CHECK(((uintptr_t)log.tail & 63) == 0);
+        memset(log.tail->events, i, sizeof log.tail->events);
+    }
+    CHECK_INT_EQ(log.n_slabs, 3); /* 4 + 8 + 16 chunks */
+    /* Each chunk still holds what was written into it: none overlap. */
+    int i = 0;
+    for (profile_log_chunk *c = log.head; c != NULL;
+         c = atomic_load(&c->next), i++) {
+        const unsigned char *bytes = (const unsigned char *)c->events;
+        CHECK(bytes[0] == i && bytes[sizeof c->events - 1] == i);
+    }
+    CHECK_INT_EQ(i, 28);
+    profile_log_release(&log);
+}
+
+TEST(profiling_log_out_of_memory_loses_events_not_the_log)
+{
+    profile_log log;
+    big_fail_arm(1);
+    CHECK(profile_log_init(&log) == -1);
+    big_fail_disarm();
+    profile_log_release(&log);
+
+    CHECK(profile_log_init(&log) == 0);
+    fill_log(&log, PROFILE_LOG_SLAB_FIRST); /* slab 0 full */
+    profile_log_chunk *full = log.tail;
+    big_fail_arm(1);
+    CHECK(profile_log_extend(&log) == -1);
+    CHECK(big_fail_disarm() == 1);
+    CHECK(atomic_load(&log.lost) == 1);
+    CHECK(log.tail == full && atomic_load(&full->next) == NULL);
+    /* The next event tries again, and gets a chunk. */
+    CHECK(profile_log_extend(&log) == 0);
+    CHECK(atomic_load(&full->next) == log.tail);
+    CHECK_INT_EQ(log.n_slabs, 2);
+    profile_log_release(&log);
+}
+
+static long log_faults(void)
+{
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    profile_log log;
+    CHECK(profile_log_init(&log) == 0);
+    fill_log(&log, LOG_CHUNKS_IN_FOUR_SLABS);
+    for (profile_log_chunk *c = log.head; c != NULL; c = atomic_load(&c->next))
+        memset(c->events, 1, sizeof c->events);
+    profile_log_release(&log);
+    getrusage(RUSAGE_SELF, &after);
+    return after.ru_minflt - before.ru_minflt;
+}
+
+TEST(profiling_log_memory_is_kept_for_the_next_run)
+{
+    daglib_release_memory();
+    long fresh = log_faults();
+    /* Two MiB a page fault per 4 KiB... */
+    CHECK(fresh > (long)(LOG_CHUNKS_IN_FOUR_SLABS * sizeof(profile_log_chunk) /
+                         8192));
+    /* ...which the next log finds kept. */
+    long again = log_faults();
+    CHECK(again < fresh / 10);
+    daglib_release_memory();
+}
+
+/* Refuse each big array a profiled run asks for, in turn: the run ends
+ * with an error saying so or without one, never a crash; a file it leaves
+ * reads cleanly, with no more records than tasks; the next run is whole. */
+TEST(profiling_every_refused_big_array_ends_the_run_cleanly)
+{
+    enum { TASKS = 6000 };
+    for (int workers = 1; workers <= 2; workers++) {
+        daglib_dag *dag = daglib_dag_new("refused", NULL, DAGLIB_PROFILE);
+        daglib_task_add(dag, "source", NULL, quick, NULL);
+        for (int i = 0; i < TASKS; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "t%d", i);
+            daglib_task_input(daglib_task_add(dag, name, NULL, quick, NULL),
+                              "source");
+        }
+        daglib_dag_set_workers(dag, workers);
+        CHECK_OK(daglib_run(dag, NULL)); /* compiled: runs ask for less */
+        record *records = calloc(TASKS + 2, sizeof *records);
+        long n = 1;
+        for (; n < 1000; n++) {
+            big_fail_arm(n);
+            int rc = daglib_run(dag, NULL);
+            long asked = big_fail_disarm();
+            if (asked < n) {
+                CHECK_OK(rc);
+                break;
+            }
+            CHECK_CODE(rc, DAGLIB_NOMEM);
+            CHECK_CONTAINS(daglib_dag_errmsg(dag), "memory");
+            const char *path = daglib_dag_profile_path(dag);
+            if (path != NULL && access(path, F_OK) == 0) {
+                int clean = 0;
+                CHECK(read_records(path, records, TASKS + 2, &clean) <=
+                      TASKS + 1);
+                CHECK(clean);
+            }
+            CHECK_OK(daglib_run(dag, NULL));
+            int clean = 0;
+            CHECK_INT_EQ(read_records(daglib_dag_profile_path(dag), records,
+                                      TASKS + 2, &clean),
+                         TASKS + 1);
+            CHECK(clean);
+        }
+        CHECK(n > 1 && n < 1000); /* some refused, then none */
+        free(records);
+        daglib_dag_free(dag);
+    }
 }
