@@ -114,6 +114,41 @@ int profile_log_extend(profile_log *log)
     return 0;
 }
 
+_Static_assert(PROFILE_EVENT_FULL == PLAN_ARG_CONST,
+               "a node number leaves the event's mark free");
+
+int profiler_note_slow(profiler *pr, uint32_t w, uint32_t n,
+                       const node_state *st, const node_output *out,
+                       const task_times *times)
+{
+    profile_log *log = &pr->logs[w];
+    const uint64_t span = times->ended - times->started;
+    const int one_slot = st->status == NODE_OK && st->attempts == 1 &&
+                         out->error == NULL && span <= UINT32_MAX;
+    const uint32_t slots = one_slot ? 1 : 3;
+    int extended = 0;
+    if (log->tail_count + slots > PROFILE_LOG_CHUNK) {
+        if (profile_log_extend(log) != 0)
+            return 1;
+        extended = 1;
+    }
+    profile_event *ev = &log->tail->events[log->tail_count];
+    if (one_slot) {
+        ev[0] = (profile_event){n, (uint32_t)span, times->ended};
+    } else {
+        uint32_t outcome = (uint32_t)st->status |
+                           (uint32_t)(out->error != NULL) << 8 |
+                           (uint32_t)st->attempts << 16;
+        ev[0] = (profile_event){n | PROFILE_EVENT_FULL, outcome, times->started};
+        ev[1] = (profile_event){PROFILE_EVENT_MORE, 0, times->ended};
+        ev[2] = (profile_event){PROFILE_EVENT_MORE, 0, times->runtime};
+    }
+    log->tail_count += slots;
+    atomic_store_explicit(&log->tail->count, log->tail_count,
+                          memory_order_release);
+    return extended;
+}
+
 /* A chunk read to the end goes back to its worker. */
 static void recycle_chunk(profile_log *log, profile_log_chunk *chunk)
 {
@@ -186,12 +221,15 @@ static void write_block(profiler *pr)
     pr->write_cpu_ns += thread_cpu_ns() - cpu0;
 }
 
-static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
+/* Turn the event at ev into a record; how many slots it took. */
+static uint32_t record_event(profiler *pr, uint32_t w, const profile_event *ev)
 {
+    profile_note note;
+    const uint32_t slots = profile_event_read(ev, &note);
+    const uint32_t n = note.node;
     if (pr->error.code != DAGLIB_OK)
-        return;
+        return slots;
     const run *r = pr->run;
-    const uint32_t n = ev->node;
     const plan_node *pn = &r->plan->nodes[n];
     const uint32_t instance = plan_node_instance(r->plan, n);
     profile_record rec;
@@ -206,34 +244,35 @@ static void record_event(profiler *pr, uint32_t w, const profile_event *ev)
         rec.instance = (int32_t)instance;
     }
     rec.error = NULL;
-    if (ev->status == NODE_SKIPPED) {
+    if (note.status == NODE_SKIPPED) {
         rec.status = PROFILE_SKIPPED;
         rec.runtime = 0.0;
         rec.started_at_us = rec.ended_at_us = PROFILE_NO_TIME;
         rec.attempts = 0;
         rec.worker = PROFILE_NO_WORKER;
     } else {
-        rec.status = ev->status == NODE_OK ? PROFILE_OK : PROFILE_FAILED;
-        rec.runtime = (double)ticks_span_ns(&pr->scale, ev->times.runtime) * 1e-9;
-        rec.attempts = ev->attempts;
+        rec.status = note.status == NODE_OK ? PROFILE_OK : PROFILE_FAILED;
+        rec.runtime = (double)ticks_span_ns(&pr->scale, note.times.runtime) * 1e-9;
+        rec.attempts = (int32_t)note.attempts;
         rec.worker = (int32_t)w;
-        if (ev->attempts > 0) {
-            rec.started_at_us = wall_us(pr, ev->times.started);
-            rec.ended_at_us = wall_us(pr, ev->times.ended);
+        if (note.attempts > 0) {
+            rec.started_at_us = wall_us(pr, note.times.started);
+            rec.ended_at_us = wall_us(pr, note.times.ended);
         } else {
             rec.started_at_us = rec.ended_at_us = PROFILE_NO_TIME;
         }
         /* A message may outlive a retry that then succeeded.  The node's
          * output is looked at only then: it is on the worker's cache
          * lines. */
-        if (ev->has_message)
+        if (note.has_message)
             rec.error = r->outputs[n].error;
-        if (ev->status == NODE_FAILED && rec.error == NULL)
+        if (note.status == NODE_FAILED && rec.error == NULL)
             rec.error = "out of memory";
     }
     if (profile_file_append(pr->file, &rec, &pr->error) == DAGLIB_OK &&
         profile_file_block_full(pr->file))
         write_block(pr);
+    return slots;
 }
 
 /* How many records ahead of the one being encoded the memory it will need
@@ -253,10 +292,13 @@ prefetch_ahead(const profiler *pr, const profile_log_chunk *chunk, uint32_t i,
     const plan_node *nodes = pr->run->plan->nodes;
     if (i + PREFETCH_EVENT_AHEAD < count)
         __builtin_prefetch(&chunk->events[i + PREFETCH_EVENT_AHEAD]);
-    if (i + PREFETCH_NODE_AHEAD < count)
-        __builtin_prefetch(&nodes[chunk->events[i + PREFETCH_NODE_AHEAD].node]);
-    if (i + PREFETCH_TASK_AHEAD < count)
-        __builtin_prefetch(nodes[chunk->events[i + PREFETCH_TASK_AHEAD].node].task);
+    uint32_t n;
+    if (i + PREFETCH_NODE_AHEAD < count &&
+        (n = chunk->events[i + PREFETCH_NODE_AHEAD].node) != PROFILE_EVENT_MORE)
+        __builtin_prefetch(&nodes[n & ~PROFILE_EVENT_FULL]);
+    if (i + PREFETCH_TASK_AHEAD < count &&
+        (n = chunk->events[i + PREFETCH_TASK_AHEAD].node) != PROFILE_EVENT_MORE)
+        __builtin_prefetch(nodes[n & ~PROFILE_EVENT_FULL].task);
 }
 
 /* Turn the events of the workers' full chunks into records, and with
@@ -278,15 +320,17 @@ static size_t drain_logs(profiler *pr, int partial)
             profile_log_chunk *chunk = log->head;
             profile_log_chunk *next =
                 atomic_load_explicit(&chunk->next, memory_order_acquire);
-            uint32_t count = PROFILE_LOG_CHUNK; /* full once it has a next */
             if (next == NULL && !partial)
                 break;
-            if (next == NULL)
-                count = atomic_load_explicit(&chunk->count, memory_order_acquire);
-            drained += count - log->head_read;
+            /* A chunk with a next is full: its count is final (it may end
+             * a slot or two short, where three would not fit). */
+            uint32_t count =
+                atomic_load_explicit(&chunk->count, memory_order_acquire);
             while (log->head_read < count) {
                 prefetch_ahead(pr, chunk, log->head_read, count);
-                record_event(pr, w, &chunk->events[log->head_read++]);
+                log->head_read +=
+                    record_event(pr, w, &chunk->events[log->head_read]);
+                drained++;
             }
             if (next == NULL)
                 break;

@@ -25,14 +25,46 @@
 
 #define PROFILE_LOG_CHUNK 1024
 
-/* What a worker notes when it finished a node (ran, failed or skipped). */
+/* What a worker notes when it finished a node (ran, failed or skipped),
+ * in slots of 16 bytes.  Nearly every node ran once, succeeded and took
+ * under 2^32 ticks (over a second): one slot holds the node, its span and
+ * its end.  Any other outcome takes three: the node marked
+ * PROFILE_EVENT_FULL with its outcome and start, then its end and its run
+ * time, each marked PROFILE_EVENT_MORE.  A worker may run far ahead of the
+ * profiler's thread, and its notes are then written to memory no cache
+ * holds: the smaller they are, the less that costs it. */
+#define PROFILE_EVENT_FULL 0x80000000u /* nodes are numbered below it */
+#define PROFILE_EVENT_MORE UINT32_MAX
+
 typedef struct profile_event {
-    uint32_t node;
-    uint8_t status;      /* enum node_status */
-    uint8_t has_message; /* the node state keeps an error message */
-    uint16_t attempts;
-    task_times times; /* zeros for a skipped node */
+    uint32_t node; /* | PROFILE_EVENT_FULL, or PROFILE_EVENT_MORE */
+    uint32_t word; /* one slot: the span in ticks; full: the outcome,
+                    * status | has_message << 8 | attempts << 16 */
+    uint64_t ticks; /* one slot: the end; full: start, end, run time */
 } profile_event;
+
+/* An event read back. */
+typedef struct profile_note {
+    uint32_t node, status, has_message, attempts;
+    task_times times;
+} profile_note;
+
+/* Read the event at ev (all its slots published) into out; how many slots
+ * it took. */
+static inline uint32_t profile_event_read(const profile_event *ev,
+                                          profile_note *out)
+{
+    if (ev->node & PROFILE_EVENT_FULL) {
+        *out = (profile_note){ev[0].node & ~PROFILE_EVENT_FULL,
+                              ev[0].word & 0xff, ev[0].word >> 8 & 1,
+                              ev[0].word >> 16,
+                              {ev[0].ticks, ev[1].ticks, ev[2].ticks}};
+        return 3;
+    }
+    *out = (profile_note){ev->node, NODE_OK, 0, 1,
+                          {ev->ticks - ev->word, ev->ticks, ev->word}};
+    return 1;
+}
 
 /* The profiler reads a chunk's `next` to learn that the chunk is full, and
  * its `count` only now and then (see profiler.c): on a cache line of its
@@ -132,27 +164,31 @@ void profile_log_release(profile_log *log);
  * `lost` set when memory runs out. */
 int profile_log_extend(profile_log *log);
 
+/* profiler_task_done's other path: three slots, or a new chunk first. */
+int profiler_note_slow(profiler *pr, uint32_t w, uint32_t n,
+                       const node_state *st, const node_output *out,
+                       const task_times *times);
+
 /* Worker w finished node n, with outcome st and out and times.  Hot
- * path.  1 when it took the slow one, a new chunk for the log: the
- * scheduler then reads the clock afresh for w's next task. */
+ * path.  1 when it took a new chunk for the log: the scheduler then reads
+ * the clock afresh for w's next task. */
 static inline int profiler_task_done(profiler *pr, uint32_t w, uint32_t n,
                                      const node_state *st,
                                      const node_output *out,
                                      const task_times *times)
 {
     profile_log *log = &pr->logs[w];
-    int slow = log->tail_count == PROFILE_LOG_CHUNK;
-    if (slow && profile_log_extend(log) != 0)
-        return 1;
+    const uint64_t span = times->ended - times->started;
+    if (st->status != NODE_OK || st->attempts != 1 || out->error != NULL ||
+        span > UINT32_MAX || log->tail_count == PROFILE_LOG_CHUNK)
+        return profiler_note_slow(pr, w, n, st, out, times);
     profile_event *ev = &log->tail->events[log->tail_count++];
     ev->node = n;
-    ev->status = st->status;
-    ev->has_message = out->error != NULL;
-    ev->attempts = st->attempts;
-    ev->times = *times;
+    ev->word = (uint32_t)span;
+    ev->ticks = times->ended;
     atomic_store_explicit(&log->tail->count, log->tail_count,
                           memory_order_release);
-    return slow;
+    return 0;
 }
 
 /* After the run: stop the thread, write what is left, fsync, close, free.

@@ -995,6 +995,74 @@ TEST(profiling_log_out_of_memory_loses_events_not_the_log)
     profile_log_release(&log);
 }
 
+/* Every outcome a worker notes reads back as it was noted: one slot for a
+ * node that ran once, succeeded and took under 2^32 ticks, three for the
+ * rest, and three at the end of a chunk start the next. */
+TEST(profiling_log_events_read_back_as_noted)
+{
+    profile_log log;
+    CHECK(profile_log_init(&log) == 0);
+    profiler pr = {.logs = &log, .n_logs = 1};
+    const uint64_t t0 = UINT64_C(1) << 40;
+    static const struct {
+        uint8_t status;
+        uint16_t attempts;
+        int message;
+        uint64_t started, ended, runtime;
+        uint32_t slots;
+    } cases[] = {
+        {NODE_OK, 1, 0, t0, t0 + 900, 900, 1},
+        {NODE_OK, 1, 0, t0, t0 + UINT32_MAX, UINT32_MAX, 1},
+        {NODE_OK, 1, 0, t0, t0 + UINT32_MAX + 1ull, UINT32_MAX + 1ull, 3},
+        {NODE_OK, 1, 1, t0, t0 + 5, 5, 3},      /* a message kept */
+        {NODE_OK, 3, 0, t0, t0 + 5000, 700, 3}, /* retried */
+        {NODE_FAILED, 1, 1, t0, t0 + 80, 80, 3},
+        {NODE_FAILED, 1, 0, t0, t0 + 80, 80, 3}, /* out of memory */
+        {NODE_SKIPPED, 0, 0, 0, 0, 0, 3},
+        {NODE_OK, 1, 0, 0, 0, 0, 1},
+    };
+    const int n_cases = (int)(sizeof cases / sizeof *cases);
+    char message[] = "noted";
+    uint32_t node = 0, chunks = 1;
+    /* Round after round, till the log has moved to a few more chunks. */
+    for (int round = 0; chunks < 4; round++) {
+        for (int c = 0; c < n_cases; c++, node++) {
+            node_state st = {.status = cases[c].status,
+                             .attempts = cases[c].attempts};
+            node_output out = {.error = cases[c].message ? message : NULL};
+            task_times times = {cases[c].started + (uint64_t)round,
+                                cases[c].ended + (uint64_t)round,
+                                cases[c].runtime};
+            uint32_t before = log.tail_count;
+            profile_log_chunk *tail = log.tail;
+            int moved = profiler_task_done(&pr, 0, node,
+                                           &st, &out, &times);
+            CHECK_INT_EQ(moved, log.tail != tail);
+            if (moved) {
+                chunks++;
+                /* The old chunk ends where its count says. */
+                CHECK(atomic_load(&tail->count) == before);
+                CHECK(before + cases[c].slots > PROFILE_LOG_CHUNK);
+                before = 0;
+            }
+            CHECK_INT_EQ(log.tail_count, before + cases[c].slots);
+            CHECK_INT_EQ(atomic_load(&log.tail->count), log.tail_count);
+            profile_note note;
+            CHECK_INT_EQ(profile_event_read(&log.tail->events[before], &note),
+                         cases[c].slots);
+            CHECK_INT_EQ(note.node, node);
+            CHECK_INT_EQ(note.status, cases[c].status);
+            CHECK_INT_EQ(note.attempts, cases[c].attempts);
+            CHECK_INT_EQ(note.has_message, cases[c].message);
+            CHECK(note.times.started == times.started);
+            CHECK(note.times.ended == times.ended);
+            CHECK(note.times.runtime == times.runtime);
+        }
+    }
+    CHECK(atomic_load(&log.lost) == 0);
+    profile_log_release(&log);
+}
+
 static long log_faults(void)
 {
     struct rusage before, after;
