@@ -381,7 +381,8 @@ DAGLIB_EXTERN daglib_dag *daglib_dag_new(const char *name,
 
 /* Free a DAG and its tasks.  NULL is a no-op.  Must not be called while the
  * DAG runs.  The large arrays of a big DAG (from 64 KiB: its tasks, plan,
- * run states, name table; about 200 bytes a task) are mostly not handed
+ * run states, name table; about 200 bytes a task; also a profiled run's
+ * notes waiting for the profiler's thread) are mostly not handed
  * back to the system but kept for the next DAG built, so that rebuilding
  * a graph does not pay the kernel to fault its memory in again.  What is
  * kept, over all DAGs of the process, never exceeds twice the most that
