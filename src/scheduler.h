@@ -113,6 +113,10 @@ typedef struct worker {
      * (scheduler.c, "one clock reading a task"). */
     uint64_t last_end;
     int went_straight_on;
+    /* A helper that gave its thread back (scheduler.c, park): still
+     * counted in n_hungry, and linked in run.parked until posted again. */
+    int parked_hungry;
+    struct worker *next_parked;
     deque queue;
 } worker;
 
@@ -139,7 +143,8 @@ typedef struct run {
     _Atomic uint32_t n_failed;
     _Atomic uint32_t n_skipped;
 
-    /* Idle workers sleep here; the lock is taken only when someone sleeps. */
+    /* Idle workers asleep or parked; the lock is taken only when someone
+     * sleeps. */
     _Atomic uint32_t n_sleeping;
     /* Workers that looked for work in every other deque and stole none
      * (a lost race counts too), still looking, asleep or not: while any
@@ -147,7 +152,8 @@ typedef struct run {
     _Atomic uint32_t n_hungry;
     _Atomic int messages_kept; /* some node kept an error message */
     pthread_mutex_t sleep_lock;
-    pthread_cond_t wake_up;
+    pthread_cond_t wake_up; /* the caller's thread sleeps here */
+    worker *parked;         /* helpers parked, under sleep_lock */
 } run;
 
 /* The context a task function receives. */

@@ -7,6 +7,7 @@
  * (a fork count kept by pthread_atfork) and makes new ones.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "worker_pool.h"
@@ -16,12 +17,14 @@ struct worker_pool {
     pthread_cond_t posted; /* a job has slots to take, or stop */
     pthread_cond_t done;   /* the job's last slot finished */
     pthread_t *threads;
-    uint32_t n_threads, room;
+    uint32_t *pending; /* slots posted and not taken yet, a stack */
+    uint32_t n_threads, room, n_pending;
     pool_job job;
     void *ctx;
-    uint32_t n_slots;   /* of the current job */
-    uint32_t next_slot; /* the next one a thread takes */
-    uint32_t unfinished;
+    /* Slots posted and not finished; read without the lock by a caller
+     * waiting for them. */
+    _Atomic uint32_t unfinished;
+    int closed; /* the job is over: posting again does nothing */
     int stop;
     unsigned forks; /* fork_count when the pool was made */
 };
@@ -61,6 +64,7 @@ static int foreign(const worker_pool *pool)
 static void forget(worker_pool *pool)
 {
     free(pool->threads);
+    free(pool->pending);
     free(pool);
 }
 
@@ -78,17 +82,17 @@ static void *pool_thread(void *arg)
     worker_pool *pool = arg;
     pthread_mutex_lock(&pool->lock);
     for (;;) {
-        while (!pool->stop && pool->next_slot >= pool->n_slots)
+        while (!pool->stop && pool->n_pending == 0)
             pthread_cond_wait(&pool->posted, &pool->lock);
         if (pool->stop)
             break;
-        uint32_t slot = pool->next_slot++;
+        uint32_t slot = pool->pending[--pool->n_pending];
         pool_job job = pool->job;
         void *ctx = pool->ctx;
         pthread_mutex_unlock(&pool->lock);
         job(ctx, slot);
         pthread_mutex_lock(&pool->lock);
-        if (--pool->unfinished == 0)
+        if (atomic_fetch_sub(&pool->unfinished, 1) == 1)
             pthread_cond_signal(&pool->done);
     }
     pthread_mutex_unlock(&pool->lock);
@@ -98,6 +102,7 @@ static void *pool_thread(void *arg)
 static int pool_init(worker_pool *pool)
 {
     *pool = (worker_pool){.forks = fork_count};
+    atomic_init(&pool->unfinished, 0);
     if (pthread_mutex_init(&pool->lock, NULL) != 0)
         return -1;
     if (pthread_cond_init(&pool->posted, NULL) != 0) {
@@ -120,6 +125,10 @@ static uint32_t add_threads(worker_pool *pool, uint32_t n)
         if (bigger == NULL)
             return pool->n_threads;
         pool->threads = bigger;
+        uint32_t *slots = realloc(pool->pending, n * sizeof *slots);
+        if (slots == NULL)
+            return pool->n_threads;
+        pool->pending = slots;
         pool->room = n;
     }
     while (pool->n_threads < n &&
@@ -159,9 +168,12 @@ void worker_pool_post(worker_pool *pool, uint32_t n, pool_job job, void *ctx)
     pthread_mutex_lock(&pool->lock);
     pool->job = job;
     pool->ctx = ctx;
-    pool->n_slots = n;
-    pool->next_slot = 0;
-    pool->unfinished = n;
+    pool->closed = 0;
+    /* Slot 0 on top: taken first. */
+    for (uint32_t i = 0; i < n; i++)
+        pool->pending[i] = n - 1 - i;
+    pool->n_pending = n;
+    atomic_store(&pool->unfinished, n);
     pthread_mutex_unlock(&pool->lock);
     /* As many threads as there are slots: a pool may have more. */
     if (n == pool->n_threads)
@@ -171,16 +183,40 @@ void worker_pool_post(worker_pool *pool, uint32_t n, pool_job job, void *ctx)
             pthread_cond_signal(&pool->posted);
 }
 
+void worker_pool_repost(worker_pool *pool, uint32_t slot)
+{
+    pthread_mutex_lock(&pool->lock);
+    int posted = !pool->closed;
+    if (posted) {
+        pool->pending[pool->n_pending++] = slot;
+        atomic_fetch_add(&pool->unfinished, 1);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    if (posted)
+        pthread_cond_signal(&pool->posted);
+}
+
+/* How long a caller waiting for the slots to finish checks before it
+ * sleeps: a slot that is running sees the job end within microseconds,
+ * and waking a sleeper costs tens on a virtual machine. */
+#define WAIT_SPINS 2000
+
 void worker_pool_wait(worker_pool *pool)
 {
     if (pool == NULL)
         return;
     pthread_mutex_lock(&pool->lock);
     /* Slots no thread took yet have nothing left to do: a small DAG's run
-     * is over before a waking thread gets a CPU. */
-    pool->unfinished -= pool->n_slots - pool->next_slot;
-    pool->next_slot = pool->n_slots;
-    while (pool->unfinished > 0)
+     * is over before a waking thread gets a CPU, and a slot given back
+     * waits for work that will not come. */
+    pool->closed = 1;
+    atomic_fetch_sub(&pool->unfinished, pool->n_pending);
+    pool->n_pending = 0;
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 0; i < WAIT_SPINS && atomic_load(&pool->unfinished) > 0; i++)
+        cpu_relax();
+    pthread_mutex_lock(&pool->lock);
+    while (atomic_load(&pool->unfinished) > 0)
         pthread_cond_wait(&pool->done, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
 }

@@ -14,6 +14,14 @@
 
 #include <stdint.h>
 
+/* A pause in a loop that waits for another thread. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 typedef struct worker_pool worker_pool;
 
 /* What a helper thread runs: its slot of the job, 0 .. n - 1. */
@@ -30,6 +38,12 @@ uint32_t worker_pool_reserve(worker_pool **pool, uint32_t n);
  * own work has to cover whatever the slots do not. */
 void worker_pool_post(worker_pool *pool, uint32_t n, pool_job job,
                       void *ctx);
+
+/* Offer slot (given up by its job, which returned) to a thread again,
+ * while the job goes on; nothing once worker_pool_wait() began.  A slot
+ * that waits for work gives its thread back this way, and the job's end
+ * need not wake it (scheduler.c). */
+void worker_pool_repost(worker_pool *pool, uint32_t slot);
 
 /* Once the job's work is all done (the caller's share covers what the
  * slots did not get to): wait for the slots still running, and drop

@@ -477,6 +477,55 @@ static daglib_dag *meeting_dag(struct rendezvous *r, int workers)
     return dag;
 }
 
+static void nap_30ms(daglib_context *ctx, int argc,
+                     const daglib_value *const *argv)
+{
+    (void)ctx, (void)argc, (void)argv;
+    struct timespec nap = {0, 30 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+}
+
+/* A worker with nothing to do while another naps goes to sleep (a helper
+ * gives its thread back to the pool); a pair of tasks that must run at the
+ * same time after each nap brings it back, three times a run. */
+TEST(scheduler_idle_workers_come_back_for_later_work)
+{
+    struct rendezvous pairs[3];
+    daglib_dag *dag = daglib_dag_new("idle", NULL, 0);
+    CHECK_OK(daglib_dag_set_workers(dag, 2));
+    const char *after = NULL;
+    for (int k = 0; k < 3; k++) {
+        char nap[16], left[16], right[16];
+        snprintf(nap, sizeof nap, "nap %d", k);
+        snprintf(left, sizeof left, "left %d", k);
+        snprintf(right, sizeof right, "right %d", k);
+        daglib_task *t = daglib_task_add(dag, nap, NULL, nap_30ms, NULL);
+        if (after != NULL)
+            CHECK_OK(daglib_task_depends_on(t, after));
+        CHECK_OK(daglib_task_depends_on(
+            daglib_task_add(dag, left, NULL, meet, &pairs[k]), nap));
+        CHECK_OK(daglib_task_depends_on(
+            daglib_task_add(dag, right, NULL, meet, &pairs[k]), nap));
+        daglib_task *join = daglib_task_add(
+            dag, k == 0 ? "join 0" : k == 1 ? "join 1" : "join 2", NULL,
+            meet_nobody, NULL);
+        CHECK_OK(daglib_task_input(join, left));
+        CHECK_OK(daglib_task_input(join, right));
+        after = daglib_task_name(join);
+    }
+    int threads = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int k = 0; k < 3; k++)
+            atomic_store(&pairs[k].arrived, 0);
+        CHECK_OK(daglib_run(dag, NULL));
+        if (round == 0)
+            threads = thread_count();
+    }
+    /* Coming back took no new thread. */
+    CHECK_INT_EQ(thread_count_settled(threads), threads);
+    daglib_dag_free(dag);
+}
+
 TEST(scheduler_keeps_a_dags_worker_threads_between_runs)
 {
     /* Made and joined for every run, the threads would cost a small
