@@ -65,6 +65,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cpu_relax.h"
 #include "dag.h"
 #include "profiler.h"
 #include "scheduler.h"
@@ -474,7 +475,9 @@ void plan_take_chunk(daglib_context *ctx, int argc,
 /* ---- handing on successors ----------------------------------------------- */
 
 /* Wake one sleeping worker, or all: the caller's thread from the
- * condition variable, parked helpers by posting their slots again. */
+ * condition variable, parked helpers by posting their slots again.  One
+ * is a parked helper when there is one (the caller sleeps on: the run's
+ * end wakes it). */
 static void wake_sleepers(run *r, worker *w, int all)
 {
     atomic_thread_fence(memory_order_seq_cst);
@@ -783,8 +786,8 @@ static void no_longer_hungry(run *r, int *hungry)
     *hungry = 0;
 }
 
-/* Steal, spin, yield, sleep -- until a node turns up (returned) or the
- * run is over (PLAN_NO_NODE). */
+/* Steal, spin, yield, sleep -- until a node turns up (returned), or the
+ * run is over or a helper parked (PLAN_NO_NODE). */
 static uint32_t find_work(worker *w)
 {
     run *r = w->run;
@@ -829,7 +832,9 @@ static uint32_t find_work(worker *w)
             sleep_until_work(r);
             round = 0;
         } else if (park(r, w)) {
-            return PLAN_NO_NODE; /* hungry still, and no longer ours */
+            /* Hungry still.  w may run on another thread already: nothing
+             * of it is touched from here on. */
+            return PLAN_NO_NODE;
         } else {
             round = 0;
         }

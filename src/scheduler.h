@@ -6,9 +6,10 @@
  * for releasing the result, and the outcome.  Its node_output (32 bytes):
  * the result itself (inline, so most results allocate nothing) and a
  * failure's message, written when the node runs and read only after --
- * so a run clears a third of what it would if the two were one.  Workers
- * are threads (the caller's thread is worker 0), each with a work-stealing
- * deque.
+ * so a run clears a third of what it would if the two were one.  Each
+ * worker has a work-stealing deque; worker 0 is the caller's thread, the
+ * others are slots of the DAG's worker pool, which a pool thread runs
+ * until the slot parks (scheduler.c) and maybe another thread later.
  *
  * Who touches what: node_state.preds_done and .readers_done are atomics any
  * worker may increment; everything else is written by the worker that
@@ -147,8 +148,9 @@ typedef struct run {
      * sleeps. */
     _Atomic uint32_t n_sleeping;
     /* Workers that looked for work in every other deque and stole none
-     * (a lost race counts too), still looking, asleep or not: while any
-     * is, nodes are kept where they can be stolen. */
+     * (a lost race counts too), still looking, asleep, parked or not:
+     * while any is, nodes are kept where they can be stolen.  Helpers
+     * still parked when the run ends leave it above zero. */
     _Atomic uint32_t n_hungry;
     _Atomic int messages_kept; /* some node kept an error message */
     pthread_mutex_t sleep_lock;

@@ -1,8 +1,9 @@
 /*
  * worker_pool.c -- see worker_pool.h.
  *
- * A job is posted as a count of slots; each thread that wakes takes the
- * next slot, so threads are interchangeable.  A process that forked after
+ * A job is posted as slots on a stack of pending ones; each thread that
+ * wakes takes one, so threads are interchangeable, and a slot that gave
+ * its thread back goes on the stack again when posted again.  A process that forked after
  * a run has the pool's memory but none of its threads: the pool notices
  * (a fork count kept by pthread_atfork) and makes new ones.
  */
@@ -10,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "cpu_relax.h"
 #include "worker_pool.h"
 
 struct worker_pool {

@@ -4,8 +4,8 @@
  * A run on n workers needs n - 1 threads beside its caller.  Made and
  * joined for every run, they cost a run of a small DAG twenty times its
  * tasks (34 us against 1.5 for 100 empty tasks on 2 workers); kept, they
- * wait on a condition variable between runs and cost nothing while they
- * do.  When its DAG is freed, a pool waits for the next DAG (one pool,
+ * wait on a condition variable between runs, and during a run whenever
+ * their slot has nothing to do, and cost nothing while they do.  When its DAG is freed, a pool waits for the next DAG (one pool,
  * the one with most threads, is kept), until
  * worker_pool_release_spare().
  */
@@ -14,17 +14,12 @@
 
 #include <stdint.h>
 
-/* A pause in a loop that waits for another thread. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 typedef struct worker_pool worker_pool;
 
-/* What a helper thread runs: its slot of the job, 0 .. n - 1. */
+/* What a helper thread runs: its slot of the job, 0 .. n - 1.  A slot that
+ * returns and is posted again (worker_pool_repost()) runs again, maybe on
+ * another thread while the first is still returning: once it has handed
+ * its slot back, a job touches nothing that belongs to the slot. */
 typedef void (*pool_job)(void *ctx, uint32_t slot);
 
 /* Threads for n slots in *pool: when *pool is NULL, the pool a freed DAG
@@ -42,12 +37,14 @@ void worker_pool_post(worker_pool *pool, uint32_t n, pool_job job,
 /* Offer slot (given up by its job, which returned) to a thread again,
  * while the job goes on; nothing once worker_pool_wait() began.  A slot
  * that waits for work gives its thread back this way, and the job's end
- * need not wake it (scheduler.c). */
+ * need not wake it (scheduler.c).  A slot is posted again only once it
+ * gave its thread back, so it is never pending twice. */
 void worker_pool_repost(worker_pool *pool, uint32_t slot);
 
 /* Once the job's work is all done (the caller's share covers what the
- * slots did not get to): wait for the slots still running, and drop
- * those no thread took yet.  NULL (nothing started) returns at once. */
+ * slots did not get to): close the job to worker_pool_repost(), drop the
+ * slots no thread took (posted or posted again), and wait for those still
+ * running.  NULL (nothing started) returns at once. */
 void worker_pool_wait(worker_pool *pool);
 
 /* The pool's DAG is freed: keep the pool for the next DAG, or stop and
