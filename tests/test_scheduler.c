@@ -526,6 +526,35 @@ TEST(scheduler_idle_workers_come_back_for_later_work)
     daglib_dag_free(dag);
 }
 
+static void nap_2ms(daglib_context *ctx, int argc,
+                    const daglib_value *const *argv)
+{
+    (void)ctx, (void)argc, (void)argv;
+    struct timespec nap = {0, 2 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+}
+
+/* Helpers park while the source naps; its successors post them again, and
+ * the caller may finish those before any helper is back: the run ends
+ * with slots posted and not taken, or taken as it ends. */
+TEST(scheduler_runs_end_while_parked_helpers_are_posted_again)
+{
+    daglib_dag *dag = daglib_dag_new("reposted", NULL, 0);
+    CHECK_OK(daglib_dag_set_workers(dag, 4));
+    daglib_task_add(dag, "source", NULL, nap_2ms, NULL);
+    daglib_task *sink = daglib_task_add(dag, "sink", NULL, meet_nobody, NULL);
+    for (int i = 0; i < 6; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%d", i);
+        daglib_task *t = daglib_task_add(dag, name, NULL, meet_nobody, NULL);
+        CHECK_OK(daglib_task_depends_on(t, "source"));
+        CHECK_OK(daglib_task_depends_on(sink, name));
+    }
+    for (int run = 0; run < 60; run++)
+        CHECK_OK(daglib_run(dag, NULL));
+    daglib_dag_free(dag);
+}
+
 TEST(scheduler_keeps_a_dags_worker_threads_between_runs)
 {
     /* Made and joined for every run, the threads would cost a small
