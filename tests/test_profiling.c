@@ -321,18 +321,25 @@ TEST(profiling_never_follows_a_symlinked_dag_directory)
     daglib_dag_free(dag);
 }
 
+/* A profiled DAG of a source and `tasks` tasks t0, t1, ... taking it. */
+static daglib_dag *profiled_fan_out(const char *name, int tasks, int workers)
+{
+    daglib_dag *dag = daglib_dag_new(name, NULL, DAGLIB_PROFILE);
+    daglib_task_add(dag, "source", NULL, quick, NULL);
+    for (int i = 0; i < tasks; i++) {
+        char task[16];
+        snprintf(task, sizeof task, "t%d", i);
+        daglib_task_input(daglib_task_add(dag, task, NULL, quick, NULL),
+                          "source");
+    }
+    daglib_dag_set_workers(dag, workers);
+    return dag;
+}
+
 TEST(profiling_records_every_task_of_a_large_parallel_run)
 {
     enum { TASKS = 20000 };
-    daglib_dag *dag = daglib_dag_new("large", NULL, DAGLIB_PROFILE);
-    daglib_task_add(dag, "source", NULL, quick, NULL);
-    for (int i = 0; i < TASKS; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "t%d", i);
-        daglib_task_input(daglib_task_add(dag, name, NULL, quick, NULL),
-                          "source");
-    }
-    daglib_dag_set_workers(dag, 4);
+    daglib_dag *dag = profiled_fan_out("large", TASKS, 4);
     CHECK_OK(daglib_dag_set_codec(dag, "deflate"));
     CHECK_OK(daglib_run(dag, NULL));
     record *records = calloc(TASKS + 1, sizeof *records);
@@ -1097,15 +1104,7 @@ TEST(profiling_every_refused_big_array_ends_the_run_cleanly)
 {
     enum { TASKS = 6000 };
     for (int workers = 1; workers <= 2; workers++) {
-        daglib_dag *dag = daglib_dag_new("refused", NULL, DAGLIB_PROFILE);
-        daglib_task_add(dag, "source", NULL, quick, NULL);
-        for (int i = 0; i < TASKS; i++) {
-            char name[16];
-            snprintf(name, sizeof name, "t%d", i);
-            daglib_task_input(daglib_task_add(dag, name, NULL, quick, NULL),
-                              "source");
-        }
-        daglib_dag_set_workers(dag, workers);
+        daglib_dag *dag = profiled_fan_out("refused", TASKS, workers);
         CHECK_OK(daglib_run(dag, NULL)); /* compiled: runs ask for less */
         record *records = calloc(TASKS + 2, sizeof *records);
         long n = 1;

@@ -477,11 +477,13 @@ static daglib_dag *meeting_dag(struct rendezvous *r, int workers)
     return dag;
 }
 
-static void nap_30ms(daglib_context *ctx, int argc,
-                     const daglib_value *const *argv)
+/* Naps as many milliseconds as its user data says. */
+static void nap_ms(daglib_context *ctx, int argc,
+                   const daglib_value *const *argv)
 {
-    (void)ctx, (void)argc, (void)argv;
-    struct timespec nap = {0, 30 * 1000 * 1000};
+    (void)argc, (void)argv;
+    long ms = (long)(intptr_t)daglib_user_data(ctx);
+    struct timespec nap = {ms / 1000, ms % 1000 * 1000000};
     nanosleep(&nap, NULL);
 }
 
@@ -499,7 +501,7 @@ TEST(scheduler_idle_workers_come_back_for_later_work)
         snprintf(nap, sizeof nap, "nap %d", k);
         snprintf(left, sizeof left, "left %d", k);
         snprintf(right, sizeof right, "right %d", k);
-        daglib_task *t = daglib_task_add(dag, nap, NULL, nap_30ms, NULL);
+        daglib_task *t = daglib_task_add(dag, nap, NULL, nap_ms, (void *)30);
         if (after != NULL)
             CHECK_OK(daglib_task_depends_on(t, after));
         CHECK_OK(daglib_task_depends_on(
@@ -526,14 +528,6 @@ TEST(scheduler_idle_workers_come_back_for_later_work)
     daglib_dag_free(dag);
 }
 
-static void nap_2ms(daglib_context *ctx, int argc,
-                    const daglib_value *const *argv)
-{
-    (void)ctx, (void)argc, (void)argv;
-    struct timespec nap = {0, 2 * 1000 * 1000};
-    nanosleep(&nap, NULL);
-}
-
 /* Helpers park while the source naps; its successors post them again, and
  * the caller may finish those before any helper is back: the run ends
  * with slots posted and not taken, or taken as it ends. */
@@ -541,7 +535,7 @@ TEST(scheduler_runs_end_while_parked_helpers_are_posted_again)
 {
     daglib_dag *dag = daglib_dag_new("reposted", NULL, 0);
     CHECK_OK(daglib_dag_set_workers(dag, 4));
-    daglib_task_add(dag, "source", NULL, nap_2ms, NULL);
+    daglib_task_add(dag, "source", NULL, nap_ms, (void *)2);
     daglib_task *sink = daglib_task_add(dag, "sink", NULL, meet_nobody, NULL);
     for (int i = 0; i < 6; i++) {
         char name[16];
