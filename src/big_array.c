@@ -1,6 +1,6 @@
 /*
  * big_array.c -- the big arrays of big_array.h: from MAPPED_MIN_BYTES,
- * mappings of their own with a 16-byte header saying how much was mapped,
+ * mappings of their own with a 64-byte header saying how much was mapped,
  * and a cache of freed ones; smaller ones from malloc.
  */
 #include <pthread.h>
@@ -20,12 +20,17 @@
 #define BIG_CACHE_MAX_BYTES ((size_t)1 << 30)
 
 /* Before each big array: how much was mapped for it, 0 when it came from
- * calloc or malloc.  16 bytes keep the array aligned for anything. */
+ * calloc or malloc.  64 bytes: a mapped array starts on a cache line (a
+ * plan node fills half of one, a profiler's chunk begins one), one from
+ * malloc where malloc's memory would. */
 typedef struct big_header {
     size_t mapped;
     size_t faulted; /* bytes from the header on faulted in, as far as
                      * big_block_prefault() needs to know */
+    unsigned char pad[64 - 2 * sizeof(size_t)];
 } big_header;
+
+_Static_assert(sizeof(big_header) == 64, "a header fills a cache line");
 
 /* Freed mappings kept for reuse, and what the process's mappings add up
  * to, which bounds them. */

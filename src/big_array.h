@@ -87,6 +87,25 @@ static inline size_t block_items(uint32_t k)
     return (size_t)1 << (k + BLOCK_FIRST_SHIFT);
 }
 
+/* Item `offset` of block `block` of a block array (blocks[], NULL until
+ * allocated) of items of `size` bytes: the block is allocated when its
+ * first item is asked for, and 2^prefault_shift items faulted in at once
+ * whenever an item starts such a step; NULL when memory runs out. */
+static inline void *block_slot(void **blocks, uint32_t block, uint32_t offset,
+                               size_t size, unsigned prefault_shift)
+{
+    size_t items = block_items(block);
+    if (blocks[block] == NULL &&
+        (blocks[block] = big_alloc_block(items, size)) == NULL)
+        return NULL;
+    const uint32_t step_items = 1u << prefault_shift;
+    if ((offset & (step_items - 1)) == 0) {
+        size_t step = items - offset < step_items ? items - offset : step_items;
+        big_block_prefault(blocks[block], offset * size, step * size);
+    }
+    return (char *)blocks[block] + offset * size;
+}
+
 /* How many of block k's items are in use, when `done` items fill the
  * blocks before it and `total` are in use in all: the walk over a block
  * array reads blocks 0, 1, ... with this as each one's length. */

@@ -341,28 +341,10 @@ static size_t measure_name(const char *name, int *printable_ascii)
     return (size_t)(p - name);
 }
 
-/* Items of a block faulted in at once, as filling reaches them: a page
- * faulted in alone costs about half as much again. */
-#define PREFAULT_ITEMS 4096u
-
-/* Item `offset` of block `block` of a block array of items of `size`
- * bytes: the block is allocated when its first item is asked for, and the
- * next step of it faulted in when an item starts one; NULL when memory
- * runs out. */
-static inline void *block_slot(void **blocks, uint32_t block,
-                               uint32_t offset, size_t size)
-{
-    size_t items = block_items(block);
-    if (blocks[block] == NULL &&
-        (blocks[block] = big_alloc_block(items, size)) == NULL)
-        return NULL;
-    if (offset % PREFAULT_ITEMS == 0) {
-        size_t step = items - offset < PREFAULT_ITEMS ? items - offset
-                                                       : PREFAULT_ITEMS;
-        big_block_prefault(blocks[block], offset * size, step * size);
-    }
-    return (char *)blocks[block] + offset * size;
-}
+/* Tasks, their links and references are faulted in 4096 at a time, as
+ * filling reaches them: a page faulted in alone costs about half as much
+ * again. */
+#define TASK_PREFAULT_SHIFT 12
 
 /* Room for the next task (a new block every time the last one filled),
  * its function stored. */
@@ -370,11 +352,11 @@ static daglib_task *next_task_slot(daglib_dag *dag, daglib_task_fn fn)
 {
     uint32_t offset, block = block_of(dag->n_tasks, &offset);
     task_links *links = block_slot((void **)dag->link_blocks, block, offset,
-                                   sizeof(task_links));
+                                   sizeof(task_links), TASK_PREFAULT_SHIFT);
     if (links == NULL)
         return NULL;
     daglib_task *task = block_slot((void **)dag->task_blocks, block, offset,
-                                   sizeof(daglib_task));
+                                   sizeof(daglib_task), TASK_PREFAULT_SHIFT);
     if (task != NULL)
         *links = (task_links){fn, 0, 0};
     return task;
@@ -384,7 +366,7 @@ static task_ref *next_ref_slot(daglib_dag *dag)
 {
     uint32_t offset, block = block_of(dag->n_refs, &offset);
     return block_slot((void **)dag->ref_blocks, block, offset,
-                      sizeof(task_ref));
+                      sizeof(task_ref), TASK_PREFAULT_SHIFT);
 }
 
 static int grow_array(void **items, uint32_t *capacity, size_t item_size)

@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "big_array.h"
 #include "dag.h"
 #include "profiler.h"
 
@@ -64,31 +63,17 @@ static profile_log_chunk *pop_spare(profile_log *log)
     return top;
 }
 
-static uint32_t slab_chunks(uint32_t k)
-{
-    return (uint32_t)PROFILE_LOG_SLAB_FIRST << k;
-}
-
-/* The next chunk of the log's last slab, or of a new one; faulted in. */
+/* The next chunk of the log's blocks, faulted in. */
 static profile_log_chunk *carve_chunk(profile_log *log)
 {
-    if (log->n_slabs == 0 ||
-        log->slab_carved == slab_chunks(log->n_slabs - 1)) {
-        if (log->n_slabs == PROFILE_LOG_SLABS)
-            return NULL;
-        /* One chunk more than it holds: room to align the first. */
-        void *slab = big_alloc_block((size_t)slab_chunks(log->n_slabs) + 1,
-                                     sizeof(profile_log_chunk));
-        if (slab == NULL)
-            return NULL;
-        log->slabs[log->n_slabs++] = slab;
-        log->slab_carved = 0;
-    }
-    char *slab = log->slabs[log->n_slabs - 1];
-    size_t skip = (size_t)(-(uintptr_t)slab & (_Alignof(profile_log_chunk) - 1));
-    size_t from = skip + (size_t)log->slab_carved++ * sizeof(profile_log_chunk);
-    big_block_prefault(slab, from, sizeof(profile_log_chunk));
-    return (profile_log_chunk *)(slab + from);
+    if (log->n_chunks == UINT32_MAX)
+        return NULL;
+    uint32_t offset, block = block_of(log->n_chunks, &offset);
+    profile_log_chunk *chunk = block_slot(log->blocks, block, offset,
+                                          sizeof *chunk, 0);
+    if (chunk != NULL)
+        log->n_chunks++;
+    return chunk;
 }
 
 static profile_log_chunk *new_chunk(profile_log *log)
@@ -113,9 +98,6 @@ int profile_log_extend(profile_log *log)
     log->tail_count = 0;
     return 0;
 }
-
-_Static_assert(PROFILE_EVENT_FULL == PLAN_ARG_CONST,
-               "a node number leaves the event's mark free");
 
 int profiler_note_slow(profiler *pr, uint32_t w, uint32_t n,
                        const node_state *st, const node_output *out,
@@ -275,7 +257,7 @@ static uint32_t record_event(profiler *pr, uint32_t w, const profile_event *ev)
     return slots;
 }
 
-/* How many records ahead of the one being encoded the memory it will need
+/* How many slots ahead of the one being encoded the memory it will need
  * is asked for, in three steps, each a cache miss in a big DAG and each
  * needing the one before: the event (its worker's core wrote it), then
  * the event's plan node, then the node's task. */
@@ -392,9 +374,11 @@ int profile_log_init(profile_log *log)
 
 void profile_log_release(profile_log *log)
 {
-    for (uint32_t k = 0; k < log->n_slabs; k++)
-        big_free(log->slabs[k]);
-    log->n_slabs = 0;
+    for (uint32_t k = 0; k < GROW_BLOCKS; k++) {
+        big_free(log->blocks[k]);
+        log->blocks[k] = NULL;
+    }
+    log->n_chunks = 0;
     log->head = log->tail = NULL;
 }
 

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "big_array.h"
 #include "error.h"
 #include "profile_file.h"
 #include "scheduler.h"
@@ -33,7 +34,7 @@
  * time, each marked PROFILE_EVENT_MORE.  A worker may run far ahead of the
  * profiler's thread, and its notes are then written to memory no cache
  * holds: the smaller they are, the less that costs it. */
-#define PROFILE_EVENT_FULL 0x80000000u /* nodes are numbered below it */
+#define PROFILE_EVENT_FULL PLAN_ARG_CONST /* nodes are numbered below it */
 #define PROFILE_EVENT_MORE UINT32_MAX
 
 typedef struct profile_event {
@@ -72,28 +73,23 @@ static inline uint32_t profile_event_read(const profile_event *ev,
  * events stays its own while it fills them. */
 typedef struct profile_log_chunk {
     _Atomic(struct profile_log_chunk *) next;
-    _Alignas(64) _Atomic uint32_t count; /* events published by the worker */
+    _Alignas(64) _Atomic uint32_t count; /* slots published by the worker */
     profile_event events[PROFILE_LOG_CHUNK];
 } profile_log_chunk;
 
-/* A log's chunks are carved from slabs of its own, big arrays
- * (big_array.h) of PROFILE_LOG_SLAB_FIRST << k chunks for slab k: freed
- * with the log, they are kept for the next run's logs already faulted in.
+/* A log's chunks come from a block array of its own (big_array.h), freed
+ * with the log: its blocks are kept for the next run's logs, faulted in.
  * A worker can run far ahead of the profiler's thread (a run of empty
  * tasks notes an event in a few nanoseconds, the encoding takes tens), so
  * a run may fill megabytes of chunks; as malloc's, they came back as fresh
  * pages at every run, a page fault per 4 KiB on the workers' path. */
-#define PROFILE_LOG_SLAB_FIRST 4
-#define PROFILE_LOG_SLABS 21 /* over 2^32 events: more than a run has nodes */
-
 typedef struct profile_log {
     /* the worker's end */
     _Alignas(64) profile_log_chunk *tail;
     uint32_t tail_count;
     _Atomic int lost; /* a chunk could not be allocated */
-    void *slabs[PROFILE_LOG_SLABS];
-    uint32_t n_slabs;
-    uint32_t slab_carved; /* chunks taken from the last slab */
+    void *blocks[GROW_BLOCKS];
+    uint32_t n_chunks; /* taken from the blocks */
     /* Chunks the profiler has read, handed back for the worker to fill
      * again (a stack linked through `next`: the profiler pushes, the
      * worker pops), so a long run cycles through a few warm chunks
@@ -156,7 +152,7 @@ const char *profiler_run_id(const profiler *pr);
 const char *profiler_path(const profiler *pr);
 
 /* An empty log with its first chunk (0), or -1 when memory runs out;
- * profile_log_release() hands its slabs back, also after a failed init. */
+ * profile_log_release() hands its blocks back, also after a failed init. */
 int profile_log_init(profile_log *log);
 void profile_log_release(profile_log *log);
 
@@ -170,8 +166,9 @@ int profiler_note_slow(profiler *pr, uint32_t w, uint32_t n,
                        const task_times *times);
 
 /* Worker w finished node n, with outcome st and out and times.  Hot
- * path.  1 when it took a new chunk for the log: the scheduler then reads
- * the clock afresh for w's next task. */
+ * path.  1 when it went for a new chunk for the log (and, memory run out,
+ * lost the event): the scheduler then reads the clock afresh for w's next
+ * task. */
 static inline int profiler_task_done(profiler *pr, uint32_t w, uint32_t n,
                                      const node_state *st,
                                      const node_output *out,

@@ -3,9 +3,10 @@
  *
  * A job is posted as slots on a stack of pending ones; each thread that
  * wakes takes one, so threads are interchangeable, and a slot that gave
- * its thread back goes on the stack again when posted again.  A process that forked after
- * a run has the pool's memory but none of its threads: the pool notices
- * (a fork count kept by pthread_atfork) and makes new ones.
+ * its thread back goes on the stack again when posted again.  A process
+ * that forked after a run has the pool's memory but none of its threads:
+ * the pool notices (a fork count kept by pthread_atfork) and makes new
+ * ones.
  */
 #include <pthread.h>
 #include <stdatomic.h>

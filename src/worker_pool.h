@@ -5,9 +5,9 @@
  * joined for every run, they cost a run of a small DAG twenty times its
  * tasks (34 us against 1.5 for 100 empty tasks on 2 workers); kept, they
  * wait on a condition variable between runs, and during a run whenever
- * their slot has nothing to do, and cost nothing while they do.  When its DAG is freed, a pool waits for the next DAG (one pool,
- * the one with most threads, is kept), until
- * worker_pool_release_spare().
+ * their slot has nothing to do, and cost nothing while they do.  When
+ * its DAG is freed, a pool waits for the next DAG (one pool, the one with
+ * most threads, is kept), until worker_pool_release_spare().
  */
 #ifndef DAGLIB_WORKER_POOL_H
 #define DAGLIB_WORKER_POOL_H

@@ -947,8 +947,9 @@ TEST(profiling_runtimes_agree_with_clock_gettime_from_1_ms_to_1_s)
 
 /* ---- the workers' logs ------------------------------------------------------ */
 
-/* Chunks 1, 4, 12, 28, 60 end slabs 0-4 (PROFILE_LOG_SLAB_FIRST << k). */
-#define LOG_CHUNKS_IN_FOUR_SLABS 60
+/* Chunks in the first three blocks of a log (big_array.h's block_items). */
+#define LOG_CHUNKS_IN_THREE_BLOCKS                                            \
+    (int)(block_items(0) + block_items(1) + block_items(2))
 
 /* A worker far ahead of the profiler's thread: chunks added, none read. */
 static void fill_log(profile_log *log, int chunks)
@@ -957,25 +958,27 @@ static void fill_log(profile_log *log, int chunks)
         CHECK(profile_log_extend(log) == 0);
 }
 
-TEST(profiling_log_chunks_are_aligned_apart_and_from_growing_slabs)
+TEST(profiling_log_chunks_are_aligned_apart_and_from_growing_blocks)
 {
+    const int chunks = LOG_CHUNKS_IN_THREE_BLOCKS;
     profile_log log;
     CHECK(profile_log_init(&log) == 0);
     memset(log.tail->events, 0, sizeof log.tail->events);
-    for (int i = 1; i < 28; i++) {
+    for (int i = 1; i < chunks; i++) {
         CHECK(profile_log_extend(&log) == 0);
         CHECK(((uintptr_t)log.tail & 63) == 0);
-        memset(log.tail->events, i, sizeof log.tail->events);
+        memset(log.tail->events, i & 0xff, sizeof log.tail->events);
     }
-    CHECK_INT_EQ(log.n_slabs, 3); /* 4 + 8 + 16 chunks */
+    CHECK(log.blocks[2] != NULL && log.blocks[3] == NULL);
     /* Each chunk still holds what was written into it: none overlap. */
     int i = 0;
     for (profile_log_chunk *c = log.head; c != NULL;
          c = atomic_load(&c->next), i++) {
         const unsigned char *bytes = (const unsigned char *)c->events;
-        CHECK(bytes[0] == i && bytes[sizeof c->events - 1] == i);
+        CHECK(bytes[0] == (i & 0xff) &&
+              bytes[sizeof c->events - 1] == (i & 0xff));
     }
-    CHECK_INT_EQ(i, 28);
+    CHECK_INT_EQ(i, chunks);
     profile_log_release(&log);
 }
 
@@ -988,7 +991,7 @@ TEST(profiling_log_out_of_memory_loses_events_not_the_log)
     profile_log_release(&log);
 
     CHECK(profile_log_init(&log) == 0);
-    fill_log(&log, PROFILE_LOG_SLAB_FIRST); /* slab 0 full */
+    fill_log(&log, (int)block_items(0)); /* block 0 full */
     profile_log_chunk *full = log.tail;
     big_fail_arm(1);
     CHECK(profile_log_extend(&log) == -1);
@@ -998,7 +1001,7 @@ TEST(profiling_log_out_of_memory_loses_events_not_the_log)
     /* The next event tries again, and gets a chunk. */
     CHECK(profile_log_extend(&log) == 0);
     CHECK(atomic_load(&full->next) == log.tail);
-    CHECK_INT_EQ(log.n_slabs, 2);
+    CHECK(log.blocks[1] != NULL);
     profile_log_release(&log);
 }
 
@@ -1076,7 +1079,7 @@ static long log_faults(void)
     getrusage(RUSAGE_SELF, &before);
     profile_log log;
     CHECK(profile_log_init(&log) == 0);
-    fill_log(&log, LOG_CHUNKS_IN_FOUR_SLABS);
+    fill_log(&log, LOG_CHUNKS_IN_THREE_BLOCKS);
     for (profile_log_chunk *c = log.head; c != NULL; c = atomic_load(&c->next))
         memset(c->events, 1, sizeof c->events);
     profile_log_release(&log);
@@ -1088,9 +1091,9 @@ TEST(profiling_log_memory_is_kept_for_the_next_run)
 {
     daglib_release_memory();
     long fresh = log_faults();
-    /* Two MiB a page fault per 4 KiB... */
-    CHECK(fresh > (long)(LOG_CHUNKS_IN_FOUR_SLABS * sizeof(profile_log_chunk) /
-                         8192));
+    /* Megabytes, a page fault per 4 KiB... */
+    CHECK(fresh > (long)(LOG_CHUNKS_IN_THREE_BLOCKS *
+                         sizeof(profile_log_chunk) / 8192));
     /* ...which the next log finds kept. */
     long again = log_faults();
     CHECK(again < fresh / 10);
