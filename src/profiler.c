@@ -101,12 +101,9 @@ int profile_log_extend(profile_log *log)
 
 int profiler_note_slow(profiler *pr, uint32_t w, uint32_t n,
                        const node_state *st, const node_output *out,
-                       const task_times *times)
+                       const task_times *times, int one_slot)
 {
     profile_log *log = &pr->logs[w];
-    const uint64_t span = times->ended - times->started;
-    const int one_slot = st->status == NODE_OK && st->attempts == 1 &&
-                         out->error == NULL && span <= UINT32_MAX;
     const uint32_t slots = one_slot ? 1 : 3;
     int extended = 0;
     if (log->tail_count + slots > PROFILE_LOG_CHUNK) {
@@ -116,7 +113,8 @@ int profiler_note_slow(profiler *pr, uint32_t w, uint32_t n,
     }
     profile_event *ev = &log->tail->events[log->tail_count];
     if (one_slot) {
-        ev[0] = (profile_event){n, (uint32_t)span, times->ended};
+        ev[0] = (profile_event){n, (uint32_t)(times->ended - times->started),
+                                times->ended};
     } else {
         uint32_t outcome = (uint32_t)st->status |
                            (uint32_t)(out->error != NULL) << 8 |

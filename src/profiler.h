@@ -160,10 +160,11 @@ void profile_log_release(profile_log *log);
  * `lost` set when memory runs out. */
 int profile_log_extend(profile_log *log);
 
-/* profiler_task_done's other path: three slots, or a new chunk first. */
+/* profiler_task_done's other path: three slots (one_slot 0), or a new
+ * chunk first. */
 int profiler_note_slow(profiler *pr, uint32_t w, uint32_t n,
                        const node_state *st, const node_output *out,
-                       const task_times *times);
+                       const task_times *times, int one_slot);
 
 /* Worker w finished node n, with outcome st and out and times.  Hot
  * path.  1 when it went for a new chunk for the log (and, memory run out,
@@ -176,9 +177,10 @@ static inline int profiler_task_done(profiler *pr, uint32_t w, uint32_t n,
 {
     profile_log *log = &pr->logs[w];
     const uint64_t span = times->ended - times->started;
-    if (st->status != NODE_OK || st->attempts != 1 || out->error != NULL ||
-        span > UINT32_MAX || log->tail_count == PROFILE_LOG_CHUNK)
-        return profiler_note_slow(pr, w, n, st, out, times);
+    const int one_slot = st->status == NODE_OK && st->attempts == 1 &&
+                         out->error == NULL && span <= UINT32_MAX;
+    if (!one_slot || log->tail_count == PROFILE_LOG_CHUNK)
+        return profiler_note_slow(pr, w, n, st, out, times, one_slot);
     profile_event *ev = &log->tail->events[log->tail_count++];
     ev->node = n;
     ev->word = (uint32_t)span;
