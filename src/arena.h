@@ -36,7 +36,7 @@ char *arena_strndup_any(arena *a, const char *s, size_t len);
  * overlapping words, without a call. */
 static inline char *arena_strndup(arena *a, const char *s, size_t len)
 {
-    if (len > 16 || a->next == NULL || len >= (size_t)(a->end - a->next))
+    if (a->next == NULL || len >= (size_t)(a->end - a->next))
         return arena_strndup_any(a, s, len);
     char *copy = a->next;
     a->next += len + 1;

@@ -531,10 +531,9 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
                                from->name, ref_kind_words(kind));
     int printable;
     size_t len = measure_name(upstream, &printable);
-    if (len > TASK_NAME_MAX_BYTES)
-        printable = 0; /* let task_name_problem say so */
-    /* A name that matches a task is valid: check only the others. */
-    int looked_up = printable && len > 0;
+    /* A printable name of a sensible length is valid (name_problem): only
+     * such names are looked up, and only the others checked. */
+    int looked_up = printable && len - 1 < TASK_NAME_MAX_BYTES;
     uint32_t target = NAME_NOT_FOUND;
     if (looked_up) {
         uint32_t made = dag_task_links(dag, from->index)->n_refs_out;
@@ -548,9 +547,8 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
             dag->ref_target[k] = target;
         }
     }
-    const char *problem = target != NAME_NOT_FOUND
-                              ? NULL
-                              : name_problem(upstream, len, printable);
+    const char *problem =
+        looked_up ? NULL : name_problem(upstream, len, printable);
     if (problem != NULL)
         return dag_build_error(dag, DAGLIB_INVALID,
                                "task '%s' was given %s '%.64s' that cannot be "

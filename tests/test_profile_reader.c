@@ -1479,7 +1479,6 @@ TEST(profile_reader_refuses_lying_counts_and_lengths)
     free(data.p);
 }
 
-/* Virtual memory of this process, from /proc/self/status; 0 if unknown. */
 /* In a child process that cannot map 32 MiB more than it has: both
  * engines read path's good records and stop with `because`.  A reader
  * that allocated what a lying size claims dies here or says "out of
