@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "big_array.h"
+#include "prefault.h"
 
 #define MAPPED_MIN_BYTES ((size_t)64 << 10)
 /* Enough for every mapping of a DAG of millions of tasks with its plan and
@@ -25,8 +26,9 @@
  * malloc where malloc's memory would. */
 typedef struct big_header {
     size_t mapped;
-    size_t faulted; /* bytes from the header on faulted in, as far as
-                     * big_block_prefault() needs to know */
+    /* Bytes from the header on faulted in, as far as big_block_prefault()
+     * needs to know; raised by the prefault helper too. */
+    _Atomic size_t faulted;
     unsigned char pad[64 - 2 * sizeof(size_t)];
 } big_header;
 
@@ -173,6 +175,11 @@ void big_cache_figures(size_t *kept, size_t *live, size_t *peak)
 #define BIG_ZERO 1u  /* zeroed, also when reused */
 #define BIG_WHOLE 2u /* will be written whole: fault it all in at once */
 
+/* A block's steps from this size on are faulted in a step ahead by the
+ * prefault helper (prefault.h): a smaller one is not worth a wake-up. */
+#define AHEAD_MIN_BYTES ((size_t)64 << 10)
+#define AHEAD_STEPS 8
+
 /* Room for the header and the rounding to a page, whatever the page. */
 #define BIG_OVERHEAD_MAX ((size_t)1 << 20)
 
@@ -180,17 +187,6 @@ static size_t page_bytes(void)
 {
     long page = sysconf(_SC_PAGESIZE);
     return page > 0 ? (size_t)page : 4096;
-}
-
-/* Fault in [start, start + len), page-aligned, in one call rather than a
- * fault per page: a hint, which kernels before 5.14 do not take. */
-static void populate(void *start, size_t len)
-{
-#ifdef MADV_POPULATE_WRITE
-    madvise(start, len, MADV_POPULATE_WRITE);
-#else
-    (void)start, (void)len;
-#endif
 }
 
 /* ---- failures on demand, for tests ---------------------------------------- */
@@ -241,10 +237,11 @@ static void *big_array(size_t count, size_t size, unsigned flags)
     if (kept != NULL) {
         /* Its last uses faulted it in as far as kept->faulted says; an
          * array written whole gets the rest at once, as a fresh one. */
-        if ((flags & BIG_WHOLE) && len > kept->faulted) {
-            size_t from = kept->faulted & ~(page - 1);
-            populate((char *)kept + from, len - from);
-            kept->faulted = len;
+        size_t faulted = atomic_load(&kept->faulted);
+        if ((flags & BIG_WHOLE) && len > faulted) {
+            size_t from = faulted & ~(page - 1);
+            prefault_now((char *)kept + from, len - from);
+            atomic_store(&kept->faulted, len);
         }
         if (zero)
             memset(kept + 1, 0, bytes - sizeof *kept);
@@ -259,11 +256,11 @@ static void *big_array(size_t count, size_t size, unsigned flags)
     madvise(h, len, MADV_NOHUGEPAGE);
 #endif
     h->mapped = len;
-    h->faulted = 0;
+    atomic_init(&h->faulted, 0);
     count_live(len);
     if (flags & BIG_WHOLE) {
-        populate(h, len);
-        h->faulted = len;
+        prefault_now(h, len);
+        atomic_store(&h->faulted, len);
     }
     return h + 1;
 }
@@ -286,19 +283,34 @@ void *big_alloc_block(size_t count, size_t size)
 void big_block_prefault(void *block, size_t from, size_t len)
 {
     big_header *h = (big_header *)block - 1;
-    if (h->mapped == 0 || sizeof *h + from + len <= h->faulted)
+    if (h->mapped == 0)
         return;
-    uintptr_t page = page_bytes();
-    uintptr_t start = (uintptr_t)block + from, end = start + len;
-    uintptr_t mapping_end = (uintptr_t)h + h->mapped;
-    start &= ~(page - 1);
-    end = (end + page - 1) & ~(page - 1);
-    if (end > mapping_end)
-        end = mapping_end;
-    if (start < end)
-        populate((void *)start, end - start);
-    if (end - (uintptr_t)h > h->faulted)
-        h->faulted = end - (uintptr_t)h;
+    size_t page = page_bytes();
+    size_t start = (sizeof *h + from) & ~(page - 1);
+    size_t end = (sizeof *h + from + len + page - 1) & ~(page - 1);
+    if (end > h->mapped)
+        end = h->mapped;
+    size_t faulted = atomic_load_explicit(&h->faulted, memory_order_acquire);
+    if (end > faulted) {
+        size_t begin = start > faulted ? start : faulted & ~(page - 1);
+        prefault_now((char *)h + begin, end - begin);
+        prefault_mark_raise(&h->faulted, end);
+    }
+    /* The next steps on the helper, while the caller fills this one: a
+     * window of AHEAD_STEPS, asked for again when half of it is used, so
+     * that the helper, which takes tens of microseconds to wake, is woken
+     * every few steps. */
+    size_t step = end - start;
+    if (step < AHEAD_MIN_BYTES || end == h->mapped)
+        return;
+    faulted = atomic_load_explicit(&h->faulted, memory_order_relaxed);
+    if (faulted >= h->mapped || faulted >= end + step * (AHEAD_STEPS / 2))
+        return;
+    size_t window_end = h->mapped - end > step * AHEAD_STEPS
+                            ? end + step * AHEAD_STEPS
+                            : h->mapped;
+    prefault_ahead(h, (char *)h + faulted, window_end - faulted, &h->faulted,
+                   window_end);
 }
 
 void big_free(void *p)
@@ -306,9 +318,12 @@ void big_free(void *p)
     if (p == NULL)
         return;
     big_header *h = (big_header *)p - 1;
-    if (h->mapped == 0)
+    if (h->mapped == 0) {
         free(h);
-    else if (!mapping_freed(h))
+        return;
+    }
+    prefault_forget(h);
+    if (!mapping_freed(h))
         munmap(h, h->mapped);
 }
 

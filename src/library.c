@@ -7,6 +7,7 @@
 
 #include "big_array.h"
 #include "daglib.h"
+#include "prefault.h"
 #include "worker_pool.h"
 
 const char *daglib_version(void)
@@ -23,4 +24,5 @@ void daglib_release_memory(void)
 {
     big_cache_release();
     worker_pool_release_spare();
+    prefault_release();
 }

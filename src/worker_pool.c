@@ -141,6 +141,17 @@ static uint32_t add_threads(worker_pool *pool, uint32_t n)
     return pool->n_threads;
 }
 
+worker_pool *worker_pool_new(void)
+{
+    pthread_once(&fork_watch, watch_forks);
+    worker_pool *pool = malloc(sizeof *pool);
+    if (pool != NULL && pool_init(pool) != 0) {
+        free(pool);
+        pool = NULL;
+    }
+    return pool;
+}
+
 uint32_t worker_pool_reserve(worker_pool **pool_ptr, uint32_t n)
 {
     if (n == 0)
@@ -150,13 +161,8 @@ uint32_t worker_pool_reserve(worker_pool **pool_ptr, uint32_t n)
         forget(pool);
         pool = NULL;
     }
-    if (pool == NULL) {
-        pthread_once(&fork_watch, watch_forks);
-        if ((pool = malloc(sizeof *pool)) != NULL && pool_init(pool) != 0) {
-            free(pool);
-            pool = NULL;
-        }
-    }
+    if (pool == NULL)
+        pool = worker_pool_new();
     *pool_ptr = pool;
     if (pool == NULL)
         return 0;
@@ -224,7 +230,7 @@ void worker_pool_wait(worker_pool *pool)
     pthread_mutex_unlock(&pool->lock);
 }
 
-static void destroy(worker_pool *pool)
+void worker_pool_destroy(worker_pool *pool)
 {
     if (pool == NULL)
         return;
@@ -256,10 +262,10 @@ void worker_pool_free(worker_pool *pool)
         }
         pthread_mutex_unlock(&spare_lock);
     }
-    destroy(pool);
+    worker_pool_destroy(pool);
 }
 
 void worker_pool_release_spare(void)
 {
-    destroy(take_spare());
+    worker_pool_destroy(take_spare());
 }

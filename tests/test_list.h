@@ -51,6 +51,14 @@ TEST_ENTRY(arena_copies_strings_of_every_short_length_exactly)
 TEST_ENTRY(arena_every_refused_big_array_ends_a_build_or_run_cleanly)
 
 
+/* ---- memory faulted in on a helper thread (test_prefault.c) ---- */
+TEST_ENTRY(prefault_now_faults_in_every_page_big_or_small)
+TEST_ENTRY(prefault_ahead_faults_in_on_the_helper_and_raises_the_mark)
+TEST_ENTRY(prefault_forget_waits_for_the_helper_still_on_the_mapping)
+TEST_ENTRY(prefault_block_steps_are_faulted_in_ahead_of_the_filling)
+TEST_ENTRY(prefault_helper_is_made_again_after_a_fork_and_a_release)
+
+
 /* ---- metadata root and names (test_meta_path.c) ---- */
 TEST_ENTRY(meta_path_refuses_unsafe_names_saying_which_rule)
 TEST_ENTRY(meta_path_quotes_refused_names_with_escapes)

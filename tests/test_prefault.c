@@ -1,0 +1,240 @@
+/*
+ * test_prefault.c -- fresh memory faulted in on a helper thread as well:
+ * every page of a shared request, the steps ahead of a block's filling,
+ * requests forgotten before their memory goes, and a helper made again
+ * after a fork or a release.
+ */
+#include <sched.h>
+#include <stdlib.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "big_array.h"
+#include "prefault.h"
+#include "test.h"
+
+/* ThreadSanitizer does not start threads after a fork. */
+#if defined(__SANITIZE_THREAD__)
+#define FORKED_THREADS 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FORKED_THREADS 0
+#endif
+#endif
+#ifndef FORKED_THREADS
+#define FORKED_THREADS 1
+#endif
+
+#define PAGE ((size_t)4096)
+#define MIB ((size_t)1 << 20)
+
+static void *fresh_mapping(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    return p;
+}
+
+/* How many of the pages of [p, p + len) are resident. */
+static size_t resident_pages(const void *p, size_t len)
+{
+    uintptr_t from = (uintptr_t)p & ~(uintptr_t)(PAGE - 1);
+    size_t pages = ((uintptr_t)p + len - from + PAGE - 1) / PAGE;
+    unsigned char *in_core = malloc(pages);
+    CHECK(in_core != NULL);
+    CHECK_INT_EQ(mincore((void *)from, pages * PAGE, in_core), 0);
+    size_t n = 0;
+    for (size_t i = 0; i < pages; i++)
+        n += in_core[i] & 1;
+    free(in_core);
+    return n;
+}
+
+/* 1 if this kernel faults in a range on request (Linux 5.14 on). */
+static int kernel_populates(void)
+{
+#ifdef MADV_POPULATE_WRITE
+    void *page = fresh_mapping(PAGE);
+    int done = madvise(page, PAGE, MADV_POPULATE_WRITE) == 0;
+    munmap(page, PAGE);
+    return done;
+#else
+    return 0;
+#endif
+}
+
+/* The helper takes requests only where the process may use two CPUs. */
+static int helper_can_run(void)
+{
+    cpu_set_t set;
+    return kernel_populates() &&
+           sched_getaffinity(0, sizeof set, &set) == 0 &&
+           CPU_COUNT(&set) >= 2;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Wait up to 10 s for *mark to reach want. */
+static int mark_reaches(_Atomic size_t *mark, size_t want)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (atomic_load(mark) >= want)
+            return 1;
+        nap_ms(1);
+    }
+    return 0;
+}
+
+TEST(prefault_now_faults_in_every_page_big_or_small)
+{
+    if (!kernel_populates())
+        return;
+    /* Big enough to be shared with the helper, and too small to be. */
+    static const size_t sizes[] = {16 * MIB + 3 * PAGE, 64 << 10};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char *p = fresh_mapping(sizes[i]);
+        CHECK_INT_EQ(resident_pages(p, sizes[i]), 0);
+        prefault_now(p, sizes[i]);
+        CHECK_INT_EQ(resident_pages(p, sizes[i]), sizes[i] / PAGE);
+        /* Contents untouched: still the zeros of a fresh mapping. */
+        CHECK(p[0] == 0 && p[sizes[i] - 1] == 0);
+        munmap(p, sizes[i]);
+    }
+    prefault_release();
+}
+
+TEST(prefault_ahead_faults_in_on_the_helper_and_raises_the_mark)
+{
+    size_t len = 4 * MIB;
+    char *p = fresh_mapping(len);
+    _Atomic size_t mark = 100;
+    prefault_ahead(p, p, len, &mark, len);
+    if (!helper_can_run()) {
+        prefault_forget(p);
+        CHECK_INT_EQ(atomic_load(&mark), 100);
+        munmap(p, len);
+        return;
+    }
+    /* The caller goes on at once; the helper gets there. */
+    CHECK(mark_reaches(&mark, len));
+    CHECK_INT_EQ(atomic_load(&mark), len);
+    CHECK_INT_EQ(resident_pages(p, len), len / PAGE);
+    /* A mark already higher is never lowered. */
+    prefault_forget(p);
+    char *q = fresh_mapping(len);
+    atomic_store(&mark, 10 * len);
+    prefault_ahead(q, q, len, &mark, len);
+    prefault_forget(q);
+    CHECK_INT_EQ(atomic_load(&mark), 10 * len);
+    munmap(p, len);
+    munmap(q, len);
+    prefault_release();
+}
+
+TEST(prefault_forget_waits_for_the_helper_still_on_the_mapping)
+{
+    if (!helper_can_run())
+        return;
+    /* Big enough that the helper is still at it when forgotten. */
+    size_t len = 128 * MIB;
+    char *p = fresh_mapping(len);
+    _Atomic size_t mark = 0;
+    prefault_ahead(p, p, len, &mark, len);
+    int started = 0;
+    for (int i = 0; i < 10000 && !started; i++) {
+        started = resident_pages(p, 4 * MIB) > 0;
+        if (!started)
+            nap_ms(1);
+    }
+    CHECK(started);
+    prefault_forget(p);
+    /* Nothing touches the mapping or the mark from now on. */
+    size_t after = atomic_load(&mark);
+    CHECK(after == 0 || after == len);
+    atomic_store(&mark, 1);
+    size_t pages = resident_pages(p, len);
+    nap_ms(100);
+    CHECK_INT_EQ(resident_pages(p, len), pages);
+    CHECK_INT_EQ(atomic_load(&mark), 1);
+    munmap(p, len);
+    prefault_release();
+}
+
+TEST(prefault_block_steps_are_faulted_in_ahead_of_the_filling)
+{
+    if (!helper_can_run())
+        return;
+    /* Steps of 4096 items of 48 bytes, as a DAG's task blocks. */
+    size_t item = 48, step_items = 4096, step = item * step_items;
+    char *block = big_alloc_block(64 * step_items, item);
+    CHECK(block != NULL);
+    CHECK_INT_EQ(resident_pages(block + PAGE, 63 * step), 0); /* past the header */
+    big_block_prefault(block, 0, step);
+    CHECK(resident_pages(block, step) >= step / PAGE);
+    /* The window after the step comes in on its own... */
+    size_t window = 8 * step;
+    int done = 0;
+    for (int i = 0; i < 10000 && !done; i++) {
+        done = resident_pages(block + step, window - PAGE) >=
+               (window - PAGE) / PAGE;
+        if (!done)
+            nap_ms(1);
+    }
+    CHECK(done);
+    /* ...and nothing far past it. */
+    CHECK_INT_EQ(resident_pages(block + 12 * step, 8 * step), 0);
+    big_free(block);
+    big_cache_release();
+    prefault_release();
+}
+
+TEST(prefault_helper_is_made_again_after_a_fork_and_a_release)
+{
+    if (!helper_can_run())
+        return;
+    size_t len = 64 * MIB;
+    char *p = fresh_mapping(len);
+    _Atomic size_t mark = 0;
+    /* A request in progress when the process forks. */
+    prefault_ahead(p, p, len, &mark, len);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = FORKED_THREADS ? fork() : 0;
+    CHECK(pid >= 0);
+    if (FORKED_THREADS && pid == 0) {
+        alarm(20);
+        prefault_forget(p); /* not the parent's helper: returns */
+        char *q = fresh_mapping(4 * MIB);
+        prefault_now(q, 4 * MIB);
+        _Atomic size_t child_mark = 0;
+        char *r = fresh_mapping(2 * MIB);
+        prefault_ahead(r, r, 2 * MIB, &child_mark, 2 * MIB);
+        int ok = resident_pages(q, 4 * MIB) == 4 * MIB / PAGE &&
+                 mark_reaches(&child_mark, 2 * MIB);
+        prefault_forget(r);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(!FORKED_THREADS || waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    prefault_forget(p);
+    munmap(p, len);
+    /* Released, the helper is made again for the next request. */
+    prefault_release();
+    char *q = fresh_mapping(2 * MIB);
+    _Atomic size_t again = 0;
+    prefault_ahead(q, q, 2 * MIB, &again, 2 * MIB);
+    CHECK(mark_reaches(&again, 2 * MIB));
+    prefault_forget(q);
+    munmap(q, 2 * MIB);
+    prefault_release();
+}
