@@ -297,18 +297,22 @@ void big_block_prefault(void *block, size_t from, size_t len)
         prefault_mark_raise(&h->faulted, end);
     }
     /* The next steps on the helper, while the caller fills this one: a
-     * window of AHEAD_STEPS, asked for again when half of it is used, so
-     * that the helper, which takes tens of microseconds to wake, is woken
-     * every few steps. */
+     * window of up to AHEAD_STEPS, asked for again when half of it is
+     * used, so that the helper, which takes tens of microseconds to wake,
+     * is woken every few steps.  The window is at most half the steps
+     * filled before, so that a block filled only in part (the last one of
+     * every array) is faulted in no more than half again as far. */
     size_t step = end - start;
-    if (step < AHEAD_MIN_BYTES || end == h->mapped)
+    size_t window = start / step / 2;
+    if (window > AHEAD_STEPS)
+        window = AHEAD_STEPS;
+    if (step < AHEAD_MIN_BYTES || window == 0 || end == h->mapped)
         return;
     faulted = atomic_load_explicit(&h->faulted, memory_order_relaxed);
-    if (faulted >= h->mapped || faulted >= end + step * (AHEAD_STEPS / 2))
+    if (faulted >= h->mapped || faulted >= end + step * ((window + 1) / 2))
         return;
-    size_t window_end = h->mapped - end > step * AHEAD_STEPS
-                            ? end + step * AHEAD_STEPS
-                            : h->mapped;
+    size_t window_end =
+        h->mapped - end > step * window ? end + step * window : h->mapped;
     prefault_ahead(h, (char *)h + faulted, window_end - faulted, &h->faulted,
                    window_end);
 }

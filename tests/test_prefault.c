@@ -178,20 +178,26 @@ TEST(prefault_block_steps_are_faulted_in_ahead_of_the_filling)
     char *block = big_alloc_block(64 * step_items, item);
     CHECK(block != NULL);
     CHECK_INT_EQ(resident_pages(block + PAGE, 63 * step), 0); /* past the header */
+    /* A block's first step has nothing before it: no window yet, so that
+     * a block barely used is not faulted in far past its use. */
     big_block_prefault(block, 0, step);
     CHECK(resident_pages(block, step) >= step / PAGE);
-    /* The window after the step comes in on its own... */
-    size_t window = 8 * step;
+    nap_ms(20);
+    CHECK_INT_EQ(resident_pages(block + step + PAGE, 20 * step), 0);
+    /* Sixteen steps on, the window is seven or eight steps (a step's
+     * pages include the header's 64 bytes): they come in on their own... */
+    big_block_prefault(block, 16 * step, step);
     int done = 0;
     for (int i = 0; i < 10000 && !done; i++) {
-        done = resident_pages(block + step, window - PAGE) >=
-               (window - PAGE) / PAGE;
+        done = resident_pages(block + 17 * step + PAGE, 6 * step) >=
+               6 * step / PAGE;
         if (!done)
             nap_ms(1);
     }
     CHECK(done);
-    /* ...and nothing far past it. */
-    CHECK_INT_EQ(resident_pages(block + 12 * step, 8 * step), 0);
+    /* ...and nothing past them, nor in the steps skipped. */
+    CHECK_INT_EQ(resident_pages(block + 26 * step, 30 * step), 0);
+    CHECK_INT_EQ(resident_pages(block + step + PAGE, 14 * step), 0);
     big_free(block);
     big_cache_release();
     prefault_release();
