@@ -393,9 +393,16 @@ DAGLIB_EXTERN daglib_dag *daglib_dag_new(const char *name,
 DAGLIB_EXTERN void daglib_dag_free(daglib_dag *dag);
 
 /* Hand back to the system the large arrays kept from freed DAGs (see
- * daglib_dag_free()), and end the worker threads kept for the next DAG,
- * for a program done with DAGs for a while.  Safe from any thread, while
- * other DAGs are built or run. */
+ * daglib_dag_free()), and end the worker threads kept for the next DAG and
+ * the library's page-faulting thread, for a program done with DAGs for a
+ * while.  Safe from any thread, while other DAGs are built or run.
+ *
+ * The page-faulting thread: a page of fresh memory costs the kernel about
+ * a microsecond, a third of the time a big DAG takes to build and run
+ * once, so on a process allowed two CPUs or more the library faults in
+ * part of a big DAG's arrays on a thread of its own while the caller goes
+ * on (a DAG of some 25,000 tasks or more), made the first time
+ * and waiting between uses. */
 DAGLIB_EXTERN void daglib_release_memory(void);
 
 /* The DAG's name (given or generated); borrowed from the DAG. */

@@ -57,6 +57,7 @@ TEST_ENTRY(prefault_ahead_faults_in_on_the_helper_and_raises_the_mark)
 TEST_ENTRY(prefault_forget_waits_for_the_helper_still_on_the_mapping)
 TEST_ENTRY(prefault_block_steps_are_faulted_in_ahead_of_the_filling)
 TEST_ENTRY(prefault_helper_is_made_again_after_a_fork_and_a_release)
+TEST_ENTRY(prefault_helper_thread_ends_at_daglib_release_memory)
 
 
 /* ---- metadata root and names (test_meta_path.c) ---- */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "big_array.h"
+#include "daglib.h"
 #include "prefault.h"
 #include "test.h"
 
@@ -243,4 +244,36 @@ TEST(prefault_helper_is_made_again_after_a_fork_and_a_release)
     prefault_forget(q);
     munmap(q, 2 * MIB);
     prefault_release();
+}
+
+/* The process's threads once they are `want`, or after a second what they
+ * are then: a joined thread leaves the count a little after its join. */
+static long threads_settled(long want)
+{
+    long threads = test_proc_status("Threads");
+    for (int tries = 0; threads != want && tries < 1000; tries++) {
+        nap_ms(1);
+        threads = test_proc_status("Threads");
+    }
+    return threads;
+}
+
+TEST(prefault_helper_thread_ends_at_daglib_release_memory)
+{
+    if (!helper_can_run())
+        return;
+    long before = test_proc_status("Threads");
+    size_t len = 16 * MIB;
+    char *p = fresh_mapping(len);
+    prefault_now(p, len);
+    CHECK_INT_EQ(test_proc_status("Threads"), before + 1);
+    daglib_release_memory();
+    CHECK_INT_EQ(threads_settled(before), before);
+    /* The next big request makes a new one. */
+    munmap(p, len);
+    p = fresh_mapping(len);
+    prefault_now(p, len);
+    CHECK_INT_EQ(resident_pages(p, len), len / PAGE);
+    munmap(p, len);
+    daglib_release_memory();
 }
