@@ -90,6 +90,10 @@ char *test_read_file(const char *path, size_t *len);
  * Threads...), or 0 when it cannot be read. */
 unsigned long long test_proc_status(const char *field);
 
+/* 1 if this kernel faults in a range on request (MADV_POPULATE_WRITE,
+ * Linux 5.14 on): where it does not, faulting in ahead does nothing. */
+int test_kernel_populates(void);
+
 /* Write len bytes to path (created or truncated); fails the test on error. */
 void test_write_file(const char *path, const void *data, size_t len);
 

@@ -49,22 +49,6 @@ static void mapping_flags(const void *p, char *flags, size_t size)
     CHECK(flags[0] != '\0');
 }
 
-/* 1 if this kernel faults in a range on request (Linux 5.14 on): where it
- * does not, faulting in ahead is a hint that does nothing. */
-static int kernel_populates(void)
-{
-#ifdef MADV_POPULATE_WRITE
-    void *page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    CHECK(page != MAP_FAILED);
-    int done = madvise(page, PAGE, MADV_POPULATE_WRITE) == 0;
-    munmap(page, PAGE);
-    return done;
-#else
-    return 0;
-#endif
-}
-
 TEST(arena_big_arrays_are_kept_off_huge_pages)
 {
     /* A host that takes back free memory in 2 MiB blocks makes a fresh
@@ -78,7 +62,7 @@ TEST(arena_big_arrays_are_kept_off_huge_pages)
     mapping_flags(block, flags, sizeof flags);
     CHECK(strstr(flags, " hg") == NULL && strstr(flags, " nh") != NULL);
     /* Written whole, so faulted in at once. */
-    if (kernel_populates())
+    if (test_kernel_populates())
         CHECK(resident((char *)whole + (4u << 20)));
     big_free(whole);
     big_free(block);
@@ -86,7 +70,7 @@ TEST(arena_big_arrays_are_kept_off_huge_pages)
 
 TEST(arena_block_prefault_faults_in_the_range_and_no_more)
 {
-    if (!kernel_populates())
+    if (!test_kernel_populates())
         return;
     size_t size = 64 * PAGE;
     char *block = big_alloc_block(size, 1);

@@ -56,24 +56,11 @@ static size_t resident_pages(const void *p, size_t len)
     return n;
 }
 
-/* 1 if this kernel faults in a range on request (Linux 5.14 on). */
-static int kernel_populates(void)
-{
-#ifdef MADV_POPULATE_WRITE
-    void *page = fresh_mapping(PAGE);
-    int done = madvise(page, PAGE, MADV_POPULATE_WRITE) == 0;
-    munmap(page, PAGE);
-    return done;
-#else
-    return 0;
-#endif
-}
-
 /* The helper takes requests only where the process may use two CPUs. */
 static int helper_can_run(void)
 {
     cpu_set_t set;
-    return kernel_populates() &&
+    return test_kernel_populates() &&
            sched_getaffinity(0, sizeof set, &set) == 0 &&
            CPU_COUNT(&set) >= 2;
 }
@@ -82,6 +69,17 @@ static void nap_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+/* Wait up to 10 s for at least `pages` of [p, p + len) to be resident. */
+static int resident_soon(const void *p, size_t len, size_t pages)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (resident_pages(p, len) >= pages)
+            return 1;
+        nap_ms(1);
+    }
+    return 0;
 }
 
 /* Wait up to 10 s for *mark to reach want. */
@@ -97,7 +95,7 @@ static int mark_reaches(_Atomic size_t *mark, size_t want)
 
 TEST(prefault_now_faults_in_every_page_big_or_small)
 {
-    if (!kernel_populates())
+    if (!test_kernel_populates())
         return;
     /* Big enough to be shared with the helper, and too small to be. */
     static const size_t sizes[] = {16 * MIB + 3 * PAGE, 64 << 10};
@@ -150,13 +148,7 @@ TEST(prefault_forget_waits_for_the_helper_still_on_the_mapping)
     char *p = fresh_mapping(len);
     _Atomic size_t mark = 0;
     prefault_ahead(p, p, len, &mark, len);
-    int started = 0;
-    for (int i = 0; i < 10000 && !started; i++) {
-        started = resident_pages(p, 4 * MIB) > 0;
-        if (!started)
-            nap_ms(1);
-    }
-    CHECK(started);
+    CHECK(resident_soon(p, 4 * MIB, 1));
     prefault_forget(p);
     /* Nothing touches the mapping or the mark from now on. */
     size_t after = atomic_load(&mark);
@@ -188,14 +180,7 @@ TEST(prefault_block_steps_are_faulted_in_ahead_of_the_filling)
     /* Sixteen steps on, the window is seven or eight steps (a step's
      * pages include the header's 64 bytes): they come in on their own... */
     big_block_prefault(block, 16 * step, step);
-    int done = 0;
-    for (int i = 0; i < 10000 && !done; i++) {
-        done = resident_pages(block + 17 * step + PAGE, 6 * step) >=
-               6 * step / PAGE;
-        if (!done)
-            nap_ms(1);
-    }
-    CHECK(done);
+    CHECK(resident_soon(block + 17 * step + PAGE, 6 * step, 6 * step / PAGE));
     /* ...and nothing past them, nor in the steps skipped. */
     CHECK_INT_EQ(resident_pages(block + 26 * step, 30 * step), 0);
     CHECK_INT_EQ(resident_pages(block + step + PAGE, 14 * step), 0);
