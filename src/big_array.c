@@ -29,7 +29,8 @@ typedef struct big_header {
     /* Bytes from the header on faulted in, as far as big_block_prefault()
      * needs to know; raised by the prefault helper too. */
     _Atomic size_t faulted;
-    unsigned char pad[64 - 2 * sizeof(size_t)];
+    size_t asked; /* how far the helper was asked to fault a block in */
+    unsigned char pad[64 - 3 * sizeof(size_t)];
 } big_header;
 
 _Static_assert(sizeof(big_header) == 64, "a header fills a cache line");
@@ -237,6 +238,7 @@ static void *big_array(size_t count, size_t size, unsigned flags)
     if (kept != NULL) {
         /* Its last uses faulted it in as far as kept->faulted says; an
          * array written whole gets the rest at once, as a fresh one. */
+        kept->asked = 0;
         size_t faulted = atomic_load(&kept->faulted);
         if ((flags & BIG_WHOLE) && len > faulted) {
             size_t from = faulted & ~(page - 1);
@@ -257,6 +259,7 @@ static void *big_array(size_t count, size_t size, unsigned flags)
 #endif
     h->mapped = len;
     atomic_init(&h->faulted, 0);
+    h->asked = 0;
     count_live(len);
     if (flags & BIG_WHOLE) {
         prefault_now(h, len);
@@ -309,12 +312,14 @@ void big_block_prefault(void *block, size_t from, size_t len)
     if (step < AHEAD_MIN_BYTES || window == 0 || end == h->mapped)
         return;
     faulted = atomic_load_explicit(&h->faulted, memory_order_relaxed);
-    if (faulted >= h->mapped || faulted >= end + step * ((window + 1) / 2))
+    size_t asked = h->asked > faulted ? h->asked : faulted;
+    if (asked >= h->mapped || asked >= end + step * ((window + 1) / 2))
         return;
     size_t window_end =
         h->mapped - end > step * window ? end + step * window : h->mapped;
-    prefault_ahead(h, (char *)h + faulted, window_end - faulted, &h->faulted,
-                   window_end);
+    if (prefault_soon(h, PREFAULT_FAULT, (char *)h + asked,
+                      window_end - asked, &h->faulted, window_end))
+        h->asked = window_end;
 }
 
 void big_free(void *p)

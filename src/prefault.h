@@ -7,16 +7,15 @@
  * spent on the one thread that builds while the other CPUs wait for the
  * run.  So the arrays a build fills as it goes have their next step
  * faulted in by a helper thread while the builder fills the step before
- * (prefault_ahead()), and the arrays written whole just after they are
+ * (prefault_soon()), and the arrays written whole just after they are
  * allocated (a plan, a run's states, a name table's next generation) are
  * faulted in by the caller and the helper together (prefault_now()).
  *
- * The helper is one thread of the process, made the first time memory is
- * big enough to share and kept until prefault_release(); one caller uses
- * it at a time, and any other does its own faulting, as does every caller
- * on a process allowed a single CPU.  Faulting memory in changes nothing
- * it holds: these are hints, and a range the helper never got to is
- * faulted in by the first write as usual.
+ * The helper is one thread of the process, made the first time it is
+ * asked and kept until prefault_release(); a process allowed a single CPU
+ * never makes it, and its callers do their own faulting.  Faulting memory
+ * in changes nothing it holds: these are hints, and a range the helper
+ * never got to is faulted in by the first write as usual.
  */
 #ifndef DAGLIB_PREFAULT_H
 #define DAGLIB_PREFAULT_H
@@ -25,20 +24,29 @@
 #include <stddef.h>
 
 /* Fault in the page-aligned [start, start + len) of a private writable
- * mapping: the helper takes part of it when it is big enough and free;
- * returns when all of it is faulted in (as far as the kernel does it). */
+ * mapping, the helper taking part when it is big; returns when all of it
+ * is faulted in (as far as the kernel does it). */
 void prefault_now(void *start, size_t len);
 
-/* Start faulting in the page-aligned [start, start + len) of the mapping
- * `owner` on the helper, and return at once; when done, *mark is raised to
- * mark_to (atomically, never lowered).  Nothing happens when the helper is
- * busy with another caller's request.  The owner's memory must stay mapped
- * until prefault_forget(owner). */
-void prefault_ahead(const void *owner, void *start, size_t len,
-                    _Atomic size_t *mark, size_t mark_to);
+/* What the helper does to a range: fault it in (a hint), or write zeroes
+ * (which the caller waits for with prefault_join() before reading). */
+typedef enum prefault_work { PREFAULT_FAULT, PREFAULT_ZERO } prefault_work;
+
+/* Queue `work` on the page-aligned [start, start + len) of the mapping
+ * `owner` for the helper, and return at once: 1 if queued, 0 if not (the
+ * process has one CPU, or too many requests wait).  When the work is all
+ * done, *mark (if not NULL) is raised to mark_to, atomically, never
+ * lowered.  The owner's memory must stay mapped until prefault_join() or
+ * prefault_forget(). */
+int prefault_soon(const void *owner, prefault_work work, void *start,
+                  size_t len, _Atomic size_t *mark, size_t mark_to);
+
+/* Finish owner's requests here: what the helper has not started is done
+ * by the caller, and the rest waited for. */
+void prefault_join(const void *owner);
 
 /* The mapping `owner` is about to be unmapped or given to another use:
- * wait for a request of prefault_ahead() on it still in progress. */
+ * drop its requests, waiting only for work the helper is doing on it. */
 void prefault_forget(const void *owner);
 
 /* *mark = max(*mark, to). */

@@ -141,17 +141,6 @@ static uint32_t add_threads(worker_pool *pool, uint32_t n)
     return pool->n_threads;
 }
 
-worker_pool *worker_pool_new(void)
-{
-    pthread_once(&fork_watch, watch_forks);
-    worker_pool *pool = malloc(sizeof *pool);
-    if (pool != NULL && pool_init(pool) != 0) {
-        free(pool);
-        pool = NULL;
-    }
-    return pool;
-}
-
 uint32_t worker_pool_reserve(worker_pool **pool_ptr, uint32_t n)
 {
     if (n == 0)
@@ -161,8 +150,13 @@ uint32_t worker_pool_reserve(worker_pool **pool_ptr, uint32_t n)
         forget(pool);
         pool = NULL;
     }
-    if (pool == NULL)
-        pool = worker_pool_new();
+    if (pool == NULL) {
+        pthread_once(&fork_watch, watch_forks);
+        if ((pool = malloc(sizeof *pool)) != NULL && pool_init(pool) != 0) {
+            free(pool);
+            pool = NULL;
+        }
+    }
     *pool_ptr = pool;
     if (pool == NULL)
         return 0;
@@ -230,7 +224,7 @@ void worker_pool_wait(worker_pool *pool)
     pthread_mutex_unlock(&pool->lock);
 }
 
-void worker_pool_destroy(worker_pool *pool)
+static void destroy(worker_pool *pool)
 {
     if (pool == NULL)
         return;
@@ -262,10 +256,10 @@ void worker_pool_free(worker_pool *pool)
         }
         pthread_mutex_unlock(&spare_lock);
     }
-    worker_pool_destroy(pool);
+    destroy(pool);
 }
 
 void worker_pool_release_spare(void)
 {
-    worker_pool_destroy(take_spare());
+    destroy(take_spare());
 }

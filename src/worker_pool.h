@@ -22,10 +22,6 @@ typedef struct worker_pool worker_pool;
  * its slot back, a job touches nothing that belongs to the slot. */
 typedef void (*pool_job)(void *ctx, uint32_t slot);
 
-/* A pool of no threads yet, of its own (never a freed DAG's), for
- * worker_pool_reserve(); NULL when memory runs out. */
-worker_pool *worker_pool_new(void);
-
 /* Threads for n slots in *pool: when *pool is NULL, the pool a freed DAG
  * left, or a new one; threads added as needed.  Returns how many slots
  * can be offered: n, or fewer when memory or threads ran out. */
@@ -54,10 +50,6 @@ void worker_pool_wait(worker_pool *pool);
 /* The pool's DAG is freed: keep the pool for the next DAG, or stop and
  * join its threads and free it.  NULL is a no-op.  Not while a job runs. */
 void worker_pool_free(worker_pool *pool);
-
-/* Stop and join the pool's threads and free it.  NULL is a no-op.  Not
- * while a job runs. */
-void worker_pool_destroy(worker_pool *pool);
 
 /* Stop and join the threads of the pool kept for the next DAG. */
 void worker_pool_release_spare(void);
