@@ -317,7 +317,7 @@ void big_block_prefault(void *block, size_t from, size_t len)
         return;
     size_t window_end =
         h->mapped - end > step * window ? end + step * window : h->mapped;
-    if (prefault_soon(h, PREFAULT_FAULT, (char *)h + asked,
+    if (prefault_soon(h, (char *)h + asked,
                       window_end - asked, &h->faulted, window_end))
         h->asked = window_end;
 }

@@ -1,17 +1,15 @@
 /*
  * prefault.c -- see prefault.h.
  *
- * Requests wait in a small table, each a range cut into chunks that are
- * claimed one at a time under the helper's lock: by the helper, and by a
- * caller that joins its request (prefault_now() joins its own at once), so
- * that nobody waits for more than the chunk the other one is on.  The
- * helper takes the chunks of a request someone is joining first, then the
- * other requests oldest first.
+ * Requests wait in a small table, each a range cut into chunks claimed one
+ * at a time under the helper's lock.  A request of prefault_soon() is the
+ * helper's alone, oldest first.  One of prefault_now() has its caller
+ * claiming chunks too, and the helper takes it before the others: its
+ * caller waits for no more than the chunk the helper is on.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
-#include <string.h>
 #include <sys/mman.h>
 
 #include "prefault.h"
@@ -19,27 +17,28 @@
 /* Below this, waking the helper costs more than it saves: a page costs
  * about a microsecond, waking a thread tens of them. */
 #define SHARE_MIN_BYTES ((size_t)1 << 20)
-/* What a caller joining a request waits for at most (the helper's chunk
- * in progress), and what one madvise() call faults in: the kernel holds
- * the process's memory map for the call, so a caller's mmap() waits for
- * it.  16 pages: 256 KiB chunks made a fresh 1M-task build 2-4 ns a task
+/* What a caller of prefault_now() waits for at most (the helper's chunk in
+ * progress), and what one madvise() call faults in: the kernel holds the
+ * process's memory map for the call, so a caller's mmap() waits for it.
+ * 16 pages: 256 KiB chunks made a fresh 1M-task build 2-4 ns a task
  * slower. */
 #define CHUNK_BYTES ((size_t)64 << 10)
-/* Requests waiting or in progress at once; more are not taken (a fault
- * request is a hint; a zero request is then done by its caller). */
+/* Requests waiting or in progress at once; more are not taken (they are
+ * hints). */
 #define QUEUE_SLOTS 16
 
 typedef struct request {
-    const void *owner; /* NULL: free slot */
-    prefault_work work;
+    const void *owner; /* NULL: a free slot */
     char *start;
     size_t len;
     size_t n_chunks; /* cut short by prefault_forget() */
     size_t claimed;  /* chunks handed out */
     size_t finished; /* chunks done */
     int failed;      /* a chunk the kernel did not fault in */
-    int joined;      /* a caller takes part and frees the slot */
-    uint64_t order;  /* when queued */
+    /* A caller waits for it, and frees the slot: prefault_now()'s own,
+     * or one prefault_forget() cut short. */
+    int waited;
+    uint64_t order; /* when queued */
     _Atomic size_t *mark;
     size_t mark_to;
 } request;
@@ -47,46 +46,44 @@ typedef struct request {
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t work; /* the helper: chunks to claim, or stop */
-    pthread_cond_t done; /* a request's last chunk finished */
+    pthread_cond_t done; /* the last chunk of a request finished */
     request queue[QUEUE_SLOTS];
     uint64_t queued; /* requests queued so far */
-    /* Requests that are not joined: prefault_forget() looks only when
-     * there are some. */
-    _Atomic unsigned unjoined;
+    /* Requests of prefault_soon() in the table: prefault_forget() looks
+     * only when there are some. */
+    _Atomic unsigned soon;
     pthread_t thread;
     int running, stop;
 } helper = {.lock = PTHREAD_MUTEX_INITIALIZER,
             .work = PTHREAD_COND_INITIALIZER,
             .done = PTHREAD_COND_INITIALIZER};
 
-static int do_chunk(const request *r, size_t i)
+/* Chunk i of r faulted in; 0, or -1 where the kernel does not. */
+static int fault_chunk(const request *r, size_t i)
 {
     size_t at = i * CHUNK_BYTES;
     size_t len = r->len - at < CHUNK_BYTES ? r->len - at : CHUNK_BYTES;
-    if (r->work == PREFAULT_ZERO) {
-        memset(r->start + at, 0, len);
-        return 0;
-    }
 #ifdef MADV_POPULATE_WRITE
     return madvise(r->start + at, len, MADV_POPULATE_WRITE);
 #else
+    (void)len;
     return -1;
 #endif
 }
 
-/* Under the lock: one chunk of r finished.  A request nobody joins is over
- * with its last chunk: its mark raised, its slot freed. */
+/* Under the lock: one chunk of r finished.  A request nobody waits for is
+ * over with its last chunk: its mark raised, its slot freed. */
 static void chunk_finished_locked(request *r, int failed)
 {
     r->finished++;
     r->failed |= failed;
     if (r->finished < r->n_chunks)
         return;
-    if (!r->joined) {
+    if (!r->waited) {
         if (!r->failed && r->mark != NULL)
             prefault_mark_raise(r->mark, r->mark_to);
         r->owner = NULL;
-        atomic_fetch_sub_explicit(&helper.unjoined, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&helper.soon, 1, memory_order_relaxed);
     }
     pthread_cond_broadcast(&helper.done);
 }
@@ -100,8 +97,8 @@ static request *next_for_helper_locked(void)
         request *r = &helper.queue[i];
         if (r->owner == NULL || r->claimed == r->n_chunks)
             continue;
-        if (best == NULL || r->joined > best->joined ||
-            (r->joined == best->joined && r->order < best->order))
+        if (best == NULL || r->waited > best->waited ||
+            (r->waited == best->waited && r->order < best->order))
             best = r;
     }
     return best;
@@ -111,17 +108,15 @@ static void *helper_thread(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&helper.lock);
-    for (;;) {
+    while (!helper.stop) {
         request *r = next_for_helper_locked();
-        if (helper.stop)
-            break;
         if (r == NULL) {
             pthread_cond_wait(&helper.work, &helper.lock);
             continue;
         }
         size_t i = r->claimed++;
         pthread_mutex_unlock(&helper.lock);
-        int failed = do_chunk(r, i) != 0;
+        int failed = fault_chunk(r, i) != 0;
         pthread_mutex_lock(&helper.lock);
         chunk_finished_locked(r, failed);
     }
@@ -130,27 +125,28 @@ static void *helper_thread(void *arg)
 }
 
 /* A child of fork() has the helper's memory but not its thread, nor the
- * threads that were joining requests: their requests go, and the others
- * start again from their first chunk (a chunk in progress at the fork may
- * be half done in the child's copy), for a new helper or their joins. */
+ * threads waiting for requests: their requests go, and the others start
+ * again from their first chunk (one in progress at the fork may be half
+ * done in the child's copy), for the child's own helper, made with its
+ * next request. */
 static void before_fork(void) { pthread_mutex_lock(&helper.lock); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&helper.lock); }
 static void after_fork_child(void)
 {
-    unsigned unjoined = 0;
+    unsigned soon = 0;
     for (unsigned i = 0; i < QUEUE_SLOTS; i++) {
         request *r = &helper.queue[i];
         if (r->owner == NULL)
             continue;
-        if (r->joined) {
+        if (r->waited) {
             r->owner = NULL;
             continue;
         }
         r->claimed = r->finished = 0;
         r->failed = 0;
-        unjoined++;
+        soon++;
     }
-    atomic_store_explicit(&helper.unjoined, unjoined, memory_order_relaxed);
+    atomic_store_explicit(&helper.soon, soon, memory_order_relaxed);
     helper.running = 0;
     helper.stop = 0;
     pthread_mutex_unlock(&helper.lock);
@@ -167,11 +163,11 @@ static void set_up(void)
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
-/* Under the lock: a free slot for a request, the helper running; NULL
- * when the process has one CPU, the table is full or no thread can be
- * made. */
-static request *queue_locked(const void *owner, prefault_work work,
-                             void *start, size_t len)
+/* Under the lock: a request in a free slot, the helper running and told;
+ * NULL when the process has one CPU, the table is full or no thread can
+ * be made. */
+static request *queue_locked(const void *owner, void *start, size_t len,
+                             int waited)
 {
     if (cpus_allowed < 2)
         return NULL;
@@ -185,10 +181,10 @@ static request *queue_locked(const void *owner, prefault_work work,
         if (r->owner != NULL)
             continue;
         *r = (request){.owner = owner,
-                       .work = work,
                        .start = start,
                        .len = len,
                        .n_chunks = (len + CHUNK_BYTES - 1) / CHUNK_BYTES,
+                       .waited = waited,
                        .order = helper.queued++};
         pthread_cond_signal(&helper.work);
         return r;
@@ -196,26 +192,12 @@ static request *queue_locked(const void *owner, prefault_work work,
     return NULL;
 }
 
-/* Under the lock: claim and do r's chunks the helper has not, then wait
- * for those it is on, and free the slot. */
-static void join_locked(request *r)
+/* Under the lock: wait for the chunks of r in progress, and free its
+ * slot. */
+static void wait_locked(request *r)
 {
-    if (!r->joined) {
-        r->joined = 1;
-        atomic_fetch_sub_explicit(&helper.unjoined, 1, memory_order_relaxed);
-    }
-    while (r->claimed < r->n_chunks) {
-        size_t i = r->claimed++;
-        pthread_mutex_unlock(&helper.lock);
-        int failed = do_chunk(r, i) != 0;
-        pthread_mutex_lock(&helper.lock);
-        r->finished++;
-        r->failed |= failed;
-    }
     while (r->finished < r->claimed)
         pthread_cond_wait(&helper.done, &helper.lock);
-    if (!r->failed && r->mark != NULL)
-        prefault_mark_raise(r->mark, r->mark_to);
     r->owner = NULL;
 }
 
@@ -226,73 +208,60 @@ void prefault_now(void *start, size_t len)
         pthread_once(&setup, set_up);
         pthread_mutex_lock(&helper.lock);
         /* Its own address as owner: nobody else's. */
-        if ((r = queue_locked(&r, PREFAULT_FAULT, start, len)) != NULL) {
-            r->joined = 1;
-            join_locked(r);
+        if ((r = queue_locked(&r, start, len, 1)) != NULL) {
+            while (r->claimed < r->n_chunks) {
+                size_t i = r->claimed++;
+                pthread_mutex_unlock(&helper.lock);
+                fault_chunk(r, i);
+                pthread_mutex_lock(&helper.lock);
+                r->finished++;
+            }
+            wait_locked(r);
         }
         pthread_mutex_unlock(&helper.lock);
     }
     if (r == NULL) {
-        request alone = {.work = PREFAULT_FAULT, .start = start, .len = len};
+        request alone = {.start = start, .len = len};
         for (size_t i = 0; i * CHUNK_BYTES < len; i++)
-            do_chunk(&alone, i);
+            fault_chunk(&alone, i);
     }
 }
 
-int prefault_soon(const void *owner, prefault_work work, void *start,
-                  size_t len, _Atomic size_t *mark, size_t mark_to)
+int prefault_soon(const void *owner, void *start, size_t len,
+                  _Atomic size_t *mark, size_t mark_to)
 {
     if (len == 0)
         return 0;
     pthread_once(&setup, set_up);
     pthread_mutex_lock(&helper.lock);
-    request *r = queue_locked(owner, work, start, len);
+    request *r = queue_locked(owner, start, len, 0);
     if (r != NULL) {
         r->mark = mark;
         r->mark_to = mark_to;
-        atomic_fetch_add_explicit(&helper.unjoined, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&helper.soon, 1, memory_order_relaxed);
     }
     pthread_mutex_unlock(&helper.lock);
     return r != NULL;
 }
 
-/* Apply fn to each of owner's requests nobody joined yet, under the
- * lock; nothing when there are none (one atomic load). */
-static void for_owners_requests(const void *owner, void (*fn)(request *))
+void prefault_forget(const void *owner)
 {
     /* Only the mapping's user queues requests on it, so what it reads here
      * counts its own requests, if it has any. */
-    if (atomic_load_explicit(&helper.unjoined, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&helper.soon, memory_order_relaxed) == 0)
         return;
     pthread_mutex_lock(&helper.lock);
     for (unsigned i = 0; i < QUEUE_SLOTS; i++) {
         request *r = &helper.queue[i];
-        if (r->owner == owner && !r->joined)
-            fn(r);
+        if (r->owner != owner || r->waited)
+            continue;
+        /* No more chunks, the mark left as it is. */
+        r->waited = 1;
+        r->n_chunks = r->claimed;
+        atomic_fetch_sub_explicit(&helper.soon, 1, memory_order_relaxed);
+        wait_locked(r);
     }
     pthread_mutex_unlock(&helper.lock);
-}
-
-void prefault_join(const void *owner)
-{
-    for_owners_requests(owner, join_locked);
-}
-
-/* Under the lock: no more chunks of r, its mark left as it is; wait for
- * those in progress. */
-static void forget_locked(request *r)
-{
-    r->joined = 1;
-    atomic_fetch_sub_explicit(&helper.unjoined, 1, memory_order_relaxed);
-    r->n_chunks = r->claimed;
-    while (r->finished < r->claimed)
-        pthread_cond_wait(&helper.done, &helper.lock);
-    r->owner = NULL;
-}
-
-void prefault_forget(const void *owner)
-{
-    for_owners_requests(owner, forget_locked);
 }
 
 void prefault_release(void)
@@ -307,9 +276,8 @@ void prefault_release(void)
     pthread_t thread = helper.thread;
     pthread_mutex_unlock(&helper.lock);
     pthread_join(thread, NULL);
+    /* Requests left wait for the next helper, or prefault_forget(). */
     pthread_mutex_lock(&helper.lock);
-    /* Requests nobody joins are dropped where they are: a hint that was
-     * not taken, or zeroes the caller's join will write itself. */
     helper.running = 0;
     helper.stop = 0;
     pthread_mutex_unlock(&helper.lock);

@@ -28,22 +28,14 @@
  * is faulted in (as far as the kernel does it). */
 void prefault_now(void *start, size_t len);
 
-/* What the helper does to a range: fault it in (a hint), or write zeroes
- * (which the caller waits for with prefault_join() before reading). */
-typedef enum prefault_work { PREFAULT_FAULT, PREFAULT_ZERO } prefault_work;
-
-/* Queue `work` on the page-aligned [start, start + len) of the mapping
- * `owner` for the helper, and return at once: 1 if queued, 0 if not (the
- * process has one CPU, or too many requests wait).  When the work is all
- * done, *mark (if not NULL) is raised to mark_to, atomically, never
- * lowered.  The owner's memory must stay mapped until prefault_join() or
+/* Queue the faulting in of the page-aligned [start, start + len) of the
+ * mapping `owner` for the helper, and return at once: 1 if queued, 0 if
+ * not (the process has one CPU, or too many requests wait).  When it is
+ * all faulted in, *mark (if not NULL) is raised to mark_to, atomically,
+ * never lowered.  The owner's memory must stay mapped until
  * prefault_forget(). */
-int prefault_soon(const void *owner, prefault_work work, void *start,
-                  size_t len, _Atomic size_t *mark, size_t mark_to);
-
-/* Finish owner's requests here: what the helper has not started is done
- * by the caller, and the rest waited for. */
-void prefault_join(const void *owner);
+int prefault_soon(const void *owner, void *start, size_t len,
+                  _Atomic size_t *mark, size_t mark_to);
 
 /* The mapping `owner` is about to be unmapped or given to another use:
  * drop its requests, waiting only for work the helper is doing on it. */

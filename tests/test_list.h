@@ -54,7 +54,6 @@ TEST_ENTRY(arena_every_refused_big_array_ends_a_build_or_run_cleanly)
 /* ---- memory faulted in on a helper thread (test_prefault.c) ---- */
 TEST_ENTRY(prefault_now_faults_in_every_page_big_or_small)
 TEST_ENTRY(prefault_soon_faults_in_on_the_helper_and_raises_the_mark)
-TEST_ENTRY(prefault_zeroes_are_written_by_the_join_when_the_helper_is_busy)
 TEST_ENTRY(prefault_soon_takes_no_more_requests_than_it_has_room_for)
 TEST_ENTRY(prefault_forget_waits_for_the_helper_still_on_the_mapping)
 TEST_ENTRY(prefault_block_steps_are_faulted_in_ahead_of_the_filling)

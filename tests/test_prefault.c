@@ -117,7 +117,7 @@ TEST(prefault_soon_faults_in_on_the_helper_and_raises_the_mark)
     size_t len = 4 * MIB;
     char *p = fresh_mapping(len);
     _Atomic size_t mark = 100;
-    int queued = prefault_soon(p, PREFAULT_FAULT, p, len, &mark, len);
+    int queued = prefault_soon(p, p, len, &mark, len);
     if (!helper_can_run()) {
         prefault_forget(p);
         CHECK_INT_EQ(atomic_load(&mark), 100);
@@ -133,7 +133,7 @@ TEST(prefault_soon_faults_in_on_the_helper_and_raises_the_mark)
     prefault_forget(p);
     char *q = fresh_mapping(len);
     atomic_store(&mark, 10 * len);
-    prefault_soon(q, PREFAULT_FAULT, q, len, &mark, len);
+    prefault_soon(q, q, len, &mark, len);
     prefault_forget(q);
     CHECK_INT_EQ(atomic_load(&mark), 10 * len);
     munmap(p, len);
@@ -145,35 +145,6 @@ TEST(prefault_soon_faults_in_on_the_helper_and_raises_the_mark)
  * some 250 ms. */
 #define BUSY_BYTES (256 * MIB)
 
-TEST(prefault_zeroes_are_written_by_the_join_when_the_helper_is_busy)
-{
-    if (!helper_can_run())
-        return;
-    size_t len = 8 * MIB;
-    char *busy = fresh_mapping(BUSY_BYTES);
-    CHECK(prefault_soon(busy, PREFAULT_FAULT, busy, BUSY_BYTES, NULL, 0));
-    CHECK(resident_soon(busy, MIB, 1));
-    /* Queued behind the busy one: the join does it all. */
-    char *p = fresh_mapping(len);
-    memset(p, 0xAB, len);
-    CHECK(prefault_soon(p, PREFAULT_ZERO, p, len, NULL, 0));
-    prefault_join(p);
-    CHECK(p[0] == 0 && p[len / 2] == 0 && p[len - 1] == 0);
-    CHECK(memcmp(p, p + 1, len - 1) == 0);
-    prefault_forget(busy);
-    munmap(busy, BUSY_BYTES);
-    /* With the helper free, the helper does it and raises the mark; the
-     * join then has nothing left to do. */
-    memset(p, 0xCD, len);
-    _Atomic size_t mark = 0;
-    CHECK(prefault_soon(p, PREFAULT_ZERO, p, len, &mark, len));
-    CHECK(mark_reaches(&mark, len));
-    CHECK(p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-    prefault_join(p);
-    munmap(p, len);
-    prefault_release();
-}
-
 TEST(prefault_soon_takes_no_more_requests_than_it_has_room_for)
 {
     if (!helper_can_run())
@@ -181,10 +152,10 @@ TEST(prefault_soon_takes_no_more_requests_than_it_has_room_for)
     enum { TRIES = 40 };
     char *busy = fresh_mapping(BUSY_BYTES);
     char *p = fresh_mapping(TRIES * MIB);
-    CHECK(prefault_soon(busy, PREFAULT_FAULT, busy, BUSY_BYTES, NULL, 0));
+    CHECK(prefault_soon(busy, busy, BUSY_BYTES, NULL, 0));
     int queued = 0;
     for (int i = 0; i < TRIES; i++)
-        queued += prefault_soon(p + i * MIB, PREFAULT_FAULT, p + i * MIB, MIB,
+        queued += prefault_soon(p + i * MIB, p + i * MIB, MIB,
                                 NULL, 0);
     /* Some room, and not for all of them. */
     CHECK(queued > 0 && queued < TRIES);
@@ -192,9 +163,10 @@ TEST(prefault_soon_takes_no_more_requests_than_it_has_room_for)
         prefault_forget(p + i * MIB);
     prefault_forget(busy);
     /* Forgotten, they make room again. */
-    CHECK(prefault_soon(p, PREFAULT_FAULT, p, MIB, NULL, 0));
-    prefault_join(p);
-    CHECK_INT_EQ(resident_pages(p, MIB), MIB / PAGE);
+    _Atomic size_t mark = 0;
+    CHECK(prefault_soon(p, p, MIB, &mark, MIB));
+    CHECK(mark_reaches(&mark, MIB));
+    prefault_forget(p);
     munmap(busy, BUSY_BYTES);
     munmap(p, TRIES * MIB);
     prefault_release();
@@ -208,7 +180,7 @@ TEST(prefault_forget_waits_for_the_helper_still_on_the_mapping)
     size_t len = 128 * MIB;
     char *p = fresh_mapping(len);
     _Atomic size_t mark = 0;
-    prefault_soon(p, PREFAULT_FAULT, p, len, &mark, len);
+    prefault_soon(p, p, len, &mark, len);
     CHECK(resident_soon(p, 4 * MIB, 1));
     prefault_forget(p);
     /* Nothing touches the mapping or the mark from now on. */
@@ -258,7 +230,7 @@ TEST(prefault_helper_is_made_again_after_a_fork_and_a_release)
     char *p = fresh_mapping(len);
     _Atomic size_t mark = 0;
     /* A request in progress when the process forks. */
-    prefault_soon(p, PREFAULT_FAULT, p, len, &mark, len);
+    prefault_soon(p, p, len, &mark, len);
     fflush(stdout);
     fflush(stderr);
     pid_t pid = FORKED_THREADS ? fork() : 0;
@@ -270,7 +242,7 @@ TEST(prefault_helper_is_made_again_after_a_fork_and_a_release)
         prefault_now(q, 4 * MIB);
         _Atomic size_t child_mark = 0;
         char *r = fresh_mapping(2 * MIB);
-        prefault_soon(r, PREFAULT_FAULT, r, 2 * MIB, &child_mark, 2 * MIB);
+        prefault_soon(r, r, 2 * MIB, &child_mark, 2 * MIB);
         int ok = resident_pages(q, 4 * MIB) == 4 * MIB / PAGE &&
                  mark_reaches(&child_mark, 2 * MIB);
         prefault_forget(r);
@@ -285,7 +257,7 @@ TEST(prefault_helper_is_made_again_after_a_fork_and_a_release)
     prefault_release();
     char *q = fresh_mapping(2 * MIB);
     _Atomic size_t again = 0;
-    prefault_soon(q, PREFAULT_FAULT, q, 2 * MIB, &again, 2 * MIB);
+    prefault_soon(q, q, 2 * MIB, &again, 2 * MIB);
     CHECK(mark_reaches(&again, 2 * MIB));
     prefault_forget(q);
     munmap(q, 2 * MIB);
