@@ -29,16 +29,35 @@ typedef struct measured {
     int64_t anchors_apart;      /* ns between the two anchors */
 } measured;
 
+/* The ticks and CLOCK_MONOTONIC at one moment: the clock read between
+ * two reads of the ticks, the closest pair of a few.  Read once, a thread
+ * preempted between the two reads (the other suites run beside this one)
+ * would have the span disagree by as long as it waited. */
+static void read_both(ticks_source source, uint64_t *ticks, int64_t *mono)
+{
+    uint64_t narrowest = UINT64_MAX;
+    for (int i = 0; i < 8; i++) {
+        uint64_t before = ticks_now(source);
+        int64_t clock = ticks_monotonic_ns();
+        uint64_t after = ticks_now(source);
+        if (after - before < narrowest) {
+            narrowest = after - before;
+            *ticks = before + (after - before) / 2;
+            *mono = clock;
+        }
+    }
+}
+
 static measured measure_span(ticks_source source, int64_t pause_ns)
 {
     ticks_anchor first, last;
     ticks_anchor_read(source, &first);
-    uint64_t t0 = ticks_now(source);
-    int64_t m0 = ticks_monotonic_ns();
+    uint64_t t0, t1;
+    int64_t m0, m1;
+    read_both(source, &t0, &m0);
     if (pause_ns > 0)
         sleep_ns(pause_ns);
-    int64_t m1 = ticks_monotonic_ns();
-    uint64_t t1 = ticks_now(source);
+    read_both(source, &t1, &m1);
     ticks_anchor_read(source, &last);
     ticks_scale scale;
     ticks_scale_set(&scale, source, &first, &last);
