@@ -401,8 +401,8 @@ DAGLIB_EXTERN void daglib_dag_free(daglib_dag *dag);
  * a microsecond, a third of the time a big DAG takes to build and run
  * once, so on a process allowed two CPUs or more the library faults in
  * part of a big DAG's arrays on a thread of its own while the caller goes
- * on (a DAG of some 25,000 tasks or more), made the first time
- * and waiting between uses. */
+ * on (a DAG of some 25,000 tasks or more): made the first time, waiting
+ * between uses, ended here, and made again by the next big DAG. */
 DAGLIB_EXTERN void daglib_release_memory(void);
 
 /* The DAG's name (given or generated); borrowed from the DAG. */

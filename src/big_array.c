@@ -29,7 +29,9 @@ typedef struct big_header {
     /* Bytes from the header on faulted in, as far as big_block_prefault()
      * needs to know; raised by the prefault helper too. */
     _Atomic size_t faulted;
-    size_t asked; /* how far the helper was asked to fault a block in */
+    /* How far the helper was asked to fault a block in: only the block's
+     * user, one thread at a time, reads and writes it. */
+    size_t asked;
     unsigned char pad[64 - 3 * sizeof(size_t)];
 } big_header;
 
@@ -176,8 +178,9 @@ void big_cache_figures(size_t *kept, size_t *live, size_t *peak)
 #define BIG_ZERO 1u  /* zeroed, also when reused */
 #define BIG_WHOLE 2u /* will be written whole: fault it all in at once */
 
-/* A block's steps from this size on are faulted in a step ahead by the
- * prefault helper (prefault.h): a smaller one is not worth a wake-up. */
+/* A block's steps from this size on are faulted in ahead (up to
+ * AHEAD_STEPS of them) by the prefault helper (prefault.h): a smaller one
+ * is not worth a wake-up. */
 #define AHEAD_MIN_BYTES ((size_t)64 << 10)
 #define AHEAD_STEPS 8
 
@@ -293,6 +296,8 @@ void big_block_prefault(void *block, size_t from, size_t len)
     size_t end = (sizeof *h + from + len + page - 1) & ~(page - 1);
     if (end > h->mapped)
         end = h->mapped;
+    if (len == 0 || start >= end)
+        return;
     size_t faulted = atomic_load_explicit(&h->faulted, memory_order_acquire);
     if (end > faulted) {
         size_t begin = start > faulted ? start : faulted & ~(page - 1);

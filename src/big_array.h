@@ -44,10 +44,14 @@ void *big_alloc_raw(size_t count, size_t size);
  * faulted in a step at a time by big_block_prefault(). */
 void *big_alloc_block(size_t count, size_t size);
 /* Fault in bytes [from, from + len) of a block from big_alloc_block() in
- * one call, ahead of filling them (a hint: nothing happens where the
- * kernel cannot, or the block came from malloc).  A block fills from its
- * start, so what lies below the highest range faulted in, in this use of
- * its mapping or an earlier one, is taken as faulted in too. */
+ * one call, ahead of filling them, and once the block has steps filled
+ * before this one, have the prefault helper (prefault.h) fault in a few
+ * steps more while the caller fills this one (hints: nothing happens
+ * where the kernel cannot, or the block came from malloc).  A block fills
+ * from its start, so what lies below the highest range faulted in, in
+ * this use of its mapping or an earlier one, is taken as faulted in too
+ * (a range the helper could not fault in may be taken so: it then faults
+ * in as it is written).  One thread at a time per block. */
 void big_block_prefault(void *block, size_t from, size_t len);
 void big_free(void *p);
 /* The nth big array asked for from now on (n >= 1) is refused as if

@@ -9,7 +9,9 @@
  */
 #include <pthread.h>
 #include <sched.h>
+#include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "prefault.h"
@@ -54,21 +56,31 @@ static struct {
     _Atomic unsigned soon;
     pthread_t thread;
     int running, stop;
+    pthread_mutex_t releasing; /* one release at a time: one join */
 } helper = {.lock = PTHREAD_MUTEX_INITIALIZER,
+            .releasing = PTHREAD_MUTEX_INITIALIZER,
             .work = PTHREAD_COND_INITIALIZER,
             .done = PTHREAD_COND_INITIALIZER};
 
-/* Chunk i of r faulted in; 0, or -1 where the kernel does not. */
+/* 0 once a kernel without MADV_POPULATE_WRITE (before 5.14) said so:
+ * nobody asks the helper any more. */
+static _Atomic int kernel_populates = 1;
+
+/* Chunk i of r faulted in; 0, or -1 where the kernel did not. */
 static int fault_chunk(const request *r, size_t i)
 {
     size_t at = i * CHUNK_BYTES;
     size_t len = r->len - at < CHUNK_BYTES ? r->len - at : CHUNK_BYTES;
 #ifdef MADV_POPULATE_WRITE
-    return madvise(r->start + at, len, MADV_POPULATE_WRITE);
+    if (madvise(r->start + at, len, MADV_POPULATE_WRITE) == 0)
+        return 0;
+    if (errno == EINVAL)
+        atomic_store_explicit(&kernel_populates, 0, memory_order_relaxed);
 #else
     (void)len;
-    return -1;
+    atomic_store_explicit(&kernel_populates, 0, memory_order_relaxed);
 #endif
+    return -1;
 }
 
 /* Under the lock: one chunk of r finished.  A request nobody waits for is
@@ -83,7 +95,7 @@ static void chunk_finished_locked(request *r, int failed)
         if (!r->failed && r->mark != NULL)
             prefault_mark_raise(r->mark, r->mark_to);
         r->owner = NULL;
-        atomic_fetch_sub_explicit(&helper.soon, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&helper.soon, 1, memory_order_release);
     }
     pthread_cond_broadcast(&helper.done);
 }
@@ -125,31 +137,21 @@ static void *helper_thread(void *arg)
 }
 
 /* A child of fork() has the helper's memory but not its thread, nor the
- * threads waiting for requests: their requests go, and the others start
- * again from their first chunk (one in progress at the fork may be half
- * done in the child's copy), for the child's own helper, made with its
- * next request. */
+ * threads waiting for requests: it starts with an empty table, and a lock
+ * and condition variables of its own (the copies may record waiters that
+ * are not in the child, and glibc's would wait for them). */
 static void before_fork(void) { pthread_mutex_lock(&helper.lock); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&helper.lock); }
 static void after_fork_child(void)
 {
-    unsigned soon = 0;
-    for (unsigned i = 0; i < QUEUE_SLOTS; i++) {
-        request *r = &helper.queue[i];
-        if (r->owner == NULL)
-            continue;
-        if (r->waited) {
-            r->owner = NULL;
-            continue;
-        }
-        r->claimed = r->finished = 0;
-        r->failed = 0;
-        soon++;
-    }
-    atomic_store_explicit(&helper.soon, soon, memory_order_relaxed);
+    memset(helper.queue, 0, sizeof helper.queue);
+    atomic_store_explicit(&helper.soon, 0, memory_order_relaxed);
     helper.running = 0;
     helper.stop = 0;
-    pthread_mutex_unlock(&helper.lock);
+    pthread_mutex_init(&helper.lock, NULL);
+    pthread_mutex_init(&helper.releasing, NULL);
+    pthread_cond_init(&helper.work, NULL);
+    pthread_cond_init(&helper.done, NULL);
 }
 
 static pthread_once_t setup = PTHREAD_ONCE_INIT;
@@ -164,13 +166,10 @@ static void set_up(void)
 }
 
 /* Under the lock: a request in a free slot, the helper running and told;
- * NULL when the process has one CPU, the table is full or no thread can
- * be made. */
+ * NULL when the table is full or no thread can be made. */
 static request *queue_locked(const void *owner, void *start, size_t len,
                              int waited)
 {
-    if (cpus_allowed < 2)
-        return NULL;
     if (!helper.running) {
         if (pthread_create(&helper.thread, NULL, helper_thread, NULL) != 0)
             return NULL;
@@ -201,11 +200,19 @@ static void wait_locked(request *r)
     r->owner = NULL;
 }
 
+/* Whether the helper may be asked at all: a process allowed two CPUs or
+ * more, on a kernel that faults in on request. */
+static int helper_usable(void)
+{
+    pthread_once(&setup, set_up);
+    return cpus_allowed >= 2 &&
+           atomic_load_explicit(&kernel_populates, memory_order_relaxed);
+}
+
 void prefault_now(void *start, size_t len)
 {
     request *r = NULL;
-    if (len >= SHARE_MIN_BYTES) {
-        pthread_once(&setup, set_up);
+    if (len >= SHARE_MIN_BYTES && helper_usable()) {
         pthread_mutex_lock(&helper.lock);
         /* Its own address as owner: nobody else's. */
         if ((r = queue_locked(&r, start, len, 1)) != NULL) {
@@ -230,9 +237,8 @@ void prefault_now(void *start, size_t len)
 int prefault_soon(const void *owner, void *start, size_t len,
                   _Atomic size_t *mark, size_t mark_to)
 {
-    if (len == 0)
+    if (len == 0 || !helper_usable())
         return 0;
-    pthread_once(&setup, set_up);
     pthread_mutex_lock(&helper.lock);
     request *r = queue_locked(owner, start, len, 0);
     if (r != NULL) {
@@ -248,7 +254,7 @@ void prefault_forget(const void *owner)
 {
     /* Only the mapping's user queues requests on it, so what it reads here
      * counts its own requests, if it has any. */
-    if (atomic_load_explicit(&helper.soon, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&helper.soon, memory_order_acquire) == 0)
         return;
     pthread_mutex_lock(&helper.lock);
     for (unsigned i = 0; i < QUEUE_SLOTS; i++) {
@@ -258,7 +264,7 @@ void prefault_forget(const void *owner)
         /* No more chunks, the mark left as it is. */
         r->waited = 1;
         r->n_chunks = r->claimed;
-        atomic_fetch_sub_explicit(&helper.soon, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&helper.soon, 1, memory_order_release);
         wait_locked(r);
     }
     pthread_mutex_unlock(&helper.lock);
@@ -266,19 +272,19 @@ void prefault_forget(const void *owner)
 
 void prefault_release(void)
 {
+    pthread_mutex_lock(&helper.releasing);
     pthread_mutex_lock(&helper.lock);
-    if (!helper.running) {
-        pthread_mutex_unlock(&helper.lock);
-        return;
-    }
-    helper.stop = 1;
-    pthread_cond_signal(&helper.work);
+    int running = helper.running;
     pthread_t thread = helper.thread;
+    helper.stop = running;
+    pthread_cond_signal(&helper.work);
     pthread_mutex_unlock(&helper.lock);
-    pthread_join(thread, NULL);
+    if (running)
+        pthread_join(thread, NULL);
     /* Requests left wait for the next helper, or prefault_forget(). */
     pthread_mutex_lock(&helper.lock);
     helper.running = 0;
     helper.stop = 0;
     pthread_mutex_unlock(&helper.lock);
+    pthread_mutex_unlock(&helper.releasing);
 }

@@ -30,10 +30,12 @@ void prefault_now(void *start, size_t len);
 
 /* Queue the faulting in of the page-aligned [start, start + len) of the
  * mapping `owner` for the helper, and return at once: 1 if queued, 0 if
- * not (the process has one CPU, or too many requests wait).  When it is
- * all faulted in, *mark (if not NULL) is raised to mark_to, atomically,
- * never lowered.  The owner's memory must stay mapped until
- * prefault_forget(). */
+ * not (the process has one CPU, the kernel cannot, too many requests
+ * wait, or no thread could be made).  When the kernel faulted all of it
+ * in, *mark (if not NULL) is raised to mark_to, atomically, never
+ * lowered.  The owner's memory and *mark must stay until
+ * prefault_forget(owner); requests of one owner are done in the order
+ * queued. */
 int prefault_soon(const void *owner, void *start, size_t len,
                   _Atomic size_t *mark, size_t mark_to);
 
@@ -51,7 +53,9 @@ static inline void prefault_mark_raise(_Atomic size_t *mark, size_t to)
         ;
 }
 
-/* Stop and join the helper thread; the next big request makes a new one. */
+/* Stop and join the helper thread; the next request makes a new one, and
+ * requests left in the table wait for it (or prefault_forget()).  Safe
+ * from any thread, also from several at once. */
 void prefault_release(void);
 
 #endif

@@ -4,6 +4,7 @@
  * requests forgotten before their memory goes, and a helper made again
  * after a fork or a release.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,13 +130,19 @@ TEST(prefault_soon_faults_in_on_the_helper_and_raises_the_mark)
     CHECK(mark_reaches(&mark, len));
     CHECK_INT_EQ(atomic_load(&mark), len);
     CHECK_INT_EQ(resident_pages(p, len), len / PAGE);
-    /* A mark already higher is never lowered. */
+    /* A mark already higher is never lowered: q's request is done once a
+     * later one is (oldest first). */
     prefault_forget(p);
     char *q = fresh_mapping(len);
     atomic_store(&mark, 10 * len);
-    prefault_soon(q, q, len, &mark, len);
-    prefault_forget(q);
+    _Atomic size_t later = 0;
+    CHECK(prefault_soon(q, q, len, &mark, len));
+    CHECK(prefault_soon(p, p, len, &later, len));
+    CHECK(mark_reaches(&later, len));
+    CHECK_INT_EQ(resident_pages(q, len), len / PAGE);
     CHECK_INT_EQ(atomic_load(&mark), 10 * len);
+    prefault_forget(q);
+    prefault_forget(p);
     munmap(p, len);
     munmap(q, len);
     prefault_release();
@@ -217,6 +224,11 @@ TEST(prefault_block_steps_are_faulted_in_ahead_of_the_filling)
     /* ...and nothing past them, nor in the steps skipped. */
     CHECK_INT_EQ(resident_pages(block + 26 * step, 30 * step), 0);
     CHECK_INT_EQ(resident_pages(block + step + PAGE, 14 * step), 0);
+    /* Nothing at all for an empty range, or one past the block. */
+    big_block_prefault(block, 40 * step, 0);
+    big_block_prefault(block, 100 * step, step);
+    nap_ms(20);
+    CHECK_INT_EQ(resident_pages(block + 40 * step, 8 * step), 0);
     big_free(block);
     big_cache_release();
     prefault_release();
@@ -274,6 +286,83 @@ static long threads_settled(long want)
         threads = test_proc_status("Threads");
     }
     return threads;
+}
+
+TEST(prefault_helper_idle_at_a_fork_leaves_the_child_a_helper_that_works)
+{
+    if (!helper_can_run() || !FORKED_THREADS)
+        return;
+    /* The helper waiting for work when the process forks: the child's
+     * copy of its condition variable records a waiter the child has
+     * not. */
+    char *p = fresh_mapping(2 * MIB);
+    prefault_now(p, 2 * MIB);
+    nap_ms(20);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        alarm(20);
+        int ok = 1;
+        for (int i = 0; i < 3 && ok; i++) {
+            char *q = fresh_mapping(MIB);
+            _Atomic size_t mark = 0;
+            ok = prefault_soon(q, q, MIB, &mark, MIB) &&
+                 mark_reaches(&mark, MIB);
+            prefault_forget(q);
+            nap_ms(20); /* the child's helper waits again */
+        }
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    munmap(p, 2 * MIB);
+    prefault_release();
+}
+
+static void *release_over_and_over(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 200; i++)
+        daglib_release_memory();
+    return NULL;
+}
+
+TEST(prefault_releases_from_several_threads_at_once_join_the_helper_once)
+{
+    if (!helper_can_run())
+        return;
+    /* A helper made and ended first: under ThreadSanitizer the first
+     * thread made starts one of its own, which stays. */
+    char *p = fresh_mapping(2 * MIB);
+    prefault_now(p, 2 * MIB);
+    prefault_release();
+    long before = test_proc_status("Threads");
+    for (long was = -1; before != was;) { /* the helper's exit seen */
+        nap_ms(5);
+        was = before;
+        before = test_proc_status("Threads");
+    }
+    pthread_t releasers[2];
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&releasers[i], NULL, release_over_and_over,
+                             NULL) == 0);
+    /* Meanwhile, requests that make the helper again and again. */
+    for (int i = 0; i < 200; i++) {
+        _Atomic size_t mark = 0;
+        prefault_now(p, 2 * MIB);
+        prefault_soon(p, p, 2 * MIB, &mark, 2 * MIB);
+        prefault_forget(p);
+    }
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_join(releasers[i], NULL) == 0);
+    prefault_release();
+    /* No helper left behind. */
+    CHECK_INT_EQ(threads_settled(before), before);
+    CHECK_INT_EQ(resident_pages(p, 2 * MIB), 2 * MIB / PAGE);
+    munmap(p, 2 * MIB);
 }
 
 TEST(prefault_helper_thread_ends_at_daglib_release_memory)
