@@ -7,9 +7,9 @@
  * claiming chunks too, and the helper takes it before the others: its
  * caller waits for no more than the chunk the helper is on.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
-#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
