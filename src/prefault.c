@@ -279,12 +279,15 @@ void prefault_release(void)
     helper.stop = running;
     pthread_cond_signal(&helper.work);
     pthread_mutex_unlock(&helper.lock);
-    if (running)
+    /* While it stops, `running` stays set: nobody makes another.  With no
+     * helper, one made since is not this release's to touch. */
+    if (running) {
         pthread_join(thread, NULL);
+        pthread_mutex_lock(&helper.lock);
+        helper.running = 0;
+        helper.stop = 0;
+        pthread_mutex_unlock(&helper.lock);
+    }
     /* Requests left wait for the next helper, or prefault_forget(). */
-    pthread_mutex_lock(&helper.lock);
-    helper.running = 0;
-    helper.stop = 0;
-    pthread_mutex_unlock(&helper.lock);
     pthread_mutex_unlock(&helper.releasing);
 }
