@@ -116,21 +116,27 @@ static request *next_for_helper_locked(void)
     return best;
 }
 
+/* Under the lock: claim r's next chunk and fault it in, the lock let go
+ * meanwhile. */
+static void do_chunk_locked(request *r)
+{
+    size_t i = r->claimed++;
+    pthread_mutex_unlock(&helper.lock);
+    int failed = fault_chunk(r, i) != 0;
+    pthread_mutex_lock(&helper.lock);
+    chunk_finished_locked(r, failed);
+}
+
 static void *helper_thread(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&helper.lock);
     while (!helper.stop) {
         request *r = next_for_helper_locked();
-        if (r == NULL) {
+        if (r == NULL)
             pthread_cond_wait(&helper.work, &helper.lock);
-            continue;
-        }
-        size_t i = r->claimed++;
-        pthread_mutex_unlock(&helper.lock);
-        int failed = fault_chunk(r, i) != 0;
-        pthread_mutex_lock(&helper.lock);
-        chunk_finished_locked(r, failed);
+        else
+            do_chunk_locked(r);
     }
     pthread_mutex_unlock(&helper.lock);
     return NULL;
@@ -216,13 +222,8 @@ void prefault_now(void *start, size_t len)
         pthread_mutex_lock(&helper.lock);
         /* Its own address as owner: nobody else's. */
         if ((r = queue_locked(&r, start, len, 1)) != NULL) {
-            while (r->claimed < r->n_chunks) {
-                size_t i = r->claimed++;
-                pthread_mutex_unlock(&helper.lock);
-                fault_chunk(r, i);
-                pthread_mutex_lock(&helper.lock);
-                r->finished++;
-            }
+            while (r->claimed < r->n_chunks)
+                do_chunk_locked(r);
             wait_locked(r);
         }
         pthread_mutex_unlock(&helper.lock);
