@@ -148,6 +148,46 @@ TEST(prefault_soon_faults_in_on_the_helper_and_raises_the_mark)
     prefault_release();
 }
 
+/* A fresh mapping of len bytes, queued whole for the helper, its mark
+ * raised to len when done. */
+static char *queued_mapping(size_t len, _Atomic size_t *mark)
+{
+    char *p = fresh_mapping(len);
+    atomic_store(mark, 0);
+    prefault_soon(p, p, len, mark, len);
+    return p;
+}
+
+/* 1 if a fresh mapping of len bytes queued for the helper gets faulted
+ * in, the mark raised (the mapping forgotten and unmapped after). */
+static int helper_faults_in(size_t len)
+{
+    _Atomic size_t mark;
+    char *p = queued_mapping(len, &mark);
+    int done = mark_reaches(&mark, len) &&
+               resident_pages(p, len) >= len / PAGE;
+    prefault_forget(p);
+    munmap(p, len);
+    return done;
+}
+
+/* Fork, run child(arg) in the child under a 20 s alarm, and say whether it
+ * returned 1. */
+static int child_passes(int (*child)(void *), void *arg)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        alarm(20);
+        _exit(child(arg) ? 0 : 1);
+    }
+    int status = 0;
+    CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 /* A request that keeps the helper busy for a while: 256 MiB to fault in,
  * some 250 ms. */
 #define BUSY_BYTES (256 * MIB)
@@ -170,10 +210,7 @@ TEST(prefault_soon_takes_no_more_requests_than_it_has_room_for)
         prefault_forget(p + i * MIB);
     prefault_forget(busy);
     /* Forgotten, they make room again. */
-    _Atomic size_t mark = 0;
-    CHECK(prefault_soon(p, p, MIB, &mark, MIB));
-    CHECK(mark_reaches(&mark, MIB));
-    prefault_forget(p);
+    CHECK(helper_faults_in(MIB));
     munmap(busy, BUSY_BYTES);
     munmap(p, TRIES * MIB);
     prefault_release();
@@ -185,9 +222,8 @@ TEST(prefault_forget_waits_for_the_helper_still_on_the_mapping)
         return;
     /* Big enough that the helper is still at it when forgotten. */
     size_t len = 128 * MIB;
-    char *p = fresh_mapping(len);
-    _Atomic size_t mark = 0;
-    prefault_soon(p, p, len, &mark, len);
+    _Atomic size_t mark;
+    char *p = queued_mapping(len, &mark);
     CHECK(resident_soon(p, 4 * MIB, 1));
     prefault_forget(p);
     /* Nothing touches the mapping or the mark from now on. */
@@ -234,45 +270,31 @@ TEST(prefault_block_steps_are_faulted_in_ahead_of_the_filling)
     prefault_release();
 }
 
+/* In a child of a fork with the helper at work: the parent's request is
+ * not the child's to wait for, and the child's requests are done. */
+static int child_has_its_own_helper(void *parent_mapping)
+{
+    prefault_forget(parent_mapping); /* returns: nothing to wait for */
+    char *q = fresh_mapping(4 * MIB);
+    prefault_now(q, 4 * MIB);
+    return resident_pages(q, 4 * MIB) == 4 * MIB / PAGE &&
+           helper_faults_in(2 * MIB);
+}
+
 TEST(prefault_helper_is_made_again_after_a_fork_and_a_release)
 {
     if (!helper_can_run())
         return;
     size_t len = 64 * MIB;
-    char *p = fresh_mapping(len);
-    _Atomic size_t mark = 0;
     /* A request in progress when the process forks. */
-    prefault_soon(p, p, len, &mark, len);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = FORKED_THREADS ? fork() : 0;
-    CHECK(pid >= 0);
-    if (FORKED_THREADS && pid == 0) {
-        alarm(20);
-        prefault_forget(p); /* not the parent's helper: returns */
-        char *q = fresh_mapping(4 * MIB);
-        prefault_now(q, 4 * MIB);
-        _Atomic size_t child_mark = 0;
-        char *r = fresh_mapping(2 * MIB);
-        prefault_soon(r, r, 2 * MIB, &child_mark, 2 * MIB);
-        int ok = resident_pages(q, 4 * MIB) == 4 * MIB / PAGE &&
-                 mark_reaches(&child_mark, 2 * MIB);
-        prefault_forget(r);
-        _exit(ok ? 0 : 1);
-    }
-    int status = 0;
-    CHECK(!FORKED_THREADS || waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    _Atomic size_t mark;
+    char *p = queued_mapping(len, &mark);
+    CHECK(!FORKED_THREADS || child_passes(child_has_its_own_helper, p));
     prefault_forget(p);
     munmap(p, len);
     /* Released, the helper is made again for the next request. */
     prefault_release();
-    char *q = fresh_mapping(2 * MIB);
-    _Atomic size_t again = 0;
-    prefault_soon(q, q, 2 * MIB, &again, 2 * MIB);
-    CHECK(mark_reaches(&again, 2 * MIB));
-    prefault_forget(q);
-    munmap(q, 2 * MIB);
+    CHECK(helper_faults_in(2 * MIB));
     prefault_release();
 }
 
@@ -288,6 +310,18 @@ static long threads_settled(long want)
     return threads;
 }
 
+/* Three requests, the helper waiting for work between them. */
+static int child_requests_three_times(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++) {
+        if (!helper_faults_in(MIB))
+            return 0;
+        nap_ms(20);
+    }
+    return 1;
+}
+
 TEST(prefault_helper_idle_at_a_fork_leaves_the_child_a_helper_that_works)
 {
     if (!helper_can_run() || !FORKED_THREADS)
@@ -298,26 +332,7 @@ TEST(prefault_helper_idle_at_a_fork_leaves_the_child_a_helper_that_works)
     char *p = fresh_mapping(2 * MIB);
     prefault_now(p, 2 * MIB);
     nap_ms(20);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        alarm(20);
-        int ok = 1;
-        for (int i = 0; i < 3 && ok; i++) {
-            char *q = fresh_mapping(MIB);
-            _Atomic size_t mark = 0;
-            ok = prefault_soon(q, q, MIB, &mark, MIB) &&
-                 mark_reaches(&mark, MIB);
-            prefault_forget(q);
-            nap_ms(20); /* the child's helper waits again */
-        }
-        _exit(ok ? 0 : 1);
-    }
-    int status = 0;
-    CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(child_passes(child_requests_three_times, NULL));
     munmap(p, 2 * MIB);
     prefault_release();
 }
