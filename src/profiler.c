@@ -153,34 +153,59 @@ const char *profiler_path(const profiler *pr)
 
 /* ---- records ------------------------------------------------------------- */
 
-static int64_t wall_us(const profiler *pr, uint64_t ticks)
+/* A tick as wall time.  The last one is kept: a task's start is most
+ * often the end of the task before it on its worker. */
+static int64_t wall_us(profiler *pr, uint64_t ticks)
 {
-    int64_t mono_ns = ticks_to_mono_ns(&pr->scale, ticks);
-    return pr->wall0_us + (mono_ns - pr->start.mono_ns) / 1000;
+    if (ticks != pr->last_ticks) {
+        int64_t mono_ns = ticks_to_mono_ns(&pr->scale, ticks);
+        pr->last_ticks = ticks;
+        pr->last_wall_us = pr->wall0_us + (mono_ns - pr->start.mono_ns) / 1000;
+    }
+    return pr->last_wall_us;
 }
 
-/* Node n's printed name: its task's, or "task 3" for instance 3. */
-static const char *instance_name(profiler *pr, uint32_t n, uint32_t instance,
-                                 size_t *len)
+/* The scale for the ticks read before `now`, and the kept tick with it. */
+static void set_scale(profiler *pr, const ticks_anchor *now)
+{
+    ticks_scale_set(&pr->scale, pr->clock, &pr->start, now);
+    pr->last_ticks = now->ticks + 1;
+    wall_us(pr, now->ticks);
+}
+
+/* Node n's task fields into rec: its printed name (its task's, or
+ * "task 3" for instance 3), its description, and the task and instance.
+ * 1, or 0 when memory for an instance's name ran out and the task's own
+ * name stands in. */
+static int describe_task(profiler *pr, uint32_t n, profile_record *rec)
 {
     const run *r = pr->run;
-    const plan_node *pn = &r->plan->nodes[n];
-    if (instance == PLAN_NO_INSTANCE) {
-        *len = pn->task->name_len;
-        return pn->task->name;
+    const daglib_task *task = r->plan->nodes[n].task;
+    const uint32_t instance = plan_node_instance(r->plan, n);
+    rec->task_name = task->name;
+    rec->task_name_len = task->name_len;
+    rec->task_description = task->description;
+    rec->task = NULL;
+    rec->task_len = 0;
+    rec->instance = PROFILE_NO_INSTANCE;
+    if (instance == PLAN_NO_INSTANCE)
+        return 1;
+    if (instance <= INT32_MAX) {
+        rec->task = task->name;
+        rec->task_len = task->name_len;
+        rec->instance = (int32_t)instance;
     }
-    size_t needed = (size_t)pn->task->name_len + 12;
+    size_t needed = (size_t)task->name_len + 12;
     if (needed > pr->name_capacity) {
         char *bigger = realloc(pr->name_buffer, needed);
-        if (bigger == NULL) {
-            *len = pn->task->name_len;
-            return pn->task->name;
-        }
+        if (bigger == NULL)
+            return 0;
         pr->name_buffer = bigger;
         pr->name_capacity = needed;
     }
-    *len = run_node_name(r, n, pr->name_buffer, pr->name_capacity);
-    return pr->name_buffer;
+    rec->task_name_len = run_node_name(r, n, pr->name_buffer, pr->name_capacity);
+    rec->task_name = pr->name_buffer;
+    return 1;
 }
 
 /* The calling thread's CPU time: what encoding costs, whether or not the
@@ -201,7 +226,9 @@ static void write_block(profiler *pr)
     pr->write_cpu_ns += thread_cpu_ns() - cpu0;
 }
 
-/* Turn the event at ev into a record; how many slots it took. */
+/* Turn the event at ev into a record; how many slots it took.  The
+ * task's fields come from the plan's slot for the node once a run has
+ * filled it: then the record reads nothing of the node or its task. */
 static uint32_t record_event(profiler *pr, uint32_t w, const profile_event *ev)
 {
     profile_note note;
@@ -210,19 +237,7 @@ static uint32_t record_event(profiler *pr, uint32_t w, const profile_event *ev)
     if (pr->error.code != DAGLIB_OK)
         return slots;
     const run *r = pr->run;
-    const plan_node *pn = &r->plan->nodes[n];
-    const uint32_t instance = plan_node_instance(r->plan, n);
     profile_record rec;
-    rec.task_name = instance_name(pr, n, instance, &rec.task_name_len);
-    rec.task_description = pn->task->description;
-    rec.task = NULL;
-    rec.task_len = 0;
-    rec.instance = PROFILE_NO_INSTANCE;
-    if (instance != PLAN_NO_INSTANCE && instance <= INT32_MAX) {
-        rec.task = pn->task->name;
-        rec.task_len = pn->task->name_len;
-        rec.instance = (int32_t)instance;
-    }
     rec.error = NULL;
     if (note.status == NODE_SKIPPED) {
         rec.status = PROFILE_SKIPPED;
@@ -249,8 +264,17 @@ static uint32_t record_event(profiler *pr, uint32_t w, const profile_event *ev)
         if (note.status == NODE_FAILED && rec.error == NULL)
             rec.error = "out of memory";
     }
-    if (profile_file_append(pr->file, &rec, &pr->error) == DAGLIB_OK &&
-        profile_file_block_full(pr->file))
+    profile_tasks *tasks = r->plan->profile_tasks;
+    int rc;
+    if (tasks != NULL && profile_tasks_filled(tasks, n) && rec.error == NULL) {
+        rec.task_name = NULL; /* the slot's */
+        rc = profile_file_append_task(pr->file, tasks, n, &rec, &pr->error);
+    } else if (describe_task(pr, n, &rec) && tasks != NULL) {
+        rc = profile_file_append_task(pr->file, tasks, n, &rec, &pr->error);
+    } else {
+        rc = profile_file_append(pr->file, &rec, &pr->error);
+    }
+    if (rc == DAGLIB_OK && profile_file_block_full(pr->file))
         write_block(pr);
     return slots;
 }
@@ -258,7 +282,8 @@ static uint32_t record_event(profiler *pr, uint32_t w, const profile_event *ev)
 /* How many slots ahead of the one being encoded the memory it will need
  * is asked for, in three steps, each a cache miss in a big DAG and each
  * needing the one before: the event (its worker's core wrote it), then
- * the event's plan node, then the node's task. */
+ * the node's slot of task fields (and its plan node while some slots are
+ * empty), then the slot's entry (or the node's task). */
 #define PREFETCH_EVENT_AHEAD 64
 #define PREFETCH_NODE_AHEAD 40
 #define PREFETCH_TASK_AHEAD 16
@@ -269,16 +294,28 @@ static inline __attribute__((always_inline)) void
 prefetch_ahead(const profiler *pr, const profile_log_chunk *chunk, uint32_t i,
                uint32_t count)
 {
-    const plan_node *nodes = pr->run->plan->nodes;
+    const plan *p = pr->run->plan;
+    const profile_tasks *tasks = p->profile_tasks;
+    const int all_filled = tasks != NULL && tasks->n_filled == tasks->n_slots;
     if (i + PREFETCH_EVENT_AHEAD < count)
         __builtin_prefetch(&chunk->events[i + PREFETCH_EVENT_AHEAD]);
     uint32_t n;
     if (i + PREFETCH_NODE_AHEAD < count &&
-        (n = chunk->events[i + PREFETCH_NODE_AHEAD].node) != PROFILE_EVENT_MORE)
-        __builtin_prefetch(&nodes[n & ~PROFILE_EVENT_FULL]);
+        (n = chunk->events[i + PREFETCH_NODE_AHEAD].node) != PROFILE_EVENT_MORE) {
+        n &= ~PROFILE_EVENT_FULL;
+        if (tasks != NULL)
+            __builtin_prefetch(&tasks->at[n]);
+        if (!all_filled)
+            __builtin_prefetch(&p->nodes[n]);
+    }
     if (i + PREFETCH_TASK_AHEAD < count &&
-        (n = chunk->events[i + PREFETCH_TASK_AHEAD].node) != PROFILE_EVENT_MORE)
-        __builtin_prefetch(nodes[n & ~PROFILE_EVENT_FULL].task);
+        (n = chunk->events[i + PREFETCH_TASK_AHEAD].node) != PROFILE_EVENT_MORE) {
+        n &= ~PROFILE_EVENT_FULL;
+        if (tasks != NULL && profile_tasks_filled(tasks, n))
+            __builtin_prefetch(profile_tasks_entry(tasks, n));
+        else
+            __builtin_prefetch(p->nodes[n].task);
+    }
 }
 
 /* Turn the events of the workers' full chunks into records, and with
@@ -296,7 +333,7 @@ static size_t drain_logs(profiler *pr, int partial)
              * between the run's first anchor and this one. */
             ticks_anchor now;
             ticks_anchor_read(pr->clock, &now);
-            ticks_scale_set(&pr->scale, pr->clock, &pr->start, &now);
+            set_scale(pr, &now);
             profile_log_chunk *chunk = log->head;
             profile_log_chunk *next =
                 atomic_load_explicit(&chunk->next, memory_order_acquire);

@@ -129,6 +129,8 @@ typedef struct profiler {
     int64_t wall0_us;   /* ... and CLOCK_REALTIME with them */
     ticks_scale scale;  /* for the chunk being turned into records: set
                          * before each is read (drain_logs) */
+    uint64_t last_ticks; /* the last tick converted on that scale, */
+    int64_t last_wall_us; /* and its wall time */
 
     pthread_t thread;
     pthread_mutex_t lock; /* between the run's caller and the thread only */

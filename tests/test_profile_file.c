@@ -712,6 +712,237 @@ TEST(profile_file_repeated_timestamps_read_back_exactly)
     free(path);
 }
 
+TEST(profile_file_timestamp_words_add_later_times_with_their_carries)
+{
+    /* A time a little later than the kept one is added to its word, the
+     * carries going through the continuation bits: the same bytes as the
+     * varint of the later time, or a refusal when it needs a ninth. */
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    const int64_t lowest = (int64_t)1 << 48, highest = ((int64_t)1 << 55) - 1;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t v = lowest + (int64_t)(x % (uint64_t)(highest - lowest));
+        if (i % 3 == 1) /* every low group about to carry */
+            v = (v | (((int64_t)1 << (7 * (1 + x % 7) - 1)) - 1)) - (int64_t)(x % 9);
+        if (i % 5 == 2) /* the top: the sum may need a ninth byte */
+            v = highest - (int64_t)(x % 9000);
+        if (v < lowest)
+            v = lowest;
+        int64_t later = (int64_t)(x >> 40) % 8192;
+        uint64_t word, sum;
+        CHECK(varint_word8(v, &word));
+        int fits = varint_word8_add(word, 2 * (uint64_t)later, &sum);
+        uint64_t expected;
+        if (!varint_word8(v + later, &expected)) {
+            CHECK(!fits);
+            continue;
+        }
+        if (!fits || sum != expected)
+            FAIL("%lld + %lld: %d, %016llx, not %016llx", (long long)v,
+                 (long long)later, fits, (unsigned long long)sum,
+                 (unsigned long long)expected);
+    }
+}
+
+TEST(profile_file_later_timestamps_read_back_exactly)
+{
+    /* Each time a little after the one before, by steps that carry into
+     * every group of its varint, with nulls, earlier times and times
+     * before 1970 between them. */
+    profile_file *f = create("meta", "later", "null");
+    error_state err = ERROR_STATE_INIT;
+    enum { COUNT = 4000 };
+    static int64_t times[2 * COUNT];
+    int64_t t = ((int64_t)1 << 49) - 3000;
+    for (int i = 0; i < 2 * COUNT; i++) {
+        if (i % 97 == 50)
+            t = (t | (((int64_t)1 << (7 * (1 + i % 7))) - 1)) - 20;
+        times[i] = i % 61 == 60   ? PROFILE_NO_TIME
+                   : i % 53 == 52 ? -t
+                   : i % 41 == 40 ? t - 5000
+                                  : (t += (int64_t)(i * 37 % 8192));
+    }
+    for (int i = 0; i < COUNT; i++) {
+        char name[32];
+        profile_record r = sample(i, name, sizeof name);
+        r.started_at_us = times[2 * i];
+        r.ended_at_us = times[2 * i + 1];
+        CHECK_OK(profile_file_append(f, &r, &err));
+    }
+    char *path = strdup(profile_file_path(f));
+    close_file(f);
+    profile_reader *reader;
+    char *why;
+    CHECK(profile_reader_open(path, PROFILE_ENGINE_AVRO_C, &reader, &why) == 0);
+    profile_row row;
+    for (int i = 0; i < COUNT; i++) {
+        CHECK_INT_EQ(profile_reader_next(reader, PROFILE_ALL_FIELDS, &row), 1);
+        for (int k = 0; k < 2; k++) {
+            const profile_cell *c = &row.cell[k ? PF_ENDED_AT : PF_STARTED_AT];
+            int64_t expected = times[2 * i + k];
+            if (expected == PROFILE_NO_TIME)
+                CHECK_INT_EQ(c->kind, CELL_NULL);
+            else if (c->kind != CELL_INT || c->u.i != expected)
+                FAIL("record %d, time %d: %lld, not %lld", i, k,
+                     (long long)c->u.i, (long long)expected);
+        }
+    }
+    CHECK_INT_EQ(profile_reader_next(reader, PROFILE_ALL_FIELDS, &row), 0);
+    profile_reader_close(reader);
+    free(path);
+}
+
+/* Sample i as a task of a plan: TASK_SLOTS of them, some instances of a
+ * mapped task, with descriptions of every length around the copied
+ * pieces. */
+#define TASK_SLOTS 50
+static profile_record slot_sample(int i, char *name, size_t size,
+                                  char *description)
+{
+    profile_record r = sample(i, name, size);
+    const int slot = i % TASK_SLOTS;
+    size_t len = (size_t)slot * 3 % 70;
+    for (size_t k = 0; k < len; k++)
+        description[k] = (char)('a' + (slot + k) % 26);
+    description[len] = '\0';
+    r.task_description = description;
+    snprintf(name, size, slot % 4 == 1 ? "mapped %d" : "task %d", slot);
+    r.task_name_len = strlen(name);
+    if (slot % 4 == 1) {
+        r.task = "mapped";
+        r.task_len = 6;
+        r.instance = slot;
+    }
+    return r;
+}
+
+/* The rows of a file, every field but the run id, one line each. */
+static char *rows_as_text(const char *path)
+{
+    profile_reader *reader;
+    char *why;
+    CHECK(profile_reader_open(path, PROFILE_ENGINE_AVRO_C, &reader, &why) == 0);
+    size_t size = 1 << 20, used = 0;
+    char *text = malloc(size);
+    CHECK(text != NULL);
+    profile_row row;
+    while (profile_reader_next(reader, PROFILE_ALL_FIELDS, &row) == 1) {
+        for (int k = 0; k < PF_COUNT; k++) {
+            const profile_cell *c = &row.cell[k];
+            CHECK(size - used > 512);
+            if (k == PF_RUN_ID)
+                continue;
+            if (c->kind == CELL_TEXT)
+                used += (size_t)snprintf(text + used, size - used, "%.*s|",
+                                         (int)c->u.text.n, c->u.text.p);
+            else if (c->kind == CELL_INT)
+                used += (size_t)snprintf(text + used, size - used, "%lld|",
+                                         (long long)c->u.i);
+            else if (c->kind == CELL_REAL)
+                used += (size_t)snprintf(text + used, size - used, "%.17g|",
+                                         c->u.d);
+            else
+                used += (size_t)snprintf(text + used, size - used, "null|");
+        }
+        used += (size_t)snprintf(text + used, size - used, "\n");
+    }
+    profile_reader_close(reader);
+    return text;
+}
+
+TEST(profile_file_task_slots_write_what_a_plain_append_writes)
+{
+    /* Records of the same tasks, written from their fields each time and
+     * from slots filled by the first records of each task; the later
+     * ones give no task fields at all. */
+    profile_tasks *tasks = profile_tasks_new(TASK_SLOTS);
+    CHECK(tasks != NULL);
+    char *paths[2];
+    for (int from_slots = 0; from_slots < 2; from_slots++) {
+        profile_file *f = create("meta", "slots", "null");
+        error_state err = ERROR_STATE_INIT;
+        for (int i = 0; i < 4 * TASK_SLOTS; i++) {
+            char name[32], description[80];
+            profile_record r = slot_sample(i, name, sizeof name, description);
+            if (!from_slots) {
+                CHECK_OK(profile_file_append(f, &r, &err));
+                continue;
+            }
+            if (profile_tasks_filled(tasks, (uint32_t)(i % TASK_SLOTS)) &&
+                r.error == NULL) {
+                r.task_name = r.task_description = r.task = NULL;
+                r.task_name_len = r.task_len = 0;
+            }
+            CHECK_OK(profile_file_append_task(f, tasks,
+                                              (uint32_t)(i % TASK_SLOTS), &r,
+                                              &err));
+            CHECK_INT_EQ(tasks->n_filled,
+                         i < TASK_SLOTS ? (uint32_t)i + 1 : TASK_SLOTS);
+        }
+        paths[from_slots] = strdup(profile_file_path(f));
+        close_file(f);
+    }
+    char *plain = rows_as_text(paths[0]), *slotted = rows_as_text(paths[1]);
+    CHECK(strlen(plain) > 4 * TASK_SLOTS * 20);
+    CHECK_STR_EQ(slotted, plain);
+    free(plain);
+    free(slotted);
+    free(paths[0]);
+    free(paths[1]);
+    profile_tasks_free(tasks);
+}
+
+TEST(profile_file_task_slots_refuse_what_no_record_could_hold)
+{
+    /* A task whose own fields would make every record of it too large
+     * keeps no slot: its record is refused naming it.  A record too
+     * large for its error message names its task from the record, or,
+     * given none, says so without it. */
+    profile_tasks *tasks = profile_tasks_new(2);
+    CHECK(tasks != NULL);
+    profile_file *f = create("meta", "refused", "null");
+    error_state err = ERROR_STATE_INIT;
+    size_t size = PROFILE_RECORD_MAX_BYTES;
+    char *huge = malloc(size + 1);
+    CHECK(huge != NULL);
+    memset(huge, 'x', size);
+    huge[size] = '\0';
+    char name[32];
+    profile_record r = sample(0, name, sizeof name);
+    r.task_description = huge;
+    CHECK_INT_EQ(profile_file_append_task(f, tasks, 0, &r, &err),
+                 DAGLIB_INVALID);
+    CHECK_CONTAINS(error_message(&err), "task 0");
+    error_clear(&err);
+    CHECK(!profile_tasks_filled(tasks, 0));
+
+    r = sample(1, name, sizeof name);
+    r.error = NULL;
+    CHECK_OK(profile_file_append_task(f, tasks, 1, &r, &err));
+    CHECK(profile_tasks_filled(tasks, 1));
+    r.error = huge;
+    CHECK_INT_EQ(profile_file_append_task(f, tasks, 1, &r, &err),
+                 DAGLIB_INVALID);
+    CHECK_CONTAINS(error_message(&err), "task 1");
+    error_clear(&err);
+    r.task_name = NULL;
+    CHECK_INT_EQ(profile_file_append_task(f, tasks, 1, &r, &err),
+                 DAGLIB_INVALID);
+    CHECK_CONTAINS(error_message(&err), "a profiling record takes");
+    error_clear(&err);
+    CHECK_INT_EQ(profile_file_pending(f), 1);
+    char *path = strdup(profile_file_path(f));
+    close_file(f);
+    int clean = 0;
+    CHECK_INT_EQ(avroc_records(path, &clean), 1);
+    CHECK(clean);
+    free(path);
+    free(huge);
+    profile_tasks_free(tasks);
+}
+
 TEST(profile_file_shared_fields_of_every_length_read_back)
 {
     /* The fields every record shares are copied in whole pieces, past

@@ -18,6 +18,7 @@
 
 #include "avro_container.h"
 #include "big_array.h"
+#include "profile_reader.h"
 #include "profile_schema.h"
 #include "profiler.h"
 #include "test.h"
@@ -624,6 +625,111 @@ TEST(profiling_records_every_instance_of_mapped_and_joined_tasks)
     CHECK(clean);
     for (int i = 0; i < N; i++)
         CHECK_STR_EQ(find_task(records, N, expected[i])->status, "ok");
+    daglib_dag_free(dag);
+}
+
+/* A run's task fields, a line "task_name|task_description|task|instance"
+ * per record, in name order: malloc'd. */
+static int compare_lines(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *task_fields(const char *path)
+{
+    profile_reader *reader;
+    char *why;
+    CHECK(profile_reader_open(path, PROFILE_ENGINE_AVRO_C, &reader, &why) == 0);
+    char *lines[64];
+    int n = 0;
+    size_t total = 1;
+    profile_row row;
+    while (profile_reader_next(reader, PROFILE_ALL_FIELDS, &row) == 1) {
+        CHECK(n < 64);
+        const profile_cell *c = row.cell;
+        char instance[16] = "null";
+        if (c[PF_INSTANCE].kind == CELL_INT)
+            snprintf(instance, sizeof instance, "%lld",
+                     (long long)c[PF_INSTANCE].u.i);
+        lines[n] = format_string(
+            "%.*s|%.*s|%.*s|%s\n", (int)c[PF_TASK_NAME].u.text.n,
+            c[PF_TASK_NAME].u.text.p, (int)c[PF_TASK_DESCRIPTION].u.text.n,
+            c[PF_TASK_DESCRIPTION].u.text.p, (int)c[PF_TASK].u.text.n,
+            c[PF_TASK].u.text.p, instance);
+        CHECK(lines[n] != NULL);
+        total += strlen(lines[n++]);
+    }
+    profile_reader_close(reader);
+    qsort(lines, (size_t)n, sizeof *lines, compare_lines);
+    char *text = malloc(total);
+    CHECK(text != NULL);
+    text[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        strcat(text, lines[i]);
+        free(lines[i]);
+    }
+    return text;
+}
+
+TEST(profiling_task_fields_come_right_from_every_run_of_a_plan)
+{
+    /* A run after the first copies each task's fields from the plan's
+     * slots: the same fields as the first run's, for instances too; a
+     * changed DAG and a run to a step have plans of their own. */
+    daglib_dag *dag = daglib_dag_new("slots", NULL, DAGLIB_PROFILE);
+    daglib_value *items = daglib_value_new_list();
+    for (int i = 1; i <= 3; i++)
+        daglib_list_append_int(items, i);
+    CHECK_OK(daglib_task_map_values(
+        daglib_task_add(dag, "add_two", "adds two ✓", quick, NULL), items));
+    daglib_value_free(items);
+    CHECK_OK(daglib_task_map(daglib_task_add(dag, "times_3", NULL, quick, NULL),
+                             "add_two"));
+    CHECK_OK(daglib_task_join(
+        daglib_task_add(dag, "sum_all",
+                        "a description longer than two copied pieces",
+                        quick, NULL),
+        "times_3"));
+    static const char expected[] =
+        "add_two 0|adds two ✓|add_two|0\n"
+        "add_two 1|adds two ✓|add_two|1\n"
+        "add_two 2|adds two ✓|add_two|2\n"
+        "sum_all|a description longer than two copied pieces|sum_all|null\n"
+        "times_3 0||times_3|0\n"
+        "times_3 1||times_3|1\n"
+        "times_3 2||times_3|2\n";
+    for (int run = 0; run < 3; run++) {
+        CHECK_OK(daglib_run(dag, NULL));
+        char *fields = task_fields(daglib_dag_profile_path(dag));
+        CHECK_STR_EQ(fields, expected);
+        free(fields);
+    }
+    CHECK(daglib_task_add(dag, "alone", "added later", quick, NULL) != NULL);
+    CHECK_OK(daglib_run(dag, NULL));
+    char *fields = task_fields(daglib_dag_profile_path(dag));
+    CHECK_STR_EQ(fields, "add_two 0|adds two ✓|add_two|0\n"
+                         "add_two 1|adds two ✓|add_two|1\n"
+                         "add_two 2|adds two ✓|add_two|2\n"
+                         "alone|added later|alone|null\n"
+                         "sum_all|a description longer than two copied "
+                         "pieces|sum_all|null\n"
+                         "times_3 0||times_3|0\n"
+                         "times_3 1||times_3|1\n"
+                         "times_3 2||times_3|2\n");
+    free(fields);
+    for (int run = 0; run < 2; run++) {
+        daglib_value *result = NULL;
+        CHECK_OK(daglib_run_to_step(dag, "times_3", &result));
+        daglib_value_free(result);
+        fields = task_fields(daglib_dag_profile_path(dag));
+        CHECK_STR_EQ(fields, "add_two 0|adds two ✓|add_two|0\n"
+                             "add_two 1|adds two ✓|add_two|1\n"
+                             "add_two 2|adds two ✓|add_two|2\n"
+                             "times_3 0||times_3|0\n"
+                             "times_3 1||times_3|1\n"
+                             "times_3 2||times_3|2\n");
+        free(fields);
+    }
     daglib_dag_free(dag);
 }
 
