@@ -21,7 +21,6 @@
 
 #include "dag.h"
 #include "plan.h"
-#include "profile_file.h"
 #include "value.h"
 
 #define NO_REF UINT32_MAX
@@ -39,7 +38,6 @@ void plan_free(plan *p)
     big_free(p->sources);
     big_free(p->task_first);
     big_free(p->task_count);
-    profile_tasks_free(p->profile_tasks);
     free(p);
 }
 

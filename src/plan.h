@@ -78,10 +78,6 @@ typedef struct plan {
     uint32_t *task_count;
     uint32_t n_tasks;
     int tuple_finals; /* return finals as a tuple even when there is one */
-    /* The profiler's records' task fields, a slot per node, encoded as the
-     * first profiled run of the plan meets them (profile_file.h); NULL
-     * until a run is profiled. */
-    struct profile_tasks *profile_tasks;
 } plan;
 
 /* Compile dag.  DAGLIB_OK with *out set (free with plan_free), or

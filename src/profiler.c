@@ -173,39 +173,28 @@ static void set_scale(profiler *pr, const ticks_anchor *now)
     wall_us(pr, now->ticks);
 }
 
-/* Node n's task fields into rec: its printed name (its task's, or
- * "task 3" for instance 3), its description, and the task and instance.
- * 1, or 0 when memory for an instance's name ran out and the task's own
- * name stands in. */
-static int describe_task(profiler *pr, uint32_t n, profile_record *rec)
+/* Node n's printed name: its task's, or "task 3" for instance 3. */
+static const char *instance_name(profiler *pr, uint32_t n, uint32_t instance,
+                                 size_t *len)
 {
     const run *r = pr->run;
-    const daglib_task *task = r->plan->nodes[n].task;
-    const uint32_t instance = plan_node_instance(r->plan, n);
-    rec->task_name = task->name;
-    rec->task_name_len = task->name_len;
-    rec->task_description = task->description;
-    rec->task = NULL;
-    rec->task_len = 0;
-    rec->instance = PROFILE_NO_INSTANCE;
-    if (instance == PLAN_NO_INSTANCE)
-        return 1;
-    if (instance <= INT32_MAX) {
-        rec->task = task->name;
-        rec->task_len = task->name_len;
-        rec->instance = (int32_t)instance;
+    const plan_node *pn = &r->plan->nodes[n];
+    if (instance == PLAN_NO_INSTANCE) {
+        *len = pn->task->name_len;
+        return pn->task->name;
     }
-    size_t needed = (size_t)task->name_len + 12;
+    size_t needed = (size_t)pn->task->name_len + 12;
     if (needed > pr->name_capacity) {
         char *bigger = realloc(pr->name_buffer, needed);
-        if (bigger == NULL)
-            return 0;
+        if (bigger == NULL) {
+            *len = pn->task->name_len;
+            return pn->task->name;
+        }
         pr->name_buffer = bigger;
         pr->name_capacity = needed;
     }
-    rec->task_name_len = run_node_name(r, n, pr->name_buffer, pr->name_capacity);
-    rec->task_name = pr->name_buffer;
-    return 1;
+    *len = run_node_name(r, n, pr->name_buffer, pr->name_capacity);
+    return pr->name_buffer;
 }
 
 /* The calling thread's CPU time: what encoding costs, whether or not the
@@ -226,9 +215,7 @@ static void write_block(profiler *pr)
     pr->write_cpu_ns += thread_cpu_ns() - cpu0;
 }
 
-/* Turn the event at ev into a record; how many slots it took.  The
- * task's fields come from the plan's slot for the node once a run has
- * filled it: then the record reads nothing of the node or its task. */
+/* Turn the event at ev into a record; how many slots it took. */
 static uint32_t record_event(profiler *pr, uint32_t w, const profile_event *ev)
 {
     profile_note note;
@@ -237,7 +224,19 @@ static uint32_t record_event(profiler *pr, uint32_t w, const profile_event *ev)
     if (pr->error.code != DAGLIB_OK)
         return slots;
     const run *r = pr->run;
+    const plan_node *pn = &r->plan->nodes[n];
+    const uint32_t instance = plan_node_instance(r->plan, n);
     profile_record rec;
+    rec.task_name = instance_name(pr, n, instance, &rec.task_name_len);
+    rec.task_description = pn->task->description;
+    rec.task = NULL;
+    rec.task_len = 0;
+    rec.instance = PROFILE_NO_INSTANCE;
+    if (instance != PLAN_NO_INSTANCE && instance <= INT32_MAX) {
+        rec.task = pn->task->name;
+        rec.task_len = pn->task->name_len;
+        rec.instance = (int32_t)instance;
+    }
     rec.error = NULL;
     if (note.status == NODE_SKIPPED) {
         rec.status = PROFILE_SKIPPED;
@@ -264,17 +263,8 @@ static uint32_t record_event(profiler *pr, uint32_t w, const profile_event *ev)
         if (note.status == NODE_FAILED && rec.error == NULL)
             rec.error = "out of memory";
     }
-    profile_tasks *tasks = r->plan->profile_tasks;
-    int rc;
-    if (tasks != NULL && profile_tasks_filled(tasks, n) && rec.error == NULL) {
-        rec.task_name = NULL; /* the slot's */
-        rc = profile_file_append_task(pr->file, tasks, n, &rec, &pr->error);
-    } else if (describe_task(pr, n, &rec) && tasks != NULL) {
-        rc = profile_file_append_task(pr->file, tasks, n, &rec, &pr->error);
-    } else {
-        rc = profile_file_append(pr->file, &rec, &pr->error);
-    }
-    if (rc == DAGLIB_OK && profile_file_block_full(pr->file))
+    if (profile_file_append(pr->file, &rec, &pr->error) == DAGLIB_OK &&
+        profile_file_block_full(pr->file))
         write_block(pr);
     return slots;
 }
@@ -282,8 +272,7 @@ static uint32_t record_event(profiler *pr, uint32_t w, const profile_event *ev)
 /* How many slots ahead of the one being encoded the memory it will need
  * is asked for, in three steps, each a cache miss in a big DAG and each
  * needing the one before: the event (its worker's core wrote it), then
- * the node's slot of task fields (and its plan node while some slots are
- * empty), then the slot's entry (or the node's task). */
+ * the event's plan node, then the node's task. */
 #define PREFETCH_EVENT_AHEAD 64
 #define PREFETCH_NODE_AHEAD 40
 #define PREFETCH_TASK_AHEAD 16
@@ -294,28 +283,16 @@ static inline __attribute__((always_inline)) void
 prefetch_ahead(const profiler *pr, const profile_log_chunk *chunk, uint32_t i,
                uint32_t count)
 {
-    const plan *p = pr->run->plan;
-    const profile_tasks *tasks = p->profile_tasks;
-    const int all_filled = tasks != NULL && tasks->n_filled == tasks->n_slots;
+    const plan_node *nodes = pr->run->plan->nodes;
     if (i + PREFETCH_EVENT_AHEAD < count)
         __builtin_prefetch(&chunk->events[i + PREFETCH_EVENT_AHEAD]);
     uint32_t n;
     if (i + PREFETCH_NODE_AHEAD < count &&
-        (n = chunk->events[i + PREFETCH_NODE_AHEAD].node) != PROFILE_EVENT_MORE) {
-        n &= ~PROFILE_EVENT_FULL;
-        if (tasks != NULL)
-            __builtin_prefetch(&tasks->at[n]);
-        if (!all_filled)
-            __builtin_prefetch(&p->nodes[n]);
-    }
+        (n = chunk->events[i + PREFETCH_NODE_AHEAD].node) != PROFILE_EVENT_MORE)
+        __builtin_prefetch(&nodes[n & ~PROFILE_EVENT_FULL]);
     if (i + PREFETCH_TASK_AHEAD < count &&
-        (n = chunk->events[i + PREFETCH_TASK_AHEAD].node) != PROFILE_EVENT_MORE) {
-        n &= ~PROFILE_EVENT_FULL;
-        if (tasks != NULL && profile_tasks_filled(tasks, n))
-            __builtin_prefetch(profile_tasks_entry(tasks, n));
-        else
-            __builtin_prefetch(p->nodes[n].task);
-    }
+        (n = chunk->events[i + PREFETCH_TASK_AHEAD].node) != PROFILE_EVENT_MORE)
+        __builtin_prefetch(nodes[n & ~PROFILE_EVENT_FULL].task);
 }
 
 /* Turn the events of the workers' full chunks into records, and with

@@ -184,8 +184,10 @@ static inline void prefetch_for_writing(const void *p)
 #endif
 }
 
-/* How many slots ahead the worker asks for its log's lines (2 lines). */
+/* How many slots ahead the worker asks for its log's lines: 2 lines. */
 #define PROFILE_LOG_WRITE_AHEAD 8
+_Static_assert(PROFILE_LOG_WRITE_AHEAD * sizeof(profile_event) == 2 * 64,
+               "two cache lines ahead");
 
 /* Worker w finished node n, with outcome st and out and times.  Hot
  * path.  1 when it went for a new chunk for the log (and, memory run out,

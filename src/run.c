@@ -93,7 +93,7 @@ static void abandon_profile(profiler *pr)
     error_clear(&ignored);
 }
 
-static int run_plan(daglib_dag *dag, plan *p, daglib_value **finals)
+static int run_plan(daglib_dag *dag, const plan *p, daglib_value **finals)
 {
     uint32_t workers = (uint32_t)dag->workers;
     if (workers > p->n_nodes)
@@ -120,9 +120,6 @@ static int run_plan(daglib_dag *dag, plan *p, daglib_value **finals)
     r.counting = dag->progress != NULL;
     int rc = DAGLIB_OK;
     if (profiled) {
-        /* Without it (memory ran out) records are encoded in full. */
-        if (p->profile_tasks == NULL)
-            p->profile_tasks = profile_tasks_new(p->n_nodes);
         rc = profiler_start(&r.profiler, &r, meta_root_effective(dag->meta_dir),
                             dag->name, dag->description,
                             dag_codec_name(dag->codec), &dag->error);

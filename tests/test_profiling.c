@@ -671,11 +671,11 @@ static char *task_fields(const char *path)
     return text;
 }
 
-TEST(profiling_task_fields_come_right_from_every_run_of_a_plan)
+TEST(profiling_task_fields_are_right_in_every_run_of_a_dag)
 {
-    /* A run after the first copies each task's fields from the plan's
-     * slots: the same fields as the first run's, for instances too; a
-     * changed DAG and a run to a step have plans of their own. */
+    /* Names, descriptions, tasks and instances, the same in every run of
+     * a plan, in a run of the DAG changed, and in runs to a step (a plan
+     * of their own). */
     daglib_dag *dag = daglib_dag_new("slots", NULL, DAGLIB_PROFILE);
     daglib_value *items = daglib_value_new_list();
     for (int i = 1; i <= 3; i++)

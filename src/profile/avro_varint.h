@@ -80,17 +80,6 @@ static inline int varint_word8(int64_t v, uint64_t *word)
 #endif
 }
 
-/* The word of varint_word8() for z + dz, from the word of z and
- * dz < 2^14: the 7-bit groups added as a whole, each carry passing
- * through the continuation bit (1) above its group into the next.  1, or
- * 0 when the sum no longer takes 8 bytes. */
-static inline int varint_word8_add(uint64_t word, uint64_t dz, uint64_t *out)
-{
-    uint64_t sum = word + ((dz & 0x7f) | (dz << 1 & 0x7f00));
-    *out = sum | 0x0080808080808080u; /* the bits a carry passed through */
-    return sum >> 63 == 0;
-}
-
 static inline int varint_long(const unsigned char **pp, const unsigned char *end,
                               int64_t *out)
 {

@@ -64,8 +64,7 @@ struct profile_file {
      * the task its worker ran just before, more often than not. */
     time_bytes last_time;
 
-    bytes task_entry; /* a record's task fields, when no slot holds them */
-    bytes block;      /* records not written yet */
+    bytes block; /* records not written yet */
     size_t pending;
     bytes zbuf;  /* deflated block data */
     z_stream zs; /* reused for every block */
@@ -195,9 +194,7 @@ static inline unsigned char *enc_ENUM(unsigned char *p, int64_t symbol)
 }
 
 /* ["null", long]: PROFILE_NO_TIME is the null.  The timestamps: the
- * last one encoded is kept, and one a little later (under 8 ms: a task's
- * end after its start, a start after the end before it) added to its
- * bytes. */
+ * last one encoded is kept, and a value equal to it copied. */
 static inline size_t bound_OPTIONAL_LONG(const time_bytes *last, int64_t v)
 {
     (void)last, (void)v;
@@ -212,12 +209,12 @@ static inline unsigned char *enc_OPTIONAL_LONG(unsigned char *p,
         return p;
     }
     *p++ = 2; /* branch 1, zig-zagged */
-    const uint64_t later = (uint64_t)v - (uint64_t)last->value;
+    if (v == last->value) {
+        store_u64(p, last->word);
+        return p + 8;
+    }
     uint64_t word;
-    /* Zig-zagged, v >= 0 is 2v: an add only between times since 1970. */
-    if (!(v >= 0 && later < 1u << 13 &&
-          varint_word8_add(last->word, 2 * later, &word)) &&
-        !varint_word8(v, &word))
+    if (!varint_word8(v, &word))
         return varint_put_long(p, v);
     last->value = v;
     last->word = word;
@@ -288,34 +285,32 @@ static unsigned char *enc_OPTIONAL_STRING(unsigned char *p, const char *s)
     return p;
 }
 
-/* Where each field's value comes from: the run (RUN), shared by all its
- * records and encoded once per file; the task (TASK), encoded once per
- * task (profile_tasks); the record itself (RECORD).  A field of the table
- * without a line here does not compile. */
-#define FIELD_FROM_DAG_NAME RUN
-#define FIELD_FROM_DAG_DESCRIPTION RUN
-#define FIELD_FROM_RUN_ID RUN
-#define FIELD_FROM_TASK_NAME TASK
-#define FIELD_FROM_TASK_DESCRIPTION TASK
-#define FIELD_FROM_TASK_RUNTIME RECORD
-#define FIELD_FROM_STARTED_AT RECORD
-#define FIELD_FROM_ENDED_AT RECORD
-#define FIELD_FROM_STATUS RECORD
-#define FIELD_FROM_ATTEMPTS RECORD
-#define FIELD_FROM_WORKER RECORD
-#define FIELD_FROM_ERROR RECORD
-#define FIELD_FROM_HOST RUN
-#define FIELD_FROM_TASK TASK
-#define FIELD_FROM_INSTANCE TASK
+/* Which fields every record of the run shares. */
+#define FIELD_SHARED_DAG_NAME 1
+#define FIELD_SHARED_DAG_DESCRIPTION 1
+#define FIELD_SHARED_RUN_ID 1
+#define FIELD_SHARED_TASK_NAME 0
+#define FIELD_SHARED_TASK_DESCRIPTION 0
+#define FIELD_SHARED_TASK_RUNTIME 0
+#define FIELD_SHARED_STARTED_AT 0
+#define FIELD_SHARED_ENDED_AT 0
+#define FIELD_SHARED_STATUS 0
+#define FIELD_SHARED_ATTEMPTS 0
+#define FIELD_SHARED_WORKER 0
+#define FIELD_SHARED_ERROR 0
+#define FIELD_SHARED_HOST 1
+#define FIELD_SHARED_TASK 0
+#define FIELD_SHARED_INSTANCE 0
 
-/* Each field's value, from the run's values (s), the task's (t) or the
- * record (r), with lengths measured once. */
+/* Where each field's value comes from: the run (s) for what its records
+ * share, the record (r) for the rest (lengths put_record() measured
+ * once).  A field of the table without a line here does not compile. */
 #define FIELD_VALUE_DAG_NAME s->dag_name, strlen(s->dag_name)
 #define FIELD_VALUE_DAG_DESCRIPTION                                           \
     s->dag_description, strlen(s->dag_description)
 #define FIELD_VALUE_RUN_ID s->run_id, (size_t)META_RUN_ID_LEN
-#define FIELD_VALUE_TASK_NAME t->name, t->name_len
-#define FIELD_VALUE_TASK_DESCRIPTION t->description, t->description_len
+#define FIELD_VALUE_TASK_NAME r->task_name, r->task_name_len
+#define FIELD_VALUE_TASK_DESCRIPTION r->task_description, description_len
 #define FIELD_VALUE_TASK_RUNTIME r->runtime
 #define FIELD_VALUE_STARTED_AT &f->last_time, r->started_at_us
 #define FIELD_VALUE_ENDED_AT &f->last_time, r->ended_at_us
@@ -324,91 +319,34 @@ static unsigned char *enc_OPTIONAL_STRING(unsigned char *p, const char *s)
 #define FIELD_VALUE_WORKER r->worker
 #define FIELD_VALUE_ERROR r->error
 #define FIELD_VALUE_HOST s->host, strlen(s->host)
-#define FIELD_VALUE_TASK t->task, t->task_len
-#define FIELD_VALUE_INSTANCE t->instance
+#define FIELD_VALUE_TASK                                                      \
+    r->task != NULL ? r->task : r->task_name,                                 \
+        r->task != NULL ? r->task_len : r->task_name_len
+#define FIELD_VALUE_INSTANCE r->task != NULL ? r->instance : PROFILE_NO_INSTANCE
 
 /* What the records of a run share, before it is encoded. */
 typedef struct shared_values {
     const char *dag_name, *dag_description, *run_id, *host;
 } shared_values;
 
-/* What the records of a task share, before it is encoded. */
-typedef struct task_values {
-    const char *name, *description, *task;
-    size_t name_len, description_len, task_len;
-    int32_t instance;
-} task_values;
+/* FIELD_SHARED_##id, expanded before pasting: ONLY_SHARED_1(x) is x and
+ * ONLY_SHARED_0(x) nothing, and NOT_SHARED_* the other way round, so each
+ * encoder below sees only the value sources of its own fields. */
+#define ONLY_SHARED_1(...) __VA_ARGS__
+#define ONLY_SHARED_0(...)
+#define NOT_SHARED_1(...)
+#define NOT_SHARED_0(...) __VA_ARGS__
+#define PASTE_(a, b) a##b
+#define PASTE(a, b) PASTE_(a, b)
+#define IF_SHARED(id, ...) PASTE(ONLY_SHARED_, FIELD_SHARED_##id)(__VA_ARGS__)
+#define IF_NOT_SHARED(id, ...) PASTE(NOT_SHARED_, FIELD_SHARED_##id)(__VA_ARGS__)
 
-static task_values task_values_of(const profile_record *r)
-{
-    int instance = r->task != NULL;
-    return (task_values){r->task_name,
-                         r->task_description,
-                         instance ? r->task : r->task_name,
-                         r->task_name_len,
-                         strlen(r->task_description),
-                         instance ? r->task_len : r->task_name_len,
-                         instance ? r->instance : PROFILE_NO_INSTANCE};
-}
-
-/* IF_FROM(source, id, code): the code for the fields whose value comes
- * from source, nothing for the others (FIELD_FROM_##id is expanded before
- * it is pasted). */
-#define IF_RUN_RUN(...) __VA_ARGS__
-#define IF_RUN_TASK(...)
-#define IF_RUN_RECORD(...)
-#define IF_TASK_RUN(...)
-#define IF_TASK_TASK(...) __VA_ARGS__
-#define IF_TASK_RECORD(...)
-#define IF_RECORD_RUN(...)
-#define IF_RECORD_TASK(...)
-#define IF_RECORD_RECORD(...) __VA_ARGS__
-#define PASTE3_(a, b, c) a##b##c
-#define PASTE3(a, b, c) PASTE3_(a, b, c)
-#define IF_FROM(source, id, ...)                                              \
-    PASTE3(IF_##source, _, FIELD_FROM_##id)(__VA_ARGS__)
-#define IS_RUN_RUN 1
-#define IS_RUN_TASK 0
-#define IS_RUN_RECORD 0
-#define IS_TASK_RUN 0
-#define IS_TASK_TASK 1
-#define IS_TASK_RECORD 0
-#define IS_FROM(source, id) PASTE3(IS_##source, _, FIELD_FROM_##id)
-
-/* The task's fields lie in stretches between the others (two: the name
- * and description, then the task and instance).  How many, counted from
- * the table: a field from the task whose previous field is not. */
-#define TASK_FIELD_BIT_(id, name, wire, type, def, sql)                       \
-    | (unsigned)IS_FROM(TASK, id) << PF_##id
-enum { TASK_FIELD_BITS = 0 PROFILE_FIELD_MAP(TASK_FIELD_BIT_) };
-#undef TASK_FIELD_BIT_
-#define TASK_STRETCH_START_(id, name, wire, type, def, sql)                   \
-    +(IS_FROM(TASK, id) && !(((unsigned)TASK_FIELD_BITS << 1) >> PF_##id & 1))
-enum { TASK_STRETCHES = 0 PROFILE_FIELD_MAP(TASK_STRETCH_START_) };
-#undef TASK_STRETCH_START_
-_Static_assert(PF_COUNT < 32, "a bit per field");
-_Static_assert(TASK_STRETCHES >= 1, "the task gives fields");
-
-/* Stretches of encoded fields are copied in whole pieces of COPY_PIECE
- * bytes, two at least, past their end (copy_pieces()): what is copied
- * from has COPY_SLACK readable bytes after it, and a record's room
- * COPY_SLACK more than its bound.  Fewer instructions than an exact copy
- * of a length known only at run time. */
+/* A stretch of shared fields is copied in whole pieces of this many
+ * bytes, the last one past its end (copy_shared()): the shared bytes have
+ * a piece of zeros after them, and a record's room a piece more than its
+ * bound.  Fewer instructions than an exact copy of a length known only at
+ * run time. */
 #define COPY_PIECE 16
-#define COPY_SLACK (2 * COPY_PIECE)
-
-static inline unsigned char *copy_pieces(unsigned char *p,
-                                         const unsigned char *from, size_t n)
-{
-    if (n <= 2 * COPY_PIECE) { /* nearly always: two, with no loop */
-        memcpy(p, from, COPY_PIECE);
-        memcpy(p + COPY_PIECE, from + COPY_PIECE, COPY_PIECE);
-        return p + n;
-    }
-    for (size_t i = 0; i < n; i += COPY_PIECE)
-        memcpy(p + i, from + i, COPY_PIECE);
-    return p + n;
-}
 
 /* Encode the shared fields once.  A field that starts a stretch of shared
  * fields gets the length of the whole stretch, the others 0, so that a
@@ -417,17 +355,17 @@ static int encode_shared(profile_file *f, const shared_values *s)
 {
     size_t bound = 0;
 #define BOUND_SHARED_(id, name, wire, type, def, sql)                         \
-    IF_FROM(RUN, id, bound += bound_##wire(FIELD_VALUE_##id);)
+    IF_SHARED(id, bound += bound_##wire(FIELD_VALUE_##id);)
     PROFILE_FIELD_MAP(BOUND_SHARED_)
 #undef BOUND_SHARED_
-    if (bytes_reserve(&f->shared, bound + COPY_SLACK) != 0)
+    if (bytes_reserve(&f->shared, bound + COPY_PIECE) != 0)
         return -1;
-    memset(f->shared.data, 0, bound + COPY_SLACK);
+    memset(f->shared.data, 0, bound + COPY_PIECE);
     unsigned char *p = f->shared.data;
     int previous_shared = 0;
     profile_field stretch = PF_COUNT;
 #define ENCODE_SHARED_(id, name, wire, type, def, sql)                        \
-    IF_FROM(RUN, id, {                                                        \
+    IF_SHARED(id, {                                                           \
         f->shared_at[PF_##id] = (uint32_t)(p - f->shared.data);               \
         f->shared_len[PF_##id] = 0;                                           \
         if (!previous_shared)                                                 \
@@ -436,94 +374,43 @@ static int encode_shared(profile_file *f, const shared_values *s)
         f->shared_len[stretch] =                                              \
             (uint32_t)(p - f->shared.data) - f->shared_at[stretch];           \
     })                                                                        \
-    previous_shared = IS_FROM(RUN, id);
+    previous_shared = FIELD_SHARED_##id;
     PROFILE_FIELD_MAP(ENCODE_SHARED_)
 #undef ENCODE_SHARED_
     f->shared.len = (size_t)(p - f->shared.data);
     return 0;
 }
 
-/* A task's entry: the length of each stretch, then the stretches. */
-#define TASK_ENTRY_HEAD (TASK_STRETCHES * sizeof(uint32_t))
-
-/* The bytes t's entry may take. */
-static size_t task_entry_bound(const task_values *t)
+/* The stretch of shared fields starting at `field`, in whole pieces. */
+static inline unsigned char *copy_shared(unsigned char *p,
+                                         const profile_file *f,
+                                         profile_field field)
 {
-    size_t bound = TASK_ENTRY_HEAD;
-#define BOUND_TASK_(id, name, wire, type, def, sql)                           \
-    IF_FROM(TASK, id, bound += bound_##wire(FIELD_VALUE_##id);)
-    PROFILE_FIELD_MAP(BOUND_TASK_)
-#undef BOUND_TASK_
-    return bound;
+    const unsigned char *from = f->shared.data + f->shared_at[field];
+    size_t n = f->shared_len[field];
+    for (size_t i = 0; i < n; i += COPY_PIECE)
+        memcpy(p + i, from + i, COPY_PIECE);
+    return p + n;
 }
 
-/* Encode t's entry at p, which has room for task_entry_bound(t); its
- * end. */
-static unsigned char *encode_task_entry(unsigned char *p, const task_values *t)
+/* The record's fields in the table's order: the shared ones copied, the
+ * others encoded by their wire, the room for all of them reserved once. */
+static void put_record(bytes *b, profile_file *f, const profile_record *r)
 {
-    uint32_t lens[TASK_STRETCHES];
-    unsigned char *entry = p, *start = NULL;
-    p += TASK_ENTRY_HEAD;
-    int stretch = -1, previous_task = 0;
-#define ENCODE_TASK_(id, name, wire, type, def, sql)                          \
-    IF_FROM(TASK, id, {                                                       \
-        if (!previous_task) {                                                 \
-            stretch++;                                                        \
-            start = p;                                                        \
-        }                                                                     \
-        p = enc_##wire(p, FIELD_VALUE_##id);                                  \
-        lens[stretch] = (uint32_t)(p - start);                                \
-    })                                                                        \
-    previous_task = IS_FROM(TASK, id);
-    PROFILE_FIELD_MAP(ENCODE_TASK_)
-#undef ENCODE_TASK_
-    memcpy(entry, lens, sizeof lens);
-    return p;
-}
-
-/* The bytes the record's own fields may take. */
-static inline size_t record_fields_bound(const profile_file *f,
-                                         const profile_record *r)
-{
-    size_t bound = 0;
+    const size_t description_len = strlen(r->task_description); /* once */
+    size_t bound = f->shared.len + COPY_PIECE;
 #define BOUND_FIELD_(id, name, wire, type, def, sql)                          \
-    IF_FROM(RECORD, id, bound += bound_##wire(FIELD_VALUE_##id);)
+    IF_NOT_SHARED(id, bound += bound_##wire(FIELD_VALUE_##id);)
     PROFILE_FIELD_MAP(BOUND_FIELD_)
 #undef BOUND_FIELD_
-    return bound;
-}
-
-/* The record's fields in the table's order: the run's and the task's
- * copied (task: an entry, with COPY_SLACK readable bytes after it), the
- * others encoded by their wire, the room for all of them reserved once. */
-static void put_record(bytes *b, profile_file *f, const unsigned char *task,
-                       const profile_record *r)
-{
-    uint32_t lens[TASK_STRETCHES];
-    memcpy(lens, task, sizeof lens);
-    const unsigned char *from = task + TASK_ENTRY_HEAD;
-    size_t bound = f->shared.len + record_fields_bound(f, r) + COPY_SLACK;
-    for (int k = 0; k < TASK_STRETCHES; k++)
-        bound += lens[k];
     if (bytes_reserve(b, bound) != 0)
         return;
     unsigned char *p = b->data + b->len;
-    int stretch = 0, previous_run = 0, previous_task = 0;
 #define ENCODE_FIELD_(id, name, wire, type, def, sql)                         \
-    IF_FROM(RUN, id, if (!previous_run) {                                     \
-        p = copy_pieces(p, f->shared.data + f->shared_at[PF_##id],            \
-                        f->shared_len[PF_##id]);                              \
-    })                                                                        \
-    IF_FROM(TASK, id, if (!previous_task) {                                   \
-        p = copy_pieces(p, from, lens[stretch]);                              \
-        from += lens[stretch++];                                              \
-    })                                                                        \
-    IF_FROM(RECORD, id, p = enc_##wire(p, FIELD_VALUE_##id);)                 \
-    previous_run = IS_FROM(RUN, id);                                          \
-    previous_task = IS_FROM(TASK, id);
+    IF_SHARED(id, p = copy_shared(p, f, PF_##id);)                            \
+    IF_NOT_SHARED(id, p = enc_##wire(p, FIELD_VALUE_##id);)
     PROFILE_FIELD_MAP(ENCODE_FIELD_)
 #undef ENCODE_FIELD_
-    (void)previous_run, (void)previous_task, (void)stretch;
     b->len = (size_t)(p - b->data);
 }
 
@@ -624,7 +511,6 @@ static void profile_file_free(profile_file *f)
     if (f->zs_ready)
         deflateEnd(&f->zs);
     bytes_free(&f->shared);
-    bytes_free(&f->task_entry);
     bytes_free(&f->block);
     bytes_free(&f->zbuf);
     free(f->path);
@@ -681,9 +567,7 @@ int profile_file_create(const char *root, const char *dag_name,
         return error_set(err, DAGLIB_NOMEM, "out of memory");
     f->fd = -1;
     f->deflate = deflate;
-    /* Any pair of a time and its word will do to start with. */
-    f->last_time.value = (int64_t)1 << 48;
-    varint_word8(f->last_time.value, &f->last_time.word);
+    f->last_time.value = PROFILE_NO_TIME; /* never looked up */
     char *profiling_dir = format_string("%s/%s", root, META_PROFILING_DIR);
     char *dag_dir = format_string("%s/%s/%s", root, META_PROFILING_DIR, dag_name);
     int rc = DAGLIB_OK, root_fd = -1, profiling_fd = -1, dag_fd = -1;
@@ -778,13 +662,12 @@ uint64_t profile_file_size(const profile_file *f)
 
 /* ---- records and blocks ---------------------------------------------------- */
 
-/* Put r, its task fields the entry at task, in the pending block. */
-static int append_with_entry(profile_file *f, const unsigned char *task,
-                             const profile_record *r, error_state *err)
+int profile_file_append(profile_file *f, const profile_record *r,
+                        error_state *err)
 {
     bytes *b = &f->block;
     size_t mark = b->len;
-    put_record(b, f, task, r);
+    put_record(b, f, r);
     if (b->failed) {
         b->failed = 0; /* drop this record, keep the block */
         b->len = mark;
@@ -794,11 +677,6 @@ static int append_with_entry(profile_file *f, const unsigned char *task,
     if (b->len - mark > PROFILE_RECORD_MAX_BYTES) {
         size_t size = b->len - mark;
         b->len = mark; /* a block holding it could not be read back */
-        if (r->task_name == NULL)
-            return error_set(err, DAGLIB_INVALID,
-                             "a profiling record takes %zu bytes, more than "
-                             "the %u a record may",
-                             size, PROFILE_RECORD_MAX_BYTES);
         return error_set(err, DAGLIB_INVALID,
                          "the profiling record of task '%.*s' takes %zu bytes, "
                          "more than the %u a record may (its names, "
@@ -808,86 +686,6 @@ static int append_with_entry(profile_file *f, const unsigned char *task,
     }
     f->pending++;
     return DAGLIB_OK;
-}
-
-int profile_file_append(profile_file *f, const profile_record *r,
-                        error_state *err)
-{
-    const task_values t = task_values_of(r);
-    bytes *entry = &f->task_entry;
-    entry->failed = 0;
-    if (bytes_reserve(entry, task_entry_bound(&t) + COPY_SLACK) != 0)
-        return error_set(err, DAGLIB_NOMEM,
-                         "out of memory encoding a profiling record");
-    encode_task_entry(entry->data, &t);
-    return append_with_entry(f, entry->data, r, err);
-}
-
-profile_tasks *profile_tasks_new(uint32_t n_slots)
-{
-    profile_tasks *t = calloc(1, sizeof *t);
-    if (t == NULL)
-        return NULL;
-    t->at = calloc(n_slots > 0 ? n_slots : 1, sizeof *t->at);
-    if (t->at == NULL) {
-        free(t);
-        return NULL;
-    }
-    t->n_slots = n_slots;
-    t->len = 1; /* offset 0 marks an empty slot */
-    return t;
-}
-
-void profile_tasks_free(profile_tasks *t)
-{
-    if (t == NULL)
-        return;
-    free(t->at);
-    free(t->entries);
-    free(t);
-}
-
-/* Encode r's task fields into slot k.  0, or -1 when memory runs out or
- * a record of the task could be too large to write (it is then encoded
- * from r, and refused naming its task). */
-static int fill_slot(const profile_file *f, profile_tasks *tasks, uint32_t k,
-                     const profile_record *r)
-{
-    const task_values t = task_values_of(r);
-    profile_record without_error = *r;
-    without_error.error = NULL;
-    const size_t bound = task_entry_bound(&t);
-    if (bound > PROFILE_RECORD_MAX_BYTES ||
-        f->shared.len + bound + COPY_SLACK +
-                record_fields_bound(f, &without_error) >
-            PROFILE_RECORD_MAX_BYTES)
-        return -1;
-    const size_t needed = tasks->len + bound + COPY_SLACK;
-    if (needed > UINT32_MAX)
-        return -1; /* offsets are 32 bits */
-    if (needed > tasks->cap) {
-        size_t cap = tasks->cap > 0 ? tasks->cap : 64 * 1024;
-        while (cap < needed)
-            cap *= 2;
-        unsigned char *bigger = realloc(tasks->entries, cap);
-        if (bigger == NULL)
-            return -1;
-        tasks->entries = bigger;
-        tasks->cap = cap;
-    }
-    tasks->at[k] = (uint32_t)tasks->len;
-    unsigned char *end = encode_task_entry(tasks->entries + tasks->len, &t);
-    tasks->len = (size_t)(end - tasks->entries);
-    tasks->n_filled++;
-    return 0;
-}
-
-int profile_file_append_task(profile_file *f, profile_tasks *tasks, uint32_t k,
-                             const profile_record *r, error_state *err)
-{
-    if (!profile_tasks_filled(tasks, k) && fill_slot(f, tasks, k, r) != 0)
-        return profile_file_append(f, r, err);
-    return append_with_entry(f, profile_tasks_entry(tasks, k), r, err);
 }
 
 int profile_file_block_full(const profile_file *f)

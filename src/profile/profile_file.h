@@ -72,44 +72,6 @@ uint64_t profile_file_size(const profile_file *f);
 int profile_file_append(profile_file *f, const profile_record *r,
                         error_state *err);
 
-/* A task's own fields of its records -- task_name, task_description,
- * task and instance -- encoded once per task, for every record of it: the
- * profiler keeps one with each plan, a slot per plan node, so that a
- * record of a later run is copies and a few numbers, and reads nothing
- * of the task.  Entries are appended to `entries` as their slots are
- * first used, in whatever order.  Not synchronised. */
-typedef struct profile_tasks {
-    uint32_t *at;           /* per slot: its entry's offset, 0 while empty */
-    unsigned char *entries; /* from offset 1 on (see profile_file.c) */
-    size_t len, cap;
-    uint32_t n_slots, n_filled;
-} profile_tasks;
-
-/* n empty slots, or NULL when memory runs out. */
-profile_tasks *profile_tasks_new(uint32_t n_slots);
-void profile_tasks_free(profile_tasks *t);
-
-/* Whether slot k holds its task's fields; where they are. */
-static inline int profile_tasks_filled(const profile_tasks *t, uint32_t k)
-{
-    return t->at[k] != 0;
-}
-
-static inline const unsigned char *profile_tasks_entry(const profile_tasks *t,
-                                                       uint32_t k)
-{
-    return t->entries + t->at[k];
-}
-
-/* profile_file_append() with the task fields of slot k of tasks, which
- * are first encoded from r into the slot when it is empty.  r's task
- * fields are read only then, and to name the task in an error when r has
- * an error message: they may be left unset otherwise.  A slot that cannot
- * be filled (memory, or fields too large for a record) stays empty, and
- * the record is encoded from r alone. */
-int profile_file_append_task(profile_file *f, profile_tasks *tasks, uint32_t k,
-                             const profile_record *r, error_state *err);
-
 /* Records waiting in the pending block. */
 size_t profile_file_pending(const profile_file *f);
 
