@@ -46,6 +46,7 @@ static daglib_dag *build(const shape *s, int workers, const bench_task *task)
     void *user_data = (void *)&task->spin_iterations;
     daglib_dag *dag = daglib_dag_new("bench", NULL, task->dag_flags);
     daglib_dag_set_workers(dag, workers);
+    daglib_dag_reserve(dag, s->n); /* the caller knows how many: one table */
     for (uint32_t i = 0; i < s->n; i++) {
         daglib_task *t = daglib_task_add(dag, s->names[i], NULL, fn, user_data);
         for (uint32_t e = s->pred_begin[i]; e < s->pred_begin[i + 1]; e++)

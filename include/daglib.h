@@ -446,6 +446,15 @@ DAGLIB_EXTERN int daglib_dag_set_workers(daglib_dag *dag, int workers);
  * letting it write uncompressed files). */
 DAGLIB_EXTERN int daglib_dag_set_codec(daglib_dag *dag, const char *codec);
 
+/* Room for `tasks` more tasks, for a program that knows how many it will
+ * add: the table of task names is made that big at once (16 bytes a task,
+ * in memory of its own) instead of doubling, every name moved, as tasks
+ * are added.  Only a hint: adding more tasks works, and without a call the
+ * table grows as needed.  Returns DAGLIB_OK, DAGLIB_MISUSE (dag NULL or
+ * running), DAGLIB_INVALID (more tasks than a DAG may hold: about 2^30)
+ * or DAGLIB_NOMEM; an error leaves the DAG as it was, and is not sticky. */
+DAGLIB_EXTERN int daglib_dag_reserve(daglib_dag *dag, size_t tasks);
+
 /* Add a task.  name must be unique in the DAG, non-empty UTF-8 without
  * control characters; description may be NULL (empty); fn must not be NULL;
  * user_data is returned by daglib_user_data() during the call.  Strings are

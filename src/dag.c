@@ -216,6 +216,24 @@ int daglib_dag_set_workers(daglib_dag *dag, int workers)
     return dag_ok(dag);
 }
 
+int daglib_dag_reserve(daglib_dag *dag, size_t tasks)
+{
+    int rc = dag_build_check(dag);
+    if (rc != DAGLIB_OK)
+        return rc;
+    if (tasks > DAG_MAX_TASKS - dag->n_tasks)
+        return dag_run_error(dag, DAGLIB_INVALID,
+                             "room for %zu more tasks asked of DAG '%s', which "
+                             "has %u and may have %u",
+                             tasks, dag->name, dag->n_tasks, DAG_MAX_TASKS);
+    if (name_table_reserve(&dag->task_names, (uint32_t)tasks) != 0)
+        return dag_run_error(dag, DAGLIB_NOMEM,
+                             "out of memory making room for %zu more tasks in "
+                             "DAG '%s'",
+                             tasks, dag->name);
+    return dag_ok(dag);
+}
+
 int daglib_dag_set_codec(daglib_dag *dag, const char *codec)
 {
     int rc = dag_build_check(dag);

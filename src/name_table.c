@@ -78,11 +78,10 @@ uint32_t name_hash(const char *name, size_t len)
     return group << GROUP_BITS | (number & ((1u << GROUP_BITS) - 1));
 }
 
-int name_table_grow(name_table *t)
+/* Move the names into a table of `capacity` slots (a power of two, more
+ * than twice the names). */
+static int resize(name_table *t, uint32_t capacity)
 {
-    uint32_t capacity = t->slots == NULL ? 64 : (t->mask + 1) * 2;
-    if (capacity == 0)
-        return -1;
     name_slot *slots = big_alloc(capacity, sizeof *slots);
     if (slots == NULL)
         return -1;
@@ -100,6 +99,25 @@ int name_table_grow(name_table *t)
     t->slots = slots;
     t->mask = capacity - 1;
     return 0;
+}
+
+int name_table_grow(name_table *t)
+{
+    uint32_t capacity = t->slots == NULL ? 64 : (t->mask + 1) * 2;
+    return capacity == 0 ? -1 : resize(t, capacity);
+}
+
+int name_table_reserve(name_table *t, uint32_t more)
+{
+    uint64_t names = (uint64_t)t->count + more;
+    uint64_t capacity = t->slots == NULL ? 64 : (uint64_t)t->mask + 1;
+    while (capacity / 2 < names)
+        capacity *= 2;
+    if (capacity > (uint64_t)1 << 31)
+        return -1;
+    if (t->slots != NULL && capacity == (uint64_t)t->mask + 1)
+        return 0;
+    return resize(t, (uint32_t)capacity);
 }
 
 void name_table_free(name_table *t)

@@ -49,6 +49,11 @@ uint32_t name_hash(const char *name, size_t len);
 /* Double the table (or make it); 0, or -1 when memory runs out. */
 int name_table_grow(name_table *t);
 
+/* Make room for `more` names beyond those stored, so that inserting them
+ * grows nothing; 0, or -1 when memory runs out or the table would pass
+ * 2^31 slots. */
+int name_table_reserve(name_table *t, uint32_t more);
+
 /* The two probes are inline, so that the caller's `matches` is inlined
  * into them: a call per compared name costs more than the compare. */
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "big_array.h"
 #include "dag.h"
 #include "test.h"
 
@@ -282,6 +283,94 @@ TEST(dag_finds_tasks_by_name)
         CHECK_STR_EQ(daglib_task_name(t), name);
     }
     CHECK(daglib_dag_task(dag, "task 5000") == NULL);
+    daglib_dag_free(dag);
+}
+
+/* ---- room made ahead ----------------------------------------------------- */
+
+/* Add tasks "r<from>" .. "r<to - 1>". */
+static void add_numbered(daglib_dag *dag, int from, int to)
+{
+    char name[32];
+    for (int i = from; i < to; i++) {
+        snprintf(name, sizeof name, "r%d", i);
+        CHECK(daglib_task_add(dag, name, NULL, nothing, NULL) != NULL);
+    }
+}
+
+TEST(dag_reserve_makes_room_for_the_tasks_to_come)
+{
+    /* The name table is made once, big enough: adding the tasks reserved
+     * for moves no name, and every one is found. */
+    daglib_dag *dag = daglib_dag_new("roomy", NULL, 0);
+    add_numbered(dag, 0, 1000);
+    CHECK_OK(daglib_dag_reserve(dag, 0));
+    CHECK_INT_EQ(dag->task_names.count, 1000);
+    CHECK_OK(daglib_dag_reserve(dag, 99000));
+    const name_slot *slots = dag->task_names.slots;
+    const uint32_t mask = dag->task_names.mask;
+    CHECK((uint64_t)mask + 1 >= 2 * 100000);
+    CHECK((uint64_t)mask + 1 < 4 * 100000);
+    CHECK_OK(daglib_dag_reserve(dag, 50000)); /* fewer than made room for */
+    CHECK(dag->task_names.slots == slots);
+    add_numbered(dag, 1000, 100000);
+    CHECK(dag->task_names.slots == slots);
+    CHECK_INT_EQ(dag->task_names.mask, mask);
+    char name[32];
+    for (int i = 0; i < 100000; i += 37) {
+        snprintf(name, sizeof name, "r%d", i);
+        daglib_task *t = daglib_dag_task(dag, name);
+        CHECK(t != NULL);
+        CHECK_STR_EQ(daglib_task_name(t), name);
+    }
+    /* Past the room made (a power of two), the table grows as before. */
+    const int room = (int)((mask + 1) / 2);
+    add_numbered(dag, 100000, room);
+    CHECK_INT_EQ(dag->task_names.mask, mask);
+    add_numbered(dag, room, room + 1);
+    CHECK(dag->task_names.mask > mask);
+    snprintf(name, sizeof name, "r%d", room);
+    CHECK(daglib_dag_task(dag, name) != NULL);
+    CHECK(daglib_dag_task(dag, "r99999") != NULL);
+    CHECK_OK(daglib_run(dag, NULL));
+    daglib_dag_free(dag);
+}
+
+static void reserve_while_running(daglib_context *ctx, int argc,
+                                  const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_dag *dag = daglib_user_data(ctx);
+    daglib_result_int(ctx, daglib_dag_reserve(dag, 10));
+}
+
+TEST(dag_reserve_refuses_what_it_cannot_and_leaves_the_dag_as_it_was)
+{
+    CHECK_INT_EQ(daglib_dag_reserve(NULL, 10), DAGLIB_MISUSE);
+    daglib_dag *dag = daglib_dag_new("modest", NULL, 0);
+    add_numbered(dag, 0, 10);
+    const uint32_t mask = dag->task_names.mask;
+    CHECK_INT_EQ(daglib_dag_reserve(dag, (size_t)1 << 31), DAGLIB_INVALID);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "'modest'");
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "has 10");
+    CHECK_INT_EQ(daglib_dag_reserve(dag, SIZE_MAX), DAGLIB_INVALID);
+    big_fail_arm(1);
+    CHECK_INT_EQ(daglib_dag_reserve(dag, 100000), DAGLIB_NOMEM);
+    CHECK_INT_EQ(big_fail_disarm(), 1);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "out of memory");
+    CHECK_INT_EQ(dag->task_names.mask, mask);
+    /* None of it sticks: the DAG builds and runs on. */
+    add_numbered(dag, 10, 20);
+    CHECK(daglib_dag_task(dag, "r5") != NULL);
+    CHECK(daglib_dag_task(dag, "r15") != NULL);
+    daglib_task *t = daglib_task_add(dag, "reserver", NULL,
+                                     reserve_while_running, dag);
+    CHECK_OK(daglib_task_set_final(t));
+    daglib_value *result = NULL;
+    CHECK_OK(daglib_run(dag, &result));
+    CHECK_INT_EQ(daglib_value_int(result), DAGLIB_MISUSE);
+    daglib_value_free(result);
     daglib_dag_free(dag);
 }
 
