@@ -118,6 +118,19 @@ static void close_file(profile_file *f)
         FAIL("profile_file_close: %s", error_message(&err));
 }
 
+/* Close f and open its file with avro-c's reader; its path, malloc'd,
+ * in *path. */
+static profile_reader *close_and_read(profile_file *f, char **path)
+{
+    *path = strdup(profile_file_path(f));
+    CHECK(*path != NULL);
+    close_file(f);
+    profile_reader *reader;
+    char *why;
+    CHECK(profile_reader_open(*path, PROFILE_ENGINE_AVRO_C, &reader, &why) == 0);
+    return reader;
+}
+
 /* A file of `count` samples, a block every `per_block`; its path,
  * malloc'd. */
 static char *write_samples(const char *codec, int count, int per_block)
@@ -737,11 +750,8 @@ TEST(profile_file_later_timestamps_read_back_exactly)
         r.ended_at_us = times[2 * i + 1];
         CHECK_OK(profile_file_append(f, &r, &err));
     }
-    char *path = strdup(profile_file_path(f));
-    close_file(f);
-    profile_reader *reader;
-    char *why;
-    CHECK(profile_reader_open(path, PROFILE_ENGINE_AVRO_C, &reader, &why) == 0);
+    char *path;
+    profile_reader *reader = close_and_read(f, &path);
     profile_row row;
     for (int i = 0; i < COUNT; i++) {
         CHECK_INT_EQ(profile_reader_next(reader, PROFILE_ALL_FIELDS, &row), 1);
@@ -818,11 +828,8 @@ TEST(profile_file_task_name_is_taken_by_its_length)
     r.task_name = "mapped 3 and what follows";
     r.task_name_len = 8;
     CHECK_OK(profile_file_append(f, &r, &err));
-    char *path = strdup(profile_file_path(f));
-    close_file(f);
-    profile_reader *reader;
-    char *why;
-    CHECK(profile_reader_open(path, PROFILE_ENGINE_AVRO_C, &reader, &why) == 0);
+    char *path;
+    profile_reader *reader = close_and_read(f, &path);
     profile_row row;
     CHECK_INT_EQ(profile_reader_next(reader, PROFILE_ALL_FIELDS, &row), 1);
     CHECK_INT_EQ(row.cell[PF_TASK_NAME].kind, CELL_TEXT);

@@ -598,19 +598,31 @@ TEST(profiling_records_retries_with_their_attempts_and_last_error)
     daglib_dag_free(dag);
 }
 
-TEST(profiling_records_every_instance_of_mapped_and_joined_tasks)
+/* A profiled DAG: add_two mapped over 1, 2, 3, times_3 mapped over
+ * add_two, sum_all joining times_3. */
+static daglib_dag *mapped_and_joined(const char *name,
+                                     const char *add_two_description,
+                                     const char *sum_all_description)
 {
-    daglib_dag *dag = daglib_dag_new("kinds", NULL, DAGLIB_PROFILE);
+    daglib_dag *dag = daglib_dag_new(name, NULL, DAGLIB_PROFILE);
     daglib_value *items = daglib_value_new_list();
     for (int i = 1; i <= 3; i++)
         daglib_list_append_int(items, i);
     CHECK_OK(daglib_task_map_values(
-        daglib_task_add(dag, "add_two", NULL, quick, NULL), items));
+        daglib_task_add(dag, "add_two", add_two_description, quick, NULL),
+        items));
     daglib_value_free(items);
     CHECK_OK(daglib_task_map(daglib_task_add(dag, "times_3", NULL, quick, NULL),
                              "add_two"));
-    CHECK_OK(daglib_task_join(daglib_task_add(dag, "sum_all", NULL, quick, NULL),
-                              "times_3"));
+    CHECK_OK(daglib_task_join(
+        daglib_task_add(dag, "sum_all", sum_all_description, quick, NULL),
+        "times_3"));
+    return dag;
+}
+
+TEST(profiling_records_every_instance_of_mapped_and_joined_tasks)
+{
+    daglib_dag *dag = mapped_and_joined("kinds", NULL, NULL);
     CHECK_OK(daglib_run(dag, NULL));
 
     static const char *const expected[] = {
@@ -676,20 +688,8 @@ TEST(profiling_task_fields_are_right_in_every_run_of_a_dag)
     /* Names, descriptions, tasks and instances, the same in every run of
      * a plan, in a run of the DAG changed, and in runs to a step (a plan
      * of their own). */
-    daglib_dag *dag = daglib_dag_new("slots", NULL, DAGLIB_PROFILE);
-    daglib_value *items = daglib_value_new_list();
-    for (int i = 1; i <= 3; i++)
-        daglib_list_append_int(items, i);
-    CHECK_OK(daglib_task_map_values(
-        daglib_task_add(dag, "add_two", "adds two ✓", quick, NULL), items));
-    daglib_value_free(items);
-    CHECK_OK(daglib_task_map(daglib_task_add(dag, "times_3", NULL, quick, NULL),
-                             "add_two"));
-    CHECK_OK(daglib_task_join(
-        daglib_task_add(dag, "sum_all",
-                        "a description longer than two copied pieces",
-                        quick, NULL),
-        "times_3"));
+    daglib_dag *dag = mapped_and_joined(
+        "fields", "adds two ✓", "a description longer than two copied pieces");
     static const char expected[] =
         "add_two 0|adds two ✓|add_two|0\n"
         "add_two 1|adds two ✓|add_two|1\n"
