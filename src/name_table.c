@@ -52,6 +52,7 @@ static uint32_t hash_bytes(const char *name, size_t len, uint64_t seed)
 /* Names that end in a number are hashed as (the rest, number / GROUP)
  * with the number's low bits kept as they are (see name_table.h). */
 #define GROUP_BITS 6
+_Static_assert(NAME_GROUP == 1u << GROUP_BITS, "a group's names");
 /* From a taken slot a probe moves to the next block, one slot further on:
  * two groups landing on one block then fill two blocks side by side, where
  * a step of one would make the second group walk through the first.  The
@@ -60,18 +61,42 @@ _Static_assert(NAME_PROBE_STEP == (1u << GROUP_BITS) + 1,
                "a probe steps one block and one slot");
 #define NUMBER_DIGITS_MAX 9 /* below 10^9: fits in 30 bits */
 
-uint32_t name_hash(const char *name, size_t len)
+/* How many digits end the name (up to NUMBER_DIGITS_MAX), and their
+ * number. */
+static size_t trailing_number(const char *name, size_t len, uint32_t *number)
 {
     size_t digits = 0;
-    uint32_t number = 0, scale = 1;
+    uint32_t scale = 1;
+    *number = 0;
     while (digits < len && digits < NUMBER_DIGITS_MAX) {
         unsigned d = (unsigned char)name[len - 1 - digits] - '0';
         if (d > 9)
             break;
-        number += d * scale;
+        *number += d * scale;
         scale *= 10;
         digits++;
     }
+    return digits;
+}
+
+const name_slot *name_table_next_group(const name_table *t, const char *name,
+                                       size_t len, uint32_t hash)
+{
+    if ((hash & (NAME_GROUP - 1)) != 0 || t->slots == NULL)
+        return NULL;
+    uint32_t number;
+    size_t digits = trailing_number(name, len, &number);
+    if (digits == 0)
+        return NULL;
+    uint32_t group =
+        hash_bytes(name, len - digits, (number >> GROUP_BITS) + 1);
+    return &t->slots[(group << GROUP_BITS) & t->mask];
+}
+
+uint32_t name_hash(const char *name, size_t len)
+{
+    uint32_t number;
+    size_t digits = trailing_number(name, len, &number);
     if (digits == 0)
         return hash_bytes(name, len, 0);
     uint32_t group = hash_bytes(name, len - digits, number >> GROUP_BITS);

@@ -46,6 +46,23 @@ uint32_t name_hash(const char *name, size_t len);
 /* See name_table.c. */
 #define NAME_PROBE_STEP 65u
 
+/* Names ending in numbers n with the same n / NAME_GROUP, and the rest of
+ * the name the same, share a block of NAME_GROUP slots. */
+#define NAME_GROUP 64u
+
+/* Names are mostly added in the order of their numbers, and the block of
+ * the next group is a cache miss away.  At the first name of a group
+ * (hash its hash): the first slot of the next group's block, to ask for
+ * NAME_GROUP names ahead; else NULL. */
+const name_slot *name_table_next_group(const name_table *t, const char *name,
+                                       size_t len, uint32_t hash);
+
+static inline void name_table_prefetch_block(const name_slot *block)
+{
+    for (size_t at = 0; at < sizeof *block * NAME_GROUP; at += 64)
+        __builtin_prefetch((const char *)block + at, 1);
+}
+
 /* Double the table (or make it); 0, or -1 when memory runs out. */
 int name_table_grow(name_table *t);
 

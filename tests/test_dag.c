@@ -374,6 +374,38 @@ TEST(dag_reserve_refuses_what_it_cannot_and_leaves_the_dag_as_it_was)
     daglib_dag_free(dag);
 }
 
+TEST(dag_names_ask_for_the_next_groups_block_at_each_groups_first)
+{
+    /* Adding "t0" asks for the block "t64" .. "t127" go to, and so on; no
+     * other name asks for anything. */
+    daglib_dag *dag = daglib_dag_new("ahead", NULL, 0);
+    CHECK_OK(daglib_dag_reserve(dag, 4096));
+    add_numbered(dag, 0, 4096);
+    const name_table *t = &dag->task_names;
+    char name[32], next_name[32];
+    for (int i = 0; i + 64 < 4096; i++) {
+        snprintf(name, sizeof name, "r%d", i);
+        const name_slot *next = name_table_next_group(
+            t, name, strlen(name), name_hash(name, strlen(name)));
+        if (i % 64 != 0) {
+            CHECK(next == NULL);
+            continue;
+        }
+        snprintf(next_name, sizeof next_name, "r%d", i + 64);
+        uint32_t hash = name_hash(next_name, strlen(next_name));
+        CHECK(next == &t->slots[hash & t->mask]);
+        CHECK(daglib_dag_task(dag, next_name) != NULL);
+    }
+    /* A name without a number, even with the hash of a group's first. */
+    static const char *const plain[] = {"alpha", "beta", ""};
+    for (size_t k = 0; k < sizeof plain / sizeof *plain; k++) {
+        size_t len = strlen(plain[k]);
+        uint32_t hash = name_hash(plain[k], len) & ~(NAME_GROUP - 1);
+        CHECK(name_table_next_group(t, plain[k], len, hash) == NULL);
+    }
+    daglib_dag_free(dag);
+}
+
 /* ---- numbered names and task handles ------------------------------------ */
 
 TEST(dag_numbered_names_are_told_apart_by_every_digit)
