@@ -447,12 +447,15 @@ DAGLIB_EXTERN int daglib_dag_set_workers(daglib_dag *dag, int workers);
 DAGLIB_EXTERN int daglib_dag_set_codec(daglib_dag *dag, const char *codec);
 
 /* Room for `tasks` more tasks, for a program that knows how many it will
- * add: the table of task names is made that big at once (16 bytes a task,
- * in memory of its own) instead of doubling, every name moved, as tasks
- * are added.  Only a hint: adding more tasks works, and without a call the
+ * add: the table of task names is made that big at once instead of
+ * doubling, every name moved, as tasks are added.  It takes 16 to 32
+ * bytes a task (a power of two of 8-byte slots, at most half full), in
+ * memory taken at once: a hint far above the tasks added costs that
+ * memory.  Adding more tasks than reserved works, and without a call the
  * table grows as needed.  Returns DAGLIB_OK, DAGLIB_MISUSE (dag NULL or
- * running), DAGLIB_INVALID (more tasks than a DAG may hold: about 2^30)
- * or DAGLIB_NOMEM; an error leaves the DAG as it was, and is not sticky. */
+ * running), DAGLIB_INVALID (more tasks than a DAG may hold: about 2^30),
+ * DAGLIB_NOMEM, or the DAG's sticky build error; an error of its own
+ * leaves the DAG as it was, and is not sticky. */
 DAGLIB_EXTERN int daglib_dag_reserve(daglib_dag *dag, size_t tasks);
 
 /* Add a task.  name must be unique in the DAG, non-empty UTF-8 without

@@ -52,7 +52,7 @@ static uint32_t hash_bytes(const char *name, size_t len, uint64_t seed)
 /* Names that end in a number are hashed as (the rest, number / GROUP)
  * with the number's low bits kept as they are (see name_table.h). */
 #define GROUP_BITS 6
-_Static_assert(NAME_GROUP == 1u << GROUP_BITS, "a group's names");
+_Static_assert(NAME_GROUP == 1u << GROUP_BITS, "NAME_GROUP is 2^GROUP_BITS");
 /* From a taken slot a probe moves to the next block, one slot further on:
  * two groups landing on one block then fill two blocks side by side, where
  * a step of one would make the second group walk through the first.  The
@@ -61,21 +61,28 @@ _Static_assert(NAME_PROBE_STEP == (1u << GROUP_BITS) + 1,
                "a probe steps one block and one slot");
 #define NUMBER_DIGITS_MAX 9 /* below 10^9: fits in 30 bits */
 
+/* The first slot of the block of group `group` of the names that are
+ * `prefix` and a number. */
+static uint32_t group_hash(const char *prefix, size_t len, uint32_t group)
+{
+    return hash_bytes(prefix, len, group) << GROUP_BITS;
+}
+
 /* How many digits end the name (up to NUMBER_DIGITS_MAX), and their
  * number. */
 static size_t trailing_number(const char *name, size_t len, uint32_t *number)
 {
     size_t digits = 0;
-    uint32_t scale = 1;
-    *number = 0;
+    uint32_t value = 0, scale = 1;
     while (digits < len && digits < NUMBER_DIGITS_MAX) {
         unsigned d = (unsigned char)name[len - 1 - digits] - '0';
         if (d > 9)
             break;
-        *number += d * scale;
+        value += d * scale;
         scale *= 10;
         digits++;
     }
+    *number = value;
     return digits;
 }
 
@@ -88,9 +95,8 @@ const name_slot *name_table_next_group(const name_table *t, const char *name,
     size_t digits = trailing_number(name, len, &number);
     if (digits == 0)
         return NULL;
-    uint32_t group =
-        hash_bytes(name, len - digits, (number >> GROUP_BITS) + 1);
-    return &t->slots[(group << GROUP_BITS) & t->mask];
+    uint32_t next = group_hash(name, len - digits, (number >> GROUP_BITS) + 1);
+    return &t->slots[next & t->mask];
 }
 
 uint32_t name_hash(const char *name, size_t len)
@@ -99,12 +105,12 @@ uint32_t name_hash(const char *name, size_t len)
     size_t digits = trailing_number(name, len, &number);
     if (digits == 0)
         return hash_bytes(name, len, 0);
-    uint32_t group = hash_bytes(name, len - digits, number >> GROUP_BITS);
-    return group << GROUP_BITS | (number & ((1u << GROUP_BITS) - 1));
+    return group_hash(name, len - digits, number >> GROUP_BITS) |
+           (number & (NAME_GROUP - 1));
 }
 
-/* Move the names into a table of `capacity` slots (a power of two, more
- * than twice the names). */
+/* Move the names into a table of `capacity` slots (a power of two, at
+ * least twice the names). */
 static int resize(name_table *t, uint32_t capacity)
 {
     name_slot *slots = big_alloc(capacity, sizeof *slots);

@@ -51,12 +51,15 @@ uint32_t name_hash(const char *name, size_t len);
 #define NAME_GROUP 64u
 
 /* Names are mostly added in the order of their numbers, and the block of
- * the next group is a cache miss away.  At the first name of a group
- * (hash its hash): the first slot of the next group's block, to ask for
- * NAME_GROUP names ahead; else NULL. */
+ * the next group is a cache miss away.  For the first name of a group
+ * (hash: name_hash(name, len)), the first slot of the next group's block,
+ * to ask for NAME_GROUP names ahead; else NULL.  Only a name whose hash is
+ * a multiple of NAME_GROUP can be a group's first. */
 const name_slot *name_table_next_group(const name_table *t, const char *name,
                                        size_t len, uint32_t hash);
 
+/* For writing: the caller inserts there next.  (__builtin_prefetch: a
+ * prefetchw only where the compiler targets it.) */
 static inline void name_table_prefetch_block(const name_slot *block)
 {
     for (size_t at = 0; at < sizeof *block * NAME_GROUP; at += 64)

@@ -165,11 +165,13 @@ static int64_t wall_us(profiler *pr, uint64_t ticks)
     return pr->last_wall_us;
 }
 
-/* The scale for the ticks read before `now`, and the kept tick with it. */
+/* The scale for the ticks read before `now`.  The kept tick is made the
+ * anchor's own, converted on the new scale: no tick kept from the old
+ * scale can answer for one read since. */
 static void set_scale(profiler *pr, const ticks_anchor *now)
 {
     ticks_scale_set(&pr->scale, pr->clock, &pr->start, now);
-    pr->last_ticks = now->ticks + 1;
+    pr->last_ticks = now->ticks + 1; /* not now->ticks: convert it anew */
     wall_us(pr, now->ticks);
 }
 

@@ -25,8 +25,6 @@
 #include "ticks.h"
 
 #define PROFILE_LOG_CHUNK 1024
-_Static_assert((PROFILE_LOG_CHUNK & (PROFILE_LOG_CHUNK - 1)) == 0,
-               "slots ahead wrap around a chunk by a mask");
 
 /* What a worker notes when it finished a node (ran, failed or skipped),
  * in slots of 16 bytes.  Nearly every node ran once, succeeded and took
@@ -177,7 +175,7 @@ int profiler_note_slow(profiler *pr, uint32_t w, uint32_t n,
  * on x86 processors from before it. */
 static inline void prefetch_for_writing(const void *p)
 {
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__) /* some 32-bit x86 processors fault on it */
     __asm__ volatile("prefetchw %0" ::"m"(*(const char *)p));
 #else
     __builtin_prefetch(p, 1, 3);
@@ -204,9 +202,9 @@ static inline int profiler_task_done(profiler *pr, uint32_t w, uint32_t n,
                          out->error == NULL && span <= UINT32_MAX;
     if (!one_slot || log->tail_count == PROFILE_LOG_CHUNK)
         return profiler_note_slow(pr, w, n, st, out, times, one_slot);
-    prefetch_for_writing(&log->tail->events[(log->tail_count +
-                                             PROFILE_LOG_WRITE_AHEAD) &
-                                            (PROFILE_LOG_CHUNK - 1)]);
+    if (log->tail_count + PROFILE_LOG_WRITE_AHEAD < PROFILE_LOG_CHUNK)
+        prefetch_for_writing(
+            &log->tail->events[log->tail_count + PROFILE_LOG_WRITE_AHEAD]);
     profile_event *ev = &log->tail->events[log->tail_count++];
     ev->node = n;
     ev->word = (uint32_t)span;

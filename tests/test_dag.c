@@ -355,11 +355,19 @@ TEST(dag_reserve_refuses_what_it_cannot_and_leaves_the_dag_as_it_was)
     CHECK_CONTAINS(daglib_dag_errmsg(dag), "'modest'");
     CHECK_CONTAINS(daglib_dag_errmsg(dag), "has 10");
     CHECK_INT_EQ(daglib_dag_reserve(dag, SIZE_MAX), DAGLIB_INVALID);
+    CHECK_INT_EQ(daglib_dag_reserve(dag, DAG_MAX_TASKS - 10 + 1),
+                 DAGLIB_INVALID);
+    /* The most a DAG may hold passes the check, and asks for its table. */
+    big_fail_arm(1);
+    CHECK_INT_EQ(daglib_dag_reserve(dag, DAG_MAX_TASKS - 10), DAGLIB_NOMEM);
+    CHECK_INT_EQ(big_fail_disarm(), 1);
     big_fail_arm(1);
     CHECK_INT_EQ(daglib_dag_reserve(dag, 100000), DAGLIB_NOMEM);
     CHECK_INT_EQ(big_fail_disarm(), 1);
     CHECK_CONTAINS(daglib_dag_errmsg(dag), "out of memory");
     CHECK_INT_EQ(dag->task_names.mask, mask);
+    CHECK_OK(daglib_dag_reserve(dag, 5)); /* a success clears the message */
+    CHECK_STR_EQ(daglib_dag_errmsg(dag), daglib_errstr(DAGLIB_OK));
     /* None of it sticks: the DAG builds and runs on. */
     add_numbered(dag, 10, 20);
     CHECK(daglib_dag_task(dag, "r5") != NULL);
@@ -371,6 +379,15 @@ TEST(dag_reserve_refuses_what_it_cannot_and_leaves_the_dag_as_it_was)
     CHECK_OK(daglib_run(dag, &result));
     CHECK_INT_EQ(daglib_value_int(result), DAGLIB_MISUSE);
     daglib_value_free(result);
+    daglib_dag_free(dag);
+
+    /* A DAG with a sticky build error answers with it, and stays so. */
+    dag = daglib_dag_new("broken", NULL, 0);
+    add_numbered(dag, 0, 1);
+    CHECK(daglib_task_add(dag, "r0", NULL, nothing, NULL) == NULL);
+    CHECK_INT_EQ(daglib_dag_reserve(dag, 10), DAGLIB_DUPLICATE);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag), "already has a task named 'r0'");
+    CHECK_INT_EQ(daglib_run(dag, NULL), DAGLIB_DUPLICATE);
     daglib_dag_free(dag);
 }
 

@@ -640,13 +640,13 @@ TEST(profiling_records_every_instance_of_mapped_and_joined_tasks)
     daglib_dag_free(dag);
 }
 
-/* A run's task fields, a line "task_name|task_description|task|instance"
- * per record, in name order: malloc'd. */
 static int compare_lines(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A run's task fields, a line "task_name|task_description|task|instance"
+ * per record, in name order: malloc'd. */
 static char *task_fields(const char *path)
 {
     profile_reader *reader;
@@ -659,6 +659,9 @@ static char *task_fields(const char *path)
     while (profile_reader_next(reader, PROFILE_ALL_FIELDS, &row) == 1) {
         CHECK(n < 64);
         const profile_cell *c = row.cell;
+        CHECK_INT_EQ(c[PF_TASK_NAME].kind, CELL_TEXT);
+        CHECK_INT_EQ(c[PF_TASK_DESCRIPTION].kind, CELL_TEXT);
+        CHECK_INT_EQ(c[PF_TASK].kind, CELL_TEXT);
         char instance[16] = "null";
         if (c[PF_INSTANCE].kind == CELL_INT)
             snprintf(instance, sizeof instance, "%lld",
@@ -689,12 +692,12 @@ TEST(profiling_task_fields_are_right_in_every_run_of_a_dag)
      * a plan, in a run of the DAG changed, and in runs to a step (a plan
      * of their own). */
     daglib_dag *dag = mapped_and_joined(
-        "fields", "adds two ✓", "a description longer than two copied pieces");
+        "fields", "adds two ✓", "a description longer than sixteen bytes");
     static const char expected[] =
         "add_two 0|adds two ✓|add_two|0\n"
         "add_two 1|adds two ✓|add_two|1\n"
         "add_two 2|adds two ✓|add_two|2\n"
-        "sum_all|a description longer than two copied pieces|sum_all|null\n"
+        "sum_all|a description longer than sixteen bytes|sum_all|null\n"
         "times_3 0||times_3|0\n"
         "times_3 1||times_3|1\n"
         "times_3 2||times_3|2\n";
@@ -711,8 +714,8 @@ TEST(profiling_task_fields_are_right_in_every_run_of_a_dag)
                          "add_two 1|adds two ✓|add_two|1\n"
                          "add_two 2|adds two ✓|add_two|2\n"
                          "alone|added later|alone|null\n"
-                         "sum_all|a description longer than two copied "
-                         "pieces|sum_all|null\n"
+                         "sum_all|a description longer than sixteen "
+                         "bytes|sum_all|null\n"
                          "times_3 0||times_3|0\n"
                          "times_3 1||times_3|1\n"
                          "times_3 2||times_3|2\n");
