@@ -678,80 +678,21 @@ static void timestamp_pair(int i, int64_t *started, int64_t *ended)
     }
 }
 
-TEST(profile_file_repeated_timestamps_read_back_exactly)
+/* Write records with the times given, started then ended for each, a
+ * block every `per_block`; check that both engines read every time back
+ * exactly (PROFILE_NO_TIME as a null). */
+static void check_times_read_back(const char *dag, const int64_t *times,
+                                  int count, int per_block)
 {
-    profile_file *f = create("meta", "times", "null");
+    profile_file *f = create("meta", dag, "null");
     error_state err = ERROR_STATE_INIT;
-    const int count = 1000;
     for (int i = 0; i < count; i++) {
-        char name[32];
-        profile_record r = sample(i, name, sizeof name);
-        timestamp_pair(i, &r.started_at_us, &r.ended_at_us);
-        CHECK_OK(profile_file_append(f, &r, &err));
-        if (i % 97 == 96) /* the kept word outlives a block */
-            flush(f);
-    }
-    char *path = strdup(profile_file_path(f));
-    close_file(f);
-    for (int engine = 0; engine < 2; engine++) {
-        profile_reader *reader;
-        char *why;
-        CHECK(profile_reader_open(path,
-                                  engine ? PROFILE_ENGINE_AVRO_C
-                                         : PROFILE_ENGINE_AUTO,
-                                  &reader, &why) == 0);
-        profile_row row;
-        for (int i = 0; i < count; i++) {
-            CHECK_INT_EQ(profile_reader_next(reader, PROFILE_ALL_FIELDS, &row), 1);
-            int64_t started, ended;
-            timestamp_pair(i, &started, &ended);
-            const profile_cell *s = &row.cell[PF_STARTED_AT];
-            const profile_cell *e = &row.cell[PF_ENDED_AT];
-            if (started == PROFILE_NO_TIME) {
-                CHECK_INT_EQ(s->kind, CELL_NULL);
-                CHECK_INT_EQ(e->kind, CELL_NULL);
-                continue;
-            }
-            CHECK_INT_EQ(s->kind, CELL_INT);
-            CHECK_INT_EQ(e->kind, CELL_INT);
-            if (s->u.i != started || e->u.i != ended)
-                FAIL("record %d: %lld and %lld, not %lld and %lld", i,
-                     (long long)s->u.i, (long long)e->u.i,
-                     (long long)started, (long long)ended);
-        }
-        CHECK_INT_EQ(profile_reader_next(reader, PROFILE_ALL_FIELDS, &row), 0);
-        profile_reader_close(reader);
-    }
-    free(path);
-}
-
-TEST(profile_file_later_timestamps_read_back_exactly)
-{
-    /* Each timestamp's 8 bytes are written as one word and the last one is
-     * kept: times a little after the one before, by steps that carry into
-     * every group of seven bits of the varint, with nulls, earlier times,
-     * times before 1970 and block ends between them, read back exactly by
-     * both engines. */
-    profile_file *f = create("meta", "later", "null");
-    error_state err = ERROR_STATE_INIT;
-    enum { COUNT = 4000 };
-    static int64_t times[2 * COUNT];
-    int64_t t = ((int64_t)1 << 49) - 3000;
-    for (int i = 0; i < 2 * COUNT; i++) {
-        if (i % 97 == 50)
-            t = (t | (((int64_t)1 << (7 * (1 + i % 7))) - 1)) - 20;
-        times[i] = i % 61 == 60   ? PROFILE_NO_TIME
-                   : i % 53 == 52 ? -t
-                   : i % 41 == 40 ? t - 5000
-                                  : (t += (int64_t)(i * 37 % 8192));
-    }
-    for (int i = 0; i < COUNT; i++) {
         char name[32];
         profile_record r = sample(i, name, sizeof name);
         r.started_at_us = times[2 * i];
         r.ended_at_us = times[2 * i + 1];
         CHECK_OK(profile_file_append(f, &r, &err));
-        if (i % 701 == 700)
+        if (i % per_block == per_block - 1) /* the kept word outlives it */
             flush(f);
     }
     char *path = strdup(profile_file_path(f));
@@ -765,7 +706,7 @@ TEST(profile_file_later_timestamps_read_back_exactly)
                                          : PROFILE_ENGINE_AUTO,
                                   &reader, &why) == 0);
         profile_row row;
-        for (int i = 0; i < COUNT; i++) {
+        for (int i = 0; i < count; i++) {
             CHECK_INT_EQ(profile_reader_next(reader, PROFILE_ALL_FIELDS, &row),
                          1);
             for (int k = 0; k < 2; k++) {
@@ -783,6 +724,35 @@ TEST(profile_file_later_timestamps_read_back_exactly)
         profile_reader_close(reader);
     }
     free(path);
+}
+
+TEST(profile_file_repeated_timestamps_read_back_exactly)
+{
+    enum { COUNT = 1000 };
+    static int64_t times[2 * COUNT];
+    for (int i = 0; i < COUNT; i++)
+        timestamp_pair(i, &times[2 * i], &times[2 * i + 1]);
+    check_times_read_back("times", times, COUNT, 97);
+}
+
+TEST(profile_file_later_timestamps_read_back_exactly)
+{
+    /* Each timestamp's 8 bytes are written as one word and the last one is
+     * kept: times a little after the one before, by steps that carry into
+     * every group of seven bits of the varint, with nulls, earlier times,
+     * times before 1970 and block ends between them. */
+    enum { COUNT = 4000 };
+    static int64_t times[2 * COUNT];
+    int64_t t = ((int64_t)1 << 49) - 3000;
+    for (int i = 0; i < 2 * COUNT; i++) {
+        if (i % 97 == 50)
+            t = (t | (((int64_t)1 << (7 * (1 + i % 7))) - 1)) - 20;
+        times[i] = i % 61 == 60   ? PROFILE_NO_TIME
+                   : i % 53 == 52 ? -t
+                   : i % 41 == 40 ? t - 5000
+                                  : (t += (int64_t)(i * 37 % 8192));
+    }
+    check_times_read_back("later", times, COUNT, 701);
 }
 
 TEST(profile_file_shared_fields_of_every_length_read_back)
