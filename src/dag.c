@@ -473,12 +473,8 @@ daglib_task *daglib_task_add(daglib_dag *dag, const char *name,
                         name);
         return NULL;
     }
-    if ((hash & (NAME_GROUP - 1)) == 0) { /* one name in NAME_GROUP */
-        const name_slot *next = name_table_next_group(
-            &dag->task_names, task->name, task->name_len, hash);
-        if (next != NULL)
-            name_table_prefetch_block(next);
-    }
+    name_table_prefetch_next_group(&dag->task_names, task->name,
+                                   task->name_len, hash);
     dag->n_tasks++;
     dag_invalidate_plan(dag);
     dag_ok(dag);

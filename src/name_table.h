@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu_hints.h"
+
 typedef struct name_slot {
     uint32_t hash;
     uint32_t value; /* index + 1; 0 marks an empty slot */
@@ -58,12 +60,19 @@ uint32_t name_hash(const char *name, size_t len);
 const name_slot *name_table_next_group(const name_table *t, const char *name,
                                        size_t len, uint32_t hash);
 
-/* For writing: the caller inserts there next.  (__builtin_prefetch: a
- * prefetchw only where the compiler targets it.) */
-static inline void name_table_prefetch_block(const name_slot *block)
+/* After inserting name (hash: name_hash(name, len)): at the first name of
+ * a group, ask for the next group's block, which the caller fills next. */
+static inline void name_table_prefetch_next_group(const name_table *t,
+                                                  const char *name,
+                                                  size_t len, uint32_t hash)
 {
+    if ((hash & (NAME_GROUP - 1)) != 0) /* without a call, 63 times in 64 */
+        return;
+    const name_slot *block = name_table_next_group(t, name, len, hash);
+    if (block == NULL)
+        return;
     for (size_t at = 0; at < sizeof *block * NAME_GROUP; at += 64)
-        __builtin_prefetch((const char *)block + at, 1);
+        prefetch_for_writing((const char *)block + at);
 }
 
 /* Double the table (or make it); 0, or -1 when memory runs out. */

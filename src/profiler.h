@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "big_array.h"
+#include "cpu_hints.h"
 #include "error.h"
 #include "profile_file.h"
 #include "scheduler.h"
@@ -168,21 +169,9 @@ int profiler_note_slow(profiler *pr, uint32_t w, uint32_t n,
                        const node_state *st, const node_output *out,
                        const task_times *times, int one_slot);
 
-/* Ask for a cache line of the log for writing, ahead of the worker's
- * stores: chunks are filled again once the profiler's thread has read
- * them, so their lines were last on the other core, and a store that
- * waits for its line holds up the stores behind it.  prefetchw: a no-op
- * on x86 processors from before it. */
-static inline void prefetch_for_writing(const void *p)
-{
-#if defined(__x86_64__) /* some 32-bit x86 processors fault on it */
-    __asm__ volatile("prefetchw %0" ::"m"(*(const char *)p));
-#else
-    __builtin_prefetch(p, 1, 3);
-#endif
-}
-
-/* How many slots ahead the worker asks for its log's lines: 2 lines. */
+/* How many slots ahead the worker asks for its log's lines (cpu_hints.h):
+ * chunks are filled again once the profiler's thread has read them, so
+ * their lines were last on the other core. */
 #define PROFILE_LOG_WRITE_AHEAD 8
 _Static_assert(PROFILE_LOG_WRITE_AHEAD * sizeof(profile_event) == 2 * 64,
                "two cache lines ahead");

@@ -66,7 +66,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cpu_relax.h"
+#include "cpu_hints.h"
 #include "dag.h"
 #include "profiler.h"
 #include "scheduler.h"

@@ -12,7 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "cpu_relax.h"
+#include "cpu_hints.h"
 #include "worker_pool.h"
 
 struct worker_pool {
