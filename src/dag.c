@@ -525,6 +525,15 @@ static inline int is_task_named(const daglib_dag *dag, uint32_t t,
     return t < dag->n_tasks && task_has_name(dag, t, name, len);
 }
 
+/* Whether one of the DAG's guesses (dag.h) for the k-th reference of task
+ * `from` is task t: no memory but the DAG's own is read. */
+static int guessed(const daglib_dag *dag, uint32_t from, uint32_t k,
+                   uint32_t t)
+{
+    return t == dag->next_referred || t == from - dag->ref_distance[k] ||
+           t == dag->ref_target[k];
+}
+
 /* The task named upstream if one of the DAG's guesses (dag.h) is right,
  * for the k-th reference of task `from`; else NAME_NOT_FOUND. */
 static uint32_t guess_ref(const daglib_dag *dag, uint32_t from, uint32_t k,
@@ -558,9 +567,17 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
     if (looked_up) {
         uint32_t made = dag_task_links(dag, from->index)->n_refs_out;
         uint32_t k = made < REF_GUESS_POSITIONS ? made : REF_GUESS_POSITIONS - 1;
-        target = guess_ref(dag, from->index, k, upstream, (uint32_t)len);
-        if (target == NAME_NOT_FOUND)
+        uint8_t *missed = &dag->guesses_missed[k];
+        if (*missed < REF_GUESS_GIVE_UP) {
+            target = guess_ref(dag, from->index, k, upstream, (uint32_t)len);
+            *missed = target == NAME_NOT_FOUND ? *missed + 1 : 0;
+        }
+        if (target == NAME_NOT_FOUND) {
             target = dag_find_task(dag, upstream, (uint32_t)len);
+            if (*missed == REF_GUESS_GIVE_UP && target != NAME_NOT_FOUND &&
+                guessed(dag, from->index, k, target))
+                *missed = 0; /* the pattern is back: guess again */
+        }
         if (target != NAME_NOT_FOUND) {
             dag->next_referred = target + 1;
             dag->ref_distance[k] = from->index - target;

@@ -104,6 +104,7 @@ typedef struct task_links {
 _Static_assert(TASK_NAME_MAX_BYTES <= UINT16_MAX, "a name's length fits");
 
 #define REF_GUESS_POSITIONS 4
+#define REF_GUESS_GIVE_UP 4
 
 typedef enum dag_codec { DAG_CODEC_NULL, DAG_CODEC_DEFLATE } dag_codec;
 
@@ -131,10 +132,15 @@ struct daglib_dag {
      * join taking t1, t2, ...), or, for a task's k-th reference, as far
      * back as the previous such reference went (a chain, a grid's row
      * above and cell to the left) or to the same task (a fan out of one
-     * source).  A task's references past the last position share it. */
+     * source).  A task's references past the last position share it.
+     * Each wrong guess costs a cache miss in a big DAG, so a position
+     * whose guesses were all wrong REF_GUESS_GIVE_UP times in a row (a
+     * graph referring at random) stops guessing until a looked-up name
+     * turns out to be one a guess would have found. */
     uint32_t next_referred;
     uint32_t ref_distance[REF_GUESS_POSITIONS];
     uint32_t ref_target[REF_GUESS_POSITIONS];
+    uint8_t guesses_missed[REF_GUESS_POSITIONS]; /* in a row, up to GIVE_UP */
     task_ref *ref_blocks[GROW_BLOCKS]; /* in the order they were declared */
     uint32_t n_refs;
     /* What the references are like, for the compiler: some reference is

@@ -653,6 +653,54 @@ TEST(dag_references_made_in_patterns_reach_the_named_tasks)
             CHECK_INT_EQ(grid_by_dag(way, workers), grid_by_hand(way));
 }
 
+/* Tasks "r 0" .. "r 299": task i takes, first, a task picked at random
+ * among the earlier ones while i < 200 and task i - 2 after; second, task
+ * i - 1.  Where the first reference goes at random its guesses stop, and
+ * start again once it follows a pattern; the second reference's guesses
+ * go on all along.  Every argument must still reach its named task. */
+#define RANDOM_REFS 300
+#define RANDOM_UNTIL 200
+
+static uint32_t random_earlier(uint32_t i)
+{
+    return (i * 2654435761u >> 7) % i;
+}
+
+static uint32_t first_ref(uint32_t i)
+{
+    return i < RANDOM_UNTIL ? random_earlier(i) : i - 2;
+}
+
+TEST(dag_guesses_stop_where_references_go_at_random_and_start_again)
+{
+    int64_t by_hand[RANDOM_REFS];
+    daglib_dag *dag = daglib_dag_new("random_refs", NULL, 0);
+    daglib_dag_set_workers(dag, 1);
+    int stopped = 0;
+    for (uint32_t i = 0; i < RANDOM_REFS; i++) {
+        char name[16], first[16], second[16];
+        snprintf(name, sizeof name, "r %u", i);
+        int64_t v = 1000 + i;
+        daglib_task *t = daglib_task_add(dag, name, NULL, fold_task,
+                                         (void *)(intptr_t)v);
+        if (i >= 2) {
+            snprintf(first, sizeof first, "r %u", first_ref(i));
+            snprintf(second, sizeof second, "r %u", i - 1);
+            CHECK_OK(daglib_task_input(t, first));
+            CHECK_OK(daglib_task_input(t, second));
+            v = FOLD(FOLD(v, by_hand[first_ref(i)]), by_hand[i - 1]);
+            CHECK(dag->guesses_missed[1] == 0);
+            if (dag->guesses_missed[0] == REF_GUESS_GIVE_UP)
+                stopped += i < RANDOM_UNTIL;
+        }
+        by_hand[i] = v;
+    }
+    CHECK(stopped > RANDOM_UNTIL / 2); /* the random part mostly unguessed */
+    CHECK(dag->guesses_missed[0] == 0); /* and i - 2 guessed again */
+    daglib_task_set_final(daglib_dag_task(dag, "r 299"));
+    CHECK_INT_EQ(run_for_int(dag), by_hand[RANDOM_REFS - 1]);
+}
+
 /* Compiling trusts the counts each task keeps of its references; were
  * they ever wrong, the run must stop with a message, not write past the
  * plan's lists. */
