@@ -317,6 +317,22 @@ uint32_t dag_find_task(const daglib_dag *dag, const char *name, uint32_t len)
                            task_has_name, dag);
 }
 
+/* Whether t is a task, named name[0..len). */
+static inline int is_task_named(const daglib_dag *dag, uint32_t t,
+                                const char *name, uint32_t len)
+{
+    return t < dag->n_tasks && task_has_name(dag, t, name, len);
+}
+
+uint32_t dag_find_task_near(const daglib_dag *dag, uint32_t guess,
+                            const char *name, uint32_t len, uint32_t hash)
+{
+    if (is_task_named(dag, guess, name, len))
+        return guess;
+    return name_table_find(&dag->task_names, name, len, hash, task_has_name,
+                           dag);
+}
+
 /* Why name[0..len) cannot be a task name, or NULL when it can. */
 static const char *task_name_problem(const char *name, size_t len,
                                      int printable_ascii)
@@ -518,13 +534,6 @@ static int store_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
     return dag_ok(dag);
 }
 
-/* Whether t is a task, named name[0..len). */
-static inline int is_task_named(const daglib_dag *dag, uint32_t t,
-                                const char *name, uint32_t len)
-{
-    return t < dag->n_tasks && task_has_name(dag, t, name, len);
-}
-
 /* Whether one of the DAG's guesses (dag.h) for the k-th reference of task
  * `from` is task t: no memory but the DAG's own is read. */
 static int guessed(const daglib_dag *dag, uint32_t from, uint32_t k,
@@ -563,7 +572,7 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
     /* A printable name of a sensible length is valid (name_problem): only
      * such names are looked up, and only the others checked. */
     int looked_up = printable && len - 1 < TASK_NAME_MAX_BYTES;
-    uint32_t target = NAME_NOT_FOUND;
+    uint32_t target = NAME_NOT_FOUND, hash = 0;
     if (looked_up) {
         uint32_t made = dag_task_links(dag, from->index)->n_refs_out;
         uint32_t k = made < REF_GUESS_POSITIONS ? made : REF_GUESS_POSITIONS - 1;
@@ -573,7 +582,9 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
             *missed = target == NAME_NOT_FOUND ? *missed + 1 : 0;
         }
         if (target == NAME_NOT_FOUND) {
-            target = dag_find_task(dag, upstream, (uint32_t)len);
+            hash = name_hash(upstream, len);
+            target = name_table_find(&dag->task_names, upstream,
+                                     (uint32_t)len, hash, task_has_name, dag);
             if (*missed == REF_GUESS_GIVE_UP && target != NAME_NOT_FOUND &&
                 guessed(dag, from->index, k, target))
                 *missed = 0; /* the pattern is back: guess again */
@@ -592,8 +603,11 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
                                "a task name: %s",
                                from->name, ref_kind_words(kind), upstream,
                                problem);
-    if (!looked_up)
-        target = dag_find_task(dag, upstream, (uint32_t)len);
+    if (!looked_up) {
+        hash = name_hash(upstream, len);
+        target = name_table_find(&dag->task_names, upstream, (uint32_t)len,
+                                 hash, task_has_name, dag);
+    }
     if (target != NAME_NOT_FOUND)
         return store_ref(dag, from, kind, target);
     /* Not a task yet: keep the name for the compiler. */
@@ -604,6 +618,7 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
     pending_name *p = &dag->pending[dag->n_pending];
     p->name = arena_strndup(&dag->strings, upstream, len);
     p->len = (uint32_t)len;
+    p->hash = hash; /* every path to here looked the name up */
     if (p->name == NULL)
         return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
     return store_ref(dag, from, kind, REF_PENDING | dag->n_pending++);

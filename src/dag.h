@@ -65,6 +65,7 @@ static inline task_ref_kind ref_kind(task_ref r)
 typedef struct pending_name {
     const char *name; /* in the DAG's arena */
     uint32_t len;
+    uint32_t hash; /* name_hash(): computed for the lookup that missed */
 } pending_name;
 
 /* What few tasks have: a list to map over, chunks, a retry policy. */
@@ -208,6 +209,11 @@ int dag_run_error(daglib_dag *dag, int code, const char *fmt, ...)
 
 /* The index of the task called name, or NAME_NOT_FOUND. */
 uint32_t dag_find_task(const daglib_dag *dag, const char *name, uint32_t len);
+
+/* The same for a name whose hash (name_hash()) is known, trying task
+ * `guess` first (any number: one that is no task is no match). */
+uint32_t dag_find_task_near(const daglib_dag *dag, uint32_t guess,
+                            const char *name, uint32_t len, uint32_t hash);
 
 /* Forget the compiled plan (the graph changed). */
 void dag_invalidate_plan(daglib_dag *dag);

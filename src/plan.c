@@ -108,12 +108,17 @@ static int resolve_pending(daglib_dag *dag, error_state *err)
         [REF_MAP] = "is mapped over",
         [REF_JOIN] = "joins",
     };
+    /* Names referred to ahead are mostly of tasks added in the order of
+     * the references (a graph built from its end): the task after the
+     * last one found is tried before the hash table. */
+    uint32_t next = NAME_NOT_FOUND;
     for (uint32_t r = 0; r < dag->n_refs; r++) {
         task_ref *ref = dag_ref(dag, r);
         if (!(ref->target & REF_PENDING))
             continue;
         const pending_name *name = &dag->pending[ref->target & ~REF_PENDING];
-        uint32_t found = dag_find_task(dag, name->name, name->len);
+        uint32_t found = dag_find_task_near(dag, next, name->name, name->len,
+                                            name->hash);
         if (found == NAME_NOT_FOUND)
             return error_set(err, DAGLIB_NOTFOUND,
                              "task '%s' of DAG '%s' %s '%s', which is not a "
@@ -121,6 +126,7 @@ static int resolve_pending(daglib_dag *dag, error_state *err)
                              dag_task(dag, ref_from(*ref))->name, dag->name,
                              verbs[ref_kind(*ref)], name->name);
         ref->target = found;
+        next = found + 1;
         dag_note_resolved(dag, ref_from(*ref), found);
     }
     return DAGLIB_OK;

@@ -701,6 +701,41 @@ TEST(dag_guesses_stop_where_references_go_at_random_and_start_again)
     CHECK_INT_EQ(run_for_int(dag), by_hand[RANDOM_REFS - 1]);
 }
 
+/* Tasks "f 0" .. "f 199", each taking tasks added after it: task i takes
+ * "f i+1" (resolved when compiling, mostly by trying the task after the
+ * last one found) and a later task picked at random (by the hash table).
+ * The results fold in every argument, so one resolved to the wrong task
+ * changes the first task's result. */
+#define AHEAD_TASKS 200
+
+TEST(dag_names_referred_to_ahead_resolve_to_the_named_tasks)
+{
+    int64_t by_hand[AHEAD_TASKS];
+    uint32_t later[AHEAD_TASKS];
+    for (uint32_t i = AHEAD_TASKS; i-- > 0;) {
+        by_hand[i] = 1000 + i;
+        if (i + 1 == AHEAD_TASKS)
+            continue;
+        later[i] = AHEAD_TASKS - 1 - random_earlier(AHEAD_TASKS - 1 - i);
+        by_hand[i] = FOLD(FOLD(by_hand[i], by_hand[i + 1]), by_hand[later[i]]);
+    }
+    daglib_dag *dag = daglib_dag_new("ahead", NULL, 0);
+    for (uint32_t i = 0; i < AHEAD_TASKS; i++) {
+        char name[16], next[16], other[16];
+        snprintf(name, sizeof name, "f %u", i);
+        daglib_task *t = daglib_task_add(dag, name, NULL, fold_task,
+                                         (void *)(intptr_t)(1000 + i));
+        if (i + 1 == AHEAD_TASKS)
+            continue;
+        snprintf(next, sizeof next, "f %u", i + 1);
+        snprintf(other, sizeof other, "f %u", later[i]);
+        CHECK_OK(daglib_task_input(t, next));
+        CHECK_OK(daglib_task_input(t, other));
+    }
+    daglib_task_set_final(daglib_dag_task(dag, "f 0"));
+    CHECK_INT_EQ(run_for_int(dag), by_hand[0]);
+}
+
 /* Compiling trusts the counts each task keeps of its references; were
  * they ever wrong, the run must stop with a message, not write past the
  * plan's lists. */
