@@ -653,6 +653,38 @@ TEST(dag_references_made_in_patterns_reach_the_named_tasks)
             CHECK_INT_EQ(grid_by_dag(way, workers), grid_by_hand(way));
 }
 
+/* Every name of one to three letters a and b, as tasks in that order,
+ * each giving its position; a last task takes them all, in the reverse
+ * order, so that each guess at a reference is a name of the same length
+ * one letter off (in the middle too).  Short names are compared by their
+ * bytes, without a call: a compare that skipped a byte would take a
+ * neighbour for the named task. */
+TEST(dag_short_names_one_letter_apart_are_told_apart)
+{
+    char names[14][4];
+    int n = 0;
+    for (int len = 1; len <= 3; len++)
+        for (int bits = 0; bits < 1 << len; bits++, n++) {
+            for (int i = 0; i < len; i++)
+                names[n][i] = (char)('a' + (bits >> (len - 1 - i) & 1));
+            names[n][len] = '\0';
+        }
+    daglib_dag *dag = daglib_dag_new("short_names", NULL, 0);
+    for (int i = 0; i < n; i++)
+        daglib_task_add(dag, names[i], NULL, number_task,
+                        (void *)(intptr_t)(i + 1));
+    daglib_task *all = daglib_task_add(dag, "all", NULL, fold_task, NULL);
+    int64_t by_hand = 0;
+    for (int i = n - 1; i >= 0; i--) {
+        CHECK_OK(daglib_task_input(all, names[i]));
+        by_hand = FOLD(by_hand, i + 1);
+        CHECK_STR_EQ(daglib_task_name(daglib_dag_task(dag, names[i])),
+                     names[i]);
+    }
+    daglib_task_set_final(all);
+    CHECK_INT_EQ(run_for_int(dag), by_hand);
+}
+
 /* Tasks "r 0" .. "r 299": task i takes, first, a task picked at random
  * among the earlier ones while i < 200 and task i - 2 after; second, task
  * i - 1.  Where the first reference goes at random its guesses stop, and
