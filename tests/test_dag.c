@@ -653,36 +653,35 @@ TEST(dag_references_made_in_patterns_reach_the_named_tasks)
             CHECK_INT_EQ(grid_by_dag(way, workers), grid_by_hand(way));
 }
 
-/* Every name of one to three letters a and b, as tasks in that order,
- * each giving its position; a last task takes them all, in the reverse
- * order, so that each guess at a reference is a name of the same length
- * one letter off (in the middle too).  Short names are compared by their
- * bytes, without a call: a compare that skipped a byte would take a
- * neighbour for the named task. */
+/* Task "zzzz" gives 1, then a name one letter off the target gives 2,
+ * then the target 3; a last task takes "zzzz" and the target.  Its
+ * first guess at the target is the task after "zzzz": the name one letter
+ * off, which a compare skipping that letter would take for it. */
+static int64_t one_letter_off(const char *target, const char *off)
+{
+    daglib_dag *dag = daglib_dag_new("short_names", NULL, 0);
+    daglib_task_add(dag, "zzzz", NULL, number_task, (void *)1);
+    daglib_task_add(dag, off, NULL, number_task, (void *)2);
+    daglib_task_add(dag, target, NULL, number_task, (void *)3);
+    daglib_task *both = daglib_task_add(dag, "both", NULL, digits_task, NULL);
+    daglib_task_input(both, "zzzz");
+    daglib_task_input(both, target);
+    daglib_task_set_final(both);
+    return run_for_int(dag);
+}
+
+/* Names of one to three bytes are compared byte by byte, without a call:
+ * each byte of them must count. */
 TEST(dag_short_names_one_letter_apart_are_told_apart)
 {
-    char names[14][4];
-    int n = 0;
-    for (int len = 1; len <= 3; len++)
-        for (int bits = 0; bits < 1 << len; bits++, n++) {
-            for (int i = 0; i < len; i++)
-                names[n][i] = (char)('a' + (bits >> (len - 1 - i) & 1));
-            names[n][len] = '\0';
+    for (size_t len = 1; len <= 3; len++)
+        for (size_t at = 0; at < len; at++) {
+            char a[4] = "aaa", b[4] = "aaa";
+            a[len] = b[len] = '\0';
+            b[at] = 'b';
+            if (one_letter_off(a, b) != 13 || one_letter_off(b, a) != 13)
+                FAIL("'%s' and '%s' taken for each other", a, b);
         }
-    daglib_dag *dag = daglib_dag_new("short_names", NULL, 0);
-    for (int i = 0; i < n; i++)
-        daglib_task_add(dag, names[i], NULL, number_task,
-                        (void *)(intptr_t)(i + 1));
-    daglib_task *all = daglib_task_add(dag, "all", NULL, fold_task, NULL);
-    int64_t by_hand = 0;
-    for (int i = n - 1; i >= 0; i--) {
-        CHECK_OK(daglib_task_input(all, names[i]));
-        by_hand = FOLD(by_hand, i + 1);
-        CHECK_STR_EQ(daglib_task_name(daglib_dag_task(dag, names[i])),
-                     names[i]);
-    }
-    daglib_task_set_final(all);
-    CHECK_INT_EQ(run_for_int(dag), by_hand);
 }
 
 /* Tasks "r 0" .. "r 299": task i takes, first, a task picked at random
@@ -733,39 +732,67 @@ TEST(dag_guesses_stop_where_references_go_at_random_and_start_again)
     CHECK_INT_EQ(run_for_int(dag), by_hand[RANDOM_REFS - 1]);
 }
 
-/* Tasks "f 0" .. "f 199", each taking tasks added after it: task i takes
- * "f i+1" (resolved when compiling, mostly by trying the task after the
- * last one found) and a later task picked at random (by the hash table).
- * The results fold in every argument, so one resolved to the wrong task
- * changes the first task's result. */
-#define AHEAD_TASKS 200
+/* References to tasks not added yet, resolved when the DAG compiles.
+ * Tasks "f 0" .. "f 199": f i takes "f i+1", the names in the order of
+ * the tasks, so each is found by trying the task after the last one
+ * found.  Then "g 0" .. "g 99": g i takes "h j" for a j picked at random,
+ * found through the hash table with the hash kept from the failed lookup,
+ * and g 0 also SUMMER, a name not in ASCII (checked, then hashed, on a
+ * path of its own).  Then the h tasks and SUMMER.  Every task folds its
+ * id and its arguments into its result, and a last one takes f 0 and the
+ * g tasks: an argument resolved to the wrong task changes its result. */
+#define AHEAD_CHAIN 200
+#define AHEAD_RANDOM 100
+#define SUMMER "\xc3\xa9t\xc3\xa9"
+
+static daglib_task *add_folding(daglib_dag *dag, const char *name, int64_t id)
+{
+    return daglib_task_add(dag, name, NULL, fold_task, (void *)(intptr_t)id);
+}
 
 TEST(dag_names_referred_to_ahead_resolve_to_the_named_tasks)
 {
-    int64_t by_hand[AHEAD_TASKS];
-    uint32_t later[AHEAD_TASKS];
-    for (uint32_t i = AHEAD_TASKS; i-- > 0;) {
-        by_hand[i] = 1000 + i;
-        if (i + 1 == AHEAD_TASKS)
-            continue;
-        later[i] = AHEAD_TASKS - 1 - random_earlier(AHEAD_TASKS - 1 - i);
-        by_hand[i] = FOLD(FOLD(by_hand[i], by_hand[i + 1]), by_hand[later[i]]);
-    }
+    int64_t f[AHEAD_CHAIN], h[AHEAD_RANDOM], summer = FOLD(5000, 5);
+    for (int i = 0; i < AHEAD_RANDOM; i++)
+        h[i] = FOLD(3000 + i, 5);
+    f[AHEAD_CHAIN - 1] = FOLD(1000 + AHEAD_CHAIN - 1, 5);
+    for (int i = AHEAD_CHAIN - 1; i-- > 0;)
+        f[i] = FOLD(FOLD(1000 + i, f[i + 1]), 5);
     daglib_dag *dag = daglib_dag_new("ahead", NULL, 0);
-    for (uint32_t i = 0; i < AHEAD_TASKS; i++) {
-        char name[16], next[16], other[16];
-        snprintf(name, sizeof name, "f %u", i);
-        daglib_task *t = daglib_task_add(dag, name, NULL, fold_task,
-                                         (void *)(intptr_t)(1000 + i));
-        if (i + 1 == AHEAD_TASKS)
-            continue;
-        snprintf(next, sizeof next, "f %u", i + 1);
-        snprintf(other, sizeof other, "f %u", later[i]);
-        CHECK_OK(daglib_task_input(t, next));
-        CHECK_OK(daglib_task_input(t, other));
+    daglib_task_add(dag, "five", NULL, number_task, (void *)5);
+    char name[16], upstream[16];
+    for (int i = 0; i < AHEAD_CHAIN; i++) {
+        snprintf(name, sizeof name, "f %d", i);
+        daglib_task *t = add_folding(dag, name, 1000 + i);
+        snprintf(upstream, sizeof upstream, "f %d", i + 1);
+        if (i + 1 < AHEAD_CHAIN)
+            CHECK_OK(daglib_task_input(t, upstream));
+        CHECK_OK(daglib_task_input(t, "five"));
     }
-    daglib_task_set_final(daglib_dag_task(dag, "f 0"));
-    CHECK_INT_EQ(run_for_int(dag), by_hand[0]);
+    daglib_task *all = add_folding(dag, "all", 0);
+    CHECK_OK(daglib_task_input(all, "f 0"));
+    int64_t by_hand = FOLD(0, f[0]);
+    for (int i = 0; i < AHEAD_RANDOM; i++) {
+        uint32_t j = random_earlier(AHEAD_RANDOM + (uint32_t)i) % AHEAD_RANDOM;
+        snprintf(name, sizeof name, "g %d", i);
+        daglib_task *t = add_folding(dag, name, 2000 + i);
+        snprintf(upstream, sizeof upstream, "h %u", j);
+        CHECK_OK(daglib_task_input(t, upstream));
+        int64_t g = FOLD(2000 + i, h[j]);
+        if (i == 0) {
+            CHECK_OK(daglib_task_input(t, SUMMER));
+            g = FOLD(g, summer);
+        }
+        CHECK_OK(daglib_task_input(all, name));
+        by_hand = FOLD(by_hand, g);
+    }
+    for (int i = 0; i < AHEAD_RANDOM; i++) {
+        snprintf(name, sizeof name, "h %d", i);
+        CHECK_OK(daglib_task_input(add_folding(dag, name, 3000 + i), "five"));
+    }
+    CHECK_OK(daglib_task_input(add_folding(dag, SUMMER, 5000), "five"));
+    daglib_task_set_final(all);
+    CHECK_INT_EQ(run_for_int(dag), by_hand);
 }
 
 /* Compiling trusts the counts each task keeps of its references; were
