@@ -315,10 +315,21 @@ static task_extra *task_extra_of(daglib_task *task)
     return task->extra;
 }
 
+/* The task called name, or NAME_NOT_FOUND; the name's hash in *hash, for
+ * a name to be looked up again later. */
+static inline uint32_t find_task_hashing(const daglib_dag *dag,
+                                         const char *name, uint32_t len,
+                                         uint32_t *hash)
+{
+    *hash = name_hash(name, len);
+    return name_table_find(&dag->task_names, name, len, *hash, task_has_name,
+                           dag);
+}
+
 uint32_t dag_find_task(const daglib_dag *dag, const char *name, uint32_t len)
 {
-    return name_table_find(&dag->task_names, name, len, name_hash(name, len),
-                           task_has_name, dag);
+    uint32_t hash;
+    return find_task_hashing(dag, name, len, &hash);
 }
 
 /* Whether t is a task, named name[0..len). */
@@ -586,9 +597,7 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
             *missed = target == NAME_NOT_FOUND ? *missed + 1 : 0;
         }
         if (target == NAME_NOT_FOUND) {
-            hash = name_hash(upstream, len);
-            target = name_table_find(&dag->task_names, upstream,
-                                     (uint32_t)len, hash, task_has_name, dag);
+            target = find_task_hashing(dag, upstream, (uint32_t)len, &hash);
             if (*missed == REF_GUESS_GIVE_UP && target != NAME_NOT_FOUND &&
                 guessed(dag, from->index, k, target))
                 *missed = 0; /* the pattern is back: guess again */
@@ -607,11 +616,8 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
                                "a task name: %s",
                                from->name, ref_kind_words(kind), upstream,
                                problem);
-    if (!looked_up) {
-        hash = name_hash(upstream, len);
-        target = name_table_find(&dag->task_names, upstream, (uint32_t)len,
-                                 hash, task_has_name, dag);
-    }
+    if (!looked_up)
+        target = find_task_hashing(dag, upstream, (uint32_t)len, &hash);
     if (target != NAME_NOT_FOUND)
         return store_ref(dag, from, kind, target);
     /* Not a task yet: keep the name for the compiler. */
