@@ -4,9 +4,10 @@
  * Everything here is the cold path of a program's start-up, but building a
  * million-task graph should still cost little per task: task structs (48
  * bytes), their links (function and reference counts, 16 bytes) and
- * references (8 bytes) go to block arrays that never move, strings to one
- * arena, names to one hash table probed at most once per call (a
- * reference first tries three guesses from the last ones, dag.h), and
+ * references (8 bytes) go to block arrays that never move, strings to
+ * arenas, names to one hash table probed at most once per call (a
+ * reference first tries three guesses from the last ones, and one going
+ * at random into a big DAG is looked up when compiling: dag.h), and
  * nothing is copied as the DAG grows.
  *
  * Every build call starts with dag_build_check(): a sticky error, a NULL
@@ -157,7 +158,7 @@ void daglib_dag_free(daglib_dag *dag)
         big_free(dag->link_blocks[b]);
         big_free(dag->ref_blocks[b]);
     }
-    free(dag->pending);
+    dag_forget_pending(dag);
     free(dag->finals);
     name_table_free(&dag->task_names);
     arena_free(&dag->strings);
@@ -339,13 +340,41 @@ static inline int is_task_named(const daglib_dag *dag, uint32_t t,
     return t < dag->n_tasks && task_has_name(dag, t, name, len);
 }
 
-uint32_t dag_find_task_near(const daglib_dag *dag, uint32_t guess,
-                            const char *name, uint32_t len, uint32_t hash)
+void dag_find_pending(const daglib_dag *dag, const pending_name *const names[],
+                      uint32_t n, uint32_t found[])
 {
-    if (is_task_named(dag, guess, name, len))
-        return guess;
-    return name_table_find(&dag->task_names, name, len, hash, task_has_name,
-                           dag);
+    uint32_t hashes[DAG_FIND_MANY];
+    if (n == 0)
+        return;
+    for (uint32_t i = 0; i < n; i++)
+        hashes[i] = names[i]->hash;
+    name_table_candidates(&dag->task_names, hashes, n, found);
+    for (uint32_t i = 0; i < n; i++)
+        if (found[i] != NAME_NOT_FOUND)
+            __builtin_prefetch(dag_task(dag, found[i]));
+    /* The name to compare, and the count a resolved reference adds to. */
+    for (uint32_t i = 0; i < n; i++) {
+        if (found[i] == NAME_NOT_FOUND)
+            continue;
+        __builtin_prefetch(dag_task(dag, found[i])->name);
+        prefetch_for_writing(dag_task_links(dag, found[i]));
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (found[i] != NAME_NOT_FOUND &&
+            !task_has_name(dag, found[i], names[i]->name, names[i]->len))
+            found[i] = name_table_find(&dag->task_names, names[i]->name,
+                                       names[i]->len, names[i]->hash,
+                                       task_has_name, dag);
+}
+
+void dag_forget_pending(daglib_dag *dag)
+{
+    for (int b = 0; b < GROW_BLOCKS; b++) {
+        big_free(dag->pending_blocks[b]);
+        dag->pending_blocks[b] = NULL;
+    }
+    dag->n_pending = 0;
+    arena_free(&dag->pending_strings);
 }
 
 /* Why name[0..len) cannot be a task name, or NULL when it can. */
@@ -596,7 +625,13 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
             target = guess_ref(dag, from->index, k, upstream, (uint32_t)len);
             *missed = target == NAME_NOT_FOUND ? *missed + 1 : 0;
         }
-        if (target == NAME_NOT_FOUND) {
+        if (target == NAME_NOT_FOUND && *missed == REF_GUESS_GIVE_UP &&
+            dag->task_names.mask >= REF_PUT_OFF_FROM_SLOTS - 1 &&
+            ++dag->lookups_put_off[k] < REF_LOOKUP_EVERY) {
+            /* Looked up when compiling, with the others put off. */
+            hash = name_hash(upstream, len);
+        } else if (target == NAME_NOT_FOUND) {
+            dag->lookups_put_off[k] = 0;
             target = find_task_hashing(dag, upstream, (uint32_t)len, &hash);
             if (*missed == REF_GUESS_GIVE_UP && target != NAME_NOT_FOUND &&
                 guessed(dag, from->index, k, target))
@@ -621,16 +656,14 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
     if (target != NAME_NOT_FOUND)
         return store_ref(dag, from, kind, target);
     /* Not a task yet: keep the name for the compiler. */
-    if (dag->n_pending == dag->pending_capacity &&
-        grow_array((void **)&dag->pending, &dag->pending_capacity,
-                   sizeof *dag->pending) != 0)
+    uint32_t offset, block = block_of(dag->n_pending, &offset);
+    pending_name *p = block_slot((void **)dag->pending_blocks, block, offset,
+                                 sizeof *p, TASK_PREFAULT_SHIFT);
+    const char *copy = arena_strndup(&dag->pending_strings, upstream, len);
+    if (p == NULL || copy == NULL)
         return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
-    pending_name *p = &dag->pending[dag->n_pending];
-    p->name = arena_strndup(&dag->strings, upstream, len);
-    p->len = (uint32_t)len;
-    p->hash = hash; /* every path to here looked the name up */
-    if (p->name == NULL)
-        return dag_build_error(dag, DAGLIB_NOMEM, "out of memory");
+    /* every path to here hashed the name */
+    *p = (pending_name){copy, (uint32_t)len, hash};
     return store_ref(dag, from, kind, REF_PENDING | dag->n_pending++);
 }
 
@@ -897,7 +930,7 @@ int daglib_dag_add_subdag(daglib_dag *dag, const daglib_dag *other,
     for (uint32_t r = 0; r < other->n_refs; r++) {
         task_ref ref = *dag_ref(other, r);
         const char *name = ref.target & REF_PENDING
-                               ? other->pending[ref.target & ~REF_PENDING].name
+                               ? dag_pending(other, ref.target)->name
                                : dag_task(other, ref.target)->name;
         rc = append_ref(dag, dag_task(dag, base + ref_from(ref)), ref_kind(ref),
                         name);

@@ -41,9 +41,9 @@ typedef enum task_kind {
 } task_kind;
 
 /* A reference from one task to another, 8 bytes: who refers, how, and to
- * what.  A name already known when the reference is made is resolved at
- * once (its hash slot is still in cache then); the others point into the
- * DAG's pending names, kept for the compiler, which resolves them in place. */
+ * what.  A name already known when the reference is made is mostly
+ * resolved at once; the others point into the DAG's pending names, kept
+ * for the compiler, which resolves them in place. */
 typedef struct task_ref {
     uint32_t from_kind; /* index of the referring task | kind << REF_KIND_SHIFT */
     uint32_t target;    /* index of the referenced task, or REF_PENDING | i */
@@ -61,11 +61,12 @@ static inline task_ref_kind ref_kind(task_ref r)
     return (task_ref_kind)(r.from_kind >> REF_KIND_SHIFT);
 }
 
-/* A referenced name not (yet) a task when referred to. */
+/* A referenced name not resolved when referred to: not a task yet, or
+ * not looked up then (daglib_dag's guesses, below). */
 typedef struct pending_name {
-    const char *name; /* in the DAG's arena */
+    const char *name; /* in the DAG's pending_strings */
     uint32_t len;
-    uint32_t hash; /* name_hash(): computed for the lookup that missed */
+    uint32_t hash; /* name_hash(), computed when referred to */
 } pending_name;
 
 /* What few tasks have: a list to map over, chunks, a retry policy. */
@@ -106,6 +107,8 @@ _Static_assert(TASK_NAME_MAX_BYTES <= UINT16_MAX, "a name's length fits");
 
 #define REF_GUESS_POSITIONS 4
 #define REF_GUESS_GIVE_UP 4
+#define REF_LOOKUP_EVERY 32
+#define REF_PUT_OFF_FROM_SLOTS (1u << 17)
 
 typedef enum dag_codec { DAG_CODEC_NULL, DAG_CODEC_DEFLATE } dag_codec;
 
@@ -137,11 +140,20 @@ struct daglib_dag {
      * Each wrong guess costs a cache miss in a big DAG, so a position
      * whose guesses were all wrong REF_GUESS_GIVE_UP times in a row (a
      * graph referring at random) stops guessing until a looked-up name
-     * turns out to be one a guess would have found. */
+     * turns out to be one a guess would have found.
+     *
+     * Where the name table is too big for the caches (from
+     * REF_PUT_OFF_FROM_SLOTS slots, 1 MiB), a lookup at random waits on
+     * three cache misses in a row: the slot, the task, its name.  So such
+     * a position puts its lookups off, keeping each name with its hash,
+     * and compiling looks them up many at once (dag_find_pending), their
+     * misses overlapping.  One lookup in REF_LOOKUP_EVERY is still made
+     * at once, to tell when the pattern is back. */
     uint32_t next_referred;
     uint32_t ref_distance[REF_GUESS_POSITIONS];
     uint32_t ref_target[REF_GUESS_POSITIONS];
     uint8_t guesses_missed[REF_GUESS_POSITIONS]; /* in a row, up to GIVE_UP */
+    uint8_t lookups_put_off[REF_GUESS_POSITIONS]; /* since the last one made */
     task_ref *ref_blocks[GROW_BLOCKS]; /* in the order they were declared */
     uint32_t n_refs;
     /* What the references are like, for the compiler: some reference is
@@ -151,8 +163,12 @@ struct daglib_dag {
      * task, each taking earlier tasks' results, has none of them. */
     uint8_t refs_backward, refs_unordered, refs_depend;
     uint32_t last_ref_from;
-    pending_name *pending; /* names referred to before they were tasks */
-    uint32_t n_pending, pending_capacity;
+    /* Names not resolved when referred to, in blocks like the references,
+     * their bytes in an arena of their own: both are handed back once
+     * compiling resolved them all. */
+    pending_name *pending_blocks[GROW_BLOCKS];
+    uint32_t n_pending;
+    arena pending_strings;
     int has_kinds; /* some task is mapped, joining or chunked */
     uint32_t *finals; /* task indices, in the order they were marked */
     uint32_t n_finals, final_capacity;
@@ -186,6 +202,13 @@ static inline task_ref *dag_ref(const daglib_dag *dag, uint32_t r)
     return &dag->ref_blocks[block][offset];
 }
 
+/* The pending name a reference's target REF_PENDING | i points to. */
+static inline pending_name *dag_pending(const daglib_dag *dag, uint32_t target)
+{
+    uint32_t offset, block = block_of(target & ~REF_PENDING, &offset);
+    return &dag->pending_blocks[block][offset];
+}
+
 /* Count a reference from task `from` resolved to task `target`: made
  * to a known task, or a pending name found when compiling. */
 static inline void dag_note_resolved(daglib_dag *dag, uint32_t from,
@@ -210,10 +233,17 @@ int dag_run_error(daglib_dag *dag, int code, const char *fmt, ...)
 /* The index of the task called name, or NAME_NOT_FOUND. */
 uint32_t dag_find_task(const daglib_dag *dag, const char *name, uint32_t len);
 
-/* The same for a name whose hash (name_hash()) is known, trying task
- * `guess` first (any number: one that is no task is no match). */
-uint32_t dag_find_task_near(const daglib_dag *dag, uint32_t guess,
-                            const char *name, uint32_t len, uint32_t hash);
+/* dag_find_task() for n (at most DAG_FIND_MANY) pending names, into
+ * found[0..n).  Each step of the lookups -- the hash slot, the task it
+ * holds, that task's name and counts -- is asked of the memory for all n
+ * names before any is read, so that their cache misses overlap, where a
+ * lookup on its own waits on three in a row in a big DAG. */
+#define DAG_FIND_MANY 32
+void dag_find_pending(const daglib_dag *dag, const pending_name *const names[],
+                      uint32_t n, uint32_t found[]);
+
+/* Hand back the pending names, every reference resolved. */
+void dag_forget_pending(daglib_dag *dag);
 
 /* Forget the compiled plan (the graph changed). */
 void dag_invalidate_plan(daglib_dag *dag);

@@ -103,6 +103,16 @@ static inline uint32_t name_table_find(const name_table *t, const char *name,
     }
 }
 
+/* name_table_find() without its compares, for n names at once: for each
+ * hash, the value stored in the first slot of its probe that holds the
+ * hash -- a candidate for the caller to compare, and on a mismatch to
+ * look up with name_table_find() -- or NAME_NOT_FOUND where the probe
+ * ends first.  The first two slots of every probe are asked of the
+ * memory before any is read, so that in a table far bigger than the
+ * caches the lookups' misses overlap instead of following one another. */
+void name_table_candidates(const name_table *t, const uint32_t hashes[],
+                           uint32_t n, uint32_t candidates[]);
+
 /* Store name -> value unless name is present.  Returns value when stored,
  * the present value when name was there already, or NAME_NOT_FOUND when
  * memory runs out. */

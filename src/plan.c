@@ -98,9 +98,9 @@ static const char *task_name_of(const compiler *c, uint32_t t)
     return dag_task(c->dag, t)->name;
 }
 
-/* 1. Names the DAG did not know when they were referred to, to task
- * indices, in place: a later compile finds them resolved. */
-static int resolve_pending(daglib_dag *dag, error_state *err)
+/* Resolve the pending references refs[0..n) (indices, in order). */
+static int resolve_group(daglib_dag *dag, const uint32_t refs[], uint32_t n,
+                         error_state *err)
 {
     static const char *const verbs[] = {
         [REF_INPUT] = "takes the input",
@@ -108,28 +108,48 @@ static int resolve_pending(daglib_dag *dag, error_state *err)
         [REF_MAP] = "is mapped over",
         [REF_JOIN] = "joins",
     };
-    /* Names referred to ahead are mostly of tasks added in the order of
-     * the references (a graph built from its end): the task after the
-     * last one found is tried before the hash table. */
-    uint32_t next = NAME_NOT_FOUND;
-    for (uint32_t r = 0; r < dag->n_refs; r++) {
-        task_ref *ref = dag_ref(dag, r);
-        if (!(ref->target & REF_PENDING))
-            continue;
-        const pending_name *name = &dag->pending[ref->target & ~REF_PENDING];
-        uint32_t found = dag_find_task_near(dag, next, name->name, name->len,
-                                            name->hash);
-        if (found == NAME_NOT_FOUND)
+    const pending_name *names[DAG_FIND_MANY];
+    uint32_t found[DAG_FIND_MANY];
+    if (n == 0)
+        return DAGLIB_OK;
+    for (uint32_t i = 0; i < n; i++)
+        names[i] = dag_pending(dag, dag_ref(dag, refs[i])->target);
+    dag_find_pending(dag, names, n, found);
+    for (uint32_t i = 0; i < n; i++) {
+        task_ref *ref = dag_ref(dag, refs[i]);
+        if (found[i] == NAME_NOT_FOUND)
             return error_set(err, DAGLIB_NOTFOUND,
                              "task '%s' of DAG '%s' %s '%s', which is not a "
                              "task of the DAG",
                              dag_task(dag, ref_from(*ref))->name, dag->name,
-                             verbs[ref_kind(*ref)], name->name);
-        ref->target = found;
-        next = found + 1;
-        dag_note_resolved(dag, ref_from(*ref), found);
+                             verbs[ref_kind(*ref)], names[i]->name);
+        ref->target = found[i];
+        dag_note_resolved(dag, ref_from(*ref), found[i]);
     }
     return DAGLIB_OK;
+}
+
+/* 1. Names the DAG did not know when they were referred to, or did not
+ * look up then, to task indices, in place: a later compile finds them
+ * resolved, and the names are handed back. */
+static int resolve_pending(daglib_dag *dag, error_state *err)
+{
+    uint32_t group[DAG_FIND_MANY], n = 0;
+    for (uint32_t r = 0; r < dag->n_refs; r++) {
+        if (!(dag_ref(dag, r)->target & REF_PENDING))
+            continue;
+        group[n++] = r;
+        if (n == DAG_FIND_MANY) {
+            int rc = resolve_group(dag, group, n, err);
+            if (rc != DAGLIB_OK)
+                return rc;
+            n = 0;
+        }
+    }
+    int rc = resolve_group(dag, group, n, err);
+    if (rc == DAGLIB_OK)
+        dag_forget_pending(dag);
+    return rc;
 }
 
 /* Copy the (resolved) targets; note each task's map or join reference. */

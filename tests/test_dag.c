@@ -688,7 +688,9 @@ TEST(dag_short_names_one_letter_apart_are_told_apart)
  * among the earlier ones while i < 200 and task i - 2 after; second, task
  * i - 1.  Where the first reference goes at random its guesses stop, and
  * start again once it follows a pattern; the second reference's guesses
- * go on all along.  Every argument must still reach its named task. */
+ * go on all along.  Every argument must still reach its named task.
+ * With room reserved for `reserve` tasks; how many of the random part's
+ * references were past guessing, and how many were put off to compiling. */
 #define RANDOM_REFS 300
 #define RANDOM_UNTIL 200
 
@@ -702,12 +704,14 @@ static uint32_t first_ref(uint32_t i)
     return i < RANDOM_UNTIL ? random_earlier(i) : i - 2;
 }
 
-TEST(dag_guesses_stop_where_references_go_at_random_and_start_again)
+static void random_refs(size_t reserve, int *stopped, int *put_off)
 {
     int64_t by_hand[RANDOM_REFS];
     daglib_dag *dag = daglib_dag_new("random_refs", NULL, 0);
     daglib_dag_set_workers(dag, 1);
-    int stopped = 0;
+    if (reserve > 0)
+        CHECK_OK(daglib_dag_reserve(dag, reserve));
+    *stopped = *put_off = 0;
     for (uint32_t i = 0; i < RANDOM_REFS; i++) {
         char name[16], first[16], second[16];
         snprintf(name, sizeof name, "r %u", i);
@@ -717,26 +721,160 @@ TEST(dag_guesses_stop_where_references_go_at_random_and_start_again)
         if (i >= 2) {
             snprintf(first, sizeof first, "r %u", first_ref(i));
             snprintf(second, sizeof second, "r %u", i - 1);
+            uint32_t pending = dag->n_pending;
             CHECK_OK(daglib_task_input(t, first));
+            *put_off += i < RANDOM_UNTIL && dag->n_pending > pending;
             CHECK_OK(daglib_task_input(t, second));
             v = FOLD(FOLD(v, by_hand[first_ref(i)]), by_hand[i - 1]);
             CHECK(dag->guesses_missed[1] == 0);
             if (dag->guesses_missed[0] == REF_GUESS_GIVE_UP)
-                stopped += i < RANDOM_UNTIL;
+                *stopped += i < RANDOM_UNTIL;
         }
         by_hand[i] = v;
     }
-    CHECK(stopped > RANDOM_UNTIL / 2); /* the random part mostly unguessed */
-    CHECK(dag->guesses_missed[0] == 0); /* and i - 2 guessed again */
+    CHECK(dag->guesses_missed[0] == 0); /* i - 2 guessed again */
     daglib_task_set_final(daglib_dag_task(dag, "r 299"));
     CHECK_INT_EQ(run_for_int(dag), by_hand[RANDOM_REFS - 1]);
 }
 
+TEST(dag_guesses_stop_where_references_go_at_random_and_start_again)
+{
+    int stopped, put_off;
+    random_refs(0, &stopped, &put_off);
+    CHECK(stopped > RANDOM_UNTIL / 2); /* the random part mostly unguessed */
+    CHECK_INT_EQ(put_off, 0); /* a small table: looked up at once */
+}
+
+/* In a name table too big for the caches, a lookup put off is one done
+ * with others, when compiling, where their cache misses overlap: all but
+ * one in REF_LOOKUP_EVERY of the references that stopped guessing.  The
+ * lookups still made tell when the pattern is back. */
+TEST(dag_references_at_random_into_a_big_table_are_looked_up_when_compiling)
+{
+    int stopped, put_off;
+    random_refs(REF_PUT_OFF_FROM_SLOTS / 2, &stopped, &put_off);
+    CHECK(stopped > RANDOM_UNTIL / 2);
+    CHECK(put_off >= stopped * (REF_LOOKUP_EVERY - 2) / REF_LOOKUP_EVERY);
+    CHECK(put_off < stopped);
+}
+
+/* A DAG with room for enough tasks that references stop being looked up
+ * when made, tasks "p 0" .. "p 63" giving 0, 10, ..., 630, and a task
+ * "sink" that refers to p tasks out of order until its guesses stop. */
+#define GUESSED_AT 64
+
+static daglib_task *sink_past_guessing(daglib_dag *dag, int64_t *by_hand)
+{
+    CHECK_OK(daglib_dag_reserve(dag, REF_PUT_OFF_FROM_SLOTS / 2));
+    for (int i = 0; i < GUESSED_AT; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p %d", i);
+        daglib_task_add(dag, name, NULL, number_task, (void *)(intptr_t)(i * 10));
+    }
+    daglib_task *sink = daglib_task_add(dag, "sink", NULL, fold_task, NULL);
+    *by_hand = 0;
+    const uint32_t k = REF_GUESS_POSITIONS - 1; /* the sink's later refs */
+    for (int i = 0; i < GUESSED_AT &&
+                    (i < (int)k || dag->guesses_missed[k] < REF_GUESS_GIVE_UP);
+         i++) {
+        char name[16];
+        int p = (i * 5 + 3) % GUESSED_AT;
+        snprintf(name, sizeof name, "p %d", p);
+        CHECK_OK(daglib_task_input(sink, name));
+        *by_hand = FOLD(*by_hand, p * 10);
+    }
+    CHECK(dag->guesses_missed[k] == REF_GUESS_GIVE_UP);
+    return sink;
+}
+
+/* Two names "slot i x" and "slot j x" whose hashes differ and whose probes
+ * start at the same slot of a table of mask + 1 slots. */
+static void one_slot_names(uint32_t mask, char *a, char *b, size_t size)
+{
+    enum { TRIED = 2000 };
+    static uint32_t hashes[TRIED];
+    for (int j = 0; j < TRIED; j++) {
+        snprintf(b, size, "slot %d x", j);
+        hashes[j] = name_hash(b, strlen(b));
+        for (int i = 0; i < j; i++)
+            if (((hashes[i] ^ hashes[j]) & mask) == 0 && hashes[i] != hashes[j]) {
+                snprintf(a, size, "slot %d x", i);
+                return;
+            }
+    }
+    FAIL("no two names of %d share a slot", TRIED);
+}
+
+/* A lookup put off takes as a candidate the first task met on the
+ * name's probe that has the name's hash: past a slot holding another
+ * hash, and only once it compared the name, as two names of one hash
+ * ("task 5656 of a kind", "task 174278 of a kind") have different tasks.
+ * (Should the hash change, another such pair is found by hashing names of
+ * this form and sorting.) */
+TEST(dag_names_of_one_hash_or_one_slot_are_told_apart_when_looked_up_late)
+{
+    const char *first = "task 5656 of a kind", *second = "task 174278 of a kind";
+    CHECK(name_hash(first, strlen(first)) == name_hash(second, strlen(second)));
+    daglib_dag *dag = daglib_dag_new("one_hash", NULL, 0);
+    int64_t by_hand;
+    daglib_task *sink = sink_past_guessing(dag, &by_hand);
+    char slot_a[16], slot_b[16];
+    one_slot_names(dag->task_names.mask, slot_a, slot_b, sizeof slot_a);
+    daglib_task_add(dag, first, NULL, number_task, (void *)1);
+    daglib_task_add(dag, second, NULL, number_task, (void *)2);
+    daglib_task_add(dag, slot_a, NULL, number_task, (void *)3);
+    daglib_task_add(dag, slot_b, NULL, number_task, (void *)4);
+    uint32_t pending = dag->n_pending;
+    CHECK_OK(daglib_task_input(sink, second));
+    CHECK_OK(daglib_task_input(sink, first));
+    CHECK_OK(daglib_task_input(sink, slot_b));
+    CHECK_OK(daglib_task_input(sink, slot_a));
+    CHECK_INT_EQ(dag->n_pending - pending, 4); /* all put off */
+    daglib_task_set_final(sink);
+    const int64_t expected = FOLD(FOLD(FOLD(FOLD(by_hand, 2), 1), 4), 3);
+    for (int run = 0; run < 2; run++) {
+        daglib_value *result = NULL;
+        CHECK_OK(daglib_run(dag, &result));
+        CHECK_INT_EQ(daglib_value_int(result), expected);
+        daglib_value_free(result);
+        /* Resolved in place, the names handed back. */
+        CHECK_INT_EQ(dag->n_pending, 0);
+        CHECK(dag->pending_blocks[0] == NULL);
+    }
+    daglib_dag_free(dag);
+}
+
+/* A name put off that is no task's is the same error when compiling as a
+ * name that was looked up and not found: the first such reference named. */
+TEST(dag_unknown_name_put_off_is_reported_when_compiling)
+{
+    daglib_dag *dag = daglib_dag_new("put_off", NULL, 0);
+    int64_t by_hand;
+    daglib_task *sink = sink_past_guessing(dag, &by_hand);
+    uint32_t pending = dag->n_pending;
+    CHECK_OK(daglib_task_input(sink, "p 1"));
+    CHECK_OK(daglib_task_input(sink, "nowhere"));
+    CHECK_OK(daglib_task_depends_on(sink, "nothing either"));
+    CHECK_INT_EQ(dag->n_pending - pending, 3);
+    for (int run = 0; run < 2; run++) { /* the names kept for the next */
+        CHECK_CODE(daglib_run(dag, NULL), DAGLIB_NOTFOUND);
+        CHECK_CONTAINS(daglib_dag_errmsg(dag),
+                       "task 'sink' of DAG 'put_off' takes the input "
+                       "'nowhere', which is not a task of the DAG");
+    }
+    daglib_task_add(dag, "nowhere", NULL, number_task, (void *)7);
+    CHECK_CODE(daglib_run(dag, NULL), DAGLIB_NOTFOUND);
+    CHECK_CONTAINS(daglib_dag_errmsg(dag),
+                   "task 'sink' of DAG 'put_off' depends on 'nothing either'");
+    daglib_task_add(dag, "nothing either", NULL, number_task, (void *)8);
+    daglib_task_set_final(sink);
+    CHECK_INT_EQ(run_for_int(dag), FOLD(FOLD(FOLD(by_hand, 10), 7), 8));
+}
+
 /* References to tasks not added yet, resolved when the DAG compiles.
  * Tasks "f 0" .. "f 199": f i takes "f i+1", the names in the order of
- * the tasks, so each is found by trying the task after the last one
- * found.  Then "g 0" .. "g 99": g i takes "h j" for a j picked at random,
- * found through the hash table with the hash kept from the failed lookup,
+ * the tasks.  Then "g 0" .. "g 99": g i takes "h j" for a j picked at
+ * random, found through the hash table with the hash kept then,
  * and g 0 also SUMMER, a name not in ASCII (checked, then hashed, on a
  * path of its own).  Then the h tasks and SUMMER.  Every task folds its
  * id and its arguments into its result, and a last one takes f 0 and the
