@@ -49,8 +49,8 @@ static uint32_t hash_bytes(const char *name, size_t len, uint64_t seed)
     return (uint32_t)fmix64(h ^ word);
 }
 
-/* Names that end in a number are hashed as (the rest, number / GROUP)
- * with the number's low bits kept as they are (see name_table.h). */
+/* Names with a number are hashed as (the rest, number / GROUP) with the
+ * number's low bits kept as they are (see name_table.h). */
 #define GROUP_BITS 6
 _Static_assert(NAME_GROUP == 1u << GROUP_BITS, "NAME_GROUP is 2^GROUP_BITS");
 /* From a taken slot a probe moves to the next block, one slot further on:
@@ -60,30 +60,54 @@ _Static_assert(NAME_GROUP == 1u << GROUP_BITS, "NAME_GROUP is 2^GROUP_BITS");
 _Static_assert(NAME_PROBE_STEP == (1u << GROUP_BITS) + 1,
                "a probe steps one block and one slot");
 #define NUMBER_DIGITS_MAX 9 /* below 10^9: fits in 30 bits */
+/* A name's number is its last one, within this many bytes of its end:
+ * "t17", "cell 3 17", "step 17.out". */
+#define NUMBER_SUFFIX_MAX 16
 
-/* The first slot of the block of group `group` of the names that are
- * `prefix` and a number. */
-static uint32_t group_hash(const char *prefix, size_t len, uint32_t group)
+/* Where a name's number is: name[at, at + digits) makes `value` (digits
+ * 0: the name has none). */
+typedef struct name_number {
+    size_t at, digits;
+    uint32_t value;
+} name_number;
+
+static int is_digit(char c)
 {
-    return hash_bytes(prefix, len, group) << GROUP_BITS;
+    return (unsigned)((unsigned char)c - '0') <= 9;
 }
 
-/* How many digits end the name (up to NUMBER_DIGITS_MAX), and their
- * number. */
-static size_t trailing_number(const char *name, size_t len, uint32_t *number)
+/* The name's last number (up to its last NUMBER_DIGITS_MAX digits), if
+ * no more than NUMBER_SUFFIX_MAX bytes follow it. */
+static name_number last_number(const char *name, size_t len)
 {
-    size_t digits = 0;
-    uint32_t value = 0, scale = 1;
-    while (digits < len && digits < NUMBER_DIGITS_MAX) {
-        unsigned d = (unsigned char)name[len - 1 - digits] - '0';
-        if (d > 9)
-            break;
-        value += d * scale;
-        scale *= 10;
-        digits++;
+    name_number n = {0, 0, 0};
+    size_t end = len;
+    while (end > 0 && !is_digit(name[end - 1])) {
+        if (len - end == NUMBER_SUFFIX_MAX)
+            return n;
+        end--;
     }
-    *number = value;
-    return digits;
+    uint32_t scale = 1;
+    while (n.digits < end && n.digits < NUMBER_DIGITS_MAX &&
+           is_digit(name[end - 1 - n.digits])) {
+        n.value += (uint32_t)(name[end - 1 - n.digits] - '0') * scale;
+        scale *= 10;
+        n.digits++;
+    }
+    n.at = end - n.digits;
+    return n;
+}
+
+/* The first slot of the block of group `group` of the names that are the
+ * name's bytes around its number and a number. */
+static uint32_t group_hash(const char *name, size_t len, const name_number *n,
+                           uint32_t group)
+{
+    size_t after = n->at + n->digits;
+    uint64_t seed = group; /* a name ending in its number: the rest alone */
+    if (after < len)
+        seed ^= (uint64_t)hash_bytes(name + after, len - after, 0) << 32;
+    return hash_bytes(name, n->at, seed) << GROUP_BITS;
 }
 
 const name_slot *name_table_next_group(const name_table *t, const char *name,
@@ -91,22 +115,20 @@ const name_slot *name_table_next_group(const name_table *t, const char *name,
 {
     if ((hash & (NAME_GROUP - 1)) != 0 || t->slots == NULL)
         return NULL;
-    uint32_t number;
-    size_t digits = trailing_number(name, len, &number);
-    if (digits == 0)
+    name_number n = last_number(name, len);
+    if (n.digits == 0)
         return NULL;
-    uint32_t next = group_hash(name, len - digits, (number >> GROUP_BITS) + 1);
+    uint32_t next = group_hash(name, len, &n, (n.value >> GROUP_BITS) + 1);
     return &t->slots[next & t->mask];
 }
 
 uint32_t name_hash(const char *name, size_t len)
 {
-    uint32_t number;
-    size_t digits = trailing_number(name, len, &number);
-    if (digits == 0)
+    name_number n = last_number(name, len);
+    if (n.digits == 0)
         return hash_bytes(name, len, 0);
-    return group_hash(name, len - digits, number >> GROUP_BITS) |
-           (number & (NAME_GROUP - 1));
+    return group_hash(name, len, &n, n.value >> GROUP_BITS) |
+           (n.value & (NAME_GROUP - 1));
 }
 
 void name_table_candidates(const name_table *t, const uint32_t hashes[],

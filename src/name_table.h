@@ -8,14 +8,15 @@
  * in steps of 65 slots (name_table.c says why).
  *
  * The hash keeps numbered names together.  A big DAG's names are mostly
- * generated -- "t0", "t1", ..., "cell 3 17" -- and added and referred to
- * in order; with a hash spreading them at random every insert and every
- * lookup of a million-task DAG would be a cache miss in a 16 MiB table.
- * So a name ending in a number n hashes to a random block of 64 slots,
- * chosen by the rest of the name and n / 64, at offset n % 64: names
- * 64 apart share a block, and a run of consecutive names walks through a
- * few cache lines instead of a cache line each.  Blocks land at random,
- * so unrelated names still spread.
+ * generated -- "t0", "t1", ..., "cell 3 17", "step 17.out" -- and added
+ * and referred to in order; with a hash spreading them at random every
+ * insert and every lookup of a million-task DAG would be a cache miss in
+ * a 16 MiB table.  So a name whose last number n ends it, or is followed
+ * by at most 16 bytes, hashes to a random block of 64 slots, chosen by
+ * the rest of the name and n / 64, at offset n % 64: names 64 apart share
+ * a block, and a run of consecutive names walks through a few cache lines
+ * instead of a cache line each.  Blocks land at random, so unrelated
+ * names still spread.
  */
 #ifndef DAGLIB_NAME_TABLE_H
 #define DAGLIB_NAME_TABLE_H
@@ -48,7 +49,7 @@ uint32_t name_hash(const char *name, size_t len);
 /* See name_table.c. */
 #define NAME_PROBE_STEP 65u
 
-/* Names ending in numbers n with the same n / NAME_GROUP, and the rest of
+/* Names whose numbers n have the same n / NAME_GROUP, and the rest of
  * the name the same, share a block of NAME_GROUP slots. */
 #define NAME_GROUP 64u
 

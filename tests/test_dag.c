@@ -492,6 +492,39 @@ TEST(dag_numbered_names_hash_into_blocks_by_their_number)
     CHECK(name_hash("ab000000005", 11) != name_hash("ab0000000005", 12));
 }
 
+/* The number a name is grouped by is its last one, followed by up to 16
+ * bytes: "step 17.out" and "step 18.out" share a block, side by side, and
+ * the bytes after the number choose the block as the ones before do. */
+TEST(dag_names_with_bytes_after_their_number_hash_into_blocks_too)
+{
+    static const char *const forms[] = {"step %u.out", "t%u_x", "cell 7 %u a",
+                                        "%u!", "n%u sixteen bytes!!"};
+    char a[64], b[64];
+    for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++)
+        for (uint32_t n = 0; n < 300; n++) {
+            int len = snprintf(a, sizeof a, forms[f], n);
+            uint32_t h = name_hash(a, (size_t)len);
+            if ((h & 63) != n % 64)
+                FAIL("'%s' hashes to offset %u, not %u", a, h & 63, n % 64);
+            int mate_len = snprintf(b, sizeof b, forms[f], n ^ 1);
+            if ((name_hash(b, (size_t)mate_len) >> 6) != h >> 6)
+                FAIL("'%s' and '%s' are in different blocks", a, b);
+        }
+    /* The bytes after the number count: other bytes, another block. */
+    CHECK(name_hash("t5_x", 4) >> 6 != name_hash("t5_y", 4) >> 6);
+    CHECK(name_hash("t5_x", 4) >> 6 != name_hash("t5", 2) >> 6);
+    /* Seventeen bytes after the number: hashed whole, so two such names
+     * one number apart are not put side by side (1 in 64 by chance). */
+    int side_by_side = 0;
+    for (uint32_t n = 0; n < 64; n++) {
+        int len = snprintf(a, sizeof a, "n%u seventeen bytes!", n);
+        int mate_len = snprintf(b, sizeof b, "n%u seventeen bytes!", n + 1);
+        side_by_side += name_hash(b, (size_t)mate_len) ==
+                        name_hash(a, (size_t)len) + 1;
+    }
+    CHECK(side_by_side < 8);
+}
+
 static void number_task(daglib_context *ctx, int argc,
                         const daglib_value *const *argv)
 {
@@ -787,18 +820,29 @@ static daglib_task *sink_past_guessing(daglib_dag *dag, int64_t *by_hand)
     return sink;
 }
 
-/* Two names "slot i x" and "slot j x" whose hashes differ and whose probes
- * start at the same slot of a table of mask + 1 slots. */
+/* "slot " and i written in letters, a name without a number: its hash is
+ * the name's alone, not its group's. */
+static void lettered(char *out, size_t size, uint32_t i)
+{
+    size_t at = (size_t)snprintf(out, size, "slot ");
+    do
+        out[at++] = (char)('a' + i % 26);
+    while ((i /= 26) > 0 && at + 1 < size);
+    out[at] = '\0';
+}
+
+/* Two lettered names whose hashes differ and whose probes start at the
+ * same slot of a table of mask + 1 slots. */
 static void one_slot_names(uint32_t mask, char *a, char *b, size_t size)
 {
     enum { TRIED = 2000 };
     static uint32_t hashes[TRIED];
-    for (int j = 0; j < TRIED; j++) {
-        snprintf(b, size, "slot %d x", j);
+    for (uint32_t j = 0; j < TRIED; j++) {
+        lettered(b, size, j);
         hashes[j] = name_hash(b, strlen(b));
-        for (int i = 0; i < j; i++)
+        for (uint32_t i = 0; i < j; i++)
             if (((hashes[i] ^ hashes[j]) & mask) == 0 && hashes[i] != hashes[j]) {
-                snprintf(a, size, "slot %d x", i);
+                lettered(a, size, i);
                 return;
             }
     }
@@ -808,12 +852,12 @@ static void one_slot_names(uint32_t mask, char *a, char *b, size_t size)
 /* A lookup put off takes as a candidate the first task met on the
  * name's probe that has the name's hash: past a slot holding another
  * hash, and only once it compared the name, as two names of one hash
- * ("task 5656 of a kind", "task 174278 of a kind") have different tasks.
+ * ("task hzcn of a kind", "task ahpp of a kind") have different tasks.
  * (Should the hash change, another such pair is found by hashing names of
- * this form and sorting.) */
+ * this form, with no digit, and sorting.) */
 TEST(dag_names_of_one_hash_or_one_slot_are_told_apart_when_looked_up_late)
 {
-    const char *first = "task 5656 of a kind", *second = "task 174278 of a kind";
+    const char *first = "task hzcn of a kind", *second = "task ahpp of a kind";
     CHECK(name_hash(first, strlen(first)) == name_hash(second, strlen(second)));
     daglib_dag *dag = daglib_dag_new("one_hash", NULL, 0);
     int64_t by_hand;
