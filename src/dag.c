@@ -341,30 +341,43 @@ static inline int is_task_named(const daglib_dag *dag, uint32_t t,
 }
 
 void dag_find_pending(const daglib_dag *dag, const pending_name *const names[],
-                      uint32_t n, uint32_t found[])
+                      uint32_t n, uint32_t guess, uint32_t found[])
 {
-    uint32_t hashes[DAG_FIND_MANY];
-    if (n == 0)
-        return;
-    for (uint32_t i = 0; i < n; i++)
-        hashes[i] = names[i]->hash;
-    name_table_candidates(&dag->task_names, hashes, n, found);
-    for (uint32_t i = 0; i < n; i++)
-        if (found[i] != NAME_NOT_FOUND)
-            __builtin_prefetch(dag_task(dag, found[i]));
-    /* The name to compare, and the count a resolved reference adds to. */
+    /* The names the guesses missed, looked up: names[left[j]] has
+     * hashes[j], and its candidate, then its task, in candidates[j]. */
+    uint32_t left[DAG_FIND_MANY], hashes[DAG_FIND_MANY],
+        candidates[DAG_FIND_MANY], m = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (found[i] == NAME_NOT_FOUND)
-            continue;
-        __builtin_prefetch(dag_task(dag, found[i])->name);
-        prefetch_for_writing(dag_task_links(dag, found[i]));
+        found[i] = NAME_NOT_FOUND;
+        if (guess != NAME_NOT_FOUND &&
+            is_task_named(dag, guess + i, names[i]->name, names[i]->len))
+            found[i] = guess + i;
+        else
+            hashes[m] = names[i]->hash, left[m++] = i;
     }
-    for (uint32_t i = 0; i < n; i++)
-        if (found[i] != NAME_NOT_FOUND &&
-            !task_has_name(dag, found[i], names[i]->name, names[i]->len))
-            found[i] = name_table_find(&dag->task_names, names[i]->name,
-                                       names[i]->len, names[i]->hash,
-                                       task_has_name, dag);
+    if (m == 0)
+        return;
+    name_table_candidates(&dag->task_names, hashes, m, candidates);
+    for (uint32_t j = 0; j < m; j++)
+        if (candidates[j] != NAME_NOT_FOUND)
+            __builtin_prefetch(dag_task(dag, candidates[j]));
+    /* The name to compare, and the count a resolved reference adds to. */
+    for (uint32_t j = 0; j < m; j++) {
+        if (candidates[j] == NAME_NOT_FOUND)
+            continue;
+        __builtin_prefetch(dag_task(dag, candidates[j])->name);
+        prefetch_for_writing(dag_task_links(dag, candidates[j]));
+    }
+    for (uint32_t j = 0; j < m; j++) {
+        const pending_name *name = names[left[j]];
+        if (candidates[j] != NAME_NOT_FOUND &&
+            task_has_name(dag, candidates[j], name->name, name->len))
+            found[left[j]] = candidates[j];
+        else if (candidates[j] != NAME_NOT_FOUND)
+            found[left[j]] = name_table_find(&dag->task_names, name->name,
+                                             name->len, name->hash,
+                                             task_has_name, dag);
+    }
 }
 
 void dag_forget_pending(daglib_dag *dag)

@@ -234,13 +234,15 @@ int dag_run_error(daglib_dag *dag, int code, const char *fmt, ...)
 uint32_t dag_find_task(const daglib_dag *dag, const char *name, uint32_t len);
 
 /* dag_find_task() for n (at most DAG_FIND_MANY) pending names, into
- * found[0..n).  Each step of the lookups -- the hash slot, the task it
- * holds, that task's name and counts -- is asked of the memory for all n
- * names before any is read, so that their cache misses overlap, where a
- * lookup on its own waits on three in a row in a big DAG. */
+ * found[0..n), trying task guess + i for names[i] first (unless guess is
+ * NAME_NOT_FOUND).  Each step of the other lookups -- the hash slot, the
+ * task it holds, that task's name and counts -- is asked of the memory
+ * for all of them before any is read, so that their cache misses
+ * overlap, where a lookup on its own waits on three in a row in a big
+ * DAG. */
 #define DAG_FIND_MANY 32
 void dag_find_pending(const daglib_dag *dag, const pending_name *const names[],
-                      uint32_t n, uint32_t found[]);
+                      uint32_t n, uint32_t guess, uint32_t found[]);
 
 /* Hand back the pending names, every reference resolved. */
 void dag_forget_pending(daglib_dag *dag);

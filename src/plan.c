@@ -98,9 +98,12 @@ static const char *task_name_of(const compiler *c, uint32_t t)
     return dag_task(c->dag, t)->name;
 }
 
-/* Resolve the pending references refs[0..n) (indices, in order). */
+/* Resolve the pending references refs[0..n) (indices, in order).  Names
+ * referred to ahead mostly come in the order of their tasks (a graph
+ * built from its end): when most of a group's did, *next guesses the
+ * next group's to follow on from its last (dag_find_pending). */
 static int resolve_group(daglib_dag *dag, const uint32_t refs[], uint32_t n,
-                         error_state *err)
+                         uint32_t *next, error_state *err)
 {
     static const char *const verbs[] = {
         [REF_INPUT] = "takes the input",
@@ -114,7 +117,13 @@ static int resolve_group(daglib_dag *dag, const uint32_t refs[], uint32_t n,
         return DAGLIB_OK;
     for (uint32_t i = 0; i < n; i++)
         names[i] = dag_pending(dag, dag_ref(dag, refs[i])->target);
-    dag_find_pending(dag, names, n, found);
+    dag_find_pending(dag, names, n, *next, found);
+    uint32_t in_order = 0;
+    for (uint32_t i = 1; i < n; i++)
+        in_order += found[i] == found[i - 1] + 1;
+    *next = 2 * in_order >= n - 1 && found[n - 1] != NAME_NOT_FOUND
+                ? found[n - 1] + 1
+                : NAME_NOT_FOUND;
     for (uint32_t i = 0; i < n; i++) {
         task_ref *ref = dag_ref(dag, refs[i]);
         if (found[i] == NAME_NOT_FOUND)
@@ -134,19 +143,19 @@ static int resolve_group(daglib_dag *dag, const uint32_t refs[], uint32_t n,
  * resolved, and the names are handed back. */
 static int resolve_pending(daglib_dag *dag, error_state *err)
 {
-    uint32_t group[DAG_FIND_MANY], n = 0;
+    uint32_t group[DAG_FIND_MANY], n = 0, next = 0;
     for (uint32_t r = 0; r < dag->n_refs; r++) {
         if (!(dag_ref(dag, r)->target & REF_PENDING))
             continue;
         group[n++] = r;
         if (n == DAG_FIND_MANY) {
-            int rc = resolve_group(dag, group, n, err);
+            int rc = resolve_group(dag, group, n, &next, err);
             if (rc != DAGLIB_OK)
                 return rc;
             n = 0;
         }
     }
-    int rc = resolve_group(dag, group, n, err);
+    int rc = resolve_group(dag, group, n, &next, err);
     if (rc == DAGLIB_OK)
         dag_forget_pending(dag);
     return rc;

@@ -917,8 +917,10 @@ TEST(dag_unknown_name_put_off_is_reported_when_compiling)
 
 /* References to tasks not added yet, resolved when the DAG compiles.
  * Tasks "f 0" .. "f 199": f i takes "f i+1", the names in the order of
- * the tasks.  Then "g 0" .. "g 99": g i takes "h j" for a j picked at
- * random, found through the hash table with the hash kept then,
+ * the tasks, so each group of them looked up together after the first is
+ * guessed to follow on from the one before.  Then "g 0" .. "g 99": g i
+ * takes "h j" for a j picked at random, found through the hash table
+ * with the hash kept then (the guesses tried first must not take them),
  * and g 0 also SUMMER, a name not in ASCII (checked, then hashed, on a
  * path of its own).  Then the h tasks and SUMMER.  Every task folds its
  * id and its arguments into its result, and a last one takes f 0 and the
