@@ -107,7 +107,7 @@ _Static_assert(TASK_NAME_MAX_BYTES <= UINT16_MAX, "a name's length fits");
 
 #define REF_GUESS_POSITIONS 4
 #define REF_GUESS_GIVE_UP 4
-#define REF_LOOKUP_EVERY 32
+#define REF_LOOKUP_EVERY 64
 #define REF_PUT_OFF_FROM_SLOTS (1u << 17)
 
 typedef enum dag_codec { DAG_CODEC_NULL, DAG_CODEC_DEFLATE } dag_codec;

@@ -717,14 +717,14 @@ TEST(dag_short_names_one_letter_apart_are_told_apart)
         }
 }
 
-/* Tasks "r 0" .. "r 299": task i takes, first, a task picked at random
+/* Tasks "r 0" .. "r 399": task i takes, first, a task picked at random
  * among the earlier ones while i < 200 and task i - 2 after; second, task
  * i - 1.  Where the first reference goes at random its guesses stop, and
  * start again once it follows a pattern; the second reference's guesses
  * go on all along.  Every argument must still reach its named task.
  * With room reserved for `reserve` tasks; how many of the random part's
  * references were past guessing, and how many were put off to compiling. */
-#define RANDOM_REFS 300
+#define RANDOM_REFS 400
 #define RANDOM_UNTIL 200
 
 static uint32_t random_earlier(uint32_t i)
@@ -766,7 +766,7 @@ static void random_refs(size_t reserve, int *stopped, int *put_off)
         by_hand[i] = v;
     }
     CHECK(dag->guesses_missed[0] == 0); /* i - 2 guessed again */
-    daglib_task_set_final(daglib_dag_task(dag, "r 299"));
+    daglib_task_set_final(daglib_dag_task(dag, "r 399"));
     CHECK_INT_EQ(run_for_int(dag), by_hand[RANDOM_REFS - 1]);
 }
 
