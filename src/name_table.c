@@ -76,17 +76,11 @@ static int is_digit(char c)
     return (unsigned)((unsigned char)c - '0') <= 9;
 }
 
-/* The name's last number (up to its last NUMBER_DIGITS_MAX digits), if
- * no more than NUMBER_SUFFIX_MAX bytes follow it. */
-static name_number last_number(const char *name, size_t len)
+/* The number that ends name[0..end) (its last NUMBER_DIGITS_MAX digits
+ * at most). */
+static name_number number_ending(const char *name, size_t end)
 {
     name_number n = {0, 0, 0};
-    size_t end = len;
-    while (end > 0 && !is_digit(name[end - 1])) {
-        if (len - end == NUMBER_SUFFIX_MAX)
-            return n;
-        end--;
-    }
     uint32_t scale = 1;
     while (n.digits < end && n.digits < NUMBER_DIGITS_MAX &&
            is_digit(name[end - 1 - n.digits])) {
@@ -98,6 +92,35 @@ static name_number last_number(const char *name, size_t len)
     return n;
 }
 
+/* The same for a name that does not end in a digit: its last number, if
+ * no more than NUMBER_SUFFIX_MAX bytes follow it.  Apart, so that the
+ * names ending in their numbers, most, take no more than a look at their
+ * last byte for it. */
+static __attribute__((noinline)) name_number
+number_before_suffix(const char *name, size_t len)
+{
+    size_t end = len;
+    while (end > 0 && !is_digit(name[end - 1])) {
+        if (len - end == NUMBER_SUFFIX_MAX)
+            return (name_number){0, 0, 0};
+        end--;
+    }
+    return number_ending(name, end);
+}
+
+static name_number last_number(const char *name, size_t len)
+{
+    if (len > 0 && is_digit(name[len - 1]))
+        return number_ending(name, len);
+    return number_before_suffix(name, len);
+}
+
+static __attribute__((noinline)) uint64_t suffix_seed(const char *suffix,
+                                                      size_t len)
+{
+    return (uint64_t)hash_bytes(suffix, len, 0) << 32;
+}
+
 /* The first slot of the block of group `group` of the names that are the
  * name's bytes around its number and a number. */
 static uint32_t group_hash(const char *name, size_t len, const name_number *n,
@@ -106,7 +129,7 @@ static uint32_t group_hash(const char *name, size_t len, const name_number *n,
     size_t after = n->at + n->digits;
     uint64_t seed = group; /* a name ending in its number: the rest alone */
     if (after < len)
-        seed ^= (uint64_t)hash_bytes(name + after, len - after, 0) << 32;
+        seed ^= suffix_seed(name + after, len - after);
     return hash_bytes(name, n->at, seed) << GROUP_BITS;
 }
 
