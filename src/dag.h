@@ -163,12 +163,6 @@ struct daglib_dag {
      * task, each taking earlier tasks' results, has none of them. */
     uint8_t refs_backward, refs_unordered, refs_depend;
     uint32_t last_ref_from;
-    /* Names not resolved when referred to, in blocks like the references,
-     * their bytes in an arena of their own: both are handed back once
-     * compiling resolved them all. */
-    pending_name *pending_blocks[GROW_BLOCKS];
-    uint32_t n_pending;
-    arena pending_strings;
     int has_kinds; /* some task is mapped, joining or chunked */
     uint32_t *finals; /* task indices, in the order they were marked */
     uint32_t n_finals, final_capacity;
@@ -182,6 +176,13 @@ struct daglib_dag {
 
     char run_id[META_RUN_ID_SIZE]; /* "" before the first run */
     char *profile_path;
+
+    /* Names not resolved when referred to, in blocks like the references,
+     * their bytes in an arena of their own: both are handed back once
+     * compiling resolved them all. */
+    pending_name *pending_blocks[GROW_BLOCKS];
+    uint32_t n_pending;
+    arena pending_strings;
 };
 
 static inline daglib_task *dag_task(const daglib_dag *dag, uint32_t i)
