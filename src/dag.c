@@ -343,8 +343,8 @@ static inline int is_task_named(const daglib_dag *dag, uint32_t t,
 void dag_find_pending(const daglib_dag *dag, const pending_name *const names[],
                       uint32_t n, uint32_t guess, uint32_t found[])
 {
-    /* The names the guesses missed, looked up: names[left[j]] has
-     * hashes[j], and its candidate, then its task, in candidates[j]. */
+    /* The names the guesses missed, to look up: names[left[j]] has
+     * hashes[j], and the candidate the table holds for it candidates[j]. */
     uint32_t left[DAG_FIND_MANY], hashes[DAG_FIND_MANY],
         candidates[DAG_FIND_MANY], m = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -640,11 +640,15 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
         }
         if (target == NAME_NOT_FOUND && *missed == REF_GUESS_GIVE_UP &&
             dag->task_names.mask >= REF_PUT_OFF_FROM_SLOTS - 1 &&
-            ++dag->lookups_put_off[k] < REF_LOOKUP_EVERY) {
+            ++dag->lookups_put_off[k] < REF_LOOKUP_EVERY - 1) {
             /* Looked up when compiling, with the others put off. */
             hash = name_hash(upstream, len);
         } else if (target == NAME_NOT_FOUND) {
-            dag->lookups_put_off[k] = 0;
+            /* Of every REF_LOOKUP_EVERY references put off, the last two
+             * are looked up at once: the first sets the guesses, which
+             * the second then checks, as references in a row. */
+            if (dag->lookups_put_off[k] >= REF_LOOKUP_EVERY)
+                dag->lookups_put_off[k] = 0;
             target = find_task_hashing(dag, upstream, (uint32_t)len, &hash);
             if (*missed == REF_GUESS_GIVE_UP && target != NAME_NOT_FOUND &&
                 guessed(dag, from->index, k, target))

@@ -107,7 +107,7 @@ _Static_assert(TASK_NAME_MAX_BYTES <= UINT16_MAX, "a name's length fits");
 
 #define REF_GUESS_POSITIONS 4
 #define REF_GUESS_GIVE_UP 4
-#define REF_LOOKUP_EVERY 64
+#define REF_LOOKUP_EVERY 128
 #define REF_PUT_OFF_FROM_SLOTS (1u << 17)
 
 typedef enum dag_codec { DAG_CODEC_NULL, DAG_CODEC_DEFLATE } dag_codec;
@@ -147,13 +147,14 @@ struct daglib_dag {
      * three cache misses in a row: the slot, the task, its name.  So such
      * a position puts its lookups off, keeping each name with its hash,
      * and compiling looks them up many at once (dag_find_pending), their
-     * misses overlapping.  One lookup in REF_LOOKUP_EVERY is still made
-     * at once, to tell when the pattern is back. */
+     * misses overlapping.  Two references in a row of every
+     * REF_LOOKUP_EVERY are still looked up at once, to tell when the
+     * pattern is back. */
     uint32_t next_referred;
     uint32_t ref_distance[REF_GUESS_POSITIONS];
     uint32_t ref_target[REF_GUESS_POSITIONS];
     uint8_t guesses_missed[REF_GUESS_POSITIONS]; /* in a row, up to GIVE_UP */
-    uint8_t lookups_put_off[REF_GUESS_POSITIONS]; /* since the last one made */
+    uint8_t lookups_put_off[REF_GUESS_POSITIONS]; /* up to REF_LOOKUP_EVERY */
     task_ref *ref_blocks[GROW_BLOCKS]; /* in the order they were declared */
     uint32_t n_refs;
     /* What the references are like, for the compiler: some reference is

@@ -121,8 +121,10 @@ static __attribute__((noinline)) uint64_t suffix_seed(const char *suffix,
     return (uint64_t)hash_bytes(suffix, len, 0) << 32;
 }
 
-/* The first slot of the block of group `group` of the names that are the
- * name's bytes around its number and a number. */
+/* The hash of group `group` of the names that are the name's bytes
+ * around its number and a number: it chooses the group's block, and
+ * GROUP_BITS of its top bits the turn of the offsets in it
+ * (name_table.h). */
 static uint32_t group_hash(const char *name, size_t len, const name_number *n,
                            uint32_t group)
 {
@@ -130,19 +132,19 @@ static uint32_t group_hash(const char *name, size_t len, const name_number *n,
     uint64_t seed = group; /* a name ending in its number: the rest alone */
     if (after < len)
         seed ^= suffix_seed(name + after, len - after);
-    return hash_bytes(name, n->at, seed) << GROUP_BITS;
+    return hash_bytes(name, n->at, seed);
 }
 
 const name_slot *name_table_next_group(const name_table *t, const char *name,
                                        size_t len, uint32_t hash)
 {
-    if ((hash & (NAME_GROUP - 1)) != 0 || t->slots == NULL)
+    if (!name_hash_is_groups_first(hash) || t->slots == NULL)
         return NULL;
     name_number n = last_number(name, len);
     if (n.digits == 0)
         return NULL;
     uint32_t next = group_hash(name, len, &n, (n.value >> GROUP_BITS) + 1);
-    return &t->slots[next & t->mask];
+    return &t->slots[(next << GROUP_BITS) & t->mask];
 }
 
 uint32_t name_hash(const char *name, size_t len)
@@ -150,8 +152,8 @@ uint32_t name_hash(const char *name, size_t len)
     name_number n = last_number(name, len);
     if (n.digits == 0)
         return hash_bytes(name, len, 0);
-    return group_hash(name, len, &n, n.value >> GROUP_BITS) |
-           (n.value & (NAME_GROUP - 1));
+    uint32_t group = group_hash(name, len, &n, n.value >> GROUP_BITS) << GROUP_BITS;
+    return group | ((n.value + name_hash_turn(group)) & (NAME_GROUP - 1));
 }
 
 void name_table_candidates(const name_table *t, const uint32_t hashes[],

@@ -13,10 +13,14 @@
  * insert and every lookup of a million-task DAG would be a cache miss in
  * a 16 MiB table.  So a name whose last number n ends it, or is followed
  * by at most 16 bytes, hashes to a random block of 64 slots, chosen by
- * the rest of the name and n / 64, at offset n % 64: names 64 apart share
- * a block, and a run of consecutive names walks through a few cache lines
- * instead of a cache line each.  Blocks land at random, so unrelated
- * names still spread.
+ * the rest of the name and n / 64, at offset (n + turn) % 64, the turn
+ * chosen with the block: names 64 apart share a block, and
+ * a run of consecutive names walks through a few cache lines instead of
+ * a cache line each.  Blocks land at random, so unrelated names still
+ * spread; the turn spreads names of one number and different text
+ * ("load users 2024", "load orders 2024") over the offsets, which would
+ * otherwise all start their probes at the same one, each probe going on
+ * where the others went.
  */
 #ifndef DAGLIB_NAME_TABLE_H
 #define DAGLIB_NAME_TABLE_H
@@ -53,11 +57,28 @@ uint32_t name_hash(const char *name, size_t len);
  * the name the same, share a block of NAME_GROUP slots. */
 #define NAME_GROUP 64u
 
+/* The turn of the offsets in a group's block: the hash's top bits, which
+ * a table of up to 2^26 slots does not index by, so that the turn of one
+ * block tells nothing of the next one's.  (Were it the block's number,
+ * each block's first offset would be one further than the block's before,
+ * as a probe's next slot is: the probes of all of one number would join
+ * in one.) */
+static inline uint32_t name_hash_turn(uint32_t hash)
+{
+    return hash >> (32 - 6);
+}
+
+/* Whether a name of this hash (name_hash()) can be the first of its
+ * group: a numbered one is exactly when its offset is its block's turn. */
+static inline int name_hash_is_groups_first(uint32_t hash)
+{
+    return (hash & (NAME_GROUP - 1)) == name_hash_turn(hash);
+}
+
 /* Names are mostly added in the order of their numbers, and the block of
  * the next group is a cache miss away.  For the first name of a group
  * (hash: name_hash(name, len)), the first slot of the next group's block,
- * to ask for NAME_GROUP names ahead; else NULL.  Only a name whose hash is
- * a multiple of NAME_GROUP can be a group's first. */
+ * to ask for NAME_GROUP names ahead; else NULL. */
 const name_slot *name_table_next_group(const name_table *t, const char *name,
                                        size_t len, uint32_t hash);
 
@@ -67,7 +88,7 @@ static inline void name_table_prefetch_next_group(const name_table *t,
                                                   const char *name,
                                                   size_t len, uint32_t hash)
 {
-    if ((hash & (NAME_GROUP - 1)) != 0) /* without a call, 63 times in 64 */
+    if (!name_hash_is_groups_first(hash)) /* without a call, 63 times in 64 */
         return;
     const name_slot *block = name_table_next_group(t, name, len, hash);
     if (block == NULL)
@@ -108,9 +129,10 @@ static inline uint32_t name_table_find(const name_table *t, const char *name,
  * hash, the value stored in the first slot of its probe that holds the
  * hash -- a candidate for the caller to compare, and on a mismatch to
  * look up with name_table_find() -- or NAME_NOT_FOUND where the probe
- * ends first.  The first two slots of every probe are asked of the
- * memory before any is read, so that in a table far bigger than the
- * caches the lookups' misses overlap instead of following one another. */
+ * ends first.  The first slot of every probe is asked of the memory
+ * before any is read, and then the second of every probe that goes on,
+ * so that in a table far bigger than the caches the lookups' misses
+ * overlap instead of following one another. */
 void name_table_candidates(const name_table *t, const uint32_t hashes[],
                            uint32_t n, uint32_t candidates[]);
 

@@ -143,6 +143,7 @@ static int resolve_group(daglib_dag *dag, const uint32_t refs[], uint32_t n,
  * resolved, and the names are handed back. */
 static int resolve_pending(daglib_dag *dag, error_state *err)
 {
+    /* The first group tries tasks 0, 1, ...: a few compares. */
     uint32_t group[DAG_FIND_MANY], n = 0, next = 0;
     for (uint32_t r = 0; r < dag->n_refs; r++) {
         if (!(dag_ref(dag, r)->target & REF_PENDING))

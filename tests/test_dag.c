@@ -393,31 +393,37 @@ TEST(dag_reserve_refuses_what_it_cannot_and_leaves_the_dag_as_it_was)
 
 TEST(dag_names_ask_for_the_next_groups_block_at_each_groups_first)
 {
-    /* Adding "t0" asks for the block "t64" .. "t127" go to, and so on; no
+    /* Adding "r0" asks for the block "r64" .. "r127" go to, and so on; no
      * other name asks for anything. */
     daglib_dag *dag = daglib_dag_new("ahead", NULL, 0);
     CHECK_OK(daglib_dag_reserve(dag, 4096));
     add_numbered(dag, 0, 4096);
     const name_table *t = &dag->task_names;
     char name[32], next_name[32];
+    int asked = 0;
     for (int i = 0; i + 64 < 4096; i++) {
         snprintf(name, sizeof name, "r%d", i);
-        const name_slot *next = name_table_next_group(
-            t, name, strlen(name), name_hash(name, strlen(name)));
+        uint32_t hash = name_hash(name, strlen(name));
+        const name_slot *next =
+            name_table_next_group(t, name, strlen(name), hash);
         if (i % 64 != 0) {
             CHECK(next == NULL);
             continue;
         }
+        asked++;
         snprintf(next_name, sizeof next_name, "r%d", i + 64);
-        uint32_t hash = name_hash(next_name, strlen(next_name));
-        CHECK(next == &t->slots[hash & t->mask]);
+        uint32_t next_hash = name_hash(next_name, strlen(next_name));
+        CHECK(next == &t->slots[next_hash & ~(NAME_GROUP - 1) & t->mask]);
         CHECK(daglib_dag_task(dag, next_name) != NULL);
     }
+    CHECK_INT_EQ(asked, 4096 / 64 - 1); /* once a group */
     /* A name without a number, even with the hash of a group's first. */
     static const char *const plain[] = {"alpha", "beta", ""};
     for (size_t k = 0; k < sizeof plain / sizeof *plain; k++) {
         size_t len = strlen(plain[k]);
-        uint32_t hash = name_hash(plain[k], len) & ~(NAME_GROUP - 1);
+        uint32_t h = name_hash(plain[k], len);
+        uint32_t hash = (h & ~(NAME_GROUP - 1)) | name_hash_turn(h);
+        CHECK(name_hash_is_groups_first(hash));
         CHECK(name_table_next_group(t, plain[k], len, hash) == NULL);
     }
     daglib_dag_free(dag);
@@ -457,13 +463,37 @@ TEST(dag_numbered_names_are_told_apart_by_every_digit)
     daglib_dag_free(dag);
 }
 
+/* "slot " and i written in letters, a name without a number: its hash is
+ * the name's alone, not its group's. */
+static void lettered(char *out, size_t size, uint32_t i)
+{
+    size_t at = (size_t)snprintf(out, size, "slot ");
+    do
+        out[at++] = (char)('a' + i % 26);
+    while ((i /= 26) > 0 && at + 1 < size);
+    out[at] = '\0';
+}
+
+/* Whether number n of the form and the one next to it in its group of
+ * 64 fill two slots side by side of one block: name_table.h. */
+static int side_by_side(const char *form, const char *prefix, uint32_t n)
+{
+    if (n % 64 == 63)
+        n--;
+    char a[64], b[64];
+    int len = snprintf(a, sizeof a, form, prefix, n);
+    int next_len = snprintf(b, sizeof b, form, prefix, n + 1);
+    uint32_t h = name_hash(a, (size_t)len), next = name_hash(b, (size_t)next_len);
+    return next >> 6 == h >> 6 && next % 64 == (h + 1) % 64;
+}
+
 TEST(dag_numbered_names_hash_into_blocks_by_their_number)
 {
     /* name_table.h: a name ending in a number n (its last 9 digits) lands
-     * at offset n % 64 of a block chosen by the rest of the name and
-     * n / 64, so consecutive names fill consecutive slots.  Whatever the
-     * bytes before the number (text, UTF-8, ':' and '/' which lie either
-     * side of the digits), and whatever the name's length. */
+     * at offset (n + turn) % 64 of a block chosen by the rest of the name
+     * and n / 64, so consecutive names fill consecutive slots.  Whatever
+     * the bytes before the number (text, UTF-8, ':' and '/' which lie
+     * either side of the digits), and whatever the name's length. */
     static const char *const prefixes[] = {"", "t", "task_", "cell 3 ",
                                            "\xc3\xa9", "a:", "z/", "long prefix of a name "};
     static const uint32_t numbers[] = {0,     1,        9,        10,    63,
@@ -472,20 +502,11 @@ TEST(dag_numbered_names_hash_into_blocks_by_their_number)
                                        65535, 99999,    100000,   999999,
                                        1000000, 9999999, 10000000, 12345678,
                                        99999999, 123456789, 999999999};
-    char a[64], b[64];
     for (size_t p = 0; p < sizeof prefixes / sizeof prefixes[0]; p++)
-        for (size_t k = 0; k < sizeof numbers / sizeof numbers[0]; k++) {
-            uint32_t n = numbers[k];
-            int len = snprintf(a, sizeof a, "%s%u", prefixes[p], n);
-            uint32_t h = name_hash(a, (size_t)len);
-            if ((h & 63) != n % 64)
-                FAIL("'%s' hashes to offset %u, not %u", a, h & 63, n % 64);
-            /* its block mate (n ^ 1 has as many digits) shares the block */
-            int mate_len = snprintf(b, sizeof b, "%s%u", prefixes[p], n ^ 1);
-            CHECK_INT_EQ(mate_len, len);
-            if ((name_hash(b, (size_t)len) >> 6) != h >> 6)
-                FAIL("'%s' and '%s' are in different blocks", a, b);
-        }
+        for (size_t k = 0; k < sizeof numbers / sizeof numbers[0]; k++)
+            if (!side_by_side("%s%u", prefixes[p], numbers[k]))
+                FAIL("'%s%u' and the next number are not side by side",
+                     prefixes[p], numbers[k]);
     /* Nine digits make the number, leading zeros included; a tenth goes
      * with the rest of the name. */
     CHECK(name_hash("ab00000005", 10) == name_hash("ab000000005", 11));
@@ -497,32 +518,64 @@ TEST(dag_numbered_names_hash_into_blocks_by_their_number)
  * the bytes after the number choose the block as the ones before do. */
 TEST(dag_names_with_bytes_after_their_number_hash_into_blocks_too)
 {
-    static const char *const forms[] = {"step %u.out", "t%u_x", "cell 7 %u a",
-                                        "%u!", "n%u sixteen bytes!!"};
-    char a[64], b[64];
+    static const char *const forms[] = {"%sstep %u.out", "%st%u_x",
+                                        "%scell 7 %u a", "%s%u!",
+                                        "%sn%u sixteen bytes!!"};
     for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++)
-        for (uint32_t n = 0; n < 300; n++) {
-            int len = snprintf(a, sizeof a, forms[f], n);
-            uint32_t h = name_hash(a, (size_t)len);
-            if ((h & 63) != n % 64)
-                FAIL("'%s' hashes to offset %u, not %u", a, h & 63, n % 64);
-            int mate_len = snprintf(b, sizeof b, forms[f], n ^ 1);
-            if ((name_hash(b, (size_t)mate_len) >> 6) != h >> 6)
-                FAIL("'%s' and '%s' are in different blocks", a, b);
-        }
+        for (uint32_t n = 0; n < 300; n++)
+            if (!side_by_side(forms[f], "", n))
+                FAIL("'%s' of %u and of the next number are not side by side",
+                     forms[f], n);
     /* The bytes after the number count: other bytes, another block. */
     CHECK(name_hash("t5_x", 4) >> 6 != name_hash("t5_y", 4) >> 6);
     CHECK(name_hash("t5_x", 4) >> 6 != name_hash("t5", 2) >> 6);
     /* Seventeen bytes after the number: hashed whole, so two such names
-     * one number apart are not put side by side (1 in 64 by chance). */
-    int side_by_side = 0;
-    for (uint32_t n = 0; n < 64; n++) {
-        int len = snprintf(a, sizeof a, "n%u seventeen bytes!", n);
-        int mate_len = snprintf(b, sizeof b, "n%u seventeen bytes!", n + 1);
-        side_by_side += name_hash(b, (size_t)mate_len) ==
-                        name_hash(a, (size_t)len) + 1;
+     * one number apart are not put side by side (grouped, nearly all
+     * would be; hashed whole, hardly any). */
+    int paired = 0;
+    for (uint32_t n = 0; n < 64; n++)
+        paired += side_by_side("%sn%u seventeen bytes!", "", n);
+    CHECK(paired < 8);
+}
+
+/* Names of one number and different text ("slot ba_2024") land at
+ * different offsets of their blocks, and their probes stay short: all at
+ * one offset, or each block's offset one further than the block's before
+ * (as a probe's next slot is), every probe would go on where the others
+ * went, a cache miss a step in a big table. */
+static void one_number_name(char *name, size_t size, uint32_t i)
+{
+    lettered(name, size, i);
+    size_t len = strlen(name);
+    snprintf(name + len, size - len, "_2024");
+}
+
+TEST(dag_names_of_one_number_spread_over_the_offsets)
+{
+    enum { NAMES = 4096 };
+    int at_offset[64] = {0}, used = 0;
+    daglib_dag *dag = daglib_dag_new("one_number", NULL, 0);
+    for (uint32_t i = 0; i < NAMES; i++) {
+        char name[32];
+        one_number_name(name, sizeof name, i);
+        uint32_t hash = name_hash(name, strlen(name));
+        used += i < 256 && at_offset[hash % 64]++ == 0;
+        CHECK(daglib_task_add(dag, name, NULL, nothing, NULL) != NULL);
     }
-    CHECK(side_by_side < 8);
+    CHECK(used > 48); /* 256 at random leave about one offset empty */
+    /* Each name's probe, from its hash's slot to its own. */
+    const name_table *t = &dag->task_names;
+    uint64_t steps = 0;
+    for (uint32_t i = 0; i < NAMES; i++) {
+        char name[32];
+        one_number_name(name, sizeof name, i);
+        uint32_t at = name_hash(name, strlen(name)) & t->mask;
+        while (t->slots[at].value != i + 1)
+            at = (at + NAME_PROBE_STEP) & t->mask, steps++;
+    }
+    if (steps > NAMES) /* at random, at most half full: about 0.4 a name */
+        FAIL("%.1f probe steps a name", (double)steps / NAMES);
+    daglib_dag_free(dag);
 }
 
 static void number_task(daglib_context *ctx, int argc,
@@ -780,15 +833,18 @@ TEST(dag_guesses_stop_where_references_go_at_random_and_start_again)
 
 /* In a name table too big for the caches, a lookup put off is one done
  * with others, when compiling, where their cache misses overlap: all but
- * one in REF_LOOKUP_EVERY of the references that stopped guessing.  The
- * lookups still made tell when the pattern is back. */
+ * two in REF_LOOKUP_EVERY of the references that stopped guessing (and
+ * the one that stopped them).  The two in a row still looked up tell
+ * when the pattern is back. */
 TEST(dag_references_at_random_into_a_big_table_are_looked_up_when_compiling)
 {
     int stopped, put_off;
     random_refs(REF_PUT_OFF_FROM_SLOTS / 2, &stopped, &put_off);
     CHECK(stopped > RANDOM_UNTIL / 2);
-    CHECK(put_off >= stopped * (REF_LOOKUP_EVERY - 2) / REF_LOOKUP_EVERY);
-    CHECK(put_off < stopped);
+    int made = stopped - put_off;
+    if (made < 1 || made > 1 + 2 * (stopped / REF_LOOKUP_EVERY + 1))
+        FAIL("%d of %d references past guessing looked up at once", made,
+             stopped);
 }
 
 /* A DAG with room for enough tasks that references stop being looked up
@@ -818,17 +874,6 @@ static daglib_task *sink_past_guessing(daglib_dag *dag, int64_t *by_hand)
     }
     CHECK(dag->guesses_missed[k] == REF_GUESS_GIVE_UP);
     return sink;
-}
-
-/* "slot " and i written in letters, a name without a number: its hash is
- * the name's alone, not its group's. */
-static void lettered(char *out, size_t size, uint32_t i)
-{
-    size_t at = (size_t)snprintf(out, size, "slot ");
-    do
-        out[at++] = (char)('a' + i % 26);
-    while ((i /= 26) > 0 && at + 1 < size);
-    out[at] = '\0';
 }
 
 /* Two lettered names whose hashes differ and whose probes start at the
@@ -886,6 +931,37 @@ TEST(dag_names_of_one_hash_or_one_slot_are_told_apart_when_looked_up_late)
         CHECK(dag->pending_blocks[0] == NULL);
     }
     daglib_dag_free(dag);
+}
+
+/* Past guessing, a task's references go to tasks in order, q 0 .. q 299:
+ * the two references in a row looked up at once see the pattern (the
+ * task after the one last referred to) and guessing starts again. */
+TEST(dag_references_in_order_after_random_ones_are_guessed_again)
+{
+    enum { IN_ORDER = 300 };
+    daglib_dag *dag = daglib_dag_new("back_in_order", NULL, 0);
+    int64_t by_hand;
+    daglib_task *sink = sink_past_guessing(dag, &by_hand);
+    char name[16];
+    for (int i = 0; i < IN_ORDER; i++) {
+        snprintf(name, sizeof name, "q %d", i);
+        daglib_task_add(dag, name, NULL, number_task, (void *)(intptr_t)i);
+    }
+    const uint32_t k = REF_GUESS_POSITIONS - 1, pending = dag->n_pending;
+    int guessing_at = -1;
+    for (int i = 0; i < IN_ORDER; i++) {
+        snprintf(name, sizeof name, "q %d", i);
+        CHECK_OK(daglib_task_input(sink, name));
+        by_hand = FOLD(by_hand, i);
+        if (guessing_at < 0 && dag->guesses_missed[k] == 0)
+            guessing_at = i;
+    }
+    if (guessing_at < 0 || guessing_at > REF_LOOKUP_EVERY)
+        FAIL("guessing started again at reference %d", guessing_at);
+    CHECK(dag->guesses_missed[k] == 0);
+    CHECK((int)(dag->n_pending - pending) <= guessing_at);
+    daglib_task_set_final(sink);
+    CHECK_INT_EQ(run_for_int(dag), by_hand);
 }
 
 /* A name put off that is no task's is the same error when compiling as a
