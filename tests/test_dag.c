@@ -991,6 +991,122 @@ TEST(dag_unknown_name_put_off_is_reported_when_compiling)
     CHECK_INT_EQ(run_for_int(dag), FOLD(FOLD(FOLD(by_hand, 10), 7), 8));
 }
 
+/* A run resolves the references put off and hands their names back;
+ * references put off after it start the pending names again, and the
+ * next run resolves them. */
+TEST(dag_references_put_off_after_a_run_are_resolved_at_the_next)
+{
+    daglib_dag *dag = daglib_dag_new("again", NULL, 0);
+    int64_t by_hand;
+    daglib_task *sink = sink_past_guessing(dag, &by_hand);
+    daglib_task_set_final(sink);
+    daglib_value *result = NULL;
+    CHECK_OK(daglib_run(dag, &result));
+    CHECK_INT_EQ(daglib_value_int(result), by_hand);
+    daglib_value_free(result);
+    CHECK_INT_EQ(dag->n_pending, 0);
+    CHECK_OK(daglib_task_input(sink, "p 7"));
+    CHECK_OK(daglib_task_input(sink, "p 3"));
+    CHECK_INT_EQ(dag->n_pending, 2);
+    CHECK_INT_EQ(run_for_int(dag), FOLD(FOLD(by_hand, 70), 30));
+}
+
+/* A DAG whose references are put off, still pending, merged into
+ * another: the names are read from the pending ones. */
+TEST(dag_with_references_put_off_merges_into_another)
+{
+    daglib_dag *other = daglib_dag_new("other", NULL, 0);
+    int64_t by_hand;
+    daglib_task *sink = sink_past_guessing(other, &by_hand);
+    CHECK_OK(daglib_task_input(sink, "p 7"));
+    CHECK(other->n_pending > 0);
+    daglib_task_set_final(sink);
+    daglib_dag *dag = daglib_dag_new("merged", NULL, 0);
+    CHECK_OK(daglib_dag_add_subdag(dag, other, 1));
+    CHECK_INT_EQ(run_for_int(dag), FOLD(by_hand, 70));
+    CHECK_INT_EQ(run_for_int(other), FOLD(by_hand, 70));
+}
+
+/* Every big array a DAG with references put off asks for, refused in
+ * turn while it is built: a clean, sticky out-of-memory error, and once
+ * none is refused the right result. */
+TEST(dag_references_put_off_refused_memory_end_in_a_clean_error)
+{
+    int64_t expected = -1;
+    for (long n = 1; n < 1000 && expected < 0; n++) {
+        big_fail_arm(n);
+        daglib_dag *dag = daglib_dag_new("refused", NULL, 0);
+        int reserved = daglib_dag_reserve(dag, REF_PUT_OFF_FROM_SLOTS / 2);
+        int64_t by_hand = 0;
+        daglib_task *sink = daglib_task_add(dag, "sink", NULL, fold_task, NULL);
+        for (int i = 0; i < 2 * GUESSED_AT; i++) {
+            char name[16];
+            int p = (i * 5 + 3) % GUESSED_AT;
+            snprintf(name, sizeof name, "p %d", p);
+            daglib_task_input(sink, name); /* ahead, then put off */
+            by_hand = FOLD(by_hand, p);
+        }
+        for (int i = 0; i < GUESSED_AT; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "p %d", i);
+            daglib_task_add(dag, name, NULL, number_task, (void *)(intptr_t)i);
+        }
+        daglib_task_set_final(sink);
+        long asked = big_fail_disarm();
+        if (reserved != DAGLIB_OK) {
+            /* Not sticky: the DAG grows its table as it goes, and puts
+             * nothing off in a small one. */
+            CHECK_CODE(reserved, DAGLIB_NOMEM);
+            CHECK_INT_EQ(run_for_int(dag), by_hand);
+            continue;
+        }
+        if (asked >= n) {
+            CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_NOMEM);
+            CHECK_CONTAINS(daglib_dag_errmsg(dag), "out of memory");
+            CHECK_CODE(daglib_run(dag, NULL), DAGLIB_NOMEM);
+            daglib_dag_free(dag);
+            continue;
+        }
+        CHECK(dag->n_pending > GUESSED_AT); /* the path under test */
+        expected = by_hand;
+        CHECK_INT_EQ(run_for_int(dag), expected);
+    }
+    CHECK(expected >= 0);
+}
+
+/* Compiling tries task guess + i for the i-th pending name of a group,
+ * and takes it only when the name is the task's.  Names given a wrong
+ * hash, which the table cannot find, show which way each was found. */
+TEST(dag_pending_names_in_order_are_found_by_the_guess)
+{
+    daglib_dag *dag = daglib_dag_new("guessed", NULL, 0);
+    add_numbered(dag, 0, 10); /* "r0" .. "r9" */
+    static const char *const names[] = {"r3", "r4", "r5", "r6"};
+    pending_name kept[4];
+    const pending_name *group[4];
+    for (int i = 0; i < 4; i++) {
+        kept[i] = (pending_name){names[i], 2, name_hash(names[i], 2) + 1};
+        group[i] = &kept[i];
+    }
+    uint32_t found[4];
+    dag_find_pending(dag, group, 4, 3, found);
+    for (uint32_t i = 0; i < 4; i++)
+        CHECK_INT_EQ(found[i], 3 + i);
+    dag_find_pending(dag, group, 4, 2, found); /* each one off */
+    for (int i = 0; i < 4; i++)
+        CHECK(found[i] == NAME_NOT_FOUND);
+    dag_find_pending(dag, group, 4, NAME_NOT_FOUND, found);
+    for (int i = 0; i < 4; i++)
+        CHECK(found[i] == NAME_NOT_FOUND);
+    /* With their hashes, the table finds them whatever the guess. */
+    for (int i = 0; i < 4; i++)
+        kept[i].hash--;
+    dag_find_pending(dag, group, 4, 7, found);
+    for (uint32_t i = 0; i < 4; i++)
+        CHECK_INT_EQ(found[i], 3 + i);
+    daglib_dag_free(dag);
+}
+
 /* References to tasks not added yet, resolved when the DAG compiles.
  * Tasks "f 0" .. "f 199": f i takes "f i+1", the names in the order of
  * the tasks, so each group of them looked up together after the first is
