@@ -154,7 +154,6 @@ struct daglib_dag {
     uint32_t ref_distance[REF_GUESS_POSITIONS];
     uint32_t ref_target[REF_GUESS_POSITIONS];
     uint8_t guesses_missed[REF_GUESS_POSITIONS]; /* in a row, up to GIVE_UP */
-    uint8_t lookups_put_off[REF_GUESS_POSITIONS]; /* up to REF_LOOKUP_EVERY */
     task_ref *ref_blocks[GROW_BLOCKS]; /* in the order they were declared */
     uint32_t n_refs;
     /* What the references are like, for the compiler: some reference is
@@ -184,6 +183,9 @@ struct daglib_dag {
     pending_name *pending_blocks[GROW_BLOCKS];
     uint32_t n_pending;
     arena pending_strings;
+    /* References put off at each guess position, up to REF_LOOKUP_EVERY
+     * (above). */
+    uint8_t lookups_put_off[REF_GUESS_POSITIONS];
 };
 
 static inline daglib_task *dag_task(const daglib_dag *dag, uint32_t i)

@@ -80,16 +80,17 @@ static int is_digit(char c)
  * at most). */
 static name_number number_ending(const char *name, size_t end)
 {
-    name_number n = {0, 0, 0};
-    uint32_t scale = 1;
-    while (n.digits < end && n.digits < NUMBER_DIGITS_MAX &&
-           is_digit(name[end - 1 - n.digits])) {
-        n.value += (uint32_t)(name[end - 1 - n.digits] - '0') * scale;
+    size_t digits = 0;
+    uint32_t value = 0, scale = 1;
+    while (digits < end && digits < NUMBER_DIGITS_MAX) {
+        unsigned d = (unsigned char)name[end - 1 - digits] - '0';
+        if (d > 9)
+            break;
+        value += d * scale;
         scale *= 10;
-        n.digits++;
+        digits++;
     }
-    n.at = end - n.digits;
-    return n;
+    return (name_number){end - digits, digits, value};
 }
 
 /* The same for a name that does not end in a digit: its last number, if
@@ -147,13 +148,26 @@ const name_slot *name_table_next_group(const name_table *t, const char *name,
     return &t->slots[(next << GROUP_BITS) & t->mask];
 }
 
+/* name_hash() of a numbered name. */
+static uint32_t numbered_hash(const char *name, size_t len, const name_number *n)
+{
+    uint32_t group = group_hash(name, len, n, n->value >> GROUP_BITS) << GROUP_BITS;
+    return group | ((n->value + name_hash_turn(group)) & (NAME_GROUP - 1));
+}
+
+static __attribute__((noinline)) uint32_t
+hash_not_ending_in_a_digit(const char *name, size_t len)
+{
+    name_number n = number_before_suffix(name, len);
+    return n.digits > 0 ? numbered_hash(name, len, &n) : hash_bytes(name, len, 0);
+}
+
 uint32_t name_hash(const char *name, size_t len)
 {
-    name_number n = last_number(name, len);
-    if (n.digits == 0)
-        return hash_bytes(name, len, 0);
-    uint32_t group = group_hash(name, len, &n, n.value >> GROUP_BITS) << GROUP_BITS;
-    return group | ((n.value + name_hash_turn(group)) & (NAME_GROUP - 1));
+    if (len == 0 || !is_digit(name[len - 1]))
+        return hash_not_ending_in_a_digit(name, len);
+    name_number n = number_ending(name, len);
+    return numbered_hash(name, len, &n);
 }
 
 void name_table_candidates(const name_table *t, const uint32_t hashes[],
