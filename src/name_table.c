@@ -60,8 +60,9 @@ _Static_assert(NAME_GROUP == 1u << GROUP_BITS, "NAME_GROUP is 2^GROUP_BITS");
 _Static_assert(NAME_PROBE_STEP == (1u << GROUP_BITS) + 1,
                "a probe steps one block and one slot");
 #define NUMBER_DIGITS_MAX 9 /* below 10^9: fits in 30 bits */
-/* A name's number is its last one, within this many bytes of its end:
- * "t17", "cell 3 17", "step 17.out". */
+/* A name's number is its last one, within this many bytes of its end and
+ * followed by a byte that is not a letter: "t17", "cell 3 17", "step
+ * 17.out", "t17_x", not the "9e3" of "n9e3b" (hex, hashed whole). */
 #define NUMBER_SUFFIX_MAX 16
 
 /* Where a name's number is: name[at, at + digits) makes `value` (digits
@@ -93,10 +94,15 @@ static name_number number_ending(const char *name, size_t end)
     return (name_number){end - digits, digits, value};
 }
 
+static int is_letter(char c)
+{
+    return (unsigned)(((unsigned char)c | 0x20) - 'a') < 26;
+}
+
 /* The same for a name that does not end in a digit: its last number, if
- * no more than NUMBER_SUFFIX_MAX bytes follow it.  Apart, so that the
- * names ending in their numbers, most, take no more than a look at their
- * last byte for it. */
+ * no more than NUMBER_SUFFIX_MAX bytes follow it, the first not a letter.
+ * Apart, so that the names ending in their numbers, most, take no more
+ * than a look at their last byte for it. */
 static __attribute__((noinline)) name_number
 number_before_suffix(const char *name, size_t len)
 {
@@ -106,6 +112,8 @@ number_before_suffix(const char *name, size_t len)
             return (name_number){0, 0, 0};
         end--;
     }
+    if (end == 0 || is_letter(name[end]))
+        return (name_number){0, 0, 0};
     return number_ending(name, end);
 }
 

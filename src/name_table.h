@@ -12,7 +12,8 @@
  * and referred to in order; with a hash spreading them at random every
  * insert and every lookup of a million-task DAG would be a cache miss in
  * a 16 MiB table.  So a name whose last number n ends it, or is followed
- * by at most 16 bytes, hashes to a random block of 64 slots, chosen by
+ * by at most 16 bytes, the first not a letter (a name of hex digits is
+ * hashed whole), hashes to a random block of 64 slots, chosen by
  * the rest of the name and n / 64, at offset (n + turn) % 64, the turn
  * chosen with the block: names 64 apart share a block, and
  * a run of consecutive names walks through a few cache lines instead of

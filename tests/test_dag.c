@@ -529,6 +529,11 @@ TEST(dag_names_with_bytes_after_their_number_hash_into_blocks_too)
     /* The bytes after the number count: other bytes, another block. */
     CHECK(name_hash("t5_x", 4) >> 6 != name_hash("t5_y", 4) >> 6);
     CHECK(name_hash("t5_x", 4) >> 6 != name_hash("t5", 2) >> 6);
+    /* A number followed by a letter is no number: hex digits. */
+    int hex_paired = 0;
+    for (uint32_t n = 0; n < 64; n++)
+        hex_paired += side_by_side("%sn%ub", "", n);
+    CHECK(hex_paired < 8);
     /* Seventeen bytes after the number: hashed whole, so two such names
      * one number apart are not put side by side (grouped, nearly all
      * would be; hashed whole, hardly any). */
