@@ -49,10 +49,9 @@ static uint32_t hash_bytes(const char *name, size_t len, uint64_t seed)
     return (uint32_t)fmix64(h ^ word);
 }
 
-/* Names with a number are hashed as (the rest, number / GROUP) with the
- * number's low bits kept as they are (see name_table.h). */
-#define GROUP_BITS 6
-_Static_assert(NAME_GROUP == 1u << GROUP_BITS, "NAME_GROUP is 2^GROUP_BITS");
+/* Names with a number are hashed as (the rest, number / GROUP), the
+ * number's low bits, turned, the offset in the block (see name_table.h). */
+#define GROUP_BITS NAME_GROUP_BITS
 /* From a taken slot a probe moves to the next block, one slot further on:
  * two groups landing on one block then fill two blocks side by side, where
  * a step of one would make the second group walk through the first.  The

@@ -13,15 +13,15 @@
  * insert and every lookup of a million-task DAG would be a cache miss in
  * a 16 MiB table.  So a name whose last number n ends it, or is followed
  * by at most 16 bytes, the first not a letter (a name of hex digits is
- * hashed whole), hashes to a random block of 64 slots, chosen by
- * the rest of the name and n / 64, at offset (n + turn) % 64, the turn
- * chosen with the block: names 64 apart share a block, and
- * a run of consecutive names walks through a few cache lines instead of
- * a cache line each.  Blocks land at random, so unrelated names still
- * spread; the turn spreads names of one number and different text
- * ("load users 2024", "load orders 2024") over the offsets, which would
- * otherwise all start their probes at the same one, each probe going on
- * where the others went.
+ * hashed whole), hashes to a random block of 64 slots, chosen by the
+ * rest of the name and n / 64, at offset (n + turn) % 64, the turn chosen
+ * with the block: names 64 apart share a block, and a run of consecutive
+ * names walks through a few cache lines instead of a cache line each.
+ * Blocks land at random, so unrelated names still spread; the turn
+ * spreads names of one number and different text ("load users 2024",
+ * "load orders 2024") over the offsets, which would otherwise all start
+ * their probes at the same one, each probe going on where the others
+ * went.
  */
 #ifndef DAGLIB_NAME_TABLE_H
 #define DAGLIB_NAME_TABLE_H
@@ -56,7 +56,8 @@ uint32_t name_hash(const char *name, size_t len);
 
 /* Names whose numbers n have the same n / NAME_GROUP, and the rest of
  * the name the same, share a block of NAME_GROUP slots. */
-#define NAME_GROUP 64u
+#define NAME_GROUP_BITS 6
+#define NAME_GROUP (1u << NAME_GROUP_BITS)
 
 /* The turn of the offsets in a group's block: the hash's top bits, which
  * a table of up to 2^26 slots does not index by, so that the turn of one
@@ -66,7 +67,7 @@ uint32_t name_hash(const char *name, size_t len);
  * in one.) */
 static inline uint32_t name_hash_turn(uint32_t hash)
 {
-    return hash >> (32 - 6);
+    return hash >> (32 - NAME_GROUP_BITS);
 }
 
 /* Whether a name of this hash (name_hash()) can be the first of its
