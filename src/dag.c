@@ -370,13 +370,13 @@ void dag_find_pending(const daglib_dag *dag, const pending_name *const names[],
     }
     for (uint32_t j = 0; j < m; j++) {
         const pending_name *name = names[left[j]];
-        if (candidates[j] != NAME_NOT_FOUND &&
-            task_has_name(dag, candidates[j], name->name, name->len))
-            found[left[j]] = candidates[j];
-        else if (candidates[j] != NAME_NOT_FOUND)
-            found[left[j]] = name_table_find(&dag->task_names, name->name,
-                                             name->len, name->hash,
-                                             task_has_name, dag);
+        if (candidates[j] == NAME_NOT_FOUND)
+            continue;
+        found[left[j]] =
+            task_has_name(dag, candidates[j], name->name, name->len)
+                ? candidates[j]
+                : name_table_find(&dag->task_names, name->name, name->len,
+                                  name->hash, task_has_name, dag);
     }
 }
 

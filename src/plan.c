@@ -98,11 +98,11 @@ static const char *task_name_of(const compiler *c, uint32_t t)
     return dag_task(c->dag, t)->name;
 }
 
-/* Resolve the pending references refs[0..n) (indices, in order).  Names
+/* Resolve the pending references refs[0..n) (in order).  Names
  * referred to ahead mostly come in the order of their tasks (a graph
  * built from its end): when most of a group's did, *next guesses the
  * next group's to follow on from its last (dag_find_pending). */
-static int resolve_group(daglib_dag *dag, const uint32_t refs[], uint32_t n,
+static int resolve_group(daglib_dag *dag, task_ref *const refs[], uint32_t n,
                          uint32_t *next, error_state *err)
 {
     static const char *const verbs[] = {
@@ -116,7 +116,7 @@ static int resolve_group(daglib_dag *dag, const uint32_t refs[], uint32_t n,
     if (n == 0)
         return DAGLIB_OK;
     for (uint32_t i = 0; i < n; i++)
-        names[i] = dag_pending(dag, dag_ref(dag, refs[i])->target);
+        names[i] = dag_pending(dag, refs[i]->target);
     dag_find_pending(dag, names, n, *next, found);
     uint32_t in_order = 0;
     for (uint32_t i = 1; i < n; i++)
@@ -125,7 +125,7 @@ static int resolve_group(daglib_dag *dag, const uint32_t refs[], uint32_t n,
                 ? found[n - 1] + 1
                 : NAME_NOT_FOUND;
     for (uint32_t i = 0; i < n; i++) {
-        task_ref *ref = dag_ref(dag, refs[i]);
+        task_ref *ref = refs[i];
         if (found[i] == NAME_NOT_FOUND)
             return error_set(err, DAGLIB_NOTFOUND,
                              "task '%s' of DAG '%s' %s '%s', which is not a "
@@ -144,11 +144,13 @@ static int resolve_group(daglib_dag *dag, const uint32_t refs[], uint32_t n,
 static int resolve_pending(daglib_dag *dag, error_state *err)
 {
     /* The first group tries tasks 0, 1, ...: a few compares. */
-    uint32_t group[DAG_FIND_MANY], n = 0, next = 0;
+    task_ref *group[DAG_FIND_MANY];
+    uint32_t n = 0, next = 0;
     for (uint32_t r = 0; r < dag->n_refs; r++) {
-        if (!(dag_ref(dag, r)->target & REF_PENDING))
+        task_ref *ref = dag_ref(dag, r);
+        if (!(ref->target & REF_PENDING))
             continue;
-        group[n++] = r;
+        group[n++] = ref;
         if (n == DAG_FIND_MANY) {
             int rc = resolve_group(dag, group, n, &next, err);
             if (rc != DAGLIB_OK)
