@@ -303,8 +303,14 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
 
 /* Release the arguments node pn has read: the last reader of a result that
  * is not final frees it.  1 when a result was freed. */
-static ALWAYS_INLINE int release_args(run *r, const plan_node *pn, int single)
+static ALWAYS_INLINE int release_args(run *r, const plan_node *pn,
+                                      const node_state *st, int single)
 {
+    /* Set by the predecessors before they handed the node on: as a rule
+     * no result it read owns memory, and their outputs, cache misses in a
+     * big graph, stay unread. */
+    if (!atomic_load_explicit(&st->reads_owned, memory_order_relaxed))
+        return 0;
     int freed = 0;
     const plan *p = r->plan;
     const uint32_t *args = &p->args[pn->arg_begin];
@@ -407,7 +413,7 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single,
             st->status = NODE_OK;
         }
     }
-    if (release_args(r, pn, single))
+    if (release_args(r, pn, st, single))
         read_clock_afresh(w, timed);
     if (plan_node_n_succ(pn) == 0 && !(pn->flags & NODE_FINAL) &&
         discard_result(&out->result))
@@ -628,6 +634,9 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
     const plan *p = r->plan;
     const plan_node *pn = &p->nodes[n];
     const int failed = r->states[n].status != NODE_OK;
+    /* What release_args() counts: a failed node's result was cleared. */
+    const int owned = r->outputs[n].result.type >= DAGLIB_TEXT &&
+                      !(pn->flags & NODE_FINAL);
     const uint32_t *succ = &p->succ[pn->succ_begin];
     const uint32_t n_succ = plan_node_n_succ(pn);
     uint32_t next = PLAN_NO_NODE;
@@ -640,6 +649,8 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
         if (failed)
             atomic_store_explicit(&sst->upstream_failed, 1,
                                   memory_order_relaxed);
+        if (owned)
+            atomic_store_explicit(&sst->reads_owned, 1, memory_order_relaxed);
         uint32_t preds = p->nodes[s].n_preds;
         if (!single && preds >= JOIN_BATCH_MIN_PREDS) {
             uint32_t earlier;

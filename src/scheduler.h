@@ -47,10 +47,15 @@ typedef struct node_state {
     _Atomic uint32_t preds_done;     /* predecessors finished so far */
     _Atomic uint32_t readers_done;   /* argument slots read so far */
     _Atomic uint8_t upstream_failed; /* a predecessor failed or was skipped */
-    uint8_t status;                  /* enum node_status */
+    /* A predecessor's result owns memory, so its readers count: a node
+     * without one releases no argument, and reads none of their outputs. */
+    _Atomic uint8_t reads_owned;
+    uint8_t status; /* enum node_status */
     uint16_t attempts;
     uint16_t worker;
 } node_state;
+
+_Static_assert(sizeof(node_state) == 16, "a run zeroes 16 bytes a node");
 
 /* Meaningful once the node's status says it ran (node_ran). */
 typedef struct node_output {

@@ -720,6 +720,117 @@ TEST(scheduler_frees_results_when_several_workers_share_them)
     daglib_dag_free(dag);
 }
 
+/* Tasks finished in the current run, and results freed only once all had
+ * (by the run's end, not by their last reader). */
+static _Atomic int tasks_finished, freed_at_the_end;
+#define MIXED_TASKS 8
+
+static void count_finished(void *user_data, const daglib_task_event *event)
+{
+    (void)user_data;
+    (void)event;
+    atomic_fetch_add(&tasks_finished, 1);
+}
+
+static void forget_watched_result(void *p)
+{
+    (void)p;
+    atomic_fetch_sub(&live_results, 1);
+    if (atomic_load(&tasks_finished) == MIXED_TASKS)
+        atomic_fetch_add(&freed_at_the_end, 1);
+}
+
+static void watched(daglib_context *ctx, int argc,
+                    const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    atomic_fetch_add(&live_results, 1);
+    daglib_result_pointer(ctx, &live_results, forget_watched_result);
+}
+
+/* A watched result on odd rounds (the round is the user data's count), a
+ * number on even ones. */
+static void owned_on_odd_rounds(daglib_context *ctx, int argc,
+                                const daglib_value *const *argv)
+{
+    const int *round = daglib_user_data(ctx);
+    if (*round % 2 == 1)
+        watched(ctx, argc, argv);
+    else
+        daglib_result_int(ctx, *round);
+}
+
+static void fail_always(daglib_context *ctx, int argc,
+                        const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    daglib_result_error(ctx, "fails on purpose");
+}
+
+/* How many of its inputs are pointers, 100 * that + argc, into the int
+ * its user data points to (if any). */
+static void count_pointers(daglib_context *ctx, int argc,
+                           const daglib_value *const *argv)
+{
+    int pointers = 0;
+    for (int i = 0; i < argc; i++)
+        pointers += daglib_value_type(argv[i]) == DAGLIB_POINTER;
+    int *seen = daglib_user_data(ctx);
+    if (seen != NULL)
+        *seen = 100 * pointers + argc;
+}
+
+TEST(scheduler_frees_owned_results_read_beside_ones_that_own_nothing)
+{
+    /* A reader learns from its predecessors whether any result it reads
+     * owns memory: here beside numbers, as the only input, beside a
+     * failed input (the reader skipped), and from a task whose result
+     * owns memory every other run.  Each result is freed by its last
+     * reader, not left to the end of the run, which frees whatever is
+     * left when a task failed. */
+    const daglib_observer observer = {NULL, count_finished, NULL};
+    for (int workers = 1; workers <= 2; workers++) {
+        atomic_store(&live_results, 0);
+        atomic_store(&freed_at_the_end, 0);
+        int round = 0;
+        daglib_dag *dag = daglib_dag_new("mixed", NULL, 0);
+        CHECK_OK(daglib_dag_set_observer(dag, &observer));
+        daglib_task_add(dag, "owner", NULL, watched, NULL);
+        daglib_task_add(dag, "number", NULL, constant, (void *)(intptr_t)7);
+        daglib_task_add(dag, "failing", NULL, fail_always, NULL);
+        daglib_task_add(dag, "sometimes", NULL, owned_on_odd_rounds, &round);
+        int seen = 0;
+        daglib_task *mixed =
+            daglib_task_add(dag, "mixed", NULL, count_pointers, &seen);
+        daglib_task_input(mixed, "number");
+        daglib_task_input(mixed, "owner");
+        daglib_task_input(mixed, "sometimes");
+        daglib_task_input(daglib_task_add(dag, "lone", NULL, count_pointers,
+                                          NULL),
+                          "owner");
+        daglib_task *skipped =
+            daglib_task_add(dag, "skipped", NULL, count_pointers, NULL);
+        daglib_task_input(skipped, "owner");
+        daglib_task_input(skipped, "failing");
+        daglib_task_input(skipped, "sometimes");
+        daglib_task_input(daglib_task_add(dag, "after", NULL, count_pointers,
+                                          NULL),
+                          "sometimes");
+        CHECK_OK(daglib_dag_set_workers(dag, workers));
+        for (; round < 6; round++) {
+            atomic_store(&tasks_finished, 0);
+            CHECK_INT_EQ(daglib_run(dag, NULL), DAGLIB_TASK_FAILED);
+            CHECK_INT_EQ(atomic_load(&tasks_finished), MIXED_TASKS);
+            CHECK_INT_EQ(seen, round % 2 == 1 ? 203 : 103);
+            CHECK_INT_EQ(atomic_load(&live_results), 0);
+        }
+        CHECK_INT_EQ(atomic_load(&freed_at_the_end), 0);
+        daglib_dag_free(dag);
+    }
+}
+
 /* ---- misuse during a run ---------------------------------------------------- */
 
 static void run_own_dag(daglib_context *ctx, int argc,
