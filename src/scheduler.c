@@ -220,6 +220,101 @@ static void report_start(run *r, daglib_context *ctx, int attempt)
     r->observer->on_start(r->observer->user_data, &event);
 }
 
+/* One try of the node's function: attempt `attempt`.  A timed run's
+ * clock is read after it, and before it unless the worker's last reading
+ * still stands for its start (straight_on); times adds the try up. */
+static ALWAYS_INLINE void try_task(run *r, worker *w, const plan_node *pn,
+                                   daglib_context *ctx, int argc,
+                                   const daglib_value *const *argv,
+                                   int attempt, int straight_on,
+                                   task_times *times, int timed)
+{
+    node_state *st = ctx->state;
+    st->attempts = (uint16_t)attempt;
+    st->status = NODE_WAITING;
+    if (!timed) {
+        pn->fn(ctx, argc, argv);
+        return;
+    }
+    uint64_t started = straight_on ? w->last_end : ticks_now(r->clock);
+    pn->fn(ctx, argc, argv);
+    uint64_t ended = ticks_now(r->clock);
+    w->last_end = ended;
+    w->went_straight_on = 1;
+    if (attempt == 1)
+        times->started = started;
+    times->ended = ended;
+    times->runtime += ended - started;
+}
+
+static void observe_try(run *r, worker *w, daglib_context *ctx, int attempt)
+{
+    if (r->observer != NULL && r->observer->on_start != NULL) {
+        report_start(r, ctx, attempt);
+        read_clock_afresh(w, r->timed);
+    }
+}
+
+/* After a first try that failed or asked for its name: the tries its
+ * retry policy allows while it fails, then the name handed back and a
+ * message flagged.  Out of the hot path, as is the policy, which lives
+ * in the task, a cache line nobody reads otherwise. */
+static __attribute__((noinline)) void
+after_first_try(run *r, worker *w, const plan_node *pn, daglib_context *ctx,
+                int argc, const daglib_value *const *argv, task_times *times)
+{
+    node_state *st = ctx->state;
+    const daglib_retry *retry = task_retry(pn->task);
+    double wait = retry->delay;
+    for (int attempt = 2;
+         st->status == NODE_FAILED && attempt <= retry->attempts; attempt++) {
+        sleep_seconds(retry->max_delay > 0 && wait > retry->max_delay
+                          ? retry->max_delay
+                          : wait);
+        wait *= retry->backoff;
+        observe_try(r, w, ctx, attempt);
+        try_task(r, w, pn, ctx, argc, argv, attempt, 0, times, r->timed);
+    }
+    if (ctx->name_buffer != NULL) {
+        free(ctx->name_buffer);
+        ctx->name_buffer = NULL;
+        read_clock_afresh(w, r->timed);
+    }
+    if (ctx->output->error != NULL) /* even after a later success */
+        atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
+}
+
+/* Whether node pn takes the short way: its arguments fit on the stack,
+ * it neither joins nor is chunked, and nobody observes the run. */
+static ALWAYS_INLINE int plain_call(const run *r, const plan_node *pn)
+{
+    return !(pn->flags & (NODE_JOINS | NODE_CHUNKED)) &&
+           plan_node_n_args(pn) <= STACK_ARGS && r->observer == NULL;
+}
+
+/* call_task() for a plain_call() node: the first try, and nothing more
+ * unless it failed or asked for its name. */
+static ALWAYS_INLINE void call_plain_task(run *r, worker *w, uint32_t n,
+                                          const plan_node *pn,
+                                          node_state *st, node_output *out,
+                                          task_times *times, int timed)
+{
+    const daglib_value *argv[STACK_ARGS];
+    const plan *p = r->plan;
+    const uint32_t *args = &p->args[pn->arg_begin];
+    const uint32_t argc = plan_node_n_args(pn);
+    for (uint32_t a = 0; a < argc; a++) {
+        uint32_t arg = args[a];
+        argv[a] = arg & PLAN_ARG_CONST ? p->consts[arg & ~PLAN_ARG_CONST]
+                                       : &r->outputs[arg].result;
+    }
+    daglib_context ctx = {r, n, w->index, st, out, NULL};
+    try_task(r, w, pn, &ctx, (int)argc, argv, 1, w->went_straight_on, times,
+             timed);
+    if (st->status == NODE_FAILED || ctx.name_buffer != NULL)
+        after_first_try(r, w, pn, &ctx, (int)argc, argv, times);
+}
+
 /* Call the node's function, as many times as its retry policy allows
  * while it fails; leaves status WAITING (ran) or FAILED, and when the run
  * is timed, when the attempts ran in *times. */
@@ -236,48 +331,11 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
     const int allocated =
         r->timed && (ca.argv != ca.stack || ca.joined.type != DAGLIB_NULL);
     daglib_context ctx = {r, n, w->index, st, out, NULL};
-    double wait = 0;
-    for (int attempt = 1;; attempt++) {
-        st->attempts = (uint16_t)attempt;
-        st->status = NODE_WAITING;
-        if (r->observer != NULL && r->observer->on_start != NULL) {
-            report_start(r, &ctx, attempt);
-            read_clock_afresh(w, r->timed);
-        }
-        if (r->timed) {
-            int go_on = w->went_straight_on && attempt == 1 && !allocated;
-            uint64_t started = go_on ? w->last_end : ticks_now(r->clock);
-            pn->fn(&ctx, ca.argc, ca.argv);
-            uint64_t ended = ticks_now(r->clock);
-            w->last_end = ended;
-            w->went_straight_on = 1;
-            if (attempt == 1)
-                times->started = started;
-            times->ended = ended;
-            times->runtime += ended - started;
-        } else {
-            pn->fn(&ctx, ca.argc, ca.argv);
-        }
-        if (st->status != NODE_FAILED)
-            break;
-        /* The policy only once a try failed: it lives in the task, a cache
-         * line the hot path otherwise never touches. */
-        const daglib_retry *retry = task_retry(pn->task);
-        if (attempt >= retry->attempts)
-            break;
-        if (attempt == 1)
-            wait = retry->delay;
-        sleep_seconds(retry->max_delay > 0 && wait > retry->max_delay
-                          ? retry->max_delay
-                          : wait);
-        wait *= retry->backoff;
-    }
-    if (ctx.name_buffer != NULL) {
-        free(ctx.name_buffer);
-        read_clock_afresh(w, r->timed);
-    }
-    if (out->error != NULL) /* even after a later success (a retry) */
-        atomic_store_explicit(&r->messages_kept, 1, memory_order_relaxed);
+    observe_try(r, w, &ctx, 1);
+    try_task(r, w, pn, &ctx, ca.argc, ca.argv, 1,
+             w->went_straight_on && !allocated, times, r->timed);
+    if (st->status == NODE_FAILED || ctx.name_buffer != NULL)
+        after_first_try(r, w, pn, &ctx, ca.argc, ca.argv, times);
     if (allocated)
         w->went_straight_on = 0;
     release_call_args(&ca);
@@ -401,7 +459,10 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single,
     } else {
         if (r->counting)
             atomic_store_explicit(&w->running, 1, memory_order_relaxed);
-        call_task(r, w, n, pn, st, out, &times);
+        if (plain_call(r, pn))
+            call_plain_task(r, w, n, pn, st, out, &times, timed);
+        else
+            call_task(r, w, n, pn, st, out, &times);
         if (r->counting)
             atomic_store_explicit(&w->running, 0, memory_order_relaxed);
         if (st->status == NODE_FAILED) {

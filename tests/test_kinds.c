@@ -594,6 +594,61 @@ TEST(kinds_retry_waits_are_capped)
     daglib_dag_free(dag);
 }
 
+/* Asks for its name on every try, fails until its try number reaches the
+ * number in its user data, then returns its name and how many inputs it
+ * had, "name/argc". */
+static void unreliable_named(daglib_context *ctx, int argc,
+                             const daglib_value *const *argv)
+{
+    (void)argv;
+    int attempt = atomic_fetch_add(&tries, 1) + 1;
+    const char *name = daglib_context_task_name(ctx);
+    if (attempt % 100 < (int)(intptr_t)daglib_user_data(ctx)) {
+        daglib_result_error(ctx, "%s broke on try %d", name, attempt);
+        return;
+    }
+    char text[64];
+    snprintf(text, sizeof text, "%s/%d", name, argc);
+    daglib_result_text(ctx, text, -1, DAGLIB_TRANSIENT);
+}
+
+TEST(kinds_retry_a_task_that_asks_its_name_with_few_or_many_inputs)
+{
+    /* Up to 16 inputs a task is called the short way, with more the
+     * general one: each retries, with its name at hand on every try. */
+    const int inputs[] = {2, 17};
+    for (size_t c = 0; c < sizeof inputs / sizeof *inputs; c++) {
+        atomic_store(&tries, 0);
+        daglib_dag *dag = daglib_dag_new("named_retry", NULL, 0);
+        daglib_task *t = daglib_task_add(dag, "flaky", NULL, unreliable_named,
+                                         (void *)3);
+        for (int i = 0; i < inputs[c]; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "in%d", i);
+            daglib_task_add(dag, name, NULL, nothing, NULL);
+            CHECK_OK(daglib_task_input(t, name));
+        }
+        daglib_retry policy = {.attempts = 3, .delay = 0, .backoff = 1};
+        CHECK_OK(daglib_task_set_retry(t, &policy));
+        daglib_task_set_final(t);
+        daglib_value *finals = NULL;
+        CHECK_OK(daglib_run(dag, &finals));
+        char expected[32];
+        snprintf(expected, sizeof expected, "flaky/%d", inputs[c]);
+        CHECK_STR_EQ(daglib_value_text(finals), expected);
+        CHECK_INT_EQ(atomic_load(&tries), 3);
+        daglib_value_free(finals);
+        /* One try fewer than it needs: the last message is kept. */
+        atomic_store(&tries, 100);
+        policy.attempts = 2;
+        CHECK_OK(daglib_task_set_retry(t, &policy));
+        CHECK_CODE(daglib_run(dag, NULL), DAGLIB_TASK_FAILED);
+        CHECK_CONTAINS(daglib_dag_errmsg(dag), "flaky broke on try 102");
+        CHECK_INT_EQ(atomic_load(&tries), 102);
+        daglib_dag_free(dag);
+    }
+}
+
 /* ---- bad input ------------------------------------------------------------- */
 
 TEST(kinds_misuse_is_a_clear_error)
