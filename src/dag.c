@@ -420,16 +420,54 @@ static inline const char *name_problem(const char *name, size_t len,
     return task_name_problem(name, len, printable_ascii);
 }
 
-/* strlen(name), and in *printable_ascii whether every byte is printable
- * ASCII -- the common case, which needs no UTF-8 check. */
-static size_t measure_name(const char *name, int *printable_ascii)
+/* The high bit of each byte of w that is not printable ASCII (0x20 to
+ * 0x7e), eight bytes at once. */
+static inline uint64_t unprintable_bytes(uint64_t w)
 {
-    const char *p = name;
-    unsigned outside = 0;
-    for (; *p != '\0'; p++)
-        outside |= (unsigned char)(*p - 0x20) >= 0x5f;
-    *printable_ascii = !outside;
-    return (size_t)(p - name);
+    const uint64_t high = 0x8080808080808080ull;
+    const uint64_t low7 = w & ~high; /* no carry leaves a byte below */
+    const uint64_t from_space = (low7 + 0x6060606060606060ull) & high;
+    const uint64_t from_delete = (low7 + 0x0101010101010101ull) & high;
+    return (w & high) | (~from_space & high) | from_delete;
+}
+
+static __attribute__((noinline)) uint64_t
+unprintable_in_long_name(const char *name, size_t len)
+{
+    uint64_t outside = unprintable_bytes(load_u64(name + len - 8));
+    for (size_t at = 0; at + 8 < len; at += 8)
+        outside |= unprintable_bytes(load_u64(name + at));
+    return outside;
+}
+
+/* strlen(name), and in *printable_ascii whether every byte is printable
+ * ASCII -- the common case, which needs no UTF-8 check.  The bytes are
+ * looked at in words, loaded within the name: a byte loop took 4-5 ns of
+ * the 30 a task costs to add and refer to. */
+static inline __attribute__((always_inline)) size_t
+measure_name(const char *name, int *printable_ascii)
+{
+    const size_t len = strlen(name);
+    uint64_t outside;
+    if (len > 16) {
+        outside = unprintable_in_long_name(name, len);
+    } else if (len >= 8) {
+        outside = unprintable_bytes(load_u64(name)) |
+                  unprintable_bytes(load_u64(name + len - 8));
+    } else if (len >= 4) {
+        outside = unprintable_bytes(load_u32(name) |
+                                    (uint64_t)load_u32(name + len - 4) << 32);
+    } else {
+        /* Its first, middle and last bytes are all of it; the rest spaces. */
+        const unsigned char *u = (const unsigned char *)name;
+        uint64_t w = 0x2020202020202020ull;
+        if (len > 0)
+            w = (w & ~0xffffffull) | u[0] | (uint64_t)u[len / 2] << 8 |
+                (uint64_t)u[len - 1] << 16;
+        outside = unprintable_bytes(w);
+    }
+    *printable_ascii = outside == 0;
+    return len;
 }
 
 /* Tasks, their links and references are faulted in 4096 at a time, as

@@ -119,6 +119,67 @@ TEST(dag_refuses_bad_task_names)
     daglib_dag_free(dag);
 }
 
+TEST(dag_task_names_are_checked_at_every_byte_and_length)
+{
+    /* Names are looked at eight bytes at a time: each length up to three
+     * words, each position, bytes either side of the printable range. */
+    static const unsigned char refused[] = {0x01, '\t', 0x1f, 0x7f};
+    static const unsigned char printable[] = {' ', '!', '0', '~', 'z'};
+    char name[32], input[32];
+    daglib_dag *dag = daglib_dag_new("bytes", NULL, 0);
+    CHECK(daglib_task_add(dag, "reader", NULL, nothing, NULL) != NULL);
+    daglib_task *reader = daglib_dag_task(dag, "reader");
+    int added = 0;
+    for (size_t len = 1; len <= 24; len++) {
+        for (size_t at = 0; at < len; at++) {
+            memset(name, 'a' + (int)(len % 26), len);
+            name[len] = '\0';
+            snprintf(input, sizeof input, "%s", name);
+            for (size_t b = 0; b < sizeof refused; b++) {
+                name[at] = (char)refused[b];
+                CHECK(daglib_task_add(dag, name, NULL, nothing, NULL) == NULL);
+                CHECK_CODE(daglib_dag_errcode(dag), DAGLIB_INVALID);
+                CHECK_CONTAINS(daglib_dag_errmsg(dag), "control character");
+                daglib_dag_free(dag);
+                dag = daglib_dag_new("bytes", NULL, 0);
+                reader = daglib_task_add(dag, "reader", NULL, nothing, NULL);
+                CHECK_CODE(daglib_task_input(reader, name), DAGLIB_INVALID);
+                daglib_dag_free(dag);
+                dag = daglib_dag_new("bytes", NULL, 0);
+                reader = daglib_task_add(dag, "reader", NULL, nothing, NULL);
+            }
+            for (size_t b = 0; b < sizeof printable; b++) {
+                name[at] = (char)printable[b];
+                if (daglib_dag_task(dag, name) != NULL)
+                    continue;
+                CHECK(daglib_task_add(dag, name, NULL, nothing, NULL) != NULL);
+                CHECK_OK(daglib_task_input(reader, name));
+                added++;
+            }
+            if (len >= 2 && at + 1 < len) { /* "é", two bytes of UTF-8 */
+                name[at] = (char)0xc3;
+                name[at + 1] = (char)0xa9;
+                if (daglib_dag_task(dag, name) == NULL) {
+                    CHECK(daglib_task_add(dag, name, NULL, nothing, NULL) !=
+                          NULL);
+                    CHECK_OK(daglib_task_input(reader, name));
+                    added++;
+                }
+                name[at] = (char)0xa9; /* not UTF-8 */
+                CHECK(daglib_task_add(dag, name, NULL, nothing, NULL) == NULL);
+                CHECK_CONTAINS(daglib_dag_errmsg(dag), "UTF-8");
+                daglib_dag_free(dag);
+                dag = daglib_dag_new("bytes", NULL, 0);
+                reader = daglib_task_add(dag, "reader", NULL, nothing, NULL);
+                added = 0;
+            }
+        }
+    }
+    CHECK(added > 0);
+    CHECK_OK(daglib_run(dag, NULL));
+    daglib_dag_free(dag);
+}
+
 TEST(dag_task_names_may_take_4096_bytes_and_no_more)
 {
     static char name[4098];
