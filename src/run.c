@@ -113,7 +113,7 @@ static int run_plan(daglib_dag *dag, const plan *p, daglib_value **finals)
                              "out of memory preparing a run of DAG '%s'",
                              dag->name);
     r.observer = observed ? &dag->observer : NULL;
-    r.timed = profiled || observed;
+    r.timed = profiled || observed; /* the scheduler counts on it */
     /* The observer is told a task's run time as it finishes, in seconds:
      * only the profiler converts ticks later. */
     r.clock = observed ? TICKS_MONOTONIC : ticks_best_source();

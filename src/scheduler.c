@@ -285,11 +285,14 @@ after_first_try(run *r, worker *w, const plan_node *pn, daglib_context *ctx,
 }
 
 /* Whether node pn takes the short way: its arguments fit on the stack,
- * it neither joins nor is chunked, and nobody observes the run. */
-static ALWAYS_INLINE int plain_call(const run *r, const plan_node *pn)
+ * it neither joins nor is chunked, and nobody observes the run (an
+ * untimed run is neither observed nor profiled: run.c). */
+static ALWAYS_INLINE int plain_call(const run *r, const plan_node *pn,
+                                    int timed)
 {
     return !(pn->flags & (NODE_JOINS | NODE_CHUNKED)) &&
-           plan_node_n_args(pn) <= STACK_ARGS && r->observer == NULL;
+           plan_node_n_args(pn) <= STACK_ARGS &&
+           (!timed || r->observer == NULL);
 }
 
 /* call_task() for a plain_call() node: the first try, and nothing more
@@ -459,7 +462,7 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single,
     } else {
         if (r->counting)
             atomic_store_explicit(&w->running, 1, memory_order_relaxed);
-        if (plain_call(r, pn))
+        if (plain_call(r, pn, timed))
             call_plain_task(r, w, n, pn, st, out, &times, timed);
         else
             call_task(r, w, n, pn, st, out, &times);
@@ -479,13 +482,13 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single,
     if (plan_node_n_succ(pn) == 0 && !(pn->flags & NODE_FINAL) &&
         discard_result(&out->result))
         read_clock_afresh(w, timed);
-    if (r->observer != NULL && r->observer->on_finish != NULL) {
+    if (timed && r->observer != NULL && r->observer->on_finish != NULL) {
         report_finish(r, n, st, out, &times);
         read_clock_afresh(w, timed);
     }
     if (r->counting)
         count_outcome(w, st);
-    if (r->profiler != NULL &&
+    if (timed && r->profiler != NULL &&
         profiler_task_done(r->profiler, w->index, n, st, out, &times))
         read_clock_afresh(w, timed);
 }
