@@ -255,25 +255,29 @@ static void observe_try(run *r, worker *w, daglib_context *ctx, int attempt)
     }
 }
 
-/* After a first try that failed or asked for its name: the tries its
- * retry policy allows while it fails, then the name handed back and a
- * message flagged.  Out of the hot path, as is the policy, which lives
- * in the task, a cache line nobody reads otherwise. */
+/* After a first try that failed, or for which the task's instance name
+ * was made (asked for by the task or an observer): the tries the retry
+ * policy allows while it fails, then the name handed back and a message
+ * flagged.  Out of the hot path, as is the policy, which lives in the
+ * task, a cache line read only once a try failed. */
 static __attribute__((noinline)) void
 after_first_try(run *r, worker *w, const plan_node *pn, daglib_context *ctx,
                 int argc, const daglib_value *const *argv, task_times *times)
 {
     node_state *st = ctx->state;
-    const daglib_retry *retry = task_retry(pn->task);
-    double wait = retry->delay;
-    for (int attempt = 2;
-         st->status == NODE_FAILED && attempt <= retry->attempts; attempt++) {
-        sleep_seconds(retry->max_delay > 0 && wait > retry->max_delay
-                          ? retry->max_delay
-                          : wait);
-        wait *= retry->backoff;
-        observe_try(r, w, ctx, attempt);
-        try_task(r, w, pn, ctx, argc, argv, attempt, 0, times, r->timed);
+    if (st->status == NODE_FAILED) {
+        const daglib_retry *retry = task_retry(pn->task);
+        double wait = retry->delay;
+        for (int attempt = 2;
+             st->status == NODE_FAILED && attempt <= retry->attempts;
+             attempt++) {
+            sleep_seconds(retry->max_delay > 0 && wait > retry->max_delay
+                              ? retry->max_delay
+                              : wait);
+            wait *= retry->backoff;
+            observe_try(r, w, ctx, attempt);
+            try_task(r, w, pn, ctx, argc, argv, attempt, 0, times, r->timed);
+        }
     }
     if (ctx->name_buffer != NULL) {
         free(ctx->name_buffer);
@@ -367,9 +371,9 @@ static void call_task(run *r, worker *w, uint32_t n, const plan_node *pn,
 static ALWAYS_INLINE int release_args(run *r, const plan_node *pn,
                                       const node_state *st, int single)
 {
-    /* Set by the predecessors before they handed the node on: as a rule
-     * no result it read owns memory, and their outputs, cache misses in a
-     * big graph, stay unread. */
+    /* Set by the predecessors before they handed the node on: without
+     * it, no result the node read owns memory, and their outputs (cache
+     * misses in a big graph) stay unread. */
     if (!atomic_load_explicit(&st->reads_owned, memory_order_relaxed))
         return 0;
     int freed = 0;

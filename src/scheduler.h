@@ -3,7 +3,8 @@
  *
  * A run owns two records per plan node.  Its node_state (16 bytes), zeroed
  * before every run: a count of predecessors done, a count of readers done
- * for releasing the result, and the outcome.  Its node_output (32 bytes):
+ * for releasing the result, what its predecessors said (one failed, one's
+ * result owns memory), and the outcome.  Its node_output (32 bytes):
  * the result itself (inline, so most results allocate nothing) and a
  * failure's message, written when the node runs and read only after --
  * so a run clears a third of what it would if the two were one.  Each
@@ -12,8 +13,9 @@
  * until the slot parks (scheduler.c) and maybe another thread later.
  *
  * Who touches what: node_state.preds_done and .readers_done are atomics any
- * worker may increment; everything else is written by the worker that
- * runs the node, before it hands the node's successors on (a release), and
+ * worker may increment, and .upstream_failed and .reads_owned flags any
+ * predecessor's worker may set before its hand-off; everything else is
+ * written by the worker that runs the node, before it hands the node's successors on (a release), and
  * read by others only after they acquired that hand-off -- but for two
  * writes that need no hand-off: before the node runs, the worker that
  * holds it on its overflow stack links it through its output, and after,

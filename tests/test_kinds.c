@@ -594,9 +594,9 @@ TEST(kinds_retry_waits_are_capped)
     daglib_dag_free(dag);
 }
 
-/* Asks for its name on every try, fails until its try number reaches the
- * number in its user data, then returns its name and how many inputs it
- * had, "name/argc". */
+/* Asks for its name on every try, fails until its try number (of 100)
+ * reaches the number in its user data, then returns its name and how
+ * many arguments it had, "name/argc". */
 static void unreliable_named(daglib_context *ctx, int argc,
                              const daglib_value *const *argv)
 {
@@ -614,14 +614,18 @@ static void unreliable_named(daglib_context *ctx, int argc,
 
 TEST(kinds_retry_a_task_that_asks_its_name_with_few_or_many_inputs)
 {
-    /* Up to 16 inputs a task is called the short way, with more the
-     * general one: each retries, with its name at hand on every try. */
+    /* Up to 16 arguments a task is called the short way, with more the
+     * general one: each retries, with its instance's name (made for the
+     * call, a mapped task's) at hand on every try and handed back. */
     const int inputs[] = {2, 17};
     for (size_t c = 0; c < sizeof inputs / sizeof *inputs; c++) {
         atomic_store(&tries, 0);
         daglib_dag *dag = daglib_dag_new("named_retry", NULL, 0);
         daglib_task *t = daglib_task_add(dag, "flaky", NULL, unreliable_named,
                                          (void *)3);
+        daglib_value *items = int_list(1, 1);
+        CHECK_OK(daglib_task_map_values(t, items));
+        daglib_value_free(items);
         for (int i = 0; i < inputs[c]; i++) {
             char name[16];
             snprintf(name, sizeof name, "in%d", i);
@@ -631,19 +635,20 @@ TEST(kinds_retry_a_task_that_asks_its_name_with_few_or_many_inputs)
         daglib_retry policy = {.attempts = 3, .delay = 0, .backoff = 1};
         CHECK_OK(daglib_task_set_retry(t, &policy));
         daglib_task_set_final(t);
-        daglib_value *finals = NULL;
-        CHECK_OK(daglib_run(dag, &finals));
         char expected[32];
-        snprintf(expected, sizeof expected, "flaky/%d", inputs[c]);
-        CHECK_STR_EQ(daglib_value_text(finals), expected);
+        snprintf(expected, sizeof expected, "'flaky 0/%d'", inputs[c] + 1);
+        check_run_prints(dag, expected);
         CHECK_INT_EQ(atomic_load(&tries), 3);
-        daglib_value_free(finals);
+        /* Right the first time: its name is still handed back. */
+        atomic_store(&tries, 2);
+        check_run_prints(dag, expected);
+        CHECK_INT_EQ(atomic_load(&tries), 3);
         /* One try fewer than it needs: the last message is kept. */
         atomic_store(&tries, 100);
         policy.attempts = 2;
         CHECK_OK(daglib_task_set_retry(t, &policy));
         CHECK_CODE(daglib_run(dag, NULL), DAGLIB_TASK_FAILED);
-        CHECK_CONTAINS(daglib_dag_errmsg(dag), "flaky broke on try 102");
+        CHECK_CONTAINS(daglib_dag_errmsg(dag), "flaky 0 broke on try 102");
         CHECK_INT_EQ(atomic_load(&tries), 102);
         daglib_dag_free(dag);
     }
