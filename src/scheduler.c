@@ -156,6 +156,13 @@ typedef struct call_args {
     daglib_value joined;
 } call_args;
 
+/* What argument slot `arg` of a plan's lists passes. */
+static ALWAYS_INLINE const daglib_value *arg_value(const run *r, uint32_t arg)
+{
+    return arg & PLAN_ARG_CONST ? r->plan->consts[arg & ~PLAN_ARG_CONST]
+                                : &r->outputs[arg].result;
+}
+
 static int gather_args(run *r, uint32_t n, const plan_node *pn, call_args *ca)
 {
     const plan *p = r->plan;
@@ -182,11 +189,8 @@ static int gather_args(run *r, uint32_t n, const plan_node *pn, call_args *ca)
         }
         ca->argv[0] = &ca->joined;
     }
-    for (uint32_t i = joins; a < n_args; a++, i++) {
-        uint32_t arg = args[a];
-        ca->argv[i] = arg & PLAN_ARG_CONST ? p->consts[arg & ~PLAN_ARG_CONST]
-                                           : &r->outputs[arg].result;
-    }
+    for (uint32_t i = joins; a < n_args; a++, i++)
+        ca->argv[i] = arg_value(r, args[a]);
     ca->argc = (int)argc;
     return 0;
 }
@@ -307,14 +311,10 @@ static ALWAYS_INLINE void call_plain_task(run *r, worker *w, uint32_t n,
                                           task_times *times, int timed)
 {
     const daglib_value *argv[STACK_ARGS];
-    const plan *p = r->plan;
-    const uint32_t *args = &p->args[pn->arg_begin];
+    const uint32_t *args = &r->plan->args[pn->arg_begin];
     const uint32_t argc = plan_node_n_args(pn);
-    for (uint32_t a = 0; a < argc; a++) {
-        uint32_t arg = args[a];
-        argv[a] = arg & PLAN_ARG_CONST ? p->consts[arg & ~PLAN_ARG_CONST]
-                                       : &r->outputs[arg].result;
-    }
+    for (uint32_t a = 0; a < argc; a++)
+        argv[a] = arg_value(r, args[a]);
     daglib_context ctx = {r, n, w->index, st, out, NULL};
     try_task(r, w, pn, &ctx, (int)argc, argv, 1, w->went_straight_on, times,
              timed);

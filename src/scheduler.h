@@ -15,8 +15,9 @@
  * Who touches what: node_state.preds_done and .readers_done are atomics any
  * worker may increment, and .upstream_failed and .reads_owned flags any
  * predecessor's worker may set before its hand-off; everything else is
- * written by the worker that runs the node, before it hands the node's successors on (a release), and
- * read by others only after they acquired that hand-off -- but for two
+ * written by the worker that runs the node, before it hands the node's
+ * successors on (a release), and read by others only after they acquired
+ * that hand-off -- but for two
  * writes that need no hand-off: before the node runs, the worker that
  * holds it on its overflow stack links it through its output, and after,
  * the last reader of its result frees it.
