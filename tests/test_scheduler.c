@@ -4,6 +4,7 @@
  * at the same time, and results are freed as soon as nobody needs them.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -829,6 +830,73 @@ TEST(scheduler_frees_owned_results_read_beside_ones_that_own_nothing)
         CHECK_INT_EQ(atomic_load(&freed_at_the_end), 0);
         daglib_dag_free(dag);
     }
+}
+
+/* ---- helper threads kept off the caller's CPU ----------------------------- */
+
+/* What the helpers' tasks saw of the CPUs their threads may use. */
+static struct {
+    int caller_cpu;
+    _Atomic int tasks;         /* run by a helper */
+    _Atomic int on_caller_cpu; /* ... on a thread allowed the caller's CPU */
+    _Atomic int allowed_least; /* fewest CPUs a helper's thread was allowed */
+} helpers_saw;
+
+static void note_helper_cpus(daglib_context *ctx, int argc,
+                             const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    struct timespec nap = {0, 2 * 1000 * 1000}; /* long enough to share */
+    nanosleep(&nap, NULL);
+    if (daglib_context_worker(ctx) == 0)
+        return;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return;
+    atomic_fetch_add(&helpers_saw.tasks, 1);
+    if (helpers_saw.caller_cpu >= 0 && CPU_ISSET(helpers_saw.caller_cpu, &set))
+        atomic_fetch_add(&helpers_saw.on_caller_cpu, 1);
+    int allowed = CPU_COUNT(&set), least = atomic_load(&helpers_saw.allowed_least);
+    while (allowed < least &&
+           !atomic_compare_exchange_weak(&helpers_saw.allowed_least, &least,
+                                         allowed))
+        ;
+}
+
+TEST(scheduler_keeps_its_helper_threads_off_the_callers_cpu)
+{
+    /* On a virtual machine a helper woken after a pause may otherwise
+     * share its caller's CPU for milliseconds (worker_pool.c).  Threads
+     * added for a later run with more workers are kept off it too. */
+    cpu_set_t allowed;
+    CHECK_INT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    if (CPU_COUNT(&allowed) < 2)
+        return; /* nowhere else to go */
+    daglib_release_memory(); /* threads of this test's own */
+    daglib_dag *dag = daglib_dag_new("placed", NULL, 0);
+    for (int i = 0; i < 16; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "nap %d", i);
+        CHECK(daglib_task_add(dag, name, NULL, note_helper_cpus, NULL) != NULL);
+    }
+    for (int workers = 2; workers <= 3; workers++) {
+        CHECK_OK(daglib_dag_set_workers(dag, workers));
+        atomic_store(&helpers_saw.tasks, 0);
+        atomic_store(&helpers_saw.on_caller_cpu, 0);
+        atomic_store(&helpers_saw.allowed_least, CPU_SETSIZE);
+        helpers_saw.caller_cpu = sched_getcpu();
+        CHECK_OK(daglib_run(dag, NULL));
+        if (sched_getcpu() != helpers_saw.caller_cpu)
+            helpers_saw.caller_cpu = -1; /* moved: which one is unknown */
+        CHECK(atomic_load(&helpers_saw.tasks) > 0);
+        CHECK_INT_EQ(atomic_load(&helpers_saw.allowed_least),
+                     CPU_COUNT(&allowed) - 1);
+        if (helpers_saw.caller_cpu >= 0)
+            CHECK_INT_EQ(atomic_load(&helpers_saw.on_caller_cpu), 0);
+    }
+    daglib_dag_free(dag);
+    daglib_release_memory(); /* no thread kept off a CPU for later tests */
 }
 
 /* ---- misuse during a run ---------------------------------------------------- */
