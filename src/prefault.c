@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "own_threads.h"
 #include "prefault.h"
 
 /* Below this, waking the helper costs more than it saves: a page costs
@@ -179,6 +180,7 @@ static request *queue_locked(const void *owner, void *start, size_t len,
     if (!helper.running) {
         if (pthread_create(&helper.thread, NULL, helper_thread, NULL) != 0)
             return NULL;
+        own_thread_name(helper.thread, "daglib prefault");
         helper.running = 1;
     }
     for (unsigned i = 0; i < QUEUE_SLOTS; i++) {

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "own_threads.h"
 #include "dag.h"
 #include "profiler.h"
 
@@ -469,6 +470,9 @@ int profiler_start(profiler **out, run *r, const char *root,
                          "cannot start the profiling thread: %s",
                          strerror(saved));
     }
+    own_thread_name(pr->thread, "daglib profiler");
+    /* Beside the run's caller, not on its CPU (own_threads.h). */
+    keep_threads_off_cpu(&pr->thread, 1, current_cpu());
     pr->costs.create_ns = ticks_monotonic_ns() - t0;
     pr->costs.caller_cpu_ns = thread_cpu_ns() - cpu0;
     *out = pr;

@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "own_threads.h"
 #include "progress.h"
 
 #define PROGRESS_TTY_MS 200
@@ -176,6 +177,7 @@ progress *progress_start(run *r, FILE *out, const char *dag_name)
         free(p);
         return NULL;
     }
+    own_thread_name(p->thread, "daglib progress");
     return p;
 }
 

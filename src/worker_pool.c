@@ -8,20 +8,17 @@
  * the pool notices (a fork count kept by pthread_atfork) and makes new
  * ones.
  *
- * The threads are kept off the CPU of the thread that posts the job.  A
- * woken thread goes where the kernel sees an idle CPU, but a virtual
- * machine's CPU that halted looks busy (its host preempted it): a helper
- * woken after the program slept shared its caller's CPU until the load
- * balancer parted them, milliseconds later, longer than many runs (a
- * 100k-task grid on 2 workers, run 20 ms after the last: 16-19 ns a task
- * instead of 11).
+ * The threads are kept off the CPU of the thread that posts the job
+ * (own_threads.h): a 100k-task grid on 2 workers, run 20 ms after the
+ * last, took 16-19 ns a task instead of 11 when its helper shared the
+ * caller's CPU.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "cpu_hints.h"
+#include "own_threads.h"
 #include "worker_pool.h"
 
 struct worker_pool {
@@ -41,8 +38,6 @@ struct worker_pool {
     unsigned forks; /* fork_count when the pool was made */
     int kept_off;   /* the CPU the threads are kept off, or NO_CPU */
 };
-
-#define NO_CPU (-1)
 
 /* A freed DAG's pool, its threads waiting, for the next DAG to take: a
  * program that builds a DAG, runs it and frees it, over and over, makes
@@ -150,7 +145,7 @@ static uint32_t add_threads(worker_pool *pool, uint32_t n)
     while (pool->n_threads < n &&
            pthread_create(&pool->threads[pool->n_threads], NULL, pool_thread,
                           pool) == 0)
-        pool->n_threads++;
+        own_thread_name(pool->threads[pool->n_threads++], "daglib worker");
     if (pool->n_threads != had)
         pool->kept_off = NO_CPU; /* the new ones may use any CPU */
     return pool->n_threads;
@@ -179,27 +174,15 @@ uint32_t worker_pool_reserve(worker_pool **pool_ptr, uint32_t n)
     return n < have ? n : have;
 }
 
-/* Keep the threads off the calling thread's CPU, within the CPUs it may
- * use (the file's comment): system calls only when that CPU changed.
- * Best effort: a caller allowed a single CPU, or an error, leaves the
- * threads where they may go. */
+/* Keep the threads off the calling thread's CPU: system calls only when
+ * that CPU changed since the last job. */
 static void keep_off_callers_cpu(worker_pool *pool)
 {
-#ifdef __linux__
-    int cpu = sched_getcpu();
-    if (cpu < 0 || cpu >= CPU_SETSIZE || cpu == pool->kept_off)
+    int cpu = current_cpu();
+    if (cpu == NO_CPU || cpu == pool->kept_off)
         return;
     pool->kept_off = cpu;
-    cpu_set_t others;
-    if (sched_getaffinity(0, sizeof others, &others) != 0 ||
-        !CPU_ISSET(cpu, &others) || CPU_COUNT(&others) < 2)
-        return;
-    CPU_CLR(cpu, &others);
-    for (uint32_t i = 0; i < pool->n_threads; i++)
-        pthread_setaffinity_np(pool->threads[i], sizeof others, &others);
-#else
-    (void)pool;
-#endif
+    keep_threads_off_cpu(pool->threads, pool->n_threads, cpu);
 }
 
 void worker_pool_post(worker_pool *pool, uint32_t n, pool_job job, void *ctx)

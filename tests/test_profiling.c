@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
@@ -323,6 +324,81 @@ TEST(profiling_never_follows_a_symlinked_dag_directory)
 }
 
 /* A profiled DAG of a source and `tasks` tasks t0, t1, ... taking it. */
+/* The id of this process's thread called `name` (/proc), or 0. */
+static pid_t thread_named(const char *name)
+{
+    DIR *tasks = opendir("/proc/self/task");
+    if (tasks == NULL)
+        return 0;
+    pid_t found = 0;
+    struct dirent *e;
+    while (found == 0 && (e = readdir(tasks)) != NULL) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        if (fgets(comm, sizeof comm, f) != NULL) {
+            comm[strcspn(comm, "\n")] = '\0';
+            if (strcmp(comm, name) == 0)
+                found = (pid_t)atoi(e->d_name);
+        }
+        fclose(f);
+    }
+    closedir(tasks);
+    return found;
+}
+
+/* What a task saw of the profiler's thread. */
+static struct {
+    int caller_cpu, task_cpu;
+    int found, allowed, on_caller_cpu;
+} profiler_seen;
+
+static void look_at_the_profiler(daglib_context *ctx, int argc,
+                                 const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    profiler_seen.task_cpu = sched_getcpu();
+    pid_t tid = thread_named("daglib profiler");
+    cpu_set_t set;
+    if (tid > 0 && sched_getaffinity(tid, sizeof set, &set) == 0) {
+        profiler_seen.found = 1;
+        profiler_seen.allowed = CPU_COUNT(&set);
+        profiler_seen.on_caller_cpu =
+            profiler_seen.caller_cpu >= 0 &&
+            CPU_ISSET(profiler_seen.caller_cpu, &set);
+    }
+    daglib_result_null(ctx);
+}
+
+TEST(profiling_thread_is_named_and_kept_off_the_callers_cpu)
+{
+    /* Woken on its caller's CPU, the profiler's thread would take it from
+     * the only worker (own_threads.h). */
+    cpu_set_t allowed;
+    CHECK_INT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    daglib_dag *dag = daglib_dag_new("placed", NULL, DAGLIB_PROFILE);
+    daglib_task_add(dag, "look", NULL, look_at_the_profiler, NULL);
+    CHECK_OK(daglib_dag_set_workers(dag, 1));
+    profiler_seen.found = 0;
+    profiler_seen.caller_cpu = sched_getcpu();
+    CHECK_OK(daglib_run(dag, NULL));
+    CHECK(profiler_seen.found);
+    if (CPU_COUNT(&allowed) < 2) {
+        CHECK_INT_EQ(profiler_seen.allowed, CPU_COUNT(&allowed));
+    } else {
+        CHECK_INT_EQ(profiler_seen.allowed, CPU_COUNT(&allowed) - 1);
+        /* Unless the caller moved meanwhile: then which CPU is unknown. */
+        if (profiler_seen.task_cpu == profiler_seen.caller_cpu &&
+            sched_getcpu() == profiler_seen.caller_cpu)
+            CHECK(!profiler_seen.on_caller_cpu);
+    }
+    CHECK_INT_EQ(thread_named("daglib profiler"), 0); /* gone after the run */
+    daglib_dag_free(dag);
+}
+
 static daglib_dag *profiled_fan_out(const char *name, int tasks, int workers)
 {
     daglib_dag *dag = daglib_dag_new(name, NULL, DAGLIB_PROFILE);

@@ -840,6 +840,7 @@ static struct {
     _Atomic int tasks;         /* run by a helper */
     _Atomic int on_caller_cpu; /* ... on a thread allowed the caller's CPU */
     _Atomic int allowed_least; /* fewest CPUs a helper's thread was allowed */
+    _Atomic int named;         /* run by a thread called "daglib worker" */
 } helpers_saw;
 
 static void note_helper_cpus(daglib_context *ctx, int argc,
@@ -851,6 +852,10 @@ static void note_helper_cpus(daglib_context *ctx, int argc,
     nanosleep(&nap, NULL);
     if (daglib_context_worker(ctx) == 0)
         return;
+    char name[16] = "";
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    if (strcmp(name, "daglib worker") == 0)
+        atomic_fetch_add(&helpers_saw.named, 1);
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) != 0)
         return;
@@ -864,7 +869,7 @@ static void note_helper_cpus(daglib_context *ctx, int argc,
         ;
 }
 
-TEST(scheduler_keeps_its_helper_threads_off_the_callers_cpu)
+TEST(scheduler_names_its_helper_threads_and_keeps_them_off_the_callers_cpu)
 {
     /* On a virtual machine a helper woken after a pause may otherwise
      * share its caller's CPU for milliseconds (worker_pool.c).  Threads
@@ -883,6 +888,7 @@ TEST(scheduler_keeps_its_helper_threads_off_the_callers_cpu)
     for (int workers = 2; workers <= 3; workers++) {
         CHECK_OK(daglib_dag_set_workers(dag, workers));
         atomic_store(&helpers_saw.tasks, 0);
+        atomic_store(&helpers_saw.named, 0);
         atomic_store(&helpers_saw.on_caller_cpu, 0);
         atomic_store(&helpers_saw.allowed_least, CPU_SETSIZE);
         helpers_saw.caller_cpu = sched_getcpu();
@@ -890,6 +896,8 @@ TEST(scheduler_keeps_its_helper_threads_off_the_callers_cpu)
         if (sched_getcpu() != helpers_saw.caller_cpu)
             helpers_saw.caller_cpu = -1; /* moved: which one is unknown */
         CHECK(atomic_load(&helpers_saw.tasks) > 0);
+        CHECK_INT_EQ(atomic_load(&helpers_saw.named),
+                     atomic_load(&helpers_saw.tasks));
         CHECK_INT_EQ(atomic_load(&helpers_saw.allowed_least),
                      CPU_COUNT(&allowed) - 1);
         if (helpers_saw.caller_cpu >= 0)
