@@ -436,10 +436,12 @@ DAGLIB_EXTERN int daglib_dag_set_meta_dir(daglib_dag *dag, const char *root);
  * keeps the threads of one freed DAG so (the one with most), until
  * daglib_release_memory() or the end of the process (a program that
  * unloads the library calls it first).  A child process made by fork()
- * makes threads of its own.  On Linux the other threads are kept off the
- * CPU of the thread that calls daglib_run(), within the CPUs that thread
- * may use (their affinity is set when it runs on another CPU than at the
- * last run): a thread woken on its caller's CPU would share it.
+ * makes threads of its own.  On Linux the other threads, and a profiled
+ * run's own, are kept off the CPU of the thread that calls daglib_run(),
+ * within the CPUs that thread may use (their affinity is set when it runs
+ * on another CPU than at the last run): a thread woken on its caller's CPU
+ * would share it.  The library's threads are named "daglib worker",
+ * "daglib profiler", "daglib prefault" and "daglib progress".
  * Returns DAGLIB_OK or DAGLIB_INVALID (a sticky build error). */
 DAGLIB_EXTERN int daglib_dag_set_workers(daglib_dag *dag, int workers);
 
