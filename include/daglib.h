@@ -436,12 +436,8 @@ DAGLIB_EXTERN int daglib_dag_set_meta_dir(daglib_dag *dag, const char *root);
  * keeps the threads of one freed DAG so (the one with most), until
  * daglib_release_memory() or the end of the process (a program that
  * unloads the library calls it first).  A child process made by fork()
- * makes threads of its own.  On Linux the other threads, and a profiled
- * run's own, are kept off the CPU of the thread that calls daglib_run(),
- * within the CPUs that thread may use (their affinity is set when it runs
- * on another CPU than at the last run): a thread woken on its caller's CPU
- * would share it.  The library's threads are named "daglib worker",
- * "daglib profiler", "daglib prefault" and "daglib progress".
+ * makes threads of its own.  The library's threads are named "daglib
+ * worker", "daglib profiler", "daglib prefault" and "daglib progress".
  * Returns DAGLIB_OK or DAGLIB_INVALID (a sticky build error). */
 DAGLIB_EXTERN int daglib_dag_set_workers(daglib_dag *dag, int workers);
 
@@ -609,7 +605,9 @@ DAGLIB_EXTERN daglib_task *daglib_dag_task(daglib_dag *dag, const char *name);
  * with one record per task.  A block of records is written at least every
  * half second (and whenever one reaches about 1 MiB), so a query sees a
  * finished task within a second; the file is synced and closed before the
- * call returns.
+ * call returns.  The records are encoded and written by a thread of the
+ * run's own, which on Linux may use the CPUs the calling thread may use
+ * but the one it runs on (when it may use others).
  *
  * On success, *finals (if finals is not NULL) receives the result of the
  * final task when there is one, a tuple (a list printed in parentheses) of

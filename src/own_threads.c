@@ -1,43 +1,31 @@
 /*
  * own_threads.c -- see own_threads.h.
  */
-#include <sched.h>
-
 #include "own_threads.h"
 
-void own_thread_name(pthread_t thread, const char *name)
+void own_thread_name(const char *name)
 {
 #ifdef __linux__
-    pthread_setname_np(thread, name);
+    pthread_setname_np(pthread_self(), name);
 #else
-    (void)thread;
     (void)name;
 #endif
 }
 
-int current_cpu(void)
+int helper_cpus_now(uint32_t helpers, helper_cpus *out)
 {
 #ifdef __linux__
+    if (sched_getaffinity(0, sizeof out->cpus, &out->cpus) != 0)
+        return -1;
     int cpu = sched_getcpu();
-    return cpu >= 0 && cpu < CPU_SETSIZE ? cpu : NO_CPU;
+    int others = CPU_COUNT(&out->cpus) - 1;
+    if (cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &out->cpus) &&
+        helpers > 0 && (uint32_t)others >= helpers)
+        CPU_CLR(cpu, &out->cpus);
+    return 0;
 #else
-    return NO_CPU;
-#endif
-}
-
-void keep_threads_off_cpu(const pthread_t *threads, uint32_t n, int cpu)
-{
-#ifdef __linux__
-    cpu_set_t others;
-    if (cpu == NO_CPU || sched_getaffinity(0, sizeof others, &others) != 0 ||
-        !CPU_ISSET(cpu, &others) || CPU_COUNT(&others) < 2)
-        return;
-    CPU_CLR(cpu, &others);
-    for (uint32_t i = 0; i < n; i++)
-        pthread_setaffinity_np(threads[i], sizeof others, &others);
-#else
-    (void)threads;
-    (void)n;
-    (void)cpu;
+    (void)helpers;
+    (void)out;
+    return -1;
 #endif
 }

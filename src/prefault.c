@@ -131,6 +131,7 @@ static void do_chunk_locked(request *r)
 static void *helper_thread(void *arg)
 {
     (void)arg;
+    own_thread_name("daglib prefault");
     pthread_mutex_lock(&helper.lock);
     while (!helper.stop) {
         request *r = next_for_helper_locked();
@@ -180,7 +181,6 @@ static request *queue_locked(const void *owner, void *start, size_t len,
     if (!helper.running) {
         if (pthread_create(&helper.thread, NULL, helper_thread, NULL) != 0)
             return NULL;
-        own_thread_name(helper.thread, "daglib prefault");
         helper.running = 1;
     }
     for (unsigned i = 0; i < QUEUE_SLOTS; i++) {

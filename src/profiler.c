@@ -18,7 +18,6 @@
  * gets the error from profiler_finish(); the tasks themselves never wait
  * on the file.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -347,6 +346,7 @@ static size_t drain_logs(profiler *pr, int partial)
 static void *profiler_main(void *arg)
 {
     profiler *pr = arg;
+    own_thread_name("daglib profiler");
     int64_t last_flush = ticks_monotonic_ns();
     int64_t pause_ns = PROFILER_POLL_MIN_US * 1000LL;
     pthread_mutex_lock(&pr->lock);
@@ -456,8 +456,18 @@ int profiler_start(profiler **out, run *r, const char *root,
     pthread_cond_init(&pr->stop_signal, &attr);
     pthread_condattr_destroy(&attr);
     pthread_mutex_init(&pr->lock, NULL);
-    if (pthread_create(&pr->thread, NULL, profiler_main, pr) != 0) {
-        int saved = errno;
+    /* Made beside the run's caller (own_threads.h). */
+    pthread_attr_t beside;
+    helper_cpus where;
+    int placed = pthread_attr_init(&beside) == 0;
+    if (placed && helper_cpus_now(1, &where) == 0)
+        pthread_attr_setaffinity_np(&beside, sizeof where.cpus, &where.cpus);
+    int made = pthread_create(&pr->thread, placed ? &beside : NULL,
+                              profiler_main, pr);
+    if (placed)
+        pthread_attr_destroy(&beside);
+    if (made != 0) { /* pthread_create() returns its error, errno aside */
+        int saved = made;
         char *path = format_string("%s", profile_file_path(pr->file));
         profile_file_close(pr->file, NULL);
         if (path != NULL)
@@ -470,9 +480,6 @@ int profiler_start(profiler **out, run *r, const char *root,
                          "cannot start the profiling thread: %s",
                          strerror(saved));
     }
-    own_thread_name(pr->thread, "daglib profiler");
-    /* Beside the run's caller, not on its CPU (own_threads.h). */
-    keep_threads_off_cpu(&pr->thread, 1, current_cpu());
     pr->costs.create_ns = ticks_monotonic_ns() - t0;
     pr->costs.caller_cpu_ns = thread_cpu_ns() - cpu0;
     *out = pr;

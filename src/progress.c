@@ -136,6 +136,7 @@ static void draw(progress *p, int last)
 static void *progress_main(void *arg)
 {
     progress *p = arg;
+    own_thread_name("daglib progress");
     long period_ms = p->tty ? PROGRESS_TTY_MS : PROGRESS_PLAIN_MS;
     pthread_mutex_lock(&p->lock);
     while (!p->stop) {
@@ -177,7 +178,6 @@ progress *progress_start(run *r, FILE *out, const char *dag_name)
         free(p);
         return NULL;
     }
-    own_thread_name(p->thread, "daglib progress");
     return p;
 }
 

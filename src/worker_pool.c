@@ -7,11 +7,6 @@
  * that forked after a run has the pool's memory but none of its threads:
  * the pool notices (a fork count kept by pthread_atfork) and makes new
  * ones.
- *
- * The threads are kept off the CPU of the thread that posts the job
- * (own_threads.h): a 100k-task grid on 2 workers, run 20 ms after the
- * last, took 16-19 ns a task instead of 11 when its helper shared the
- * caller's CPU.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,7 +31,6 @@ struct worker_pool {
     int closed; /* the job is over: posting again does nothing */
     int stop;
     unsigned forks; /* fork_count when the pool was made */
-    int kept_off;   /* the CPU the threads are kept off, or NO_CPU */
 };
 
 /* A freed DAG's pool, its threads waiting, for the next DAG to take: a
@@ -90,6 +84,7 @@ static worker_pool *take_spare(void)
 static void *pool_thread(void *arg)
 {
     worker_pool *pool = arg;
+    own_thread_name("daglib worker");
     pthread_mutex_lock(&pool->lock);
     for (;;) {
         while (!pool->stop && pool->n_pending == 0)
@@ -111,7 +106,7 @@ static void *pool_thread(void *arg)
 
 static int pool_init(worker_pool *pool)
 {
-    *pool = (worker_pool){.forks = fork_count, .kept_off = NO_CPU};
+    *pool = (worker_pool){.forks = fork_count};
     atomic_init(&pool->unfinished, 0);
     if (pthread_mutex_init(&pool->lock, NULL) != 0)
         return -1;
@@ -141,13 +136,10 @@ static uint32_t add_threads(worker_pool *pool, uint32_t n)
         pool->pending = slots;
         pool->room = n;
     }
-    uint32_t had = pool->n_threads;
     while (pool->n_threads < n &&
            pthread_create(&pool->threads[pool->n_threads], NULL, pool_thread,
                           pool) == 0)
-        own_thread_name(pool->threads[pool->n_threads++], "daglib worker");
-    if (pool->n_threads != had)
-        pool->kept_off = NO_CPU; /* the new ones may use any CPU */
+        pool->n_threads++;
     return pool->n_threads;
 }
 
@@ -174,22 +166,10 @@ uint32_t worker_pool_reserve(worker_pool **pool_ptr, uint32_t n)
     return n < have ? n : have;
 }
 
-/* Keep the threads off the calling thread's CPU: system calls only when
- * that CPU changed since the last job. */
-static void keep_off_callers_cpu(worker_pool *pool)
-{
-    int cpu = current_cpu();
-    if (cpu == NO_CPU || cpu == pool->kept_off)
-        return;
-    pool->kept_off = cpu;
-    keep_threads_off_cpu(pool->threads, pool->n_threads, cpu);
-}
-
 void worker_pool_post(worker_pool *pool, uint32_t n, pool_job job, void *ctx)
 {
     if (n == 0)
         return;
-    keep_off_callers_cpu(pool);
     pthread_mutex_lock(&pool->lock);
     pool->job = job;
     pool->ctx = ctx;
