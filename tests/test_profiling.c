@@ -360,7 +360,13 @@ static void look_at_the_profiler(daglib_context *ctx, int argc,
     (void)argc;
     (void)argv;
     profiler_seen.task_cpu = sched_getcpu();
-    pid_t tid = thread_named("daglib profiler");
+    /* The thread names itself once it starts: give it a second. */
+    pid_t tid = 0;
+    for (int tries = 0; tid == 0 && tries < 200; tries++) {
+        tid = thread_named("daglib profiler");
+        if (tid == 0)
+            sleep_ms(5);
+    }
     cpu_set_t set;
     if (tid > 0 && sched_getaffinity(tid, sizeof set, &set) == 0) {
         profiler_seen.found = 1;
