@@ -1,6 +1,8 @@
 /*
  * own_threads.c -- see own_threads.h.
  */
+#include <sched.h>
+
 #include "own_threads.h"
 
 void own_thread_name(const char *name)
@@ -12,20 +14,19 @@ void own_thread_name(const char *name)
 #endif
 }
 
-int helper_cpus_now(uint32_t helpers, helper_cpus *out)
+void own_thread_beside_caller(pthread_attr_t *attr)
 {
 #ifdef __linux__
-    if (sched_getaffinity(0, sizeof out->cpus, &out->cpus) != 0)
-        return -1;
+    cpu_set_t cpus;
+    if (sched_getaffinity(0, sizeof cpus, &cpus) != 0)
+        return;
     int cpu = sched_getcpu();
-    int others = CPU_COUNT(&out->cpus) - 1;
-    if (cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &out->cpus) &&
-        helpers > 0 && (uint32_t)others >= helpers)
-        CPU_CLR(cpu, &out->cpus);
-    return 0;
+    if (cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &cpus) &&
+        CPU_COUNT(&cpus) > 1) {
+        CPU_CLR(cpu, &cpus);
+        pthread_attr_setaffinity_np(attr, sizeof cpus, &cpus);
+    }
 #else
-    (void)helpers;
-    (void)out;
-    return -1;
+    (void)attr;
 #endif
 }

@@ -16,21 +16,13 @@
 #define DAGLIB_OWN_THREADS_H
 
 #include <pthread.h>
-#include <sched.h>
-#include <stdint.h>
 
 /* Name the calling thread (at most 15 bytes; best effort). */
 void own_thread_name(const char *name);
 
-/* Where `helpers` threads beside the calling thread may run: the CPUs
- * the calling thread may use but the one it runs on, when there are at
- * least `helpers` of those; else all of its CPUs. */
-typedef struct helper_cpus {
-    cpu_set_t cpus;
-} helper_cpus;
-
-/* Those CPUs, in *out: 0, or -1 when they cannot be known (not Linux, or
- * more CPUs than a cpu_set_t holds). */
-int helper_cpus_now(uint32_t helpers, helper_cpus *out);
+/* Make a thread created with attr use the CPUs the calling thread may
+ * use but the one it runs on, when there are others (best effort: on
+ * another system, or when they cannot be known, attr is left as it is). */
+void own_thread_beside_caller(pthread_attr_t *attr);
 
 #endif

@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "own_threads.h"
 #include "dag.h"
+#include "own_threads.h"
 #include "profiler.h"
 
 #define PROFILER_POLL_MIN_US 50
@@ -458,16 +458,14 @@ int profiler_start(profiler **out, run *r, const char *root,
     pthread_mutex_init(&pr->lock, NULL);
     /* Made beside the run's caller (own_threads.h). */
     pthread_attr_t beside;
-    helper_cpus where;
     int placed = pthread_attr_init(&beside) == 0;
-    if (placed && helper_cpus_now(1, &where) == 0)
-        pthread_attr_setaffinity_np(&beside, sizeof where.cpus, &where.cpus);
+    if (placed)
+        own_thread_beside_caller(&beside);
     int made = pthread_create(&pr->thread, placed ? &beside : NULL,
                               profiler_main, pr);
     if (placed)
         pthread_attr_destroy(&beside);
     if (made != 0) { /* pthread_create() returns its error, errno aside */
-        int saved = made;
         char *path = format_string("%s", profile_file_path(pr->file));
         profile_file_close(pr->file, NULL);
         if (path != NULL)
@@ -478,7 +476,7 @@ int profiler_start(profiler **out, run *r, const char *root,
         profiler_free(pr);
         return error_set(err, DAGLIB_NOMEM,
                          "cannot start the profiling thread: %s",
-                         strerror(saved));
+                         strerror(made));
     }
     pr->costs.create_ns = ticks_monotonic_ns() - t0;
     pr->costs.caller_cpu_ns = thread_cpu_ns() - cpu0;
