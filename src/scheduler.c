@@ -122,11 +122,19 @@ static ALWAYS_INLINE int arrive(_Atomic uint32_t *counter, uint32_t total,
            total;
 }
 
-/* Release a result.  Numbers and NULLs own nothing: no call for them.
- * 1 when there was something to free. */
+/* Whether a result may own memory (text, blob, list, pointer): its
+ * readers are counted and the last one frees it.  NULLs and numbers own
+ * nothing. */
+static inline int result_owns_memory(const daglib_value *v)
+{
+    return v->type >= DAGLIB_TEXT;
+}
+
+/* Release a result: no call for one that owns nothing.  1 when there was
+ * something to free. */
 static inline int discard_result(daglib_value *v)
 {
-    if (v->type >= DAGLIB_TEXT) {
+    if (result_owns_memory(v)) {
         value_clear(v);
         return 1;
     }
@@ -389,7 +397,7 @@ static ALWAYS_INLINE int release_args(run *r, const plan_node *pn,
          * is fixed until the last reader of a result that owns memory
          * clears it.  A final is kept. */
         node_output *uout = &r->outputs[up];
-        if (uout->result.type < DAGLIB_TEXT)
+        if (!result_owns_memory(&uout->result))
             continue;
         const plan_node *upn = &p->nodes[up];
         if (upn->flags & NODE_FINAL)
@@ -703,7 +711,7 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
     const plan_node *pn = &p->nodes[n];
     const int failed = r->states[n].status != NODE_OK;
     /* What release_args() counts: a failed node's result was cleared. */
-    const int owned = r->outputs[n].result.type >= DAGLIB_TEXT &&
+    const int owned = result_owns_memory(&r->outputs[n].result) &&
                       !(pn->flags & NODE_FINAL);
     const uint32_t *succ = &p->succ[pn->succ_begin];
     const uint32_t n_succ = plan_node_n_succ(pn);
