@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -983,6 +984,82 @@ TEST(profile_file_deflate_files_read_with_avro_c_and_python)
     check_python_reads_samples(deflated, 3000);
     free(plain);
     free(deflated);
+}
+
+/* ---- the page cache ---------------------------------------------------------- */
+
+/* How many pages of path's bytes [from, to) are in the page cache; from
+ * is a multiple of the page size. */
+static long cached_pages(const char *path, long from, long to)
+{
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    long page = sysconf(_SC_PAGESIZE);
+    size_t len = (size_t)(to - from);
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, from);
+    CHECK(map != MAP_FAILED);
+    size_t pages = (len + (size_t)page - 1) / (size_t)page;
+    unsigned char *resident = malloc(pages);
+    CHECK(resident != NULL);
+    CHECK(mincore(map, len, resident) == 0);
+    long n = 0;
+    for (size_t i = 0; i < pages; i++)
+        n += resident[i] & 1;
+    free(resident);
+    munmap(map, len);
+    close(fd);
+    return n;
+}
+
+/* Whether this file system lets a file's clean pages go when asked (tmpfs
+ * keeps them: they are the file). */
+static int clean_pages_can_go_here(void)
+{
+    static char bytes[1 << 16];
+    int fd = open("probe", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    CHECK(write(fd, bytes, sizeof bytes) == (ssize_t)sizeof bytes);
+    CHECK(fdatasync(fd) == 0);
+    posix_fadvise(fd, 0, sizeof bytes, POSIX_FADV_DONTNEED);
+    close(fd);
+    int gone = cached_pages("probe", 0, sizeof bytes) == 0;
+    unlink("probe");
+    return gone;
+}
+
+TEST(profile_file_hands_back_the_pages_the_disk_has)
+{
+    if (!clean_pages_can_go_here()) {
+        fprintf(stderr, "    (this file system keeps its files in memory; "
+                        "skipped)\n");
+        return;
+    }
+    profile_file *f = create("meta", "samples", "null");
+    char *path = strdup(profile_file_path(f));
+    CHECK(path != NULL);
+    int sync_fd = open(path, O_RDONLY);
+    CHECK(sync_fd >= 0);
+    const int blocks = 8, per_block = 20000; /* about 1.3 MiB a block */
+    for (int b = 0; b < blocks; b++) {
+        append_samples(f, b * per_block, (b + 1) * per_block);
+        flush(f);
+        /* The disk has every block but the newest when it is handed on. */
+        CHECK(fdatasync(sync_fd) == 0);
+    }
+    long size = (long)profile_file_size(f), page = sysconf(_SC_PAGESIZE);
+    long behind = (size - (4L << 20)) / page * page;
+    CHECK(behind > 8L << 20);
+    /* Every page well behind the newest block left the cache; the newest
+     * block is still in it. */
+    CHECK_INT_EQ(cached_pages(path, 0, behind), 0);
+    CHECK(cached_pages(path, (size - (1L << 20)) / page * page, size) > 0);
+    close(sync_fd);
+    close_file(f);
+    int clean = 0;
+    CHECK_INT_EQ(reader_records(path, PROFILE_ENGINE_AUTO, &clean),
+                 blocks * per_block);
+    CHECK(clean);
+    free(path);
 }
 
 /* Fill a file whose writes fail part-way (blocked(f) makes them fail,

@@ -53,6 +53,7 @@ struct profile_file {
     int deflate;
     unsigned char sync[AVRO_SYNC_SIZE];
     off_t size; /* bytes known to be on disk: whole blocks only */
+    off_t handed_back; /* the file's pages before this left the cache */
 
     /* The fields every record of the run shares, encoded once: a field's
      * bytes start at shared_at[field], and a record copies shared_len[field]
@@ -721,6 +722,40 @@ static const bytes *block_payload(profile_file *f)
     return z;
 }
 
+/* How far behind the newest block the file's pages are handed back: far
+ * enough that the disk has them by then, so that nothing waits.  Also the
+ * unit they are handed back in: the kernel caches a file in naturally
+ * aligned groups of pages of up to 2 MiB, and keeps a group that crosses
+ * either end of the range it is asked to drop. */
+#define PROFILE_CACHED_BYTES ((off_t)2 << 20)
+
+/* Start writing the block just written (at f->size) to disk now, so that
+ * the sync at the end of the run finds little left to do.  And hand back
+ * the pages of what lies more than PROFILE_CACHED_BYTES behind it: a
+ * run's file is read later, if at all, and otherwise every block takes
+ * pages the kernel has to find anew -- where memory is lent by a host (a
+ * virtual machine that returns its free pages), faulting them in costs
+ * more than writing the block.  The next blocks then reuse the pages just
+ * freed, and a long run's file does not fill the cache.  A page the disk
+ * does not have yet stays cached.  Only hints: errors are the sync's to
+ * report. */
+static void start_writing_back(profile_file *f, off_t block_bytes)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    sync_file_range(f->fd, f->size, block_bytes, SYNC_FILE_RANGE_WRITE);
+    off_t end = (f->size + block_bytes - PROFILE_CACHED_BYTES) /
+                PROFILE_CACHED_BYTES * PROFILE_CACHED_BYTES;
+    if (end <= f->handed_back)
+        return;
+    posix_fadvise(f->fd, f->handed_back, end - f->handed_back,
+                  POSIX_FADV_DONTNEED);
+    f->handed_back = end;
+#else
+    (void)f;
+    (void)block_bytes;
+#endif
+}
+
 int profile_file_flush(profile_file *f, error_state *err)
 {
     if (f->pending == 0)
@@ -748,12 +783,7 @@ int profile_file_flush(profile_file *f, error_state *err)
         return error_set(err, DAGLIB_IO, "cannot write the profiling file '%s': %s",
                          f->path, strerror(saved));
     }
-#ifdef SYNC_FILE_RANGE_WRITE
-    /* Start writing the block to disk now, so that the sync at the end of
-     * the run finds little left to do.  Only a hint: errors are the
-     * sync's to report. */
-    sync_file_range(f->fd, f->size, (off_t)block_bytes, SYNC_FILE_RANGE_WRITE);
-#endif
+    start_writing_back(f, (off_t)block_bytes);
     f->size += (off_t)block_bytes;
     f->block.len = 0;
     f->pending = 0;

@@ -7,7 +7,10 @@
  * memory block; profile_file_flush() writes the block with one writev() call,
  * so another process sees whole blocks, and a process killed between
  * flushes leaves a file whose complete blocks read cleanly.  An empty block
- * is never written.
+ * is never written.  Each block is handed to the disk as it is written,
+ * and the file's pages leave the page cache once they lie a few MiB behind
+ * the newest block, so a long run's file neither fills the cache nor keeps
+ * asking the kernel for fresh pages.
  *
  * Not synchronised: one thread (the run's profiler) owns a profile_file.
  */
