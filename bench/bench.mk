@@ -6,6 +6,10 @@
 #   make -f bench/bench.mk stress              check the scheduler on many runs
 #   make -f bench/bench.mk stress-tsan         the same under ThreadSanitizer
 #
+# TASKFLOW=DIR adds Taskflow to the scheduler's peers, DIR holding
+# taskflow/taskflow.hpp (Taskflow has no Debian package; without it the
+# tables quote a figure measured earlier).
+#
 # The top Makefile's `bench` target calls this file after `make all`.  The
 # scheduler's tables go to stdout and to bench/results/scheduler.md, every
 # measurement to bench/results/scheduler-raw.csv.  BUILD=... benchmarks
@@ -32,6 +36,15 @@ DAGLIB_LIBS    = -lsqlite3 -lavro -ljansson -ldeflate -lsnappy -lz -lm -pthread
 SCHEDULER_OBJ := $(BENCH_DIR)/scheduler_bench.o $(BENCH_DIR)/shapes.o \
                  $(BENCH_DIR)/side_daglib.o $(BENCH_DIR)/side_openmp.o \
                  $(BENCH_DIR)/side_tbb.o $(BENCH_DIR)/spin.o
+
+TASKFLOW ?=
+ifneq ($(TASKFLOW),)
+ifeq ($(wildcard $(TASKFLOW)/taskflow/taskflow.hpp),)
+$(error TASKFLOW=$(TASKFLOW) holds no taskflow/taskflow.hpp)
+endif
+SCHEDULER_OBJ += $(BENCH_DIR)/side_taskflow.o
+SCHEDULER_DEFS = -DBENCH_TASKFLOW
+endif
 
 .PHONY: run scheduler-bench stress stress-tsan FORCE
 # One benchmark at a time, even under make -j: they would measure each other.
@@ -74,13 +87,23 @@ $(BENCH_DIR)/side_tbb.o: bench/side_tbb.cpp bench/peers.h bench/shapes.h
 	@mkdir -p $(@D)
 	$(CXX) $(BENCH_CPPFLAGS) $(BENCH_CXXFLAGS) -c $< -o $@
 
+$(BENCH_DIR)/side_taskflow.o: bench/side_taskflow.cpp bench/peers.h bench/shapes.h
+	@mkdir -p $(@D)
+	$(CXX) $(BENCH_CPPFLAGS) -isystem $(TASKFLOW) $(BENCH_CXXFLAGS) -c $< -o $@
+
+# Whether Taskflow is in is part of what the driver was built with.
+$(BENCH_DIR)/taskflow-setting: FORCE
+	@mkdir -p $(@D)
+	@echo '$(TASKFLOW)' | cmp -s - $@ || echo '$(TASKFLOW)' > $@
+
 # The profiling part reads what each profiled run cost from the profiler
 # (src/profiler.h), so the benchmark links the archive that keeps the
 # library's internals global.
 $(BENCH_DIR)/scheduler_bench.o: bench/scheduler_bench.c bench/peers.h \
-    bench/shapes.h include/daglib.h src/profiler.h
+    bench/shapes.h include/daglib.h src/profiler.h $(BENCH_DIR)/taskflow-setting
 	@mkdir -p $(@D)
-	$(CC) $(BENCH_CPPFLAGS) -Isrc -Isrc/profile $(BENCH_CFLAGS) -c $< -o $@
+	$(CC) $(BENCH_CPPFLAGS) $(SCHEDULER_DEFS) -Isrc -Isrc/profile \
+	    $(BENCH_CFLAGS) -c $< -o $@
 
 $(BENCH_DIR)/scheduler_bench: $(SCHEDULER_OBJ) $(INTERNAL_LIB)
 	$(CXX) -fopenmp -o $@ $(SCHEDULER_OBJ) $(INTERNAL_LIB) $(DAGLIB_LIBS) -ltbb

@@ -46,6 +46,11 @@ int bench_tbb(const shape *s, int workers, const bench_task *task,
               bench_time *out);
 int bench_openmp(const shape *s, int workers, const bench_task *task,
                  bench_time *out);
+/* Built only when make is given TASKFLOW=DIR, DIR holding
+ * taskflow/taskflow.hpp (Taskflow has no Debian package). */
+int bench_taskflow(const shape *s, int workers, const bench_task *task,
+                   bench_time *out);
+const char *bench_taskflow_version(void);
 
 static inline int64_t bench_process_cpu_ns(void)
 {

@@ -1,16 +1,17 @@
 /*
  * scheduler_bench.c -- `make bench`: daglib's scheduler against oneTBB's
- * flow graph and OpenMP's depend clauses, in one process.
+ * flow graph and OpenMP's depend clauses, in one process, and against
+ * Taskflow when built with TASKFLOW=DIR (bench/bench.mk).
  *
  * Four parts, each printed as a Markdown table, in this order:
  *   1. overhead: the four shapes of ~100,000 empty tasks, 1 and 2 workers,
  *      ns per task to build the graph and to run it, daglib against the
  *      best peer (also daglib with tasks that return an integer);
  *   2. speed-up: the shapes with tasks that spin ~1 us, 2 workers against 1;
- *   3. scaling: daglib and oneTBB at 10k, 100k and 1M tasks, each
- *      measurement in a fresh process of its own (this program run with
- *      -x): build, run, the graph built and run once as a program does it,
- *      and the peak memory it took, per task;
+ *   3. scaling: daglib, oneTBB (and Taskflow) at 10k, 100k and 1M tasks,
+ *      each measurement in a fresh process of its own (this program run
+ *      with -x): build, run, the graph built and run once as a program
+ *      does it, and the peak memory it took, per task;
  *   4. profiling: what DAGLIB_PROFILE adds per task on the fan-out shape,
  *      the Avro file written and closed included.
  * Every figure is the median of the repetitions (-r, at least 7).  Within a
@@ -26,9 +27,10 @@
  *   scheduler_bench -x SIDE,SHAPE,TASKS,WORKERS
  *
  * PARTS is a comma-separated subset of overhead,profiling,speedup,scaling.
- * -x is one measurement in this process (SIDE daglib, tbb or none: the
- * shape only; SHAPE 0 fan-out, 1 chain, 2 tree, 3 wavefront), printed as
- * "build_ns run_ns first_ns"; the scaling part runs it as a child.
+ * -x is one measurement in this process (SIDE daglib, tbb, taskflow or
+ * none: the shape only; SHAPE 0 fan-out, 1 chain, 2 tree, 3 wavefront),
+ * printed as "build_ns run_ns first_ns"; the scaling part runs it as a
+ * child.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +54,26 @@
 #define PAUSE_NS 20000000L /* between two measurements */
 #define SPIN_TASK_NS 1000.0
 
-/* Taskflow 4.1 on this machine, one thread, run only (issue 2). */
+#ifdef BENCH_TASKFLOW
+#define HAVE_TASKFLOW 1
+#else
+#define HAVE_TASKFLOW 0
+/* Built without TASKFLOW=DIR (bench/bench.mk): never called. */
+int bench_taskflow(const shape *s, int workers, const bench_task *task,
+                   bench_time *out)
+{
+    (void)s, (void)workers, (void)task, (void)out;
+    return -1;
+}
+
+const char *bench_taskflow_version(void)
+{
+    return "absent";
+}
+#endif
+
+/* Without Taskflow in the build: Taskflow 4.1 on this machine kind, one
+ * thread, run only, as issue 2 measured it. */
 static const double taskflow_anchor[SHAPE_COUNT] = {
     [SHAPE_FAN_OUT] = 46, [SHAPE_CHAIN] = 21, [SHAPE_TREE] = 32,
     [SHAPE_WAVEFRONT] = 40};
@@ -62,12 +83,13 @@ typedef enum side {
     SIDE_DAGLIB_INT, /* daglib, tasks returning an integer */
     SIDE_TBB,
     SIDE_OPENMP,
+    SIDE_TASKFLOW, /* only when built with it */
     SIDE_BARE, /* spinning tasks split over bare threads, no graph */
     SIDE_COUNT
 } side;
 
 static const char *const side_names[SIDE_COUNT] = {
-    "daglib", "daglib-int", "tbb", "openmp", "bare-threads"};
+    "daglib", "daglib-int", "tbb", "openmp", "taskflow", "bare-threads"};
 
 static int reps = 11;
 static FILE *raw; /* every measurement, or NULL */
@@ -160,6 +182,9 @@ static bench_time measure(const char *part, side sd, const shape *s,
     case SIDE_OPENMP:
         rc = bench_openmp(s, workers, task, &t);
         break;
+    case SIDE_TASKFLOW:
+        rc = bench_taskflow(s, workers, task, &t);
+        break;
     case SIDE_BARE:
         rc = bench_bare(s, workers, task, &t);
         break;
@@ -200,7 +225,7 @@ static cell measure_cell(const char *part, const shape *s, int workers,
             build[k][rep] = t.build_ns / s->n;
             run[k][rep] = t.run_ns / s->n;
         }
-    cell c;
+    cell c = {{0}, {0}};
     for (int k = 0; k < n_sides; k++) {
         c.build[k] = median(build[k], reps);
         c.run[k] = median(run[k], reps);
@@ -215,22 +240,46 @@ static double min2(double a, double b)
 
 /* ---- 1. overhead ------------------------------------------------------------ */
 
+/* A figure of a peer that may not be in this build, or "–". */
+static const char *peer_figure(char *out, size_t size, int present,
+                               double value, const char *format)
+{
+    if (present)
+        snprintf(out, size, format, value);
+    else
+        snprintf(out, size, "–");
+    return out;
+}
+
+static void print_taskflow_note(void)
+{
+    if (HAVE_TASKFLOW)
+        printf("Taskflow %s, built with `TASKFLOW=`: its executor has "
+               "`workers` threads of its own, while the caller waits.  \n",
+               bench_taskflow_version());
+    else
+        printf("Taskflow is not in this build (`make bench TASKFLOW=DIR` "
+               "puts it in).  \n");
+}
+
 static void overhead(shape *shapes)
 {
     /* In enum order, so that c->run[SIDE_TBB] is oneTBB's. */
-    const side sides[] = {SIDE_DAGLIB, SIDE_DAGLIB_INT, SIDE_TBB, SIDE_OPENMP};
+    const side sides[] = {SIDE_DAGLIB, SIDE_DAGLIB_INT, SIDE_TBB, SIDE_OPENMP,
+                          SIDE_TASKFLOW};
     const bench_task tasks[] = {
         {BODY_EMPTY, 0, 0}, {BODY_INT, 0, 0}, {BODY_EMPTY, 0, 0},
-        {BODY_EMPTY, 0, 0}};
+        {BODY_EMPTY, 0, 0}, {BODY_EMPTY, 0, 0}};
     cell cells[SHAPE_COUNT][2];
     for (int k = 0; k < SHAPE_COUNT; k++)
         for (int w = 1; w <= 2; w++) {
             fprintf(stderr, "  overhead: %s, %d worker%s\n", shapes[k].name, w,
                     w > 1 ? "s" : "");
-            cells[k][w - 1] =
-                measure_cell("overhead", &shapes[k], w, sides, tasks, 4);
+            cells[k][w - 1] = measure_cell("overhead", &shapes[k], w, sides,
+                                           tasks, 4 + HAVE_TASKFLOW);
         }
 
+    char tf[32];
     printf("### Run: ns per task (empty tasks, median of %d)\n\n", reps);
     printf("| shape | tasks | workers | daglib | daglib, int results | oneTBB "
            "| OpenMP¹ | Taskflow² | daglib / best peer |\n");
@@ -239,35 +288,56 @@ static void overhead(shape *shapes)
         for (int w = 1; w <= 2; w++) {
             const cell *c = &cells[k][w - 1];
             double best = min2(c->run[SIDE_TBB], c->run[SIDE_OPENMP]);
-            char anchor[16] = "";
-            if (w == 1)
-                snprintf(anchor, sizeof anchor, "%.0f", taskflow_anchor[k]);
+            if (HAVE_TASKFLOW) {
+                best = min2(best, c->run[SIDE_TASKFLOW]);
+                snprintf(tf, sizeof tf, "%.1f", c->run[SIDE_TASKFLOW]);
+            } else {
+                peer_figure(tf, sizeof tf, w == 1, taskflow_anchor[k], "%.0f");
+                if (w == 1)
+                    strcat(tf, " (quoted)");
+            }
             printf("| %s | %u | %d | %.1f | %.1f | %.1f | %.1f | %s | "
                    "%.2f |\n",
                    shapes[k].name, shapes[k].n, w, c->run[SIDE_DAGLIB],
                    c->run[SIDE_DAGLIB_INT], c->run[SIDE_TBB],
-                   c->run[SIDE_OPENMP], anchor, c->run[SIDE_DAGLIB] / best);
+                   c->run[SIDE_OPENMP], tf, c->run[SIDE_DAGLIB] / best);
         }
     printf("\n¹ OpenMP creates its tasks while they run: its run includes "
-           "building.  \n² Taskflow 4.1 on this machine, one thread, run "
-           "only (the issue's anchor, not rerun here).\n\n");
+           "building.  \n² ");
+    print_taskflow_note();
+    if (!HAVE_TASKFLOW)
+        printf("Quoted: Taskflow 4.1 on this machine kind, one thread, run "
+               "only, measured for issue 2.\n");
+    printf("\n");
 
     printf("### Build, and build + run: ns per task (median of %d)\n\n", reps);
-    printf("| shape | workers | build: daglib | build: oneTBB | daglib / "
-           "oneTBB | total: daglib | total: oneTBB | total: OpenMP | "
-           "daglib / best peer |\n");
-    printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    printf("| shape | workers | build: daglib | oneTBB | Taskflow | total: "
+           "daglib | oneTBB | OpenMP | Taskflow | daglib / oneTBB | daglib / "
+           "Taskflow | daglib / best peer |\n");
+    printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (int k = 0; k < SHAPE_COUNT; k++)
         for (int w = 1; w <= 2; w++) {
             const cell *c = &cells[k][w - 1];
             double total = c->build[SIDE_DAGLIB] + c->run[SIDE_DAGLIB];
             double tbb = c->build[SIDE_TBB] + c->run[SIDE_TBB];
             double omp = c->run[SIDE_OPENMP];
-            printf("| %s | %d | %.1f | %.1f | %.2f | %.1f | %.1f | %.1f | "
-                   "%.2f |\n",
+            double flow = c->build[SIDE_TASKFLOW] + c->run[SIDE_TASKFLOW];
+            double best = min2(tbb, omp);
+            if (HAVE_TASKFLOW)
+                best = min2(best, flow);
+            char build_tf[32], total_tf[32], ratio_tf[32];
+            printf("| %s | %d | %.1f | %.1f | %s | %.1f | %.1f | %.1f | %s | "
+                   "%.2f | %s | %.2f |\n",
                    shapes[k].name, w, c->build[SIDE_DAGLIB], c->build[SIDE_TBB],
-                   c->build[SIDE_DAGLIB] / c->build[SIDE_TBB], total, tbb, omp,
-                   total / min2(tbb, omp));
+                   peer_figure(build_tf, sizeof build_tf, HAVE_TASKFLOW,
+                               c->build[SIDE_TASKFLOW], "%.1f"),
+                   total, tbb, omp,
+                   peer_figure(total_tf, sizeof total_tf, HAVE_TASKFLOW, flow,
+                               "%.1f"),
+                   total / tbb,
+                   peer_figure(ratio_tf, sizeof ratio_tf, HAVE_TASKFLOW,
+                               total / flow, "%.2f"),
+                   total / best);
         }
     printf("\ndaglib's build is the API calls plus the plan compiled at the "
            "first run (first run minus a second one); its run is the second "
@@ -655,6 +725,8 @@ static int measure_here(const char *spec)
         rc = bench_daglib(&s, workers, &empty, &t);
     else if (strcmp(side_name, "tbb") == 0)
         rc = bench_tbb(&s, workers, &empty, &t);
+    else if (strcmp(side_name, "taskflow") == 0)
+        rc = bench_taskflow(&s, workers, &empty, &t);
     printf("%.0f %.0f %.0f %u %ld\n", t.build_ns, t.run_ns, t.first_ns, s.n,
            peak_kb());
     shape_free(&s);
@@ -716,9 +788,9 @@ static fresh measure_fresh(const char *side_name, int kind, uint32_t size,
 
 static void scaling(void)
 {
-    enum { N_SIZES = 3, N_SIDES = 2 };
+    enum { N_SIZES = 3, N_SIDES = 2 + HAVE_TASKFLOW };
     static const uint32_t sizes[N_SIZES] = {10000, 100000, 1000000};
-    static const char *const names[N_SIDES] = {"daglib", "tbb"};
+    static const char *const names[] = {"daglib", "tbb", "taskflow"};
     /* [shape][size][workers - 1][side] */
     static fresh cells[SHAPE_COUNT][N_SIZES][2][N_SIDES];
     static double base_kb[SHAPE_COUNT][N_SIZES];
@@ -756,23 +828,41 @@ static void scaling(void)
     printf("### Scaling: a fresh process builds the graph and runs it, ns "
            "and bytes per task (median of %d)\n\n",
            reps);
-    printf("| shape | tasks | workers | build: daglib | oneTBB | run: daglib "
-           "| oneTBB | build + run: daglib | oneTBB | daglib / 10k "
-           "| peak memory: daglib | oneTBB |\n");
-    printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    printf("| shape | tasks | workers | build: daglib | oneTBB | Taskflow "
+           "| run: daglib | oneTBB | Taskflow | build + run: daglib | oneTBB "
+           "| Taskflow | daglib / oneTBB | daglib / Taskflow | daglib / 10k "
+           "| peak memory: daglib | oneTBB | Taskflow |\n");
+    printf("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+           "--:|--:|\n");
     for (int k = 0; k < SHAPE_COUNT; k++)
         for (int z = 0; z < N_SIZES; z++)
             for (int w = 1; w <= 2; w++) {
                 const fresh *d = &cells[k][z][w - 1][0];
                 const fresh *t = &cells[k][z][w - 1][1];
+                const fresh *f = &cells[k][z][w - 1][N_SIDES - 1];
                 double n = tasks[k][z];
-                printf("| %s | %u | %d | %.1f | %.1f | %.1f | %.1f | %.1f | "
-                       "%.1f | %.2f | %.0f B | %.0f B |\n",
+                char fb[32], fr[32], ff[32], ratio[32], mem[32];
+                printf("| %s | %u | %d | %.1f | %.1f | %s | %.1f | %.1f | %s "
+                       "| %.1f | %.1f | %s | %.2f | %s | %.2f | %.0f B "
+                       "| %.0f B | %s |\n",
                        shape_labels[k], tasks[k][z], w, d->build, t->build,
-                       d->run, t->run, d->first, t->first,
+                       peer_figure(fb, sizeof fb, HAVE_TASKFLOW, f->build,
+                                   "%.1f"),
+                       d->run, t->run,
+                       peer_figure(fr, sizeof fr, HAVE_TASKFLOW, f->run,
+                                   "%.1f"),
+                       d->first, t->first,
+                       peer_figure(ff, sizeof ff, HAVE_TASKFLOW, f->first,
+                                   "%.1f"),
+                       d->first / t->first,
+                       peer_figure(ratio, sizeof ratio, HAVE_TASKFLOW,
+                                   d->first / f->first, "%.2f"),
                        d->first / cells[k][0][w - 1][0].first,
                        (d->peak_kb - base_kb[k][z]) * 1024 / n,
-                       (t->peak_kb - base_kb[k][z]) * 1024 / n);
+                       (t->peak_kb - base_kb[k][z]) * 1024 / n,
+                       peer_figure(mem, sizeof mem, HAVE_TASKFLOW,
+                                   (f->peak_kb - base_kb[k][z]) * 1024 / n,
+                                   "%.0f B"));
             }
     printf("\nEach figure is one process: the shape's edge list made, then "
            "the graph built and run once (daglib: and once more, for its "
@@ -782,7 +872,9 @@ static void scaling(void)
            "plus the first run, what a program that runs its graph once "
            "pays.  Peak memory is the process's peak resident set less that "
            "of a process making the edge list only.  daglib / 10k: build + "
-           "run per task against its value at 10k tasks.\n\n");
+           "run per task against its value at 10k tasks.  ");
+    print_taskflow_note();
+    printf("\n");
 }
 
 /* ---- the machine's load ---------------------------------------------------- */
