@@ -63,6 +63,7 @@ int bench_taskflow(const shape *s, int workers, const bench_task *task,
                    bench_time *out)
 {
     (void)s, (void)workers, (void)task, (void)out;
+    fprintf(stderr, "Taskflow is not in this build (TASKFLOW=DIR)\n");
     return -1;
 }
 
