@@ -8,7 +8,8 @@
 #
 # TASKFLOW=DIR adds Taskflow to the scheduler's peers, DIR holding
 # taskflow/taskflow.hpp (Taskflow has no Debian package; without it the
-# tables quote a figure measured earlier).
+# Taskflow columns show a dash, and the run table quotes figures measured
+# earlier).
 #
 # The top Makefile's `bench` target calls this file after `make all`.  The
 # scheduler's tables go to stdout and to bench/results/scheduler.md, every
@@ -87,7 +88,8 @@ $(BENCH_DIR)/side_tbb.o: bench/side_tbb.cpp bench/peers.h bench/shapes.h
 	@mkdir -p $(@D)
 	$(CXX) $(BENCH_CPPFLAGS) $(BENCH_CXXFLAGS) -c $< -o $@
 
-$(BENCH_DIR)/side_taskflow.o: bench/side_taskflow.cpp bench/peers.h bench/shapes.h
+$(BENCH_DIR)/side_taskflow.o: bench/side_taskflow.cpp bench/peers.h bench/shapes.h \
+    $(BENCH_DIR)/taskflow-setting
 	@mkdir -p $(@D)
 	$(CXX) $(BENCH_CPPFLAGS) -isystem $(TASKFLOW) $(BENCH_CXXFLAGS) -c $< -o $@
 

@@ -255,7 +255,7 @@ static const char *peer_figure(char *out, size_t size, int present,
 static void print_taskflow_note(void)
 {
     if (HAVE_TASKFLOW)
-        printf("Taskflow %s, built with `TASKFLOW=`: its executor has "
+        printf("Taskflow %s, built with `TASKFLOW=DIR`: its executor has "
                "`workers` threads of its own, while the caller waits.  \n",
                bench_taskflow_version());
     else

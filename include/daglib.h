@@ -605,11 +605,12 @@ DAGLIB_EXTERN daglib_task *daglib_dag_task(daglib_dag *dag, const char *name);
  * with one record per task.  A block of records is written at least every
  * half second (and whenever one reaches about 1 MiB), so a query sees a
  * finished task within a second; the file is synced and closed before the
- * call returns.  Its pages leave the page cache once they lie a few MiB
- * behind the newest block, so a long run's file does not fill the cache
- * (a query reads it from disk).  The records are encoded and written by a thread of the
- * run's own, which on Linux may use the CPUs the calling thread may use
- * but the one it runs on (when it may use others).
+ * call returns.  On Linux its pages leave the page cache as the disk takes
+ * them, all but its last few MiB by the time the call returns, so a long
+ * run's file does not fill the cache (a query reads it from disk).  The
+ * records are encoded and written by a thread of the run's own, which on
+ * Linux may use the CPUs the calling thread may use but the one it runs on
+ * (when it may use others).
  *
  * On success, *finals (if finals is not NULL) receives the result of the
  * final task when there is one, a tuple (a list printed in parentheses) of

@@ -53,7 +53,7 @@ struct profile_file {
     int deflate;
     unsigned char sync[AVRO_SYNC_SIZE];
     off_t size; /* bytes known to be on disk: whole blocks only */
-    off_t handed_back; /* the file's pages before this left the cache */
+    off_t handed_back; /* the file's pages before this were handed back */
 
     /* The fields every record of the run shares, encoded once: a field's
      * bytes start at shared_at[field], and a record copies shared_len[field]
@@ -722,37 +722,49 @@ static const bytes *block_payload(profile_file *f)
     return z;
 }
 
-/* How far behind the newest block the file's pages are handed back: far
- * enough that the disk has them by then, so that nothing waits.  Also the
- * unit they are handed back in: the kernel caches a file in naturally
- * aligned groups of pages of up to 2 MiB, and keeps a group that crosses
- * either end of the range it is asked to drop. */
-#define PROFILE_CACHED_BYTES ((off_t)2 << 20)
-
 /* Start writing the block just written (at f->size) to disk now, so that
- * the sync at the end of the run finds little left to do.  And hand back
- * the pages of what lies more than PROFILE_CACHED_BYTES behind it: a
- * run's file is read later, if at all, and otherwise every block takes
- * pages the kernel has to find anew -- where memory is lent by a host (a
- * virtual machine that returns its free pages), faulting them in costs
- * more than writing the block.  The next blocks then reuse the pages just
- * freed, and a long run's file does not fill the cache.  A page the disk
- * does not have yet stays cached.  Only hints: errors are the sync's to
- * report. */
-static void start_writing_back(profile_file *f, off_t block_bytes)
+ * the sync at the end of the run finds little left to do.  Only a hint:
+ * errors are the sync's to report. */
+static void start_writeback(profile_file *f, off_t block_bytes)
 {
 #ifdef SYNC_FILE_RANGE_WRITE
     sync_file_range(f->fd, f->size, block_bytes, SYNC_FILE_RANGE_WRITE);
-    off_t end = (f->size + block_bytes - PROFILE_CACHED_BYTES) /
-                PROFILE_CACHED_BYTES * PROFILE_CACHED_BYTES;
-    if (end <= f->handed_back)
-        return;
-    posix_fadvise(f->fd, f->handed_back, end - f->handed_back,
-                  POSIX_FADV_DONTNEED);
-    f->handed_back = end;
 #else
     (void)f;
     (void)block_bytes;
+#endif
+}
+
+/* How far behind the newest block the file's pages are handed back while
+ * the run goes on.  Also the unit they are handed back in: on x86-64 the
+ * kernel caches a file in naturally aligned groups of pages of up to 2
+ * MiB, and keeps a group that crosses either end of the range it is asked
+ * to drop. */
+#define PROFILE_CACHED_BYTES ((off_t)2 << 20)
+
+/* Hand back the cached pages of the file lying more than
+ * PROFILE_CACHED_BYTES behind its end.  A run's file is read later, if at
+ * all, and otherwise every block takes pages the kernel has to find anew
+ * -- where memory is lent by a host (a virtual machine that returns its
+ * free pages), faulting them in costs more than writing the block.  The
+ * next blocks reuse the pages just freed, and a long run's file does not
+ * fill the cache.  A page still on its way to the disk stays (waiting for
+ * the disk here would hold the encoding up); `again` from offset 0 hands
+ * back those too, once the file is synced.  Only hints: errors are the
+ * sync's to report. */
+static void hand_back_pages(profile_file *f, int again)
+{
+#ifdef POSIX_FADV_DONTNEED
+    off_t end = (f->size - PROFILE_CACHED_BYTES) / PROFILE_CACHED_BYTES *
+                PROFILE_CACHED_BYTES;
+    off_t from = again ? 0 : f->handed_back;
+    if (end <= from)
+        return;
+    posix_fadvise(f->fd, from, end - from, POSIX_FADV_DONTNEED);
+    f->handed_back = end;
+#else
+    (void)f;
+    (void)again;
 #endif
 }
 
@@ -783,8 +795,9 @@ int profile_file_flush(profile_file *f, error_state *err)
         return error_set(err, DAGLIB_IO, "cannot write the profiling file '%s': %s",
                          f->path, strerror(saved));
     }
-    start_writing_back(f, (off_t)block_bytes);
+    start_writeback(f, (off_t)block_bytes);
     f->size += (off_t)block_bytes;
+    hand_back_pages(f, 0);
     f->block.len = 0;
     f->pending = 0;
     return DAGLIB_OK;
@@ -798,6 +811,8 @@ int profile_file_close(profile_file *f, error_state *err)
     if (fdatasync(f->fd) != 0 && errno != EINVAL && rc == DAGLIB_OK)
         rc = error_set(err, DAGLIB_IO, "cannot sync the profiling file '%s': %s",
                        f->path, strerror(errno));
+    else
+        hand_back_pages(f, 1);
     if (close(f->fd) != 0 && errno != EINTR && rc == DAGLIB_OK)
         rc = error_set(err, DAGLIB_IO, "cannot close the profiling file '%s': %s",
                        f->path, strerror(errno));

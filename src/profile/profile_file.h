@@ -8,9 +8,10 @@
  * so another process sees whole blocks, and a process killed between
  * flushes leaves a file whose complete blocks read cleanly.  An empty block
  * is never written.  Each block is handed to the disk as it is written,
- * and the file's pages leave the page cache once they lie a few MiB behind
- * the newest block, so a long run's file neither fills the cache nor keeps
- * asking the kernel for fresh pages.
+ * and on Linux the file's pages leave the page cache as the disk takes
+ * them, all but the last few MiB once the file is closed, so a long run's
+ * file neither fills the cache nor keeps asking the kernel for fresh
+ * pages.
  *
  * Not synchronised: one thread (the run's profiler) owns a profile_file.
  */
