@@ -742,29 +742,28 @@ static void start_writeback(profile_file *f, off_t block_bytes)
  * to drop. */
 #define PROFILE_CACHED_BYTES ((off_t)2 << 20)
 
-/* Hand back the cached pages of the file lying more than
+/* Hand back the cached pages of the file from offset `from` to
  * PROFILE_CACHED_BYTES behind its end.  A run's file is read later, if at
  * all, and otherwise every block takes pages the kernel has to find anew
  * -- where memory is lent by a host (a virtual machine that returns its
  * free pages), faulting them in costs more than writing the block.  The
  * next blocks reuse the pages just freed, and a long run's file does not
  * fill the cache.  A page still on its way to the disk stays (waiting for
- * the disk here would hold the encoding up); `again` from offset 0 hands
- * back those too, once the file is synced.  Only hints: errors are the
+ * the disk here would hold the encoding up): handed back again from offset
+ * 0 once the file is synced, it goes too.  Only hints: errors are the
  * sync's to report. */
-static void hand_back_pages(profile_file *f, int again)
+static void hand_back_pages(profile_file *f, off_t from)
 {
 #ifdef POSIX_FADV_DONTNEED
     off_t end = (f->size - PROFILE_CACHED_BYTES) / PROFILE_CACHED_BYTES *
                 PROFILE_CACHED_BYTES;
-    off_t from = again ? 0 : f->handed_back;
     if (end <= from)
         return;
     posix_fadvise(f->fd, from, end - from, POSIX_FADV_DONTNEED);
     f->handed_back = end;
 #else
     (void)f;
-    (void)again;
+    (void)from;
 #endif
 }
 
@@ -797,7 +796,7 @@ int profile_file_flush(profile_file *f, error_state *err)
     }
     start_writeback(f, (off_t)block_bytes);
     f->size += (off_t)block_bytes;
-    hand_back_pages(f, 0);
+    hand_back_pages(f, f->handed_back);
     f->block.len = 0;
     f->pending = 0;
     return DAGLIB_OK;
@@ -808,11 +807,11 @@ int profile_file_close(profile_file *f, error_state *err)
     if (f == NULL)
         return DAGLIB_OK;
     int rc = profile_file_flush(f, err);
-    if (fdatasync(f->fd) != 0 && errno != EINVAL && rc == DAGLIB_OK)
+    if (fdatasync(f->fd) == 0)
+        hand_back_pages(f, 0);
+    else if (errno != EINVAL && rc == DAGLIB_OK)
         rc = error_set(err, DAGLIB_IO, "cannot sync the profiling file '%s': %s",
                        f->path, strerror(errno));
-    else
-        hand_back_pages(f, 1);
     if (close(f->fd) != 0 && errno != EINTR && rc == DAGLIB_OK)
         rc = error_set(err, DAGLIB_IO, "cannot close the profiling file '%s': %s",
                        f->path, strerror(errno));
