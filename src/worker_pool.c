@@ -6,9 +6,12 @@
  * its thread back goes on the stack again when posted again.  A process
  * that forked after a run has the pool's memory but none of its threads:
  * the pool notices (a fork count kept by pthread_atfork) and makes new
- * ones.
+ * ones.  Before a job is posted, the threads are placed beside the
+ * posting thread (own_threads.h), again only when that thread, its CPU
+ * or the number of threads changed since the last placement.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -31,6 +34,11 @@ struct worker_pool {
     int closed; /* the job is over: posting again does nothing */
     int stop;
     unsigned forks; /* fork_count when the pool was made */
+    /* The last placement (own_threads.h): for which thread, on which of
+     * its CPUs, of how many of the pool's threads. */
+    pthread_t placed_for;
+    int placed_cpu;
+    uint32_t placed_threads;
 };
 
 /* A freed DAG's pool, its threads waiting, for the next DAG to take: a
@@ -106,7 +114,7 @@ static void *pool_thread(void *arg)
 
 static int pool_init(worker_pool *pool)
 {
-    *pool = (worker_pool){.forks = fork_count};
+    *pool = (worker_pool){.forks = fork_count, .placed_cpu = -1};
     atomic_init(&pool->unfinished, 0);
     if (pthread_mutex_init(&pool->lock, NULL) != 0)
         return -1;
@@ -166,10 +174,27 @@ uint32_t worker_pool_reserve(worker_pool **pool_ptr, uint32_t n)
     return n < have ? n : have;
 }
 
+/* A syscall per thread: only when the placement would change.  A caller
+ * that moved to another CPU since had its helpers placed where it now
+ * runs. */
+static void place_threads(worker_pool *pool)
+{
+    pthread_t self = pthread_self();
+    int cpu = sched_getcpu();
+    if (cpu == pool->placed_cpu && pool->placed_threads == pool->n_threads &&
+        pthread_equal(self, pool->placed_for))
+        return;
+    own_threads_place_beside_caller(pool->threads, pool->n_threads);
+    pool->placed_for = self;
+    pool->placed_cpu = cpu;
+    pool->placed_threads = pool->n_threads;
+}
+
 void worker_pool_post(worker_pool *pool, uint32_t n, pool_job job, void *ctx)
 {
     if (n == 0)
         return;
+    place_threads(pool);
     pthread_mutex_lock(&pool->lock);
     pool->job = job;
     pool->ctx = ctx;

@@ -4,6 +4,7 @@
  * at the same time, and results are freed as soon as nobody needs them.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -872,6 +873,106 @@ TEST(scheduler_names_its_helper_threads)
                      atomic_load(&helper_tasks));
     }
     daglib_dag_free(dag);
+}
+
+/* ---- where the helper threads run ------------------------------------------ */
+
+/* The CPUs the helpers that ran tasks may use, all told, and how many
+ * tasks they ran. */
+struct helper_cpus {
+    pthread_mutex_t lock;
+    cpu_set_t seen;
+    int tasks;
+};
+
+static void note_helper_cpus(daglib_context *ctx, int argc,
+                             const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    struct helper_cpus *h = daglib_user_data(ctx);
+    struct timespec nap = {0, 2 * 1000 * 1000}; /* long enough to share */
+    nanosleep(&nap, NULL);
+    if (daglib_context_worker(ctx) == 0)
+        return;
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    sched_getaffinity(0, sizeof cpus, &cpus);
+    pthread_mutex_lock(&h->lock);
+    if (h->tasks++ == 0)
+        h->seen = cpus;
+    else
+        CPU_OR(&h->seen, &h->seen, &cpus);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* The CPUs the helpers of a run of `workers` workers may use, by what
+ * their tasks saw. */
+static cpu_set_t helpers_cpus(int workers)
+{
+    static struct helper_cpus h = {PTHREAD_MUTEX_INITIALIZER, {{0}}, 0};
+    h.tasks = 0;
+    CPU_ZERO(&h.seen);
+    daglib_dag *dag = daglib_dag_new("placed", NULL, 0);
+    for (int i = 0; i < 8 * workers; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "nap %d", i);
+        CHECK(daglib_task_add(dag, name, NULL, note_helper_cpus, &h) != NULL);
+    }
+    CHECK_OK(daglib_dag_set_workers(dag, workers));
+    CHECK_OK(daglib_run(dag, NULL));
+    CHECK(h.tasks > 0);
+    daglib_dag_free(dag);
+    return h.seen;
+}
+
+static void *helpers_of_a_one_cpu_caller(void *arg)
+{
+    cpu_set_t *seen = arg;
+    *seen = helpers_cpus(2);
+    return NULL;
+}
+
+TEST(scheduler_keeps_helpers_off_the_callers_cpu)
+{
+    /* A helper woken where the caller runs would take turns with it on
+     * one CPU while another idles: with a CPU to spare for each, helpers
+     * may use the caller's CPUs but its own; without, all of them. */
+    cpu_set_t mine;
+    CHECK(sched_getaffinity(0, sizeof mine, &mine) == 0);
+    int n = CPU_COUNT(&mine);
+    if (n < 2) {
+        fprintf(stderr, "    (one CPU to run on: skipped)\n");
+        return;
+    }
+    daglib_release_memory(); /* threads of this test's own */
+    cpu_set_t seen = helpers_cpus(2);
+    cpu_set_t outside;
+    CPU_AND(&outside, &seen, &mine);
+    CHECK(CPU_EQUAL(&outside, &seen)); /* within the caller's */
+    CHECK_INT_EQ(CPU_COUNT(&seen), n - 1);
+    seen = helpers_cpus(n + 1); /* more helpers than other CPUs */
+    CHECK(CPU_EQUAL(&seen, &mine));
+
+    /* The pool a freed DAG left, taken by a thread that may use one CPU:
+     * its helpers follow it there, as threads it made would. */
+    int cpu = -1;
+    for (int c = 0; c < CPU_SETSIZE && cpu < 0; c++)
+        if (CPU_ISSET(c, &mine))
+            cpu = c;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pthread_attr_t attr;
+    CHECK(pthread_attr_init(&attr) == 0);
+    CHECK(pthread_attr_setaffinity_np(&attr, sizeof one, &one) == 0);
+    pthread_t caller;
+    CHECK(pthread_create(&caller, &attr, helpers_of_a_one_cpu_caller, &seen) ==
+          0);
+    pthread_join(caller, NULL);
+    pthread_attr_destroy(&attr);
+    CHECK(CPU_EQUAL(&seen, &one));
+    daglib_release_memory();
 }
 
 /* ---- misuse during a run ---------------------------------------------------- */
