@@ -424,7 +424,9 @@ DAGLIB_EXTERN const char *daglib_dag_errmsg(const daglib_dag *dag);
 DAGLIB_EXTERN int daglib_dag_set_meta_dir(daglib_dag *dag, const char *root);
 
 /* The number of threads a run uses, the calling thread included:
- * 1 .. DAGLIB_MAX_WORKERS.  The default is the number of online CPUs.
+ * 1 .. DAGLIB_MAX_WORKERS.  The default is the number of online CPUs
+ * when the DAG was made (counted again once a second at most: counting
+ * reads a file).
  *
  * The other threads are made at the DAG's first run on several workers
  * (a thread that cannot be made leaves its share to the others) and wait

@@ -384,10 +384,11 @@ TEST(scheduler_survives_many_runs_of_a_small_graph)
 
 struct rendezvous {
     _Atomic int arrived;
+    int parties; /* 0: a pair */
 };
 
-/* Waits until both tasks of the pair are running: possible only if they
- * run at the same time.  Gives up after 10 s. */
+/* Waits until all the tasks meeting (a pair unless told) are running:
+ * possible only if they run at the same time.  Gives up after 10 s. */
 static void meet(daglib_context *ctx, int argc, const daglib_value *const *argv)
 {
     (void)argc;
@@ -396,7 +397,8 @@ static void meet(daglib_context *ctx, int argc, const daglib_value *const *argv)
     atomic_fetch_add(&r->arrived, 1);
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    while (atomic_load(&r->arrived) < 2) {
+    int parties = r->parties > 0 ? r->parties : 2;
+    while (atomic_load(&r->arrived) < parties) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - start.tv_sec > 10) {
             daglib_result_error(ctx, "the other task never started");
@@ -429,6 +431,33 @@ TEST(scheduler_runs_independent_tasks_at_the_same_time)
           daglib_value_int(daglib_value_item(finals, 1)));
     daglib_value_free(finals);
     daglib_dag_free(dag);
+}
+
+TEST(scheduler_runs_on_every_online_cpu_by_default)
+{
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int parties = online < 1                    ? 1
+                  : online > DAGLIB_MAX_WORKERS ? DAGLIB_MAX_WORKERS
+                                                : (int)online;
+    /* Twice: the second DAG is made while the count the first took still
+     * stands. */
+    for (int round = 0; round < 2; round++) {
+        struct rendezvous r = {0, parties};
+        daglib_dag *dag = daglib_dag_new("everyone", NULL, 0);
+        for (int i = 0; i < parties; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "meet %d", i);
+            CHECK_OK(daglib_task_set_final(
+                daglib_task_add(dag, name, NULL, meet, &r)));
+        }
+        daglib_value *finals = NULL;
+        CHECK_OK(daglib_run(dag, &finals));
+        for (int i = 0; i < parties; i++)
+            CHECK(daglib_value_int(daglib_value_item(finals, (size_t)i)) <
+                  parties);
+        daglib_value_free(finals);
+        daglib_dag_free(dag);
+    }
 }
 
 /* The process's threads. */
