@@ -425,15 +425,19 @@ DAGLIB_EXTERN int daglib_dag_set_meta_dir(daglib_dag *dag, const char *root);
 
 /* The number of threads a run uses, the calling thread included:
  * 1 .. DAGLIB_MAX_WORKERS.  The default is the number of online CPUs
- * when the DAG was made (counted again once a second at most: counting
- * reads a file).
+ * when the DAG was made (a CPU brought online or offline counts up to a
+ * second later).
  *
  * The other threads are made at the DAG's first run on several workers
  * (a thread that cannot be made leaves its share to the others) and wait
  * between runs, so a run of a small DAG costs microseconds, not the
  * making of threads.  They live on after the run: a task's thread-local
  * data stays, and they inherit the signal mask of the thread that made
- * them.  A DAG keeps its threads when its worker count goes down.  When
+ * them, and the CPUs it may use.  On Linux, while such a thread waits
+ * for a run it keeps off the CPU its last run's caller ran on, when
+ * enough others remain (a virtual machine tends to wake it there, where
+ * it would take turns with the caller); it runs tasks on all of its
+ * CPUs.  A DAG keeps its threads when its worker count goes down.  When
  * the DAG is freed its threads wait for the next DAG to run; the process
  * keeps the threads of one freed DAG so (the one with most), until
  * daglib_release_memory() or the end of the process (a program that

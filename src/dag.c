@@ -94,14 +94,14 @@ static int online_cpus(void)
 {
     static _Atomic int counted;      /* 0: not yet */
     static _Atomic long counted_in;  /* that second of the coarse clock */
-    struct timespec now;
+    struct timespec now = {0, 0}; /* a clock refused: counted every time */
 #ifdef CLOCK_MONOTONIC_COARSE
     clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 #else
     clock_gettime(CLOCK_MONOTONIC, &now);
 #endif
     int n = atomic_load_explicit(&counted, memory_order_relaxed);
-    if (n > 0 &&
+    if (n > 0 && now.tv_sec != 0 &&
         atomic_load_explicit(&counted_in, memory_order_relaxed) == now.tv_sec)
         return n;
     long online = sysconf(_SC_NPROCESSORS_ONLN);

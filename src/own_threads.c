@@ -14,42 +14,60 @@ void own_thread_name(const char *name)
 #endif
 }
 
-#ifdef __linux__
-/* The CPUs the calling thread may use, less the one it runs on when that
- * leaves at least `threads` of them; -1 when they cannot be known. */
-static int cpus_beside_caller(cpu_set_t *cpus, unsigned threads)
-{
-    if (sched_getaffinity(0, sizeof *cpus, cpus) != 0)
-        return -1;
-    int cpu = sched_getcpu();
-    if (cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, cpus) &&
-        (unsigned)CPU_COUNT(cpus) > threads)
-        CPU_CLR(cpu, cpus);
-    return 0;
-}
-#endif
-
 void own_thread_beside_caller(pthread_attr_t *attr)
 {
 #ifdef __linux__
     cpu_set_t cpus;
-    if (cpus_beside_caller(&cpus, 1) == 0)
+    if (sched_getaffinity(0, sizeof cpus, &cpus) != 0)
+        return;
+    int cpu = sched_getcpu();
+    if (cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &cpus) &&
+        CPU_COUNT(&cpus) > 1) {
+        CPU_CLR(cpu, &cpus);
         pthread_attr_setaffinity_np(attr, sizeof cpus, &cpus);
+    }
 #else
     (void)attr;
 #endif
 }
 
-void own_threads_place_beside_caller(const pthread_t *threads, unsigned n)
+int own_thread_cpus(cpu_set_t *cpus)
 {
 #ifdef __linux__
-    cpu_set_t cpus;
-    if (n == 0 || cpus_beside_caller(&cpus, n) != 0)
-        return;
-    for (unsigned i = 0; i < n; i++)
-        pthread_setaffinity_np(threads[i], sizeof cpus, &cpus);
+    return sched_getaffinity(0, sizeof *cpus, cpus) == 0 ? 0 : -1;
 #else
-    (void)threads;
-    (void)n;
+    (void)cpus;
+    return -1;
+#endif
+}
+
+int own_thread_cpu_to_leave(const cpu_set_t *cpus, int cpu, unsigned threads)
+{
+    if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, cpus) ||
+        (unsigned)CPU_COUNT(cpus) <= threads)
+        return -1;
+    return cpu;
+}
+
+int own_thread_use(const cpu_set_t *cpus, int leave)
+{
+#ifdef __linux__
+    cpu_set_t use = *cpus;
+    if (leave >= 0)
+        CPU_CLR(leave, &use);
+    return sched_setaffinity(0, sizeof use, &use) == 0 ? 0 : -1;
+#else
+    (void)cpus;
+    (void)leave;
+    return -1;
+#endif
+}
+
+int own_thread_current_cpu(void)
+{
+#ifdef __linux__
+    return sched_getcpu();
+#else
+    return -1;
 #endif
 }

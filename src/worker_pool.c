@@ -6,12 +6,11 @@
  * its thread back goes on the stack again when posted again.  A process
  * that forked after a run has the pool's memory but none of its threads:
  * the pool notices (a fork count kept by pthread_atfork) and makes new
- * ones.  Before a job is posted, the threads are placed beside the
- * posting thread (own_threads.h), again only when that thread, its CPU
- * or the number of threads changed since the last placement.
+ * ones.  A thread waits off the CPU its last job's poster ran on, and
+ * runs a job on all of its CPUs (own_threads.h): where it waits so, two
+ * system calls of its own a job, none of the poster's.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -34,11 +33,10 @@ struct worker_pool {
     int closed; /* the job is over: posting again does nothing */
     int stop;
     unsigned forks; /* fork_count when the pool was made */
-    /* The last placement (own_threads.h): for which thread, on which of
-     * its CPUs, of how many of the pool's threads. */
-    pthread_t placed_for;
-    int placed_cpu;
-    uint32_t placed_threads;
+    /* Of the last job posted: the CPU its poster ran on (-1: not known),
+     * and its slots. */
+    int poster_cpu;
+    uint32_t posted_slots;
 };
 
 /* A freed DAG's pool, its threads waiting, for the next DAG to take: a
@@ -93,12 +91,37 @@ static void *pool_thread(void *arg)
 {
     worker_pool *pool = arg;
     own_thread_name("daglib worker");
+    cpu_set_t own;
+    int placeable = own_thread_cpus(&own) == 0;
+    int left = -1; /* the CPU the thread keeps off while it waits */
     pthread_mutex_lock(&pool->lock);
     for (;;) {
-        while (!pool->stop && pool->n_pending == 0)
+        int placed = !placeable; /* this wait's place chosen */
+        while (!pool->stop && pool->n_pending == 0) {
+            if (!placed) {
+                int leave = own_thread_cpu_to_leave(&own, pool->poster_cpu,
+                                                    pool->posted_slots);
+                pthread_mutex_unlock(&pool->lock);
+                if (leave != left && own_thread_use(&own, leave) == 0)
+                    left = leave;
+                placed = 1;
+                pthread_mutex_lock(&pool->lock);
+                continue; /* a job may have come meanwhile */
+            }
             pthread_cond_wait(&pool->posted, &pool->lock);
+        }
         if (pool->stop)
             break;
+        if (left >= 0) {
+            /* All its CPUs back before it takes a slot: the job's caller
+             * waits for a slot taken, not for one still pending. */
+            pthread_mutex_unlock(&pool->lock);
+            if (own_thread_use(&own, -1) == 0)
+                left = -1;
+            pthread_mutex_lock(&pool->lock);
+            if (pool->stop || pool->n_pending == 0)
+                continue;
+        }
         uint32_t slot = pool->pending[--pool->n_pending];
         pool_job job = pool->job;
         void *ctx = pool->ctx;
@@ -114,7 +137,7 @@ static void *pool_thread(void *arg)
 
 static int pool_init(worker_pool *pool)
 {
-    *pool = (worker_pool){.forks = fork_count, .placed_cpu = -1};
+    *pool = (worker_pool){.forks = fork_count, .poster_cpu = -1};
     atomic_init(&pool->unfinished, 0);
     if (pthread_mutex_init(&pool->lock, NULL) != 0)
         return -1;
@@ -174,31 +197,17 @@ uint32_t worker_pool_reserve(worker_pool **pool_ptr, uint32_t n)
     return n < have ? n : have;
 }
 
-/* A syscall per thread: only when the placement would change.  A caller
- * that moved to another CPU since had its helpers placed where it now
- * runs. */
-static void place_threads(worker_pool *pool)
-{
-    pthread_t self = pthread_self();
-    int cpu = sched_getcpu();
-    if (cpu == pool->placed_cpu && pool->placed_threads == pool->n_threads &&
-        pthread_equal(self, pool->placed_for))
-        return;
-    own_threads_place_beside_caller(pool->threads, pool->n_threads);
-    pool->placed_for = self;
-    pool->placed_cpu = cpu;
-    pool->placed_threads = pool->n_threads;
-}
-
 void worker_pool_post(worker_pool *pool, uint32_t n, pool_job job, void *ctx)
 {
     if (n == 0)
         return;
-    place_threads(pool);
+    int cpu = own_thread_current_cpu();
     pthread_mutex_lock(&pool->lock);
     pool->job = job;
     pool->ctx = ctx;
     pool->closed = 0;
+    pool->poster_cpu = cpu;
+    pool->posted_slots = n;
     /* Slot 0 on top: taken first. */
     for (uint32_t i = 0; i < n; i++)
         pool->pending[i] = n - 1 - i;

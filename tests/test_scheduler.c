@@ -3,10 +3,13 @@
  * task runs exactly once and only after its inputs, independent tasks run
  * at the same time, and results are freed as soon as nobody needs them.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -433,7 +436,7 @@ TEST(scheduler_runs_independent_tasks_at_the_same_time)
     daglib_dag_free(dag);
 }
 
-TEST(scheduler_runs_on_every_online_cpu_by_default)
+TEST(scheduler_uses_a_worker_per_online_cpu_by_default)
 {
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     int parties = online < 1                    ? 1
@@ -522,7 +525,7 @@ static void nap_ms(daglib_context *ctx, int argc,
  * same time after each nap brings it back, three times a run. */
 TEST(scheduler_idle_workers_come_back_for_later_work)
 {
-    struct rendezvous pairs[3];
+    struct rendezvous pairs[3] = {{0, 0}, {0, 0}, {0, 0}};
     daglib_dag *dag = daglib_dag_new("idle", NULL, 0);
     CHECK_OK(daglib_dag_set_workers(dag, 2));
     const char *after = NULL;
@@ -904,10 +907,10 @@ TEST(scheduler_names_its_helper_threads)
     daglib_dag_free(dag);
 }
 
-/* ---- where the helper threads run ------------------------------------------ */
+/* ---- where the helper threads wait ----------------------------------------- */
 
-/* The CPUs the helpers that ran tasks may use, all told, and how many
- * tasks they ran. */
+/* The CPUs the helpers that ran tasks could use while they ran them, all
+ * told, and how many tasks they ran. */
 struct helper_cpus {
     pthread_mutex_t lock;
     cpu_set_t seen;
@@ -935,9 +938,9 @@ static void note_helper_cpus(daglib_context *ctx, int argc,
     pthread_mutex_unlock(&h->lock);
 }
 
-/* The CPUs the helpers of a run of `workers` workers may use, by what
- * their tasks saw. */
-static cpu_set_t helpers_cpus(int workers)
+/* Runs a DAG of napping tasks on `workers` workers; the CPUs its helpers
+ * could use while they ran them. */
+static cpu_set_t cpus_while_running(int workers)
 {
     static struct helper_cpus h = {PTHREAD_MUTEX_INITIALIZER, {{0}}, 0};
     h.tasks = 0;
@@ -950,57 +953,122 @@ static cpu_set_t helpers_cpus(int workers)
     }
     CHECK_OK(daglib_dag_set_workers(dag, workers));
     CHECK_OK(daglib_run(dag, NULL));
-    CHECK(h.tasks > 0);
+    if (h.tasks == 0) /* the caller ran them all: nothing seen */
+        h.seen = (cpu_set_t){{0}};
     daglib_dag_free(dag);
     return h.seen;
 }
 
-static void *helpers_of_a_one_cpu_caller(void *arg)
+/* Whether every thread named "daglib worker" may use `want` alone, and
+ * there is one at least. */
+static int waiting_helpers_use(const cpu_set_t *want)
 {
-    cpu_set_t *seen = arg;
-    *seen = helpers_cpus(2);
+    DIR *tasks = opendir("/proc/self/task");
+    CHECK(tasks != NULL);
+    int helpers = 0, all_so = 1;
+    struct dirent *entry;
+    while ((entry = readdir(tasks)) != NULL) {
+        if (entry->d_name[0] == '.')
+            continue;
+        char path[300], name[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", entry->d_name);
+        FILE *comm = fopen(path, "r");
+        if (comm == NULL)
+            continue; /* gone meanwhile */
+        int read = fgets(name, sizeof name, comm) != NULL;
+        fclose(comm);
+        if (!read || strcmp(name, "daglib worker\n") != 0)
+            continue;
+        cpu_set_t cpus;
+        if (sched_getaffinity((pid_t)atoi(entry->d_name), sizeof cpus,
+                              &cpus) != 0)
+            continue;
+        helpers++;
+        all_so &= CPU_EQUAL(&cpus, want);
+    }
+    closedir(tasks);
+    return helpers > 0 && all_so;
+}
+
+/* waiting_helpers_use(), once the helpers settled: they choose their
+ * CPUs after the run's end. */
+static int helpers_settle_on(const cpu_set_t *want)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        if (waiting_helpers_use(want))
+            return 1;
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
+    return 0;
+}
+
+struct pinned_caller {
+    int workers;
+    cpu_set_t seen;
+};
+
+static void *run_pinned(void *arg)
+{
+    struct pinned_caller *c = arg;
+    c->seen = cpus_while_running(c->workers);
     return NULL;
 }
 
-TEST(scheduler_keeps_helpers_off_the_callers_cpu)
+/* cpus_while_running(workers) on a thread of its own that may use `cpu`
+ * alone, so that it posts its runs from there. */
+static cpu_set_t cpus_while_running_from(int cpu, int workers)
 {
-    /* A helper woken where the caller runs would take turns with it on
-     * one CPU while another idles: with a CPU to spare for each, helpers
-     * may use the caller's CPUs but its own; without, all of them. */
-    cpu_set_t mine;
-    CHECK(sched_getaffinity(0, sizeof mine, &mine) == 0);
-    int n = CPU_COUNT(&mine);
-    if (n < 2) {
-        fprintf(stderr, "    (one CPU to run on: skipped)\n");
-        return;
-    }
-    daglib_release_memory(); /* threads of this test's own */
-    cpu_set_t seen = helpers_cpus(2);
-    cpu_set_t outside;
-    CPU_AND(&outside, &seen, &mine);
-    CHECK(CPU_EQUAL(&outside, &seen)); /* within the caller's */
-    CHECK_INT_EQ(CPU_COUNT(&seen), n - 1);
-    seen = helpers_cpus(n + 1); /* more helpers than other CPUs */
-    CHECK(CPU_EQUAL(&seen, &mine));
-
-    /* The pool a freed DAG left, taken by a thread that may use one CPU:
-     * its helpers follow it there, as threads it made would. */
-    int cpu = -1;
-    for (int c = 0; c < CPU_SETSIZE && cpu < 0; c++)
-        if (CPU_ISSET(c, &mine))
-            cpu = c;
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
     pthread_attr_t attr;
     CHECK(pthread_attr_init(&attr) == 0);
     CHECK(pthread_attr_setaffinity_np(&attr, sizeof one, &one) == 0);
+    struct pinned_caller c = {workers, {{0}}};
     pthread_t caller;
-    CHECK(pthread_create(&caller, &attr, helpers_of_a_one_cpu_caller, &seen) ==
-          0);
+    CHECK(pthread_create(&caller, &attr, run_pinned, &c) == 0);
     pthread_join(caller, NULL);
     pthread_attr_destroy(&attr);
-    CHECK(CPU_EQUAL(&seen, &one));
+    return c.seen;
+}
+
+TEST(scheduler_helpers_wait_off_the_callers_cpu)
+{
+    /* A helper woken where its caller runs takes turns with it on one CPU
+     * while another idles: with a CPU to spare for each, helpers wait on
+     * their CPUs but the one their caller ran on; without, on all of
+     * them.  They run tasks on all of them, as before they waited. */
+    cpu_set_t mine;
+    if (sched_getaffinity(0, sizeof mine, &mine) != 0 ||
+        CPU_COUNT(&mine) < 2 || CPU_COUNT(&mine) >= DAGLIB_MAX_WORKERS) {
+        fprintf(stderr, "    (not 2 to %d CPUs to run on: skipped)\n",
+                DAGLIB_MAX_WORKERS - 1);
+        return;
+    }
+    int n = CPU_COUNT(&mine), cpu = 0;
+    while (!CPU_ISSET(cpu, &mine))
+        cpu++;
+    cpu_set_t others = mine;
+    CPU_CLR(cpu, &others);
+    daglib_release_memory(); /* threads of this test's own */
+
+    /* The helper is made here, with all of this thread's CPUs; a caller
+     * that may use one CPU alone takes it over (the pool a freed DAG
+     * left). */
+    cpu_set_t seen = cpus_while_running(2);
+    CHECK(CPU_COUNT(&seen) == 0 || CPU_EQUAL(&seen, &mine));
+    seen = cpus_while_running_from(cpu, 2);
+    CHECK(helpers_settle_on(&others));
+    CHECK(CPU_COUNT(&seen) == 0 || CPU_EQUAL(&seen, &mine));
+    seen = cpus_while_running_from(cpu, 2); /* woken from there */
+    CHECK(CPU_COUNT(&seen) == 0 || CPU_EQUAL(&seen, &mine));
+
+    /* More helpers than other CPUs: they wait on all of them.  (Made
+     * here, as threads made by a caller of one CPU would wait on that.) */
+    seen = cpus_while_running(n + 1);
+    CHECK(helpers_settle_on(&mine));
+    CHECK(CPU_COUNT(&seen) == 0 || CPU_EQUAL(&seen, &mine));
     daglib_release_memory();
 }
 
