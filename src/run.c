@@ -115,8 +115,10 @@ static int run_plan(daglib_dag *dag, const plan *p, daglib_value **finals)
     r.observer = observed ? &dag->observer : NULL;
     r.timed = profiled || observed; /* the scheduler counts on it */
     /* The observer is told a task's run time as it finishes, in seconds:
-     * only the profiler converts ticks later. */
-    r.clock = observed ? TICKS_MONOTONIC : ticks_best_source();
+     * only the profiler converts ticks later.  An untimed run reads no
+     * clock, so it does not choose one (choosing reads a file, once per
+     * process: tens of microseconds of a fresh process's first run). */
+    r.clock = profiled && !observed ? ticks_best_source() : TICKS_MONOTONIC;
     r.counting = dag->progress != NULL;
     int rc = DAGLIB_OK;
     if (profiled) {
