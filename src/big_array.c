@@ -288,6 +288,12 @@ void *big_alloc_block(size_t count, size_t size)
 
 void big_block_prefault(void *block, size_t from, size_t len)
 {
+    big_block_prefault_until(block, from, len, SIZE_MAX);
+}
+
+void big_block_prefault_until(void *block, size_t from, size_t len,
+                              size_t until)
+{
     big_header *h = (big_header *)block - 1;
     if (h->mapped == 0)
         return;
@@ -322,6 +328,12 @@ void big_block_prefault(void *block, size_t from, size_t len)
         return;
     size_t window_end =
         h->mapped - end > step * window ? end + step * window : h->mapped;
+    /* Not past what the block's user expects to fill, once it says. */
+    if (until != SIZE_MAX && until - 1 < SIZE_MAX - sizeof *h - page) {
+        size_t until_page = (sizeof *h + until + page - 1) & ~(page - 1);
+        if (until_page > end && until_page < window_end)
+            window_end = until_page;
+    }
     if (prefault_soon(h, (char *)h + asked,
                       window_end - asked, &h->faulted, window_end))
         h->asked = window_end;

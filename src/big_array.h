@@ -53,6 +53,10 @@ void *big_alloc_block(size_t count, size_t size);
  * (a range the helper could not fault in may be taken so: it then faults
  * in as it is written).  One thread at a time per block. */
 void big_block_prefault(void *block, size_t from, size_t len);
+/* The same, for a block whose user expects to fill its first `until`
+ * bytes only: the helper is not asked for steps past them. */
+void big_block_prefault_until(void *block, size_t from, size_t len,
+                              size_t until);
 void big_free(void *p);
 /* The nth big array asked for from now on (n >= 1) is refused as if
  * memory ran out, to test what every caller does then; big_fail_disarm()
@@ -94,9 +98,14 @@ static inline size_t block_items(uint32_t k)
 /* Item `offset` of block `block` of a block array (blocks[], NULL until
  * allocated) of items of `size` bytes: the block is allocated when its
  * first item is asked for, and 2^prefault_shift items faulted in at once
- * whenever an item starts such a step; NULL when memory runs out. */
-static inline void *block_slot(void **blocks, uint32_t block, uint32_t offset,
-                               size_t size, unsigned prefault_shift)
+ * whenever an item starts such a step -- though not past item `expected`
+ * of the block, when the caller expects no more (items past it that a
+ * step begun before it holds fault in as they are written; steps begun
+ * past it are faulted in as ever); NULL when memory runs out. */
+static inline void *block_slot_expecting(void **blocks, uint32_t block,
+                                         uint32_t offset, size_t size,
+                                         unsigned prefault_shift,
+                                         size_t expected)
 {
     size_t items = block_items(block);
     if (blocks[block] == NULL &&
@@ -104,10 +113,22 @@ static inline void *block_slot(void **blocks, uint32_t block, uint32_t offset,
         return NULL;
     const uint32_t step_items = 1u << prefault_shift;
     if ((offset & (step_items - 1)) == 0) {
-        size_t step = items - offset < step_items ? items - offset : step_items;
-        big_block_prefault(blocks[block], offset * size, step * size);
+        size_t end = items < expected ? items : expected;
+        if (end <= offset)
+            end = items; /* more than expected: steps as ever */
+        size_t step = end - offset < step_items ? end - offset : step_items;
+        big_block_prefault_until(blocks[block], offset * size, step * size,
+                                 end < items ? end * size : SIZE_MAX);
     }
     return (char *)blocks[block] + offset * size;
+}
+
+/* The same, expecting the whole block to fill. */
+static inline void *block_slot(void **blocks, uint32_t block, uint32_t offset,
+                               size_t size, unsigned prefault_shift)
+{
+    return block_slot_expecting(blocks, block, offset, size, prefault_shift,
+                                SIZE_MAX);
 }
 
 /* How many of block k's items are in use, when `done` items fill the

@@ -252,6 +252,8 @@ int daglib_dag_reserve(daglib_dag *dag, size_t tasks)
                              "out of memory making room for %zu more tasks in "
                              "DAG '%s'",
                              tasks, dag->name);
+    if (dag->n_tasks + (uint32_t)tasks > dag->tasks_expected)
+        dag->tasks_expected = dag->n_tasks + (uint32_t)tasks;
     return dag_ok(dag);
 }
 
@@ -499,12 +501,19 @@ measure_name(const char *name, int *printable_ascii)
 static daglib_task *next_task_slot(daglib_dag *dag, daglib_task_fn fn)
 {
     uint32_t offset, block = block_of(dag->n_tasks, &offset);
-    task_links *links = block_slot((void **)dag->link_blocks, block, offset,
-                                   sizeof(task_links), TASK_PREFAULT_SHIFT);
+    /* Of this block, what daglib_dag_reserve() said will be used. */
+    uint32_t first = dag->n_tasks - offset;
+    size_t expected = dag->tasks_expected > first
+                          ? dag->tasks_expected - first
+                          : SIZE_MAX;
+    task_links *links = block_slot_expecting(
+        (void **)dag->link_blocks, block, offset, sizeof(task_links),
+        TASK_PREFAULT_SHIFT, expected);
     if (links == NULL)
         return NULL;
-    daglib_task *task = block_slot((void **)dag->task_blocks, block, offset,
-                                   sizeof(daglib_task), TASK_PREFAULT_SHIFT);
+    daglib_task *task = block_slot_expecting(
+        (void **)dag->task_blocks, block, offset, sizeof(daglib_task),
+        TASK_PREFAULT_SHIFT, expected);
     if (task != NULL)
         *links = (task_links){fn, 0, 0};
     return task;

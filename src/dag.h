@@ -129,6 +129,9 @@ struct daglib_dag {
     daglib_task *task_blocks[GROW_BLOCKS];
     task_links *link_blocks[GROW_BLOCKS]; /* numbered as the tasks */
     uint32_t n_tasks;
+    /* The most tasks daglib_dag_reserve() said there will be (0: never
+     * said): tasks' memory is not faulted in ahead past them. */
+    uint32_t tasks_expected;
     name_table task_names;
     /* Guesses at the task a name refers to, each one compare, tried
      * before hashing the name: big DAGs are built by loops, and loops

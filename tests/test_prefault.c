@@ -270,6 +270,41 @@ TEST(prefault_block_steps_are_faulted_in_ahead_of_the_filling)
     prefault_release();
 }
 
+TEST(prefault_block_steps_stop_where_the_filling_is_expected_to)
+{
+    if (!helper_can_run())
+        return;
+    /* A DAG told it will have 20,000 tasks: its task block of 65,536
+     * items is faulted in ahead as it fills, but not past item 20,000,
+     * by the step that holds it nor by the helper's window. */
+    size_t item = 64, expected = 20000;
+    void *blocks[GROW_BLOCKS] = {NULL};
+    uint32_t block = 10, items = (uint32_t)block_items(block);
+    for (uint32_t i = 0; i < expected; i++) {
+        char *slot = block_slot_expecting(blocks, block, i, item, 10,
+                                          expected);
+        CHECK(slot != NULL);
+        slot[0] = 1;
+    }
+    char *filled = blocks[block];
+    nap_ms(50); /* the helper's window, had it been asked for one */
+    size_t used_end = (64 + expected * item + PAGE - 1) & ~(PAGE - 1);
+    char *base = filled - 64; /* the mapping starts with the header */
+    CHECK_INT_EQ(resident_pages(base + used_end, items * item + 64 - used_end),
+                 0);
+    CHECK_INT_EQ(resident_pages(base, used_end), used_end / PAGE);
+    /* Filled past what was expected: from the next step on, the steps
+     * ahead come in on the helper as ever. */
+    for (uint32_t i = (uint32_t)expected; i <= 20480; i++)
+        ((char *)block_slot_expecting(blocks, block, i, item, 10,
+                                      expected))[0] = 1;
+    size_t step = 1024 * item;
+    CHECK(resident_soon(base + 22 * step, 4 * step, 4 * step / PAGE));
+    big_free(blocks[block]);
+    big_cache_release();
+    prefault_release();
+}
+
 /* In a child of a fork with the helper at work: the parent's request is
  * not the child's to wait for, and the child's requests are done. */
 static int child_has_its_own_helper(void *parent_mapping)
