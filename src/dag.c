@@ -666,20 +666,47 @@ static int guessed(const daglib_dag *dag, uint32_t from, uint32_t k,
            t == dag->ref_target[k];
 }
 
+/* Whether t is a task named by the string name: its bytes compared up to
+ * the task name's length, never past the string's end (a shorter string
+ * differs there), then the string's end.  A guess right so needs the
+ * string neither measured nor checked: a task's name is valid. */
+static inline int is_task_named_string(const daglib_dag *dag, uint32_t t,
+                                       const char *name)
+{
+    if (t >= dag->n_tasks)
+        return 0;
+    const daglib_task *task = dag_task(dag, t);
+    const char *own = task->name;
+    for (uint32_t i = 0; i < task->name_len; i++)
+        if (own[i] != name[i])
+            return 0;
+    return name[task->name_len] == '\0';
+}
+
 /* The task named upstream if one of the DAG's guesses (dag.h) is right,
  * for the k-th reference of task `from`; else NAME_NOT_FOUND. */
 static uint32_t guess_ref(const daglib_dag *dag, uint32_t from, uint32_t k,
-                          const char *upstream, uint32_t len)
+                          const char *upstream)
 {
     /* The first guess is right as a rule: checked on its own, it waits on
      * nothing the others load. */
-    if (is_task_named(dag, dag->next_referred, upstream, len))
+    if (is_task_named_string(dag, dag->next_referred, upstream))
         return dag->next_referred;
-    if (is_task_named(dag, from - dag->ref_distance[k], upstream, len))
+    if (is_task_named_string(dag, from - dag->ref_distance[k], upstream))
         return from - dag->ref_distance[k];
-    if (is_task_named(dag, dag->ref_target[k], upstream, len))
+    if (is_task_named_string(dag, dag->ref_target[k], upstream))
         return dag->ref_target[k];
     return NAME_NOT_FOUND;
+}
+
+/* The k-th reference of task `from` went to task target: the guesses for
+ * the next ones. */
+static void set_guesses(daglib_dag *dag, uint32_t from, uint32_t k,
+                        uint32_t target)
+{
+    dag->next_referred = target + 1;
+    dag->ref_distance[k] = from - target;
+    dag->ref_target[k] = target;
 }
 
 /* Record that task `from` refers to `upstream` in the given way. */
@@ -690,26 +717,31 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
         return dag_build_error(dag, DAGLIB_MISUSE,
                                "task '%s' was given %s without a name",
                                from->name, ref_kind_words(kind));
+    uint32_t made = dag_task_links(dag, from->index)->n_refs_out;
+    uint32_t k = made < REF_GUESS_POSITIONS ? made : REF_GUESS_POSITIONS - 1;
+    uint8_t *missed = &dag->guesses_missed[k];
+    uint32_t target = NAME_NOT_FOUND, hash = 0;
+    if (*missed < REF_GUESS_GIVE_UP) {
+        target = guess_ref(dag, from->index, k, upstream);
+        if (target != NAME_NOT_FOUND) {
+            *missed = 0;
+            set_guesses(dag, from->index, k, target);
+            return store_ref(dag, from, kind, target);
+        }
+        ++*missed;
+    }
     int printable;
     size_t len = measure_name(upstream, &printable);
     /* A printable name of a sensible length is valid (name_problem): only
      * such names are looked up, and only the others checked. */
     int looked_up = printable && len - 1 < TASK_NAME_MAX_BYTES;
-    uint32_t target = NAME_NOT_FOUND, hash = 0;
     if (looked_up) {
-        uint32_t made = dag_task_links(dag, from->index)->n_refs_out;
-        uint32_t k = made < REF_GUESS_POSITIONS ? made : REF_GUESS_POSITIONS - 1;
-        uint8_t *missed = &dag->guesses_missed[k];
-        if (*missed < REF_GUESS_GIVE_UP) {
-            target = guess_ref(dag, from->index, k, upstream, (uint32_t)len);
-            *missed = target == NAME_NOT_FOUND ? *missed + 1 : 0;
-        }
-        if (target == NAME_NOT_FOUND && *missed == REF_GUESS_GIVE_UP &&
+        if (*missed == REF_GUESS_GIVE_UP &&
             dag->task_names.mask >= REF_PUT_OFF_FROM_SLOTS - 1 &&
             ++dag->lookups_put_off[k] < REF_LOOKUP_EVERY - 1) {
             /* Looked up when compiling, with the others put off. */
             hash = name_hash(upstream, len);
-        } else if (target == NAME_NOT_FOUND) {
+        } else {
             /* Of every REF_LOOKUP_EVERY references put off, the last two
              * are looked up at once: the first sets the guesses, which
              * the second then checks, as references in a row. */
@@ -720,11 +752,8 @@ static int append_ref(daglib_dag *dag, daglib_task *from, task_ref_kind kind,
                 guessed(dag, from->index, k, target))
                 *missed = 0; /* the pattern is back: guess again */
         }
-        if (target != NAME_NOT_FOUND) {
-            dag->next_referred = target + 1;
-            dag->ref_distance[k] = from->index - target;
-            dag->ref_target[k] = target;
-        }
+        if (target != NAME_NOT_FOUND)
+            set_guesses(dag, from->index, k, target);
     }
     const char *problem =
         looked_up ? NULL : name_problem(upstream, len, printable);
