@@ -460,8 +460,9 @@ DAGLIB_EXTERN int daglib_dag_set_codec(daglib_dag *dag, const char *codec);
  * memory taken at once: a hint far above the tasks added costs that
  * memory.  The tasks themselves take their memory as they are added, and
  * none is made ready ahead of them past the hint.  Adding more tasks than
- * reserved works, and without a call the table grows as needed.  Returns DAGLIB_OK, DAGLIB_MISUSE (dag NULL or
- * running), DAGLIB_INVALID (more tasks than a DAG may hold: about 2^30),
+ * reserved works, and without a call the table grows as needed.  Returns
+ * DAGLIB_OK, DAGLIB_MISUSE (dag NULL or running), DAGLIB_INVALID (more
+ * tasks than a DAG may hold: about 2^30),
  * DAGLIB_NOMEM, or the DAG's sticky build error; an error of its own
  * leaves the DAG as it was, and is not sticky. */
 DAGLIB_EXTERN int daglib_dag_reserve(daglib_dag *dag, size_t tasks);

@@ -331,9 +331,11 @@ void big_block_prefault_until(void *block, size_t from, size_t len,
     /* Not past what the block's user expects to fill, once it says. */
     if (until != SIZE_MAX && until - 1 < SIZE_MAX - sizeof *h - page) {
         size_t until_page = (sizeof *h + until + page - 1) & ~(page - 1);
-        if (until_page > end && until_page < window_end)
+        if (until_page >= end && until_page < window_end)
             window_end = until_page;
     }
+    if (window_end <= asked) /* asked that far before the user said */
+        return;
     if (prefault_soon(h, (char *)h + asked,
                       window_end - asked, &h->faulted, window_end))
         h->asked = window_end;

@@ -43,10 +43,17 @@ int own_thread_cpus(cpu_set_t *cpus)
 
 int own_thread_cpu_to_leave(const cpu_set_t *cpus, int cpu, unsigned threads)
 {
+#ifdef __linux__
     if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, cpus) ||
         (unsigned)CPU_COUNT(cpus) <= threads)
         return -1;
     return cpu;
+#else
+    (void)cpus;
+    (void)cpu;
+    (void)threads;
+    return -1;
+#endif
 }
 
 int own_thread_use(const cpu_set_t *cpus, int leave)

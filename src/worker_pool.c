@@ -7,8 +7,8 @@
  * that forked after a run has the pool's memory but none of its threads:
  * the pool notices (a fork count kept by pthread_atfork) and makes new
  * ones.  A thread waits off the CPU its last job's poster ran on, and
- * runs a job on all of its CPUs (own_threads.h): where it waits so, two
- * system calls of its own a job, none of the poster's.
+ * runs a job on all of its CPUs (own_threads.h): where it waits so, three
+ * system calls of its own a job; the poster only asks where it runs.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -87,26 +87,48 @@ static worker_pool *take_spare(void)
     return pool;
 }
 
+/* Keep the calling pool thread, about to wait, off `cpu` where a post of
+ * `slots` slots came from (own_threads.h); *left is the CPU it keeps off
+ * so far (-1: none), *own its CPUs, read again when it had them all.  0
+ * once the system refused: the thread is not placed any more. */
+static int wait_beside(cpu_set_t *own, int *left, int cpu, uint32_t slots)
+{
+    if (*left < 0 && own_thread_cpus(own) != 0)
+        return 0;
+    int leave = own_thread_cpu_to_leave(own, cpu, slots);
+    if (leave == *left)
+        return 1;
+    if (own_thread_use(own, leave) != 0)
+        return 0;
+    *left = leave;
+    return 1;
+}
+
 static void *pool_thread(void *arg)
 {
     worker_pool *pool = arg;
     own_thread_name("daglib worker");
+    /* The thread's own CPUs, read again before each restriction, so that
+     * a change made meanwhile (by a task, or `taskset`) stands. */
     cpu_set_t own;
-    int placeable = own_thread_cpus(&own) == 0;
-    int left = -1; /* the CPU the thread keeps off while it waits */
+    int placeable = 1; /* 0 once the system refused */
+    int left = -1;     /* the CPU the thread keeps off while it waits */
     pthread_mutex_lock(&pool->lock);
     for (;;) {
-        int placed = !placeable; /* this wait's place chosen */
         while (!pool->stop && pool->n_pending == 0) {
-            if (!placed) {
-                int leave = own_thread_cpu_to_leave(&own, pool->poster_cpu,
-                                                    pool->posted_slots);
+            /* Chosen again at every wake, as a post may come from
+             * another CPU and be over before this thread sees it. */
+            int cpu = pool->poster_cpu;
+            uint32_t slots = pool->posted_slots;
+            if (placeable && (left >= 0 || cpu >= 0)) {
                 pthread_mutex_unlock(&pool->lock);
-                if (leave != left && own_thread_use(&own, leave) == 0)
-                    left = leave;
-                placed = 1;
+                placeable = wait_beside(&own, &left, cpu, slots);
                 pthread_mutex_lock(&pool->lock);
-                continue; /* a job may have come meanwhile */
+                if (!pool->stop && pool->n_pending == 0 &&
+                    (pool->poster_cpu != cpu || pool->posted_slots != slots))
+                    continue; /* posted and closed meanwhile: again */
+                if (pool->stop || pool->n_pending > 0)
+                    break;
             }
             pthread_cond_wait(&pool->posted, &pool->lock);
         }
@@ -114,7 +136,8 @@ static void *pool_thread(void *arg)
             break;
         if (left >= 0) {
             /* All its CPUs back before it takes a slot: the job's caller
-             * waits for a slot taken, not for one still pending. */
+             * waits for a slot taken, not for one still pending.  (Were
+             * they refused, its tasks would run on the others.) */
             pthread_mutex_unlock(&pool->lock);
             if (own_thread_use(&own, -1) == 0)
                 left = -1;

@@ -274,10 +274,12 @@ TEST(prefault_block_steps_stop_where_the_filling_is_expected_to)
 {
     if (!helper_can_run())
         return;
-    /* A DAG told it will have 20,000 tasks: its task block of 65,536
-     * items is faulted in ahead as it fills, but not past item 20,000,
-     * by the step that holds it nor by the helper's window. */
-    size_t item = 64, expected = 20000;
+    /* A DAG told it will have 20,450 tasks: its task block of 65,536
+     * items is faulted in ahead as it fills, but not past item 20,450,
+     * by the step that holds it nor by the helper's window, which that
+     * step, cut short at 64 KiB, would ask for. */
+    big_cache_release(); /* a fresh mapping: nothing faulted in before */
+    size_t item = 64, expected = 20450;
     void *blocks[GROW_BLOCKS] = {NULL};
     uint32_t block = 10, items = (uint32_t)block_items(block);
     for (uint32_t i = 0; i < expected; i++) {

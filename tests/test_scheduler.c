@@ -1033,6 +1033,25 @@ static cpu_set_t cpus_while_running_from(int cpu, int workers)
     return c.seen;
 }
 
+static _Atomic int helpers_narrowed;
+
+/* On a helper: lets its thread use the CPU its user data says, alone. */
+static void narrow_helper(daglib_context *ctx, int argc,
+                          const daglib_value *const *argv)
+{
+    (void)argc;
+    (void)argv;
+    struct timespec nap = {0, 2 * 1000 * 1000}; /* long enough to share */
+    nanosleep(&nap, NULL);
+    if (daglib_context_worker(ctx) == 0)
+        return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(*(const int *)daglib_user_data(ctx), &one);
+    if (sched_setaffinity(0, sizeof one, &one) == 0)
+        atomic_fetch_add(&helpers_narrowed, 1);
+}
+
 TEST(scheduler_helpers_wait_off_the_callers_cpu)
 {
     /* A helper woken where its caller runs takes turns with it on one CPU
@@ -1069,6 +1088,27 @@ TEST(scheduler_helpers_wait_off_the_callers_cpu)
     seen = cpus_while_running(n + 1);
     CHECK(helpers_settle_on(&mine));
     CHECK(CPU_COUNT(&seen) == 0 || CPU_EQUAL(&seen, &mine));
+
+    /* A task that changes its thread's CPUs changes them for good, as on
+     * a thread that never waited beside anybody. */
+    daglib_release_memory();
+    daglib_dag *dag = daglib_dag_new("narrowing", NULL, 0);
+    for (int i = 0; i < 16; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "narrow %d", i);
+        CHECK(daglib_task_add(dag, name, NULL, narrow_helper, &cpu) != NULL);
+    }
+    CHECK_OK(daglib_dag_set_workers(dag, 2));
+    CHECK_OK(daglib_run(dag, NULL));
+    daglib_dag_free(dag);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (atomic_load(&helpers_narrowed) > 0) {
+        seen = cpus_while_running(2);
+        CHECK(CPU_COUNT(&seen) == 0 || CPU_EQUAL(&seen, &one));
+        CHECK(helpers_settle_on(&one));
+    }
     daglib_release_memory();
 }
 
