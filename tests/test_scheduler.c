@@ -866,6 +866,15 @@ TEST(scheduler_frees_owned_results_read_beside_ones_that_own_nothing)
 
 /* ---- the helper threads' name -------------------------------------------- */
 
+/* For a task of a DAG of several: naps long enough for the workers to
+ * share the tasks, then says whether a helper (not the caller) runs it. */
+static int napped_on_a_helper(daglib_context *ctx)
+{
+    struct timespec nap = {0, 2 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    return daglib_context_worker(ctx) != 0;
+}
+
 static _Atomic int helper_tasks, helper_tasks_named;
 
 static void note_thread_name(daglib_context *ctx, int argc,
@@ -873,9 +882,7 @@ static void note_thread_name(daglib_context *ctx, int argc,
 {
     (void)argc;
     (void)argv;
-    struct timespec nap = {0, 2 * 1000 * 1000}; /* long enough to share */
-    nanosleep(&nap, NULL);
-    if (daglib_context_worker(ctx) == 0)
+    if (!napped_on_a_helper(ctx))
         return;
     char name[16] = "";
     pthread_getname_np(pthread_self(), name, sizeof name);
@@ -923,9 +930,7 @@ static void note_helper_cpus(daglib_context *ctx, int argc,
     (void)argc;
     (void)argv;
     struct helper_cpus *h = daglib_user_data(ctx);
-    struct timespec nap = {0, 2 * 1000 * 1000}; /* long enough to share */
-    nanosleep(&nap, NULL);
-    if (daglib_context_worker(ctx) == 0)
+    if (!napped_on_a_helper(ctx))
         return;
     cpu_set_t cpus;
     CPU_ZERO(&cpus);
@@ -1041,9 +1046,7 @@ static void narrow_helper(daglib_context *ctx, int argc,
 {
     (void)argc;
     (void)argv;
-    struct timespec nap = {0, 2 * 1000 * 1000}; /* long enough to share */
-    nanosleep(&nap, NULL);
-    if (daglib_context_worker(ctx) == 0)
+    if (!napped_on_a_helper(ctx))
         return;
     cpu_set_t one;
     CPU_ZERO(&one);
