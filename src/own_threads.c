@@ -14,22 +14,6 @@ void own_thread_name(const char *name)
 #endif
 }
 
-void own_thread_beside_caller(pthread_attr_t *attr)
-{
-#ifdef __linux__
-    cpu_set_t cpus;
-    if (sched_getaffinity(0, sizeof cpus, &cpus) != 0)
-        return;
-    int cpu = sched_getcpu();
-    if (cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &cpus) &&
-        CPU_COUNT(&cpus) > 1) {
-        CPU_CLR(cpu, &cpus);
-        pthread_attr_setaffinity_np(attr, sizeof cpus, &cpus);
-    }
-#else
-    (void)attr;
-#endif
-}
 
 int own_thread_cpus(cpu_set_t *cpus)
 {
@@ -76,5 +60,21 @@ int own_thread_current_cpu(void)
     return sched_getcpu();
 #else
     return -1;
+#endif
+}
+
+void own_thread_beside_caller(pthread_attr_t *attr)
+{
+#ifdef __linux__
+    cpu_set_t cpus;
+    if (own_thread_cpus(&cpus) != 0)
+        return;
+    int leave = own_thread_cpu_to_leave(&cpus, own_thread_current_cpu(), 1);
+    if (leave >= 0) {
+        CPU_CLR(leave, &cpus);
+        pthread_attr_setaffinity_np(attr, sizeof cpus, &cpus);
+    }
+#else
+    (void)attr;
 #endif
 }
