@@ -248,7 +248,7 @@ static uint32_t record_event(profiler *pr, uint32_t w, const profile_event *ev)
         rec.worker = PROFILE_NO_WORKER;
     } else {
         rec.status = note.status == NODE_OK ? PROFILE_OK : PROFILE_FAILED;
-        rec.runtime = (double)ticks_span_ns(&pr->scale, note.times.runtime) * 1e-9;
+        rec.runtime = ticks_span_seconds(&pr->scale, note.times.runtime);
         rec.attempts = (int32_t)note.attempts;
         rec.worker = (int32_t)w;
         if (note.attempts > 0) {

@@ -251,6 +251,12 @@ static ALWAYS_INLINE void try_task(run *r, worker *w, const plan_node *pn,
     uint64_t started = straight_on ? w->last_end : ticks_now(r->clock);
     pn->fn(ctx, argc, argv);
     uint64_t ended = ticks_now(r->clock);
+    /* The counter is read without a fence (one costs the worker 10 ns a
+     * task), so around a task a few dozen cycles long the processor may
+     * read it early and the task's span come out as nothing, or less: a
+     * task that ran took a tick at least, and a worker's times go on. */
+    if (ended <= started)
+        ended = started + 1;
     w->last_end = ended;
     w->went_straight_on = 1;
     if (attempt == 1)

@@ -84,4 +84,11 @@ static inline int64_t ticks_span_ns(const ticks_scale *s, uint64_t ticks)
     return (int64_t)((double)(int64_t)ticks * s->ns_per_tick);
 }
 
+/* The same in seconds, not cut to whole nanoseconds: a span of a few
+ * ticks is not nothing. */
+static inline double ticks_span_seconds(const ticks_scale *s, uint64_t ticks)
+{
+    return (double)(int64_t)ticks * s->ns_per_tick * 1e-9;
+}
+
 #endif
