@@ -115,20 +115,22 @@ static void *pool_thread(void *arg)
     int left = -1;     /* the CPU the thread keeps off while it waits */
     pthread_mutex_lock(&pool->lock);
     for (;;) {
+        /* Placed for this wait, and for which post: chosen again when a
+         * post from elsewhere came and went before this thread saw it. */
+        int placed = 0, placed_cpu = -1;
+        uint32_t placed_slots = 0;
         while (!pool->stop && pool->n_pending == 0) {
-            /* Chosen again at every wake, as a post may come from
-             * another CPU and be over before this thread sees it. */
             int cpu = pool->poster_cpu;
             uint32_t slots = pool->posted_slots;
-            if (placeable && (left >= 0 || cpu >= 0)) {
+            if (placeable && (cpu >= 0 || left >= 0) &&
+                (!placed || cpu != placed_cpu || slots != placed_slots)) {
                 pthread_mutex_unlock(&pool->lock);
                 placeable = wait_beside(&own, &left, cpu, slots);
                 pthread_mutex_lock(&pool->lock);
-                if (!pool->stop && pool->n_pending == 0 &&
-                    (pool->poster_cpu != cpu || pool->posted_slots != slots))
-                    continue; /* posted and closed meanwhile: again */
-                if (pool->stop || pool->n_pending > 0)
-                    break;
+                placed = 1;
+                placed_cpu = cpu;
+                placed_slots = slots;
+                continue; /* what changed meanwhile is seen again */
             }
             pthread_cond_wait(&pool->posted, &pool->lock);
         }
