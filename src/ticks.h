@@ -77,15 +77,9 @@ static inline int64_t ticks_to_mono_ns(const ticks_scale *s, uint64_t t)
            (int64_t)((double)(int64_t)(t - s->origin.ticks) * s->ns_per_tick);
 }
 
-/* A span is far below 2^63 ticks: converted as signed, which costs a
- * few instructions less than unsigned. */
-static inline int64_t ticks_span_ns(const ticks_scale *s, uint64_t ticks)
-{
-    return (int64_t)((double)(int64_t)ticks * s->ns_per_tick);
-}
-
-/* The same in seconds, not cut to whole nanoseconds: a span of a few
- * ticks is not nothing. */
+/* A span in seconds, not cut to whole nanoseconds: a span of a few ticks
+ * is not nothing.  A span is far below 2^63 ticks: converted as signed,
+ * which costs a few instructions less than unsigned. */
 static inline double ticks_span_seconds(const ticks_scale *s, uint64_t ticks)
 {
     return (double)(int64_t)ticks * s->ns_per_tick * 1e-9;
