@@ -1008,6 +1008,15 @@ static int helpers_settle_on(const cpu_set_t *want)
     return 0;
 }
 
+/* The set of one CPU. */
+static cpu_set_t only_cpu(int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return one;
+}
+
 struct pinned_caller {
     int workers;
     cpu_set_t seen;
@@ -1024,9 +1033,7 @@ static void *run_pinned(void *arg)
  * alone, so that it posts its runs from there. */
 static cpu_set_t cpus_while_running_from(int cpu, int workers)
 {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
+    cpu_set_t one = only_cpu(cpu);
     pthread_attr_t attr;
     CHECK(pthread_attr_init(&attr) == 0);
     CHECK(pthread_attr_setaffinity_np(&attr, sizeof one, &one) == 0);
@@ -1048,9 +1055,7 @@ static void narrow_helper(daglib_context *ctx, int argc,
     (void)argv;
     if (!napped_on_a_helper(ctx))
         return;
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(*(const int *)daglib_user_data(ctx), &one);
+    cpu_set_t one = only_cpu(*(const int *)daglib_user_data(ctx));
     if (sched_setaffinity(0, sizeof one, &one) == 0)
         atomic_fetch_add(&helpers_narrowed, 1);
 }
@@ -1104,9 +1109,7 @@ TEST(scheduler_helpers_wait_off_the_callers_cpu)
     CHECK_OK(daglib_dag_set_workers(dag, 2));
     CHECK_OK(daglib_run(dag, NULL));
     daglib_dag_free(dag);
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
+    cpu_set_t one = only_cpu(cpu);
     if (atomic_load(&helpers_narrowed) > 0) {
         seen = cpus_while_running(2);
         CHECK(CPU_COUNT(&seen) == 0 || CPU_EQUAL(&seen, &one));
