@@ -118,6 +118,25 @@ static inline int deque_push(deque *d, uint32_t item)
     return grew;
 }
 
+/* Owner only: push n items, items[n - 1] last, publishing them at once.
+ * 0, or -1 when the ring could not grow (then none was pushed). */
+static inline int deque_push_all(deque *d, const uint32_t *items, uint32_t n)
+{
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
+    deque_ring *r = atomic_load_explicit(&d->ring, memory_order_relaxed);
+    while (b - t + (int64_t)n > r->mask + 1) {
+        if (deque_grow(d, r, t, b) != 0)
+            return -1;
+        r = atomic_load_explicit(&d->ring, memory_order_relaxed);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        atomic_store_explicit(&r->slot[(b + i) & r->mask], items[i],
+                              memory_order_relaxed);
+    atomic_store_explicit(&d->bottom, b + n, memory_order_release);
+    return 0;
+}
+
 /* Owner only: an item (the newest, unless few are left), or DEQUE_EMPTY. */
 static inline uint32_t deque_take(deque *d)
 {

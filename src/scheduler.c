@@ -31,7 +31,10 @@
  *   - at a wide join (JOIN_BATCH_MIN_PREDS predecessors or more), a worker
  *     counts its arrivals itself and adds them to the shared count in one
  *     operation (see note_arrival), instead of every worker fighting over
- *     the count's cache line at every arrival.
+ *     the count's cache line at every arrival;
+ *   - unlike Taskflow, the caller's thread starts the run alone, as a
+ *     single worker, with no atomic operation, and shares it when the
+ *     first helper arrives ("the caller alone", below).
  * A result is released as soon as its last consumer has run (finals are
  * kept), so a long chain keeps memory flat.  Failures travel with the
  * counts: a failed or skipped node marks its successors, which are then
@@ -69,6 +72,7 @@
 #include "cpu_hints.h"
 #include "dag.h"
 #include "profiler.h"
+#include "remote_fence.h"
 #include "scheduler.h"
 
 /* Idle rounds of stealing before yielding, and yields before sleeping. */
@@ -80,6 +84,10 @@
  * worker holds arrivals for; not found, the arrivals are added first. */
 #define JOIN_FEEDS_SEARCH 4
 #define YIELD_ROUNDS 16
+/* How long the first helper to join a run the caller runs alone waits
+ * for the caller to share, before it deals the caller's stack out itself
+ * while the caller runs a long task ("the caller alone", below). */
+#define JOIN_PATIENCE_NS 50000
 /* Arguments passed from the stack; more take one allocation per call. */
 #define STACK_ARGS 16
 /* Handing on more successors than this is no longer a quick hand-over
@@ -461,15 +469,15 @@ static void count_outcome(worker *w, const node_state *st)
             memory_order_relaxed);
 }
 
-/* Run node n (or skip it, when a predecessor failed) and release its
- * arguments. */
-static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single,
-                                   int timed)
+/* Run node n, or skip it when a predecessor failed: its status set, its
+ * result and message kept, when it ran in *times.  Touches nothing but
+ * the node's own records and the worker's. */
+static ALWAYS_INLINE void call_node(run *r, worker *w, uint32_t n,
+                                    task_times *times, int timed)
 {
     const plan_node *pn = &r->plan->nodes[n];
     node_state *st = &r->states[n];
     node_output *out = &r->outputs[n];
-    task_times times = {0, 0, 0};
     out->error = NULL;
     value_init(&out->result);
     st->worker = (uint16_t)w->index;
@@ -481,9 +489,9 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single,
         if (r->counting)
             atomic_store_explicit(&w->running, 1, memory_order_relaxed);
         if (plain_call(r, pn, timed))
-            call_plain_task(r, w, n, pn, st, out, &times, timed);
+            call_plain_task(r, w, n, pn, st, out, times, timed);
         else
-            call_task(r, w, n, pn, st, out, &times);
+            call_task(r, w, n, pn, st, out, times);
         if (r->counting)
             atomic_store_explicit(&w->running, 0, memory_order_relaxed);
         if (st->status == NODE_FAILED) {
@@ -495,20 +503,38 @@ static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single,
             st->status = NODE_OK;
         }
     }
+}
+
+/* After call_node(): release the node's arguments, and report it. */
+static ALWAYS_INLINE void close_node(run *r, worker *w, uint32_t n,
+                                     const task_times *times, int single,
+                                     int timed)
+{
+    const plan_node *pn = &r->plan->nodes[n];
+    node_state *st = &r->states[n];
+    node_output *out = &r->outputs[n];
     if (release_args(r, pn, st, single))
         read_clock_afresh(w, timed);
     if (plan_node_n_succ(pn) == 0 && !(pn->flags & NODE_FINAL) &&
         discard_result(&out->result))
         read_clock_afresh(w, timed);
     if (timed && r->observer != NULL && r->observer->on_finish != NULL) {
-        report_finish(r, n, st, out, &times);
+        report_finish(r, n, st, out, times);
         read_clock_afresh(w, timed);
     }
     if (r->counting)
         count_outcome(w, st);
     if (timed && r->profiler != NULL &&
-        profiler_task_done(r->profiler, w->index, n, st, out, &times))
+        profiler_task_done(r->profiler, w->index, n, st, out, times))
         read_clock_afresh(w, timed);
+}
+
+static ALWAYS_INLINE void run_node(run *r, worker *w, uint32_t n, int single,
+                                   int timed)
+{
+    task_times times = {0, 0, 0};
+    call_node(r, w, n, &times, timed);
+    close_node(r, w, n, &times, single, timed);
 }
 
 /* ---- chunks -------------------------------------------------------------- */
@@ -616,12 +642,6 @@ static void push_ready(run *r, worker *w, uint32_t n)
         w->overflow = n;
     }
 }
-
-/* The single-worker stack lives in the run; see run_single(). */
-typedef struct single_stack {
-    uint32_t *items;
-    uint32_t top;
-} single_stack;
 
 /* ---- wide joins ----------------------------------------------------------
  *
@@ -773,10 +793,85 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
     return next;
 }
 
-/* ---- one worker ------------------------------------------------------------ */
+/* ---- the caller alone -------------------------------------------------------
+ *
+ * Helpers take tens of microseconds to arrive (a thread woken on another
+ * CPU, which on a virtual machine may have to be woken itself), and a run
+ * of small tasks is well under way by then.  So until one does, the
+ * caller runs the plan as a one-worker run does, with plain counts and its
+ * ready nodes on a stack of its own: no locked instruction, no fence.  A
+ * 10,000-task wavefront's run on 2 workers after a pause took 8.5-10 ns a
+ * task instead of 15.
+ *
+ * Sharing starts when the first helper arrives and sets helper_joining,
+ * which the caller checks after each task's call.  Whoever first moves
+ * `sharing` on deals the caller's stack out as deque entries.  As a rule
+ * the caller, into its own deque, after its next task.  But when that
+ * task is long (the caller has not shared JOIN_PATIENCE_NS after the
+ * helper arrived), the helper makes the caller's thread fence
+ * (remote_fence: a few microseconds on a virtual machine, too dear for
+ * every run) and then watches caller_in_task, which the caller sets
+ * around each task's call; once it sees the caller in a task, it deals
+ * the stack out into its own deque, so that nobody waits for that task
+ * longer than the patience.  Then the caller hands that task's successors
+ * on, and everybody goes on, as several workers do.
+ *
+ * Why the caller needs no fence between clearing caller_in_task and
+ * reading helper_joining: the helper's remote fence ran on the caller's
+ * thread at some point.  If the caller cleared the flag before that point,
+ * the helper, reading after it, sees the flag clear; if after, the
+ * caller's read comes after that point too and sees helper_joining set.
+ * Either way a helper that sees the caller in a task is seen by the
+ * caller when the task returns, and the caller touches its stack and its
+ * plain counts only after a check that saw no helper. */
 
-static ALWAYS_INLINE void run_single_with(run *r, single_stack *stack,
-                                           int timed)
+/* Deal the caller's stack out onto w's deque, and share from then on. */
+static void start_sharing(run *r, worker *w)
+{
+    single_stack *stack = &r->alone;
+    /* The stack's top goes last, to be taken next. */
+    if (deque_push_all(&w->queue, stack->items, stack->top) != 0)
+        for (uint32_t i = 0; i < stack->top; i++)
+            push_ready(r, w, stack->items[i]);
+    stack->top = 0;
+    atomic_store_explicit(&r->sharing, SHARING, memory_order_release);
+}
+
+/* Whether w's thread got to start sharing (and did); 0 when another did
+ * or is doing it. */
+static int claim_sharing(run *r, worker *w)
+{
+    int expected = SHARING_NOT_YET;
+    if (!atomic_compare_exchange_strong_explicit(
+            &r->sharing, &expected, SHARING_STARTING, memory_order_acq_rel,
+            memory_order_relaxed))
+        return 0;
+    start_sharing(r, w);
+    return 1;
+}
+
+/* Wait for whoever starts sharing; 0 when the run ended first. */
+static int wait_for_sharing(run *r)
+{
+    for (unsigned round = 0;; round++) {
+        if (atomic_load_explicit(&r->sharing, memory_order_acquire) == SHARING)
+            return 1;
+        if (atomic_load_explicit(&r->done, memory_order_acquire))
+            return 0;
+        if (round < SPIN_ROUNDS)
+            cpu_relax();
+        else
+            sched_yield();
+    }
+}
+
+/* Run the plan on the caller's thread alone, from its sources.  With
+ * helpers coming (watched), only until one joins: then 1, and *next the
+ * node the caller goes on with (or PLAN_NO_NODE), the rest of the run
+ * shared; 0 when the run ended first. */
+static ALWAYS_INLINE int run_alone_with(run *r, single_stack *stack,
+                                        uint32_t *next, int watched,
+                                        int timed)
 {
     worker *w = &r->workers[0];
     const plan *p = r->plan;
@@ -786,18 +881,90 @@ static ALWAYS_INLINE void run_single_with(run *r, single_stack *stack,
     while (stack->top > 0) {
         uint32_t n = stack->items[--stack->top];
         do {
-            run_node(r, w, n, 1, timed);
+            task_times times = {0, 0, 0};
+            if (watched) {
+                atomic_store_explicit(&r->caller_in_task, 1,
+                                      memory_order_release);
+                call_node(r, w, n, &times, timed);
+                atomic_store_explicit(&r->caller_in_task, 0,
+                                      memory_order_relaxed);
+                /* No fence here: the joining helper's stands for it. */
+                atomic_signal_fence(memory_order_seq_cst);
+                if (atomic_load_explicit(&r->helper_joining,
+                                         memory_order_relaxed)) {
+                    if (!claim_sharing(r, w))
+                        wait_for_sharing(r); /* n's successors end no run */
+                    close_node(r, w, n, &times, 0, timed);
+                    *next = finish_node(r, w, n, 0, NULL, timed);
+                    return 1;
+                }
+            } else {
+                call_node(r, w, n, &times, timed);
+            }
+            close_node(r, w, n, &times, 1, timed);
             n = finish_node(r, w, n, 1, stack, timed);
         } while (n != PLAN_NO_NODE);
     }
+    return 0;
 }
 
+/* The whole run, on a thread no helper joins. */
 static void run_single(run *r, single_stack *stack)
 {
+    uint32_t next;
     if (r->timed)
-        run_single_with(r, stack, 1);
+        run_alone_with(r, stack, &next, 0, 1);
     else
-        run_single_with(r, stack, 0);
+        run_alone_with(r, stack, &next, 0, 0);
+}
+
+/* The run until a helper joins (1, and *next: run_alone_with()). */
+static int run_until_joined(run *r, uint32_t *next)
+{
+    if (r->timed)
+        return run_alone_with(r, &r->alone, next, 1, 1);
+    return run_alone_with(r, &r->alone, next, 1, 0);
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* A helper arriving at a run the caller may still run alone: 1 once the
+ * run is shared, 0 when it ended first. */
+static int join_run(run *r, worker *w)
+{
+    if (atomic_load_explicit(&r->sharing, memory_order_acquire) == SHARING)
+        return 1;
+    /* Only the first helper to arrive may deal the caller's stack out. */
+    if (atomic_exchange_explicit(&r->helper_joining, 1, memory_order_seq_cst))
+        return wait_for_sharing(r);
+    uint64_t arrived = monotonic_ns();
+    /* 1: the caller's thread fenced; -1: it cannot be made to. */
+    int fenced = 0;
+    for (unsigned round = 0;; round++) {
+        int sharing = atomic_load_explicit(&r->sharing, memory_order_acquire);
+        if (sharing == SHARING)
+            return 1;
+        if (atomic_load_explicit(&r->done, memory_order_acquire))
+            return 0;
+        /* The clock every round once the spinning gave way to yields. */
+        if (sharing == SHARING_NOT_YET && fenced == 0 &&
+            (round >= SPIN_ROUNDS || round % 16 == 15) &&
+            monotonic_ns() - arrived > JOIN_PATIENCE_NS)
+            fenced = remote_fence() == 0 ? 1 : -1;
+        if (sharing == SHARING_NOT_YET && fenced == 1 &&
+            atomic_load_explicit(&r->caller_in_task, memory_order_acquire) &&
+            claim_sharing(r, w))
+            return 1;
+        if (round < SPIN_ROUNDS)
+            cpu_relax();
+        else
+            sched_yield();
+    }
 }
 
 /* ---- several workers ------------------------------------------------------- */
@@ -960,11 +1127,14 @@ static uint32_t take_own(worker *w)
     return n;
 }
 
-static ALWAYS_INLINE void worker_loop_with(worker *w, int timed)
+/* Run nodes until the run is over (or w parks), starting with node n,
+ * when it is not PLAN_NO_NODE. */
+static ALWAYS_INLINE void worker_loop_with(worker *w, uint32_t n, int timed)
 {
     run *r = w->run;
-    for (;;) {
-        uint32_t n = take_own(w);
+    for (;; n = PLAN_NO_NODE) {
+        if (n == PLAN_NO_NODE)
+            n = take_own(w);
         if (n == DEQUE_EMPTY)
             n = settle_up(r, w); /* before looking elsewhere */
         if (n == PLAN_NO_NODE) {
@@ -991,19 +1161,21 @@ static ALWAYS_INLINE void worker_loop_with(worker *w, int timed)
     }
 }
 
-static void worker_loop(worker *w)
+static void worker_loop(worker *w, uint32_t first)
 {
     if (w->run->timed)
-        worker_loop_with(w, 1);
+        worker_loop_with(w, first, 1);
     else
-        worker_loop_with(w, 0);
+        worker_loop_with(w, first, 0);
 }
 
 /* Helper k of the pool is worker k + 1; the run's caller is worker 0. */
 static void helper_job(void *ctx, uint32_t slot)
 {
     run *r = ctx;
-    worker_loop(&r->workers[slot + 1]);
+    worker *w = &r->workers[slot + 1];
+    if (join_run(r, w))
+        worker_loop(w, PLAN_NO_NODE);
 }
 
 /* ---- the run ---------------------------------------------------------------- */
@@ -1089,6 +1261,9 @@ int run_init(run *r, const plan *p, const struct daglib_dag *dag,
     atomic_init(&r->n_sleeping, 0);
     atomic_init(&r->n_hungry, 0);
     atomic_init(&r->messages_kept, 0);
+    atomic_init(&r->sharing, SHARING_NOT_YET);
+    atomic_init(&r->helper_joining, 0);
+    atomic_init(&r->caller_in_task, 0);
     pthread_mutex_init(&r->sleep_lock, NULL);
     pthread_cond_init(&r->wake_up, NULL);
     return 0;
@@ -1104,26 +1279,42 @@ int run_execute(run *r)
     const plan *p = r->plan;
     if (p->n_nodes == 0)
         return 0;
-    if (r->n_workers == 1) {
-        run_memory *m = r->memory;
-        if (m->stack == NULL &&
-            (m->stack = malloc(((size_t)m->capacity + 1) * sizeof *m->stack)) ==
-                NULL)
+    run_memory *m = r->memory;
+    /* Only as many workers as there are threads for: the others (threads
+     * or memory ran out) never run. */
+    uint32_t helpers =
+        r->n_workers > 1 ? worker_pool_reserve(&m->pool, r->n_workers - 1)
+                         : 0;
+    int alone_first = helpers == 0 || remote_fence_available();
+    if (alone_first && m->stack == NULL &&
+        (m->stack = malloc(((size_t)m->capacity + 1) * sizeof *m->stack)) ==
+            NULL) {
+        if (helpers == 0)
             return -1;
+        alone_first = 0;
+    }
+    if (helpers == 0) {
+        /* A local stack: its top can stay in a register across tasks. */
         single_stack stack = {m->stack, 0};
         run_single(r, &stack);
         return 0;
     }
-    /* Only as many workers as there are threads for: the others (threads
-     * or memory ran out) get no sources and never run.  The sources are
-     * dealt out, so that workers start without stealing. */
-    uint32_t helpers =
-        worker_pool_reserve(&r->memory->pool, r->n_workers - 1);
-    for (uint32_t i = 0; i < p->n_sources; i++)
-        push_ready(r, &r->workers[i % (helpers + 1)], p->sources[i]);
-    worker_pool_post(r->memory->pool, helpers, helper_job, r);
-    worker_loop(&r->workers[0]);
-    worker_pool_wait(r->memory->pool);
+    if (alone_first) {
+        r->alone = (single_stack){m->stack, 0};
+        worker_pool_post(m->pool, helpers, helper_job, r);
+        uint32_t next;
+        if (run_until_joined(r, &next))
+            worker_loop(&r->workers[0], next);
+    } else {
+        /* Shared from the start: the sources dealt out, so that workers
+         * start without stealing. */
+        atomic_store_explicit(&r->sharing, SHARING, memory_order_relaxed);
+        for (uint32_t i = 0; i < p->n_sources; i++)
+            push_ready(r, &r->workers[i % (helpers + 1)], p->sources[i]);
+        worker_pool_post(m->pool, helpers, helper_job, r);
+        worker_loop(&r->workers[0], PLAN_NO_NODE);
+    }
+    worker_pool_wait(m->pool);
     return 0;
 }
 

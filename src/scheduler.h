@@ -91,7 +91,7 @@ struct run;
 typedef struct run_memory {
     node_state *states;   /* capacity + 1, zeroed before each run */
     node_output *outputs; /* capacity + 1, never zeroed */
-    uint32_t *stack;    /* capacity, or NULL until a one-worker run */
+    uint32_t *stack;    /* capacity, or NULL until a run needs one */
     uint32_t capacity;  /* nodes */
     worker_pool *pool;  /* the workers' threads, kept between runs; NULL
                          * until a run on several workers */
@@ -132,6 +132,21 @@ typedef struct worker {
 _Static_assert(DEQUE_TAKE_BATCH <= DEQUE_STEAL_MAX,
                "a worker's taken nodes hold a batch of either");
 
+/* Nodes ready to run, for a worker that shares none: the one worker of
+ * a one-worker run, or the caller before a helper joins (scheduler.c,
+ * "the caller alone"). */
+typedef struct single_stack {
+    uint32_t *items;
+    uint32_t top;
+} single_stack;
+
+/* run.sharing */
+enum run_sharing {
+    SHARING_NOT_YET, /* the caller runs alone, on run.alone */
+    SHARING_STARTING, /* the caller's or a helper's thread deals run.alone out */
+    SHARING /* every worker takes from deques and counts with atomics */
+};
+
 typedef struct run {
     const plan *plan;
     const struct daglib_dag *dag;
@@ -164,6 +179,16 @@ typedef struct run {
     pthread_mutex_t sleep_lock;
     pthread_cond_t wake_up; /* the caller's thread sleeps here */
     worker *parked;         /* helpers parked, under sleep_lock */
+
+    /* Until a helper joins, the caller runs alone (scheduler.c). */
+    single_stack alone;
+    _Atomic int sharing; /* enum run_sharing */
+    /* A helper arrived and waits to share: the caller checks after every
+     * task it runs alone. */
+    _Atomic int helper_joining;
+    /* Set while the caller, alone, runs a task's function: a helper that
+     * sees it may deal the caller's stack out itself. */
+    _Atomic int caller_in_task;
 } run;
 
 /* The context a task function receives. */

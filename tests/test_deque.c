@@ -4,6 +4,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "deque.h"
 #include "test.h"
@@ -68,6 +69,45 @@ static void *thief(void *arg)
             take_once(rc, items[i]);
     }
     return NULL;
+}
+
+/* Pushing many at once (a caller's stack dealt out when a helper joins)
+ * grows the ring as often as it needs, keeps what was there, and leaves
+ * the last item newest. */
+TEST(scheduler_deque_pushes_many_at_once_past_its_capacity)
+{
+    deque d;
+    CHECK_INT_EQ(deque_init(&d), 0);
+    CHECK(deque_push(&d, 7) >= 0);
+    const uint32_t count = 5 * DEQUE_INITIAL_CAPACITY + 3;
+    uint32_t *items = malloc(count * sizeof *items);
+    CHECK(items != NULL);
+    for (uint32_t i = 0; i < count; i++)
+        items[i] = 100 + i;
+    CHECK_INT_EQ(deque_push_all(&d, items, count), 0);
+    CHECK_INT_EQ(deque_push_all(&d, items, 0), 0);
+    /* The owner takes the newest first, a thief the oldest. */
+    CHECK_INT_EQ(deque_take(&d), 100 + count - 1);
+    uint32_t stolen[DEQUE_STEAL_MAX];
+    uint32_t got = deque_steal(&d, stolen);
+    CHECK(got > 0);
+    CHECK_INT_EQ(stolen[0], 7);
+    for (uint32_t i = 1; i < got; i++)
+        CHECK_INT_EQ(stolen[i], 100 + i - 1);
+    /* The rest, each once. */
+    unsigned char *seen = calloc(count, 1);
+    CHECK(seen != NULL);
+    uint32_t item, left = 0;
+    while ((item = deque_take(&d)) != DEQUE_EMPTY) {
+        CHECK(item >= 100 + got - 1 && item < 100 + count - 1);
+        CHECK(!seen[item - 100]);
+        seen[item - 100] = 1;
+        left++;
+    }
+    CHECK_INT_EQ(left, count - got);
+    free(seen);
+    deque_destroy(&d);
+    free(items);
 }
 
 TEST(scheduler_deque_batched_takes_and_steals_take_each_item_once)

@@ -157,6 +157,7 @@ TEST_ENTRY(scheduler_without_finals_returns_null)
 TEST_ENTRY(scheduler_runs_every_shape_on_any_number_of_workers)
 TEST_ENTRY(scheduler_survives_many_runs_of_a_small_graph)
 TEST_ENTRY(scheduler_runs_independent_tasks_at_the_same_time)
+TEST_ENTRY(scheduler_helper_shares_the_callers_ready_tasks_during_a_long_task)
 TEST_ENTRY(scheduler_uses_a_worker_per_online_cpu_by_default)
 TEST_ENTRY(scheduler_idle_workers_come_back_for_later_work)
 TEST_ENTRY(scheduler_runs_end_while_parked_helpers_are_posted_again)
@@ -176,6 +177,7 @@ TEST_ENTRY(scheduler_shares_a_coarse_fan_out_among_all_workers)
 
 /* ---- the work-stealing deque (test_deque.c) ---- */
 TEST_ENTRY(scheduler_deque_takes_batches_of_the_newest_beyond_the_thieves_reach)
+TEST_ENTRY(scheduler_deque_pushes_many_at_once_past_its_capacity)
 TEST_ENTRY(scheduler_deque_batched_takes_and_steals_take_each_item_once)
 
 

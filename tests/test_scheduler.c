@@ -436,6 +436,46 @@ TEST(scheduler_runs_independent_tasks_at_the_same_time)
     daglib_dag_free(dag);
 }
 
+/* The caller starts a run alone and shares its ready tasks when a helper
+ * joins: after a task, or, while the caller's task goes on (here, until
+ * the helper runs "right"), dealt out by the helper itself.  The tasks
+ * dealt out feed a wide join ("right") and a sum that the caller's side
+ * never counted; the caller's task feeds one ("both") that the helper's
+ * side does too. */
+TEST(scheduler_helper_shares_the_callers_ready_tasks_during_a_long_task)
+{
+    for (int round = 0; round < 20; round++) {
+        struct rendezvous r = {0};
+        daglib_dag *dag = daglib_dag_new("long first", NULL, 0);
+        CHECK_OK(daglib_dag_set_workers(dag, 2));
+        /* The first source: the caller runs it first. */
+        CHECK(daglib_task_add(dag, "left", NULL, meet, &r) != NULL);
+        daglib_task *right = daglib_task_add(dag, "right", NULL, meet, &r);
+        daglib_task *sum = daglib_task_add(dag, "sum", NULL, sum_all, NULL);
+        daglib_task *both = daglib_task_add(dag, "both", NULL, sum_all, NULL);
+        for (intptr_t i = 0; i < 40; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "c%d", (int)i);
+            CHECK(daglib_task_add(dag, name, NULL, constant, (void *)i) !=
+                  NULL);
+            CHECK_OK(daglib_task_input(right, name));
+            CHECK_OK(daglib_task_input(sum, name));
+        }
+        CHECK_OK(daglib_task_input(both, "left"));
+        CHECK_OK(daglib_task_input(both, "right"));
+        CHECK_OK(daglib_task_set_final(sum));
+        CHECK_OK(daglib_task_set_final(both));
+        daglib_value *finals = NULL;
+        CHECK_OK(daglib_run(dag, &finals));
+        CHECK_INT_EQ(daglib_value_int(daglib_value_item(finals, 0)),
+                     40 * 39 / 2);
+        /* One worker each: 0 + 1. */
+        CHECK_INT_EQ(daglib_value_int(daglib_value_item(finals, 1)), 1);
+        daglib_value_free(finals);
+        daglib_dag_free(dag);
+    }
+}
+
 TEST(scheduler_uses_a_worker_per_online_cpu_by_default)
 {
     long online = sysconf(_SC_NPROCESSORS_ONLN);
