@@ -82,11 +82,12 @@ static inline void deque_destroy(deque *d)
     }
 }
 
-/* Owner only: double the ring.  0, or -1 when memory runs out. */
+/* Owner only: a ring of `capacity` items (a power of two, bigger than
+ * r's) in place of r.  0, or -1 when memory runs out. */
 static inline int deque_grow(deque *d, deque_ring *r, int64_t top,
-                             int64_t bottom)
+                             int64_t bottom, int64_t capacity)
 {
-    deque_ring *bigger = deque_ring_new((r->mask + 1) * 2);
+    deque_ring *bigger = deque_ring_new(capacity);
     if (bigger == NULL)
         return -1;
     for (int64_t i = top; i < bottom; i++)
@@ -108,7 +109,7 @@ static inline int deque_push(deque *d, uint32_t item)
     deque_ring *r = atomic_load_explicit(&d->ring, memory_order_relaxed);
     int grew = 0;
     if (b - t > r->mask) {
-        if (deque_grow(d, r, t, b) != 0)
+        if (deque_grow(d, r, t, b, (r->mask + 1) * 2) != 0)
             return -1;
         r = atomic_load_explicit(&d->ring, memory_order_relaxed);
         grew = 1;
@@ -118,15 +119,19 @@ static inline int deque_push(deque *d, uint32_t item)
     return grew;
 }
 
-/* Owner only: push n items, items[n - 1] last, publishing them at once.
- * 0, or -1 when the ring could not grow (then none was pushed). */
+/* Owner only: push n items, items[n - 1] last, publishing them at once
+ * (the ring grown once, to fit them all).  0, or -1 when the ring could
+ * not grow (then none was pushed). */
 static inline int deque_push_all(deque *d, const uint32_t *items, uint32_t n)
 {
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
     int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
     deque_ring *r = atomic_load_explicit(&d->ring, memory_order_relaxed);
-    while (b - t + (int64_t)n > r->mask + 1) {
-        if (deque_grow(d, r, t, b) != 0)
+    int64_t capacity = r->mask + 1;
+    while (b - t + (int64_t)n > capacity)
+        capacity *= 2;
+    if (capacity > r->mask + 1) {
+        if (deque_grow(d, r, t, b, capacity) != 0)
             return -1;
         r = atomic_load_explicit(&d->ring, memory_order_relaxed);
     }

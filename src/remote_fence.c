@@ -9,7 +9,6 @@
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
 #if defined(SYS_membarrier)
 #define HAVE_MEMBARRIER 1
 #endif
@@ -19,7 +18,7 @@
  * twice does no harm, so two threads asking at once may both do it. */
 static atomic_int availability;
 
-int remote_fence_available(void)
+static int available(void)
 {
     int known = atomic_load_explicit(&availability, memory_order_acquire);
     if (known != 0)
@@ -44,9 +43,17 @@ int remote_fence(void)
 {
     atomic_thread_fence(memory_order_seq_cst);
 #ifdef HAVE_MEMBARRIER
-    if (remote_fence_available() &&
+    if (available() &&
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
         return 0;
+    atomic_store_explicit(&availability, -1, memory_order_release);
+#else
+    (void)available();
 #endif
     return -1;
+}
+
+int remote_fence_refused(void)
+{
+    return atomic_load_explicit(&availability, memory_order_acquire) < 0;
 }

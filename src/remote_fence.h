@@ -3,23 +3,26 @@
  * threads, on request.
  *
  * Where one side of a handshake runs often (a run's caller, once a task)
- * and the other once (a helper joining the run), the busy side can go
- * without a fence: the rare side makes every running thread of the
- * process execute one, which orders the busy side's accesses as its own
- * fence would have (Linux's membarrier, private expedited: a fraction of
- * a microsecond, against a fence on every task).
+ * and the other seldom (a helper joining a run while the caller is in a
+ * long task), the busy side can go without a fence: the rare side makes
+ * every running thread of the process execute one, which orders the busy
+ * side's accesses as its own fence would have.  On Linux this is
+ * membarrier's private expedited command: 0.5-4 us a call here.  The
+ * process registers for it at the first call, which costs 15-20 ms once
+ * the process has threads (the kernel waits for an RCU grace period), so
+ * it is made only when first needed.
  */
 #ifndef DAGLIB_REMOTE_FENCE_H
 #define DAGLIB_REMOTE_FENCE_H
 
-/* Whether remote_fence() can work here: 1, or 0 on a system without it.
- * The first call registers the process for it; later calls only read
- * what the first found. */
-int remote_fence_available(void);
-
 /* Make every other running thread of the process execute a full memory
  * barrier before this returns, and fence the calling thread.  0, or -1
- * when the system refused (nothing is then ordered). */
+ * when the system cannot (nothing is then ordered, and later calls fail
+ * at once). */
 int remote_fence(void);
+
+/* Whether a call to remote_fence() failed already: a caller that needs
+ * it can then do without from the start.  Asks the system nothing. */
+int remote_fence_refused(void);
 
 #endif

@@ -809,12 +809,14 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
  * the caller, into its own deque, after its next task.  But when that
  * task is long (the caller has not shared JOIN_PATIENCE_NS after the
  * helper arrived), the helper makes the caller's thread fence
- * (remote_fence: a few microseconds on a virtual machine, too dear for
- * every run) and then watches caller_in_task, which the caller sets
- * around each task's call; once it sees the caller in a task, it deals
- * the stack out into its own deque, so that nobody waits for that task
- * longer than the patience.  Then the caller hands that task's successors
- * on, and everybody goes on, as several workers do.
+ * (remote_fence: microseconds, too dear for every run, and the first in
+ * a process 15-20 ms) and then watches caller_in_task, which the caller
+ * sets around each task's call; once it sees the caller in a task, it
+ * deals the stack out into its own deque, so that nobody waits for that
+ * task much longer than the patience.  Then the caller hands that task's
+ * successors on, and everybody goes on, as several workers do.  Where
+ * the system has no such fence, the helper waits for the caller's task
+ * to end, and later runs are shared from the start.
  *
  * Why the caller needs no fence between clearing caller_in_task and
  * reading helper_joining: the helper's remote fence ran on the caller's
@@ -1285,7 +1287,9 @@ int run_execute(run *r)
     uint32_t helpers =
         r->n_workers > 1 ? worker_pool_reserve(&m->pool, r->n_workers - 1)
                          : 0;
-    int alone_first = helpers == 0 || remote_fence_available();
+    /* Alone first, unless a helper could not take a long task's stack
+     * over in an earlier run. */
+    int alone_first = helpers == 0 || !remote_fence_refused();
     if (alone_first && m->stack == NULL &&
         (m->stack = malloc(((size_t)m->capacity + 1) * sizeof *m->stack)) ==
             NULL) {
