@@ -57,3 +57,9 @@ int remote_fence_refused(void)
 {
     return atomic_load_explicit(&availability, memory_order_acquire) < 0;
 }
+
+void remote_fence_pretend_refused(int refused)
+{
+    atomic_store_explicit(&availability, refused ? -1 : 0,
+                          memory_order_release);
+}

@@ -25,4 +25,8 @@ int remote_fence(void);
  * it can then do without from the start.  Asks the system nothing. */
 int remote_fence_refused(void);
 
+/* For tests: behave from now on as if the system had no remote fence
+ * (refused 1), or as before the first call (0). */
+void remote_fence_pretend_refused(int refused);
+
 #endif

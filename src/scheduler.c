@@ -87,7 +87,7 @@
 /* How long the first helper to join a run the caller runs alone waits
  * for the caller to share, before it deals the caller's stack out itself
  * while the caller runs a long task ("the caller alone", below). */
-#define JOIN_PATIENCE_NS 50000
+#define HELPER_PATIENCE_NS 50000
 /* Arguments passed from the stack; more take one allocation per call. */
 #define STACK_ARGS 16
 /* Handing on more successors than this is no longer a quick hand-over
@@ -470,8 +470,10 @@ static void count_outcome(worker *w, const node_state *st)
 }
 
 /* Run node n, or skip it when a predecessor failed: its status set, its
- * result and message kept, when it ran in *times.  Touches nothing but
- * the node's own records and the worker's. */
+ * result and message kept, when it ran in *times.  Counts no arrival and
+ * no reader, and pushes nothing: what the caller running alone does
+ * differently (plain counts, its own stack) is all in close_node() and
+ * finish_node(). */
 static ALWAYS_INLINE void call_node(run *r, worker *w, uint32_t n,
                                     task_times *times, int timed)
 {
@@ -807,7 +809,7 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
  * which the caller checks after each task's call.  Whoever first moves
  * `sharing` on deals the caller's stack out as deque entries.  As a rule
  * the caller, into its own deque, after its next task.  But when that
- * task is long (the caller has not shared JOIN_PATIENCE_NS after the
+ * task is long (the caller has not shared HELPER_PATIENCE_NS after the
  * helper arrived), the helper makes the caller's thread fence
  * (remote_fence: microseconds, too dear for every run, and the first in
  * a process 15-20 ms) and then watches caller_in_task, which the caller
@@ -819,19 +821,21 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
  * to end, and later runs are shared from the start.
  *
  * Why the caller needs no fence between clearing caller_in_task and
- * reading helper_joining: the helper's remote fence ran on the caller's
- * thread at some point.  If the caller cleared the flag before that point,
- * the helper, reading after it, sees the flag clear; if after, the
- * caller's read comes after that point too and sees helper_joining set.
- * Either way a helper that sees the caller in a task is seen by the
- * caller when the task returns, and the caller touches its stack and its
- * plain counts only after a check that saw no helper. */
+ * reading helper_joining: the helper's remote fence runs on the caller's
+ * thread at some point P, after helper_joining was set.  A clearing of
+ * the flag before P is seen by the helper, which reads after its fence;
+ * so any 1 it reads there was stored by a task that had not cleared it
+ * by P, and that task's check after its call comes after P and sees
+ * helper_joining set.  So the caller never goes on alone after a task a
+ * helper saw it in, and it touches its stack and plain counts only after
+ * a check that saw no helper. */
 
 /* Deal the caller's stack out onto w's deque, and share from then on. */
 static void start_sharing(run *r, worker *w)
 {
     single_stack *stack = &r->alone;
-    /* The stack's top goes last, to be taken next. */
+    /* The stack's top goes last: the newest, which the deque's owner takes
+     * first (but for the last few, which it takes oldest first). */
     if (deque_push_all(&w->queue, stack->items, stack->top) != 0)
         for (uint32_t i = 0; i < stack->top; i++)
             push_ready(r, w, stack->items[i]);
@@ -852,6 +856,23 @@ static int claim_sharing(run *r, worker *w)
     return 1;
 }
 
+/* A helper waiting for the run to be shared: spin, then yield, then nap
+ * longer and longer, 50 us first, up to longest_nap_ns -- the caller may
+ * be in a long task or long between two. */
+static void wait_a_round(unsigned round, long longest_nap_ns)
+{
+    if (round < SPIN_ROUNDS) {
+        cpu_relax();
+    } else if (round < SPIN_ROUNDS + YIELD_ROUNDS) {
+        sched_yield();
+    } else {
+        unsigned naps = round - SPIN_ROUNDS - YIELD_ROUNDS;
+        long ns = naps < 5 ? 50000L << naps : longest_nap_ns;
+        struct timespec nap = {0, ns < longest_nap_ns ? ns : longest_nap_ns};
+        nanosleep(&nap, NULL);
+    }
+}
+
 /* Wait for whoever starts sharing; 0 when the run ended first. */
 static int wait_for_sharing(run *r)
 {
@@ -860,10 +881,7 @@ static int wait_for_sharing(run *r)
             return 1;
         if (atomic_load_explicit(&r->done, memory_order_acquire))
             return 0;
-        if (round < SPIN_ROUNDS)
-            cpu_relax();
-        else
-            sched_yield();
+        wait_a_round(round, 1000000L);
     }
 }
 
@@ -894,8 +912,11 @@ static ALWAYS_INLINE int run_alone_with(run *r, single_stack *stack,
                 atomic_signal_fence(memory_order_seq_cst);
                 if (atomic_load_explicit(&r->helper_joining,
                                          memory_order_relaxed)) {
+                    /* Never the run's end: n is not handed on yet. */
                     if (!claim_sharing(r, w))
-                        wait_for_sharing(r); /* n's successors end no run */
+                        wait_for_sharing(r);
+                    /* Dealing out and waiting are not the hand-over. */
+                    read_clock_afresh(w, timed);
                     close_node(r, w, n, &times, 0, timed);
                     *next = finish_node(r, w, n, 0, NULL, timed);
                     return 1;
@@ -937,7 +958,7 @@ static uint64_t monotonic_ns(void)
 
 /* A helper arriving at a run the caller may still run alone: 1 once the
  * run is shared, 0 when it ended first. */
-static int join_run(run *r, worker *w)
+static int helper_arrives(run *r, worker *w)
 {
     if (atomic_load_explicit(&r->sharing, memory_order_acquire) == SHARING)
         return 1;
@@ -956,16 +977,14 @@ static int join_run(run *r, worker *w)
         /* The clock every round once the spinning gave way to yields. */
         if (sharing == SHARING_NOT_YET && fenced == 0 &&
             (round >= SPIN_ROUNDS || round % 16 == 15) &&
-            monotonic_ns() - arrived > JOIN_PATIENCE_NS)
+            monotonic_ns() - arrived > HELPER_PATIENCE_NS)
             fenced = remote_fence() == 0 ? 1 : -1;
         if (sharing == SHARING_NOT_YET && fenced == 1 &&
             atomic_load_explicit(&r->caller_in_task, memory_order_acquire) &&
             claim_sharing(r, w))
             return 1;
-        if (round < SPIN_ROUNDS)
-            cpu_relax();
-        else
-            sched_yield();
+        /* Fenced, it watches for the caller's next task closely. */
+        wait_a_round(round, fenced == 1 ? 50000L : 1000000L);
     }
 }
 
@@ -1176,7 +1195,7 @@ static void helper_job(void *ctx, uint32_t slot)
 {
     run *r = ctx;
     worker *w = &r->workers[slot + 1];
-    if (join_run(r, w))
+    if (helper_arrives(r, w))
         worker_loop(w, PLAN_NO_NODE);
 }
 
@@ -1293,11 +1312,11 @@ int run_execute(run *r)
     if (alone_first && m->stack == NULL &&
         (m->stack = malloc(((size_t)m->capacity + 1) * sizeof *m->stack)) ==
             NULL) {
-        if (helpers == 0)
+        if (r->n_workers == 1)
             return -1;
-        alone_first = 0;
+        alone_first = 0; /* the deques run_init() made will do */
     }
-    if (helpers == 0) {
+    if (alone_first && helpers == 0) {
         /* A local stack: its top can stay in a register across tasks. */
         single_stack stack = {m->stack, 0};
         run_single(r, &stack);

@@ -187,7 +187,8 @@ typedef struct run {
      * task it runs alone. */
     _Atomic int helper_joining;
     /* Set while the caller, alone, runs a task's function: a helper that
-     * sees it may deal the caller's stack out itself. */
+     * sees it after its remote fence may deal the caller's stack out
+     * itself. */
     _Atomic int caller_in_task;
 } run;
 

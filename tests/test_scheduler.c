@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "remote_fence.h"
 #include "test.h"
 
 /* ---- the page's example ------------------------------------------------- */
@@ -548,6 +549,24 @@ static daglib_dag *meeting_dag(struct rendezvous *r, int workers)
     }
     CHECK_OK(daglib_dag_set_workers(dag, workers));
     return dag;
+}
+
+/* Where the system has no remote fence (remote_fence.h), a run is shared
+ * from its start, the sources dealt out to every worker. */
+TEST(scheduler_shares_runs_from_the_start_without_a_remote_fence)
+{
+    remote_fence_pretend_refused(1);
+    for (int workers = 2; workers <= 3; workers++) {
+        run_shape(CHAIN, 500, workers);
+        run_shape(FAN, 500, workers);
+        run_shape(WAVEFRONT, 20 * 20, workers);
+        run_shape(DENSE, 501, workers);
+    }
+    struct rendezvous r = {0};
+    daglib_dag *dag = meeting_dag(&r, 2);
+    run_meeting(dag, &r);
+    daglib_dag_free(dag);
+    remote_fence_pretend_refused(0);
 }
 
 /* Naps as many milliseconds as its user data says. */
