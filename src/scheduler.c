@@ -87,7 +87,7 @@
 /* How long the first helper to join a run the caller runs alone waits
  * for the caller to share, before it deals the caller's stack out itself
  * while the caller runs a long task ("the caller alone", below). */
-#define HELPER_PATIENCE_NS 50000
+#define HELPER_PATIENCE_NS 50000L
 /* Arguments passed from the stack; more take one allocation per call. */
 #define STACK_ARGS 16
 /* Handing on more successors than this is no longer a quick hand-over
@@ -808,14 +808,13 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
  * Sharing starts when the first helper arrives and sets helper_joining,
  * which the caller checks after each task's call.  Whoever first moves
  * `sharing` on deals the caller's stack out as deque entries.  As a rule
- * the caller, into its own deque, after its next task.  But when that
- * task is long (the caller has not shared HELPER_PATIENCE_NS after the
- * helper arrived), the helper makes the caller's thread fence
- * (remote_fence: microseconds, too dear for every run, and the first in
- * a process 15-20 ms) and then watches caller_in_task, which the caller
- * sets around each task's call; once it sees the caller in a task, it
- * deals the stack out into its own deque, so that nobody waits for that
- * task much longer than the patience.  Then the caller hands that task's
+ * the caller, into its own deque, after its next task.  But the caller
+ * sets caller_in_task around each task's call, and when the helper finds
+ * it in a task for HELPER_PATIENCE_NS, it makes the caller's thread fence
+ * (remote_fence: microseconds, too dear for every run; the first in a
+ * process 15-20 ms more) and then, seeing the caller in a task, deals
+ * the stack out into its own deque: nobody waits for a long task much
+ * longer than the patience.  Then the caller hands that task's
  * successors on, and everybody goes on, as several workers do.  Where
  * the system has no such fence, the helper waits for the caller's task
  * to end, and later runs are shared from the start.
@@ -965,7 +964,11 @@ static int helper_arrives(run *r, worker *w)
     /* Only the first helper to arrive may deal the caller's stack out. */
     if (atomic_exchange_explicit(&r->helper_joining, 1, memory_order_seq_cst))
         return wait_for_sharing(r);
-    uint64_t arrived = monotonic_ns();
+    /* Since when every look found the caller in a task (0: the last did
+     * not): only a task longer than the patience is worth a fence.  The
+     * caller long between two tasks (handing on a wide fan-out) shares
+     * after its next one. */
+    uint64_t in_task_since = 0;
     /* 1: the caller's thread fenced; -1: it cannot be made to. */
     int fenced = 0;
     for (unsigned round = 0;; round++) {
@@ -974,17 +977,21 @@ static int helper_arrives(run *r, worker *w)
             return 1;
         if (atomic_load_explicit(&r->done, memory_order_acquire))
             return 0;
-        /* The clock every round once the spinning gave way to yields. */
-        if (sharing == SHARING_NOT_YET && fenced == 0 &&
-            (round >= SPIN_ROUNDS || round % 16 == 15) &&
-            monotonic_ns() - arrived > HELPER_PATIENCE_NS)
-            fenced = remote_fence() == 0 ? 1 : -1;
-        if (sharing == SHARING_NOT_YET && fenced == 1 &&
-            atomic_load_explicit(&r->caller_in_task, memory_order_acquire) &&
+        int in_task =
+            atomic_load_explicit(&r->caller_in_task, memory_order_acquire);
+        if (sharing == SHARING_NOT_YET && fenced == 1 && in_task &&
             claim_sharing(r, w))
             return 1;
-        /* Fenced, it watches for the caller's next task closely. */
-        wait_a_round(round, fenced == 1 ? 50000L : 1000000L);
+        if (sharing == SHARING_NOT_YET && fenced == 0) {
+            if (!in_task)
+                in_task_since = 0;
+            else if (in_task_since == 0)
+                in_task_since = monotonic_ns();
+            else if (monotonic_ns() - in_task_since > HELPER_PATIENCE_NS)
+                fenced = remote_fence() == 0 ? 1 : -1;
+        }
+        /* Short naps while it may still take the stack over. */
+        wait_a_round(round, fenced >= 0 ? HELPER_PATIENCE_NS : 1000000L);
     }
 }
 
