@@ -14,30 +14,57 @@
 #endif
 #endif
 
-/* 0: not asked yet; 1: registered; -1: not available.  Registering
- * twice does no harm, so two threads asking at once may both do it. */
-static atomic_int availability;
+enum {
+    UNKNOWN = 0,     /* the system not asked yet */
+    OFFERED = 2,     /* the system has it; the process is not registered */
+    REGISTERED = 1,
+    REFUSED = -1
+};
 
-static int available(void)
+/* Two threads asking at once may both ask the system, or both register,
+ * which does no harm; a late store may undo another's REFUSED, which
+ * only means asking again. */
+#ifdef HAVE_MEMBARRIER
+static atomic_int availability = UNKNOWN;
+#else
+static atomic_int availability = REFUSED;
+#endif
+
+/* Whether the system offers the command: the cheap question, asked once. */
+static int offered(void)
 {
     int known = atomic_load_explicit(&availability, memory_order_acquire);
-    if (known != 0)
-        return known > 0;
+    if (known != UNKNOWN)
+        return known != REFUSED;
 #ifdef HAVE_MEMBARRIER
     long commands = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-    known = commands >= 0 &&
-                    (commands & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-                    syscall(SYS_membarrier,
-                            MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
-                            0) == 0
-                ? 1
-                : -1;
+    known = commands >= 0 && (commands & MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+                ? OFFERED
+                : REFUSED;
 #else
-    known = -1;
+    known = REFUSED;
 #endif
     atomic_store_explicit(&availability, known, memory_order_release);
-    return known > 0;
+    return known != REFUSED;
 }
+
+#ifdef HAVE_MEMBARRIER
+/* Whether the process is registered for the command, registering it the
+ * first time (the dear part). */
+static int available(void)
+{
+    if (!offered())
+        return 0;
+    if (atomic_load_explicit(&availability, memory_order_acquire) == REGISTERED)
+        return 1;
+    int known = syscall(SYS_membarrier,
+                        MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
+                    ? REGISTERED
+                    : REFUSED;
+    atomic_store_explicit(&availability, known, memory_order_release);
+    return known == REGISTERED;
+}
+#endif
 
 int remote_fence(void)
 {
@@ -46,20 +73,18 @@ int remote_fence(void)
     if (available() &&
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
         return 0;
-    atomic_store_explicit(&availability, -1, memory_order_release);
-#else
-    (void)available();
+    atomic_store_explicit(&availability, REFUSED, memory_order_release);
 #endif
     return -1;
 }
 
 int remote_fence_refused(void)
 {
-    return atomic_load_explicit(&availability, memory_order_acquire) < 0;
+    return !offered();
 }
 
 void remote_fence_pretend_refused(int refused)
 {
-    atomic_store_explicit(&availability, refused ? -1 : 0,
+    atomic_store_explicit(&availability, refused ? REFUSED : UNKNOWN,
                           memory_order_release);
 }

@@ -21,8 +21,10 @@
  * at once). */
 int remote_fence(void);
 
-/* Whether a call to remote_fence() failed already: a caller that needs
- * it can then do without from the start.  Asks the system nothing. */
+/* Whether remote_fence() cannot work here: the system has no such
+ * fence, or a call failed already.  A caller that needs it can then do
+ * without from the start.  Asks the system once, cheaply, and registers
+ * nothing. */
 int remote_fence_refused(void);
 
 /* For tests: behave from now on as if the system had no remote fence

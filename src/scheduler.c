@@ -84,9 +84,10 @@
  * worker holds arrivals for; not found, the arrivals are added first. */
 #define JOIN_FEEDS_SEARCH 4
 #define YIELD_ROUNDS 16
-/* How long the first helper to join a run the caller runs alone waits
- * for the caller to share, before it deals the caller's stack out itself
- * while the caller runs a long task ("the caller alone", below). */
+/* How long the first helper to join a run the caller runs alone must find
+ * the caller in one task before it deals the caller's stack out itself
+ * ("the caller alone", below); also the longest nap of a helper waiting
+ * for the run to be shared, which the run's end may wait for. */
 #define HELPER_PATIENCE_NS 50000L
 /* Arguments passed from the stack; more take one allocation per call. */
 #define STACK_ARGS 16
@@ -856,18 +857,15 @@ static int claim_sharing(run *r, worker *w)
 }
 
 /* A helper waiting for the run to be shared: spin, then yield, then nap
- * longer and longer, 50 us first, up to longest_nap_ns -- the caller may
- * be in a long task or long between two. */
-static void wait_a_round(unsigned round, long longest_nap_ns)
+ * -- the caller may be in a long task or long between two. */
+static void wait_a_round(unsigned round)
 {
     if (round < SPIN_ROUNDS) {
         cpu_relax();
     } else if (round < SPIN_ROUNDS + YIELD_ROUNDS) {
         sched_yield();
     } else {
-        unsigned naps = round - SPIN_ROUNDS - YIELD_ROUNDS;
-        long ns = naps < 5 ? 50000L << naps : longest_nap_ns;
-        struct timespec nap = {0, ns < longest_nap_ns ? ns : longest_nap_ns};
+        struct timespec nap = {0, HELPER_PATIENCE_NS};
         nanosleep(&nap, NULL);
     }
 }
@@ -880,7 +878,7 @@ static int wait_for_sharing(run *r)
             return 1;
         if (atomic_load_explicit(&r->done, memory_order_acquire))
             return 0;
-        wait_a_round(round, 1000000L);
+        wait_a_round(round);
     }
 }
 
@@ -965,9 +963,11 @@ static int helper_arrives(run *r, worker *w)
     if (atomic_exchange_explicit(&r->helper_joining, 1, memory_order_seq_cst))
         return wait_for_sharing(r);
     /* Since when every look found the caller in a task (0: the last did
-     * not): only a task longer than the patience is worth a fence.  The
-     * caller long between two tasks (handing on a wide fan-out) shares
-     * after its next one. */
+     * not): only a task longer than the patience is worth a fence, and
+     * looks come a nap apart, so it takes one at least twice as long.  A
+     * caller long between two tasks (handing on a wide fan-out, freeing a
+     * big result, an observer's or the profiler's callback) shares after
+     * its next task, without a fence. */
     uint64_t in_task_since = 0;
     /* 1: the caller's thread fenced; -1: it cannot be made to. */
     int fenced = 0;
@@ -990,8 +990,7 @@ static int helper_arrives(run *r, worker *w)
             else if (monotonic_ns() - in_task_since > HELPER_PATIENCE_NS)
                 fenced = remote_fence() == 0 ? 1 : -1;
         }
-        /* Short naps while it may still take the stack over. */
-        wait_a_round(round, fenced >= 0 ? HELPER_PATIENCE_NS : 1000000L);
+        wait_a_round(round);
     }
 }
 

@@ -72,7 +72,7 @@ static void *thief(void *arg)
 }
 
 /* Pushing many at once (a caller's stack dealt out when a helper joins)
- * grows the ring as often as it needs, keeps what was there, and leaves
+ * grows the ring once, to fit them all, keeps what was there, and leaves
  * the last item newest. */
 TEST(scheduler_deque_pushes_many_at_once_past_its_capacity)
 {

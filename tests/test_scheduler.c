@@ -552,7 +552,9 @@ static daglib_dag *meeting_dag(struct rendezvous *r, int workers)
 }
 
 /* Where the system has no remote fence (remote_fence.h), a run is shared
- * from its start, the sources dealt out to every worker. */
+ * from its start: the shapes run right that way, and the meeting is the
+ * check -- a caller that began alone would keep "left" to itself, with no
+ * helper able to take "right" until "left" gave up. */
 TEST(scheduler_shares_runs_from_the_start_without_a_remote_fence)
 {
     remote_fence_pretend_refused(1);
