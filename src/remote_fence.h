@@ -8,17 +8,19 @@
  * every running thread of the process execute one, which orders the busy
  * side's accesses as its own fence would have.  On Linux this is
  * membarrier's private expedited command: 0.5-4 us a call here.  The
- * process registers for it at the first call, which costs 15-20 ms once
- * the process has threads (the kernel waits for an RCU grace period), so
- * it is made only when first needed.
+ * process must register for it first, which costs 15-20 ms once the
+ * process has threads (the kernel waits for an RCU grace period): that is
+ * done on a thread of its own at the first call, so that nobody waits
+ * for it; the fence works from when it is done.
  */
 #ifndef DAGLIB_REMOTE_FENCE_H
 #define DAGLIB_REMOTE_FENCE_H
 
 /* Make every other running thread of the process execute a full memory
- * barrier before this returns, and fence the calling thread.  0, or -1
- * when the system cannot (nothing is then ordered, and later calls fail
- * at once). */
+ * barrier before this returns, and fence the calling thread: 0.  1 when
+ * the process is not registered yet (the first call starts that): ask
+ * again later.  -1 when the system cannot (nothing is then ordered, and
+ * later calls fail at once). */
 int remote_fence(void);
 
 /* Whether remote_fence() cannot work here: the system has no such

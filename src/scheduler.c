@@ -812,13 +812,14 @@ static ALWAYS_INLINE uint32_t finish_node(run *r, worker *w, uint32_t n,
  * the caller, into its own deque, after its next task.  But the caller
  * sets caller_in_task around each task's call, and when the helper finds
  * it in a task for HELPER_PATIENCE_NS, it makes the caller's thread fence
- * (remote_fence: microseconds, too dear for every run; the first in a
- * process 15-20 ms more) and then, seeing the caller in a task, deals
- * the stack out into its own deque: nobody waits for a long task much
- * longer than the patience.  Then the caller hands that task's
- * successors on, and everybody goes on, as several workers do.  Where
- * the system has no such fence, the helper waits for the caller's task
- * to end, and later runs are shared from the start.
+ * (remote_fence: microseconds, too dear for every run; the process
+ * registers for it first, 15-20 ms on a thread of its own) and then,
+ * seeing the caller in a task, deals the stack out into its own deque:
+ * nobody waits for a long task much longer than the patience (and the
+ * registering, once).  Then the caller hands that task's successors on,
+ * and everybody goes on, as several workers do.  Where the system has no
+ * such fence, the helper waits for the caller's task to end, and runs
+ * are shared from the start.
  *
  * Why the caller needs no fence between clearing caller_in_task and
  * reading helper_joining: the helper's remote fence runs on the caller's
@@ -988,7 +989,15 @@ static int helper_arrives(run *r, worker *w)
             else if (in_task_since == 0)
                 in_task_since = monotonic_ns();
             else if (monotonic_ns() - in_task_since > HELPER_PATIENCE_NS)
-                fenced = remote_fence() == 0 ? 1 : -1;
+                switch (remote_fence()) {
+                case 0:
+                    fenced = 1;
+                    break;
+                case 1: /* registering the process: look again */
+                    break;
+                default:
+                    fenced = -1;
+                }
         }
         wait_a_round(round);
     }
