@@ -3,7 +3,7 @@
  * and the worker pool's woken beside the thread that runs a DAG.
  *
  * Names show in ps, top and debuggers: "daglib worker", "daglib
- * profiler", "daglib prefault", "daglib progress".
+ * profiler", "daglib prefault", "daglib progress", "daglib fence".
  *
  * A woken thread goes where the kernel sees an idle CPU, but a virtual
  * machine's CPU that halted looks busy (its host preempted it), so a

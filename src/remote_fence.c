@@ -1,10 +1,8 @@
 /*
  * remote_fence.c -- membarrier(2), where there is one.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 
-#include "own_threads.h"
 #include "remote_fence.h"
 
 #if defined(__linux__)
@@ -13,6 +11,9 @@
 #include <unistd.h>
 #if defined(SYS_membarrier)
 #define HAVE_MEMBARRIER 1
+#include <pthread.h>
+
+#include "own_threads.h"
 #endif
 #endif
 
@@ -24,9 +25,9 @@ enum {
     REFUSED = -1
 };
 
-/* Two threads asking at once may both ask the system, which does no
- * harm; a late store may undo another's REFUSED, which only means asking
- * again. */
+/* Moves are compare-and-swaps from the state they leave, so that a late
+ * one undoes nothing; what is left -- the system asked again after a
+ * test's reset, a registered process registering again -- does no harm. */
 #ifdef HAVE_MEMBARRIER
 static atomic_int availability = UNKNOWN;
 #else
@@ -63,14 +64,35 @@ static void *register_process(void *unused)
                         MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
                     ? REGISTERED
                     : REFUSED;
-    atomic_store_explicit(&availability, known, memory_order_release);
+    int expected = REGISTERING;
+    atomic_compare_exchange_strong_explicit(&availability, &expected, known,
+                                            memory_order_acq_rel,
+                                            memory_order_relaxed);
     return NULL;
+}
+
+/* A child forked while the process registered has no thread doing it:
+ * it registers afresh when next asked.  (A registration finished before
+ * the fork holds in the child.) */
+static void forget_registering(void)
+{
+    int expected = REGISTERING;
+    atomic_compare_exchange_strong_explicit(&availability, &expected, OFFERED,
+                                            memory_order_relaxed,
+                                            memory_order_relaxed);
+}
+
+static void watch_forks(void)
+{
+    pthread_atfork(NULL, NULL, forget_registering);
 }
 
 /* Start registering the process on a thread of its own, unless it is
  * registered or being registered. */
 static void start_registering(void)
 {
+    static pthread_once_t forks_watched = PTHREAD_ONCE_INIT;
+    pthread_once(&forks_watched, watch_forks);
     int expected = OFFERED;
     if (!atomic_compare_exchange_strong_explicit(
             &availability, &expected, REGISTERING, memory_order_acq_rel,
@@ -85,7 +107,7 @@ static void start_registering(void)
                pthread_create(&thread, &attr, register_process, NULL) == 0;
         pthread_attr_destroy(&attr);
     }
-    if (!made) /* no thread for it: do without */
+    if (!made) /* no thread for it: this process does without, for good */
         atomic_store_explicit(&availability, REFUSED, memory_order_release);
 }
 #endif
