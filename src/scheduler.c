@@ -947,13 +947,6 @@ static int run_until_joined(run *r, uint32_t *next)
     return run_alone_with(r, &r->alone, next, 1, 0);
 }
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
 /* A helper arriving at a run the caller may still run alone: 1 once the
  * run is shared, 0 when it ended first. */
 static int helper_arrives(run *r, worker *w)
@@ -969,7 +962,7 @@ static int helper_arrives(run *r, worker *w)
      * caller long between two tasks (handing on a wide fan-out, freeing a
      * big result, an observer's or the profiler's callback) shares after
      * its next task, without a fence. */
-    uint64_t in_task_since = 0;
+    int64_t in_task_since = 0;
     /* 1: the caller's thread fenced; -1: it cannot be made to. */
     int fenced = 0;
     for (unsigned round = 0;; round++) {
@@ -987,8 +980,8 @@ static int helper_arrives(run *r, worker *w)
             if (!in_task)
                 in_task_since = 0;
             else if (in_task_since == 0)
-                in_task_since = monotonic_ns();
-            else if (monotonic_ns() - in_task_since > HELPER_PATIENCE_NS)
+                in_task_since = ticks_monotonic_ns();
+            else if (ticks_monotonic_ns() - in_task_since > HELPER_PATIENCE_NS)
                 switch (remote_fence()) {
                 case 0:
                     fenced = 1;
