@@ -14,7 +14,6 @@ void own_thread_name(const char *name)
 #endif
 }
 
-
 int own_thread_cpus(cpu_set_t *cpus)
 {
 #ifdef __linux__

@@ -25,8 +25,9 @@ enum {
     REFUSED = -1
 };
 
-/* Moves are compare-and-swaps from the state they leave, so that a late
- * one undoes nothing; what is left -- the system asked again after a
+/* The moves that can come late -- the system's answer, the registering
+ * thread's result -- are compare-and-swaps from the state they leave, so
+ * that they undo nothing; what is left -- the system asked again after a
  * test's reset, a registered process registering again -- does no harm. */
 #ifdef HAVE_MEMBARRIER
 static atomic_int availability = UNKNOWN;
